@@ -1,0 +1,93 @@
+//! Argument groups shared by several commands, and their conversion into the
+//! library's checked option types.
+
+use clap::{Args, ValueEnum};
+use spotmeta::{Method, RmaOptions, TestKind, ValidRmaOptions};
+use std::path::PathBuf;
+
+/// The bundled dataset used when no FILE is given.
+pub const DEFAULT_DATASET: &str = "datasets/spot_reduction.csv";
+
+/// Where the effect sizes come from.
+#[derive(Debug, Clone, Args)]
+pub struct InputArgs {
+    /// CSV file (default: the bundled datasets/spot_reduction.csv).
+    pub file: Option<PathBuf>,
+    /// Column holding the effect sizes.
+    #[arg(long, default_value = "yi")]
+    pub yi: String,
+    /// Column holding the sampling variances.
+    #[arg(long, default_value = "vi", conflicts_with = "sei")]
+    pub vi: String,
+    /// Column holding standard errors instead of variances (vi = sei²).
+    #[arg(long)]
+    pub sei: Option<String>,
+    /// Compute effect sizes from raw columns (metafor names: m1i, sd1i, n1i,
+    /// m2i, sd2i, n2i for MD/SMD; m1i, m2i, sd1i, [sd2i,] ni, ri for SMCR/SMCC).
+    #[arg(long, value_parser = parse_measure)]
+    pub measure: Option<spotmeta::escalc::Measure>,
+    /// Column with study labels (default: `slab`, `study` or `label` if present).
+    #[arg(long)]
+    pub slab: Option<String>,
+}
+
+fn parse_measure(s: &str) -> Result<spotmeta::escalc::Measure, String> {
+    s.parse().map_err(|e: spotmeta::Error| e.to_string())
+}
+
+fn parse_method(s: &str) -> Result<Method, String> {
+    s.parse().map_err(|e: spotmeta::Error| e.to_string())
+}
+
+fn parse_test(s: &str) -> Result<TestKind, String> {
+    s.parse().map_err(|e: spotmeta::Error| e.to_string())
+}
+
+/// Model choice (metafor `rma(method=, test=, level=)`).
+#[derive(Debug, Clone, Args)]
+pub struct ModelArgs {
+    /// tau^2 estimator: REML, DL, HE, HS, SJ, ML, EB, PM, or FE (common effect).
+    #[arg(long, default_value = "REML", value_parser = parse_method)]
+    pub method: Method,
+    /// Test and CI for the pooled effect: z, knha (Knapp-Hartung) or adhoc (truncated KH).
+    #[arg(long, default_value = "z", value_parser = parse_test)]
+    pub test: TestKind,
+    /// Confidence level in percent.
+    #[arg(long, default_value_t = 95.0)]
+    pub level: f64,
+}
+
+impl TryFrom<&ModelArgs> for ValidRmaOptions {
+    type Error = spotmeta::Error;
+    fn try_from(a: &ModelArgs) -> Result<Self, Self::Error> {
+        RmaOptions {
+            method: a.method,
+            test: a.test,
+            level: a.level,
+            ..Default::default()
+        }
+        .check()
+    }
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Human-readable text (like metafor's print methods).
+    Text,
+    /// One JSON object.
+    Json,
+    /// CSV (tables only).
+    Csv,
+}
+
+/// Where and how to write results.
+#[derive(Debug, Clone, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write to this file instead of standard output (written atomically).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+}

@@ -1,0 +1,20 @@
+//! One module per subcommand.
+
+pub mod escalc;
+pub mod rma;
+
+use crate::cli::args::OutputArgs;
+use std::io::Write;
+
+/// Send finished output to `--out` (atomically) or to standard output.
+pub fn emit(out: &OutputArgs, text: &str) -> anyhow::Result<()> {
+    match &out.out {
+        Some(path) => spotmeta::output::write_atomic(path, text.as_bytes())?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes())?;
+            stdout.flush()?;
+        }
+    }
+    Ok(())
+}

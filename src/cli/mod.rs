@@ -1,0 +1,35 @@
+//! Stage 6 — the command line (declared only by `main.rs`; the library never
+//! sees clap). One file per command under `cmd/`; shared argument groups in
+//! [`args`].
+
+pub mod args;
+pub mod cmd;
+
+use clap::{Parser, Subcommand};
+
+/// spotmeta: a living meta-analysis of spot-reduction trials, with numbers
+/// that match R metafor.
+#[derive(Debug, Parser)]
+#[command(name = "spotmeta", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Pool effect sizes with a common- or random-effects model (metafor `rma`).
+    Rma(cmd::rma::RmaArgs),
+    /// Compute effect sizes and sampling variances per row (metafor `escalc`).
+    Escalc(cmd::escalc::EscalcArgs),
+}
+
+/// Run the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Rma(a) => cmd::rma::run(a),
+        Command::Escalc(a) => cmd::escalc::run(a),
+    }
+}

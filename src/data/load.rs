@@ -1,0 +1,359 @@
+//! Reading CSV files into a [`Table`] of strings that remembers where every
+//! cell came from.
+//!
+//! A [`Table`] is the metafor-style input: a header and rows of text cells,
+//! each row carrying its 1-based physical line (the header is line 1), so
+//! every later error can say `file:line:column`. Columns are pulled out by
+//! name with [`Table::numeric`], [`Table::numeric_required`] and
+//! [`Table::text`]; the numeric accessors report *all* bad cells of a column
+//! in one error rather than stopping at the first.
+//!
+//! The reader accepts a UTF-8 byte-order mark and CRLF line ends, trims
+//! nothing, and rejects ragged rows and invalid UTF-8 with the line and
+//! column of the problem.
+
+use crate::error::{Error, Location, Result};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// One data row of a [`Table`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableRow {
+    /// 1-based physical line where the record starts (the header is line 1).
+    pub line: u64,
+    /// The cells, exactly as written (unquoted, untrimmed).
+    pub fields: Vec<String>,
+}
+
+/// A CSV file as a header and rows of text cells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Table {
+    /// Where the table was read from (`-` or a label for readers).
+    pub path: PathBuf,
+    /// Header names, byte-order mark removed.
+    pub headers: Vec<String>,
+    /// Data rows, in file order.
+    pub rows: Vec<TableRow>,
+}
+
+/// A record the lenient reader could not accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CsvProblem {
+    /// Line where the record starts.
+    pub line: u64,
+    /// 1-based column of the problem, when known.
+    pub column: Option<usize>,
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it.
+    pub fix: String,
+}
+
+const RAGGED_FIX: &str = "every row needs one value per header column: look for a missing or extra comma, \
+     or an unclosed double quote; put cells that contain commas in double quotes";
+
+impl Table {
+    /// Reads the CSV file at `path`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the file cannot be opened; [`Error::Csv`] if it is
+    /// empty, has a ragged row, unbalanced quotes or invalid UTF-8.
+    pub fn read(path: impl AsRef<Path>) -> Result<Table> {
+        let path = path.as_ref();
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        Self::from_named_reader(path.to_path_buf(), file)
+    }
+
+    /// Reads CSV from any reader (stdin, a byte slice in tests); `name` is
+    /// used as the file name in messages.
+    ///
+    /// # Errors
+    ///
+    /// As [`Table::read`].
+    pub fn from_reader<R: Read>(name: &str, reader: R) -> Result<Table> {
+        Self::from_named_reader(PathBuf::from(name), reader)
+    }
+
+    fn from_named_reader<R: Read>(path: PathBuf, reader: R) -> Result<Table> {
+        let (table, problems) = read_lenient(path, reader)?;
+        match problems.into_iter().next() {
+            None => Ok(table),
+            Some(p) => Err(Error::Csv {
+                location: Location {
+                    file: table.path,
+                    line: p.line,
+                    column: p.column,
+                    column_name: None,
+                },
+                message: p.message,
+                fix: p.fix,
+            }),
+        }
+    }
+
+    /// The 0-based index of the column called `name`.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.headers.iter().position(|h| h == name)
+    }
+
+    /// Number of data rows.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the table has no data rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The cells of column `name`, or `None` if there is no such column.
+    pub fn text(&self, name: &str) -> Option<Vec<&str>> {
+        let c = self.column(name)?;
+        Some(self.rows.iter().map(|r| r.fields[c].as_str()).collect())
+    }
+
+    /// Column `name` as numbers; empty cells and `NA` become `None`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingColumn`] if there is no such column;
+    /// [`Error::Invalid`] listing every cell that is not a finite number.
+    pub fn numeric(&self, name: &str) -> Result<Vec<Option<f64>>> {
+        let (values, problems) = self.parse_column(name, false)?;
+        self.finish(values, problems)
+    }
+
+    /// Column `name` as numbers where every row must have a value.
+    ///
+    /// # Errors
+    ///
+    /// As [`Table::numeric`], and every empty or `NA` cell is reported too.
+    pub fn numeric_required(&self, name: &str) -> Result<Vec<f64>> {
+        let (values, problems) = self.parse_column(name, true)?;
+        // Every value is present once no problem was found.
+        self.finish(values, problems)
+            .map(|v| v.into_iter().flatten().collect())
+    }
+
+    fn finish<T>(&self, values: T, problems: Vec<String>) -> Result<T> {
+        if problems.is_empty() {
+            Ok(values)
+        } else {
+            Err(Error::Invalid {
+                file: self.path.clone(),
+                problems,
+            })
+        }
+    }
+
+    fn parse_column(&self, name: &str, required: bool) -> Result<(Vec<Option<f64>>, Vec<String>)> {
+        let c = self.column(name).ok_or_else(|| Error::MissingColumn {
+            file: self.path.clone(),
+            column: name.to_owned(),
+            fix: format!(
+                "add a column named `{name}` to the header (found: {})",
+                self.headers.join(", ")
+            ),
+        })?;
+        let mut values = Vec::with_capacity(self.rows.len());
+        let mut problems = Vec::new();
+        for row in &self.rows {
+            let cell = row.fields[c].as_str();
+            let location = Location {
+                file: self.path.clone(),
+                line: row.line,
+                column: Some(c + 1),
+                column_name: Some(name.to_owned()),
+            };
+            if cell.is_empty() || cell == "NA" {
+                if required {
+                    problems.push(format!(
+                        "{location}: value is missing — fix: fill in `{name}` for this row \
+                         (it is needed for every study) or remove the row"
+                    ));
+                }
+                values.push(None);
+                continue;
+            }
+            match super::schema::parse_number(cell) {
+                Some(v) => values.push(Some(v)),
+                None => {
+                    let fix = if cell.trim() != cell {
+                        "remove the spaces around the value"
+                    } else {
+                        "write a finite number with `.` as the decimal point, or leave the cell empty (or `NA`) if unknown"
+                    };
+                    problems.push(format!(
+                        "{location}: \"{cell}\" is not a number — fix: {fix}"
+                    ));
+                    values.push(None);
+                }
+            }
+        }
+        Ok((values, problems))
+    }
+}
+
+/// Reads every record, setting aside (rather than failing on) ragged rows and
+/// rows with invalid UTF-8, so a checker can report all of them in one run.
+///
+/// Errors only when the header itself is unusable or the reader fails.
+pub(crate) fn read_lenient<R: Read>(
+    path: PathBuf,
+    mut reader: R,
+) -> Result<(Table, Vec<CsvProblem>)> {
+    // The whole input is kept so a record's true first line can be found:
+    // the csv reader records a position *before* skipping blank lines.
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(&path, e))?;
+    let start_line = |pos: &csv::Position| {
+        let from = usize::try_from(pos.byte())
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        let skipped = bytes[from..]
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        pos.line() + skipped
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::None)
+        .from_reader(bytes.as_slice());
+    let csv_error = |path: &Path, line: u64, e: csv::Error| Error::Csv {
+        location: Location {
+            file: path.to_path_buf(),
+            line,
+            column: None,
+            column_name: None,
+        },
+        message: e.to_string(),
+        fix: "check that the file is a comma-separated text file".to_owned(),
+    };
+
+    let mut record = csv::ByteRecord::new();
+    let has_header = rdr
+        .read_byte_record(&mut record)
+        .map_err(|e| csv_error(&path, 1, e))?;
+    if !has_header {
+        return Err(Error::Csv {
+            location: Location {
+                file: path,
+                line: 1,
+                column: None,
+                column_name: None,
+            },
+            message: "the file is empty; a header line is expected".to_owned(),
+            fix: "write the column names on the first line".to_owned(),
+        });
+    }
+    let header_line = record.position().map_or(1, start_line);
+    let headers: Vec<String> = match decode(&record) {
+        Ok(mut h) => {
+            if let Some(first) = h.first_mut()
+                && let Some(rest) = first.strip_prefix('\u{feff}')
+            {
+                *first = rest.to_owned();
+            }
+            h
+        }
+        Err(field) => {
+            return Err(Error::Csv {
+                location: Location {
+                    file: path,
+                    line: header_line,
+                    column: Some(field + 1),
+                    column_name: None,
+                },
+                message: "the header is not valid UTF-8".to_owned(),
+                fix: "save the file as UTF-8".to_owned(),
+            });
+        }
+    };
+
+    let mut rows = Vec::new();
+    let mut problems = Vec::new();
+    loop {
+        let line = start_line(rdr.position());
+        match rdr.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(csv_error(&path, line, e)),
+        }
+        let line = record.position().map_or(line, start_line);
+        if record.len() != headers.len() {
+            let spans_lines = record.iter().any(|f| f.contains(&b'\n'));
+            let quote_hint = if spans_lines {
+                " (a cell spans several lines: probably an unclosed double quote)"
+            } else {
+                ""
+            };
+            problems.push(CsvProblem {
+                line,
+                column: Some(record.len().min(headers.len()) + 1),
+                message: format!(
+                    "row has {} field(s) but the header has {}{quote_hint}",
+                    record.len(),
+                    headers.len()
+                ),
+                fix: RAGGED_FIX.to_owned(),
+            });
+            continue;
+        }
+        match decode(&record) {
+            Ok(fields) => rows.push(TableRow { line, fields }),
+            Err(field) => problems.push(CsvProblem {
+                line,
+                column: Some(field + 1),
+                message: format!("cell in column {} is not valid UTF-8", field + 1),
+                fix: "save the file as UTF-8 (e.g. \"CSV UTF-8\" in a spreadsheet)".to_owned(),
+            }),
+        }
+    }
+    Ok((
+        Table {
+            path,
+            headers,
+            rows,
+        },
+        problems,
+    ))
+}
+
+/// Decodes a record as UTF-8; on failure returns the 0-based bad field.
+fn decode(record: &csv::ByteRecord) -> std::result::Result<Vec<String>, usize> {
+    record
+        .iter()
+        .enumerate()
+        .map(|(i, f)| String::from_utf8(f.to_vec()).map_err(|_| i))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_count_from_the_header_and_skip_blank_lines() {
+        for text in [
+            "a,b\n1,2\n\n3,\"x\ny\"\n5,6\n",
+            "a,b\r\n1,2\r\n\r\n3,\"x\r\ny\"\r\n5,6\r\n",
+        ] {
+            let t = Table::from_reader("t.csv", text.as_bytes()).unwrap();
+            let lines: Vec<u64> = t.rows.iter().map(|r| r.line).collect();
+            assert_eq!(lines, vec![2, 4, 6], "{text:?}");
+        }
+    }
+
+    #[test]
+    fn numeric_reads_na_and_empty_as_missing() {
+        let t = Table::from_reader("t.csv", "yi\n1.5\nNA\n\n-2e-1\n".as_bytes()).unwrap();
+        // The blank line is skipped by the reader, not read as a missing value.
+        assert_eq!(t.numeric("yi").unwrap(), vec![Some(1.5), None, Some(-0.2)]);
+    }
+}

@@ -1,0 +1,391 @@
+//! Stage 1 — studies in: reading CSV files and checking the curated
+//! spot-reduction dataset.
+//!
+//! | need | entry point |
+//! |---|---|
+//! | any CSV with metafor-style columns (`yi`, `vi`, `m1i`…) | [`Table::read`], then [`Table::numeric`] |
+//! | list every problem of `spot_reduction.csv` (`spotmeta check`) | [`check`] → [`CheckReport`] |
+//! | typed rows of `spot_reduction.csv`, refusing a file with errors | [`load_spot`] → [`SpotDataset`] |
+//!
+//! The dataset's columns, their order and their rules live in one table,
+//! [`schema::COLUMNS`]; problems are collected as [`Issue`]s (errors and
+//! warnings) with `file:line:column`, the study and a fix sentence.
+//!
+//! ```no_run
+//! use spotmeta::data::{check, load_spot};
+//! use std::path::Path;
+//!
+//! let path = Path::new("datasets/spot_reduction.csv");
+//! let report = check(path)?;
+//! print!("{report}");
+//! if report.is_ok() {
+//!     let data = load_spot(path)?;
+//!     println!("{} rows", data.rows.len());
+//! }
+//! # Ok::<(), spotmeta::Error>(())
+//! ```
+
+pub mod load;
+pub mod schema;
+pub mod validate;
+
+pub use load::{Table, TableRow};
+pub use schema::{
+    AssessmentMethod, COLUMNS, ColumnSpec, Comparison, Design, DietControlled, Direction, DispType,
+    EeMeasured, InterventionType, Kind, OutcomeType, Status, ValueSource,
+};
+pub use validate::{Issue, Severity};
+
+use crate::error::{Error, Location, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One row of `spot_reduction.csv`: one study × cohort × comparison ×
+/// regional outcome. Field names are the column names (see
+/// [`schema::COLUMNS`] for what each means); empty cells are `None`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpotRow {
+    /// 1-based line of the row in the file (not a column).
+    #[serde(skip)]
+    pub line: u64,
+    /// Study key: first author + year, e.g. `brobakken2023`.
+    pub study_id: String,
+    /// Sub-sample of the study (`all` when there is one).
+    pub cohort: String,
+    /// Label printed in tables and plots.
+    pub label: String,
+    /// Author list.
+    pub authors: String,
+    /// Publication year.
+    pub year: u32,
+    /// DOI.
+    pub doi: Option<String>,
+    /// PubMed ID.
+    pub pmid: Option<String>,
+    /// Web address of the report.
+    pub source_url: Option<String>,
+    /// Table, figure or page the numbers came from.
+    pub source_location: Option<String>,
+    /// How the numbers were extracted.
+    pub extraction_notes: Option<String>,
+    /// Study design.
+    pub design: Design,
+    /// Kind of intervention.
+    pub intervention_type: InterventionType,
+    /// Who took part.
+    pub population: Option<String>,
+    /// Sample size, trained arm.
+    pub n_trained: Option<u32>,
+    /// Sample size, control arm.
+    pub n_control: Option<u32>,
+    /// Intervention length in weeks.
+    pub weeks: Option<f64>,
+    /// Sessions per week.
+    pub sessions_per_week: Option<f64>,
+    /// Minutes per session, trained arm.
+    pub session_min_trained: Option<f64>,
+    /// Minutes per session, control arm.
+    pub session_min_control: Option<f64>,
+    /// What the trained region is compared with.
+    pub comparison: Comparison,
+    /// Whether energy intake was controlled.
+    pub diet_controlled: Option<DietControlled>,
+    /// Whether session energy expenditure was known.
+    pub ee_measured: Option<EeMeasured>,
+    /// Body region measured.
+    pub region: String,
+    /// Fat assessment method.
+    pub method: AssessmentMethod,
+    /// Units of means and dispersions.
+    pub units: Option<String>,
+    /// What the outcome measures.
+    pub outcome_type: OutcomeType,
+    /// Whether this is the study's pooled outcome (`yes`/`no` in the CSV).
+    #[serde(with = "yes_no")]
+    pub primary: bool,
+    /// Whether dispersions are SDs or SEs.
+    pub disp_type: Option<DispType>,
+    /// Baseline mean, trained.
+    pub pre_mean_t: Option<f64>,
+    /// Baseline dispersion, trained.
+    pub pre_sd_t: Option<f64>,
+    /// Final mean, trained.
+    pub post_mean_t: Option<f64>,
+    /// Final dispersion, trained.
+    pub post_sd_t: Option<f64>,
+    /// Baseline mean, control.
+    pub pre_mean_c: Option<f64>,
+    /// Baseline dispersion, control.
+    pub pre_sd_c: Option<f64>,
+    /// Final mean, control.
+    pub post_mean_c: Option<f64>,
+    /// Final dispersion, control.
+    pub post_sd_c: Option<f64>,
+    /// Mean change, trained.
+    pub change_mean_t: Option<f64>,
+    /// Dispersion of the change, trained.
+    pub change_sd_t: Option<f64>,
+    /// Mean change, control.
+    pub change_mean_c: Option<f64>,
+    /// Dispersion of the change, control.
+    pub change_sd_c: Option<f64>,
+    /// Reported between-arm difference.
+    pub diff_mean: Option<f64>,
+    /// Its lower confidence limit.
+    pub diff_ci_lb: Option<f64>,
+    /// Its upper confidence limit.
+    pub diff_ci_ub: Option<f64>,
+    /// Its standard error.
+    pub diff_se: Option<f64>,
+    /// Its t statistic.
+    pub diff_t: Option<f64>,
+    /// Its p value.
+    pub diff_p: Option<f64>,
+    /// Pre–post correlation.
+    pub r_prepost: Option<f64>,
+    /// Where `r_prepost` came from.
+    pub r_prepost_source: Option<ValueSource>,
+    /// Between-limb correlation.
+    pub r: Option<f64>,
+    /// Where `r` came from.
+    pub r_source: Option<ValueSource>,
+    /// Which way the authors' result points.
+    pub direction: Option<Direction>,
+    /// p value as printed.
+    pub p_text: Option<String>,
+    /// Manual-review flag (`MANUAL_…`).
+    pub manual_flag: Option<String>,
+    /// Why the row is flagged.
+    pub manual_flag_reason: Option<String>,
+    /// Whether the row enters the analysis.
+    pub status: Status,
+    /// Why the row has its status.
+    pub status_reason: String,
+}
+
+/// The row key, unique within a file: `(study_id, cohort, comparison,
+/// region, method)`.
+pub type SpotKey<'a> = (&'a str, &'a str, Comparison, &'a str, AssessmentMethod);
+
+impl SpotRow {
+    /// The key that must be unique within the file.
+    pub fn key(&self) -> SpotKey<'_> {
+        (
+            &self.study_id,
+            &self.cohort,
+            self.comparison,
+            &self.region,
+            self.method,
+        )
+    }
+
+    /// The label for tables and plots: `label`, plus the cohort unless it is
+    /// `all`.
+    pub fn display_label(&self) -> String {
+        if self.cohort == "all" {
+            self.label.clone()
+        } else {
+            format!("{} ({})", self.label, self.cohort)
+        }
+    }
+}
+
+/// `primary` is written `yes`/`no` in the CSV and held as a `bool`.
+mod yes_no {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+
+    pub fn serialize<S: Serializer>(value: &bool, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if *value { "yes" } else { "no" })
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        match String::deserialize(d)?.as_str() {
+            "yes" => Ok(true),
+            "no" => Ok(false),
+            other => Err(D::Error::custom(format!(
+                "expected `yes` or `no`, found \"{other}\""
+            ))),
+        }
+    }
+}
+
+/// A loaded spot-reduction dataset: typed rows plus the warnings found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpotDataset {
+    /// The file read.
+    pub path: PathBuf,
+    /// Its header (the codebook order).
+    pub headers: Vec<String>,
+    /// One typed row per data line.
+    pub rows: Vec<SpotRow>,
+    /// Warnings (a loaded dataset has no errors).
+    pub issues: Vec<Issue>,
+}
+
+/// Everything [`check`] found in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckReport {
+    /// The file checked.
+    pub path: PathBuf,
+    /// Data rows read (ragged or undecodable rows are not counted).
+    pub rows: usize,
+    /// Distinct `study_id`s.
+    pub studies: usize,
+    /// Every issue, by line and column.
+    pub issues: Vec<Issue>,
+}
+
+impl CheckReport {
+    /// Number of errors.
+    pub fn errors(&self) -> usize {
+        self.issues.iter().filter(|i| i.is_error()).count()
+    }
+
+    /// Number of warnings.
+    pub fn warnings(&self) -> usize {
+        self.issues.len() - self.errors()
+    }
+
+    /// Whether the file has no errors (warnings allowed).
+    pub fn is_ok(&self) -> bool {
+        self.errors() == 0
+    }
+}
+
+impl fmt::Display for CheckReport {
+    /// One line per issue, then `N rows, M studies: E error(s), W warning(s)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for issue in &self.issues {
+            writeln!(f, "{issue}")?;
+        }
+        writeln!(
+            f,
+            "{} rows, {} studies: {} error(s), {} warning(s)",
+            self.rows,
+            self.studies,
+            self.errors(),
+            self.warnings()
+        )
+    }
+}
+
+impl Serialize for CheckReport {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Json<'a> {
+            path: &'a Path,
+            rows: usize,
+            studies: usize,
+            errors: usize,
+            warnings: usize,
+            issues: &'a [Issue],
+        }
+        Json {
+            path: &self.path,
+            rows: self.rows,
+            studies: self.studies,
+            errors: self.errors(),
+            warnings: self.warnings(),
+            issues: &self.issues,
+        }
+        .serialize(s)
+    }
+}
+
+/// Reads and validates `path`, returning the table and every issue.
+fn analyse(path: &Path) -> Result<(Table, Vec<Issue>)> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let (table, problems) = load::read_lenient(path.to_path_buf(), file)?;
+    let issues = validate::validate(&table, problems);
+    Ok((table, issues))
+}
+
+/// Checks `spot_reduction.csv`-style data at `path` and lists every problem.
+///
+/// # Errors
+///
+/// [`Error::Io`] if the file cannot be read; [`Error::Csv`] if it is empty or
+/// its header is not UTF-8. Everything else — ragged rows included — is an
+/// [`Issue`] in the report.
+pub fn check(path: &Path) -> Result<CheckReport> {
+    let (table, issues) = analyse(path)?;
+    let studies = table
+        .text("study_id")
+        .map(|ids| {
+            ids.into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<BTreeSet<_>>()
+                .len()
+        })
+        .unwrap_or(0);
+    Ok(CheckReport {
+        path: path.to_path_buf(),
+        rows: table.rows.len(),
+        studies,
+        issues,
+    })
+}
+
+/// Loads `path` as typed rows, refusing a file with any error.
+///
+/// # Errors
+///
+/// As [`check`], plus [`Error::Invalid`] listing every error-severity issue
+/// (warnings are kept in [`SpotDataset::issues`] instead).
+pub fn load_spot(path: &Path) -> Result<SpotDataset> {
+    let (table, issues) = analyse(path)?;
+    let errors: Vec<String> = issues
+        .iter()
+        .filter(|i| i.is_error())
+        .map(ToString::to_string)
+        .collect();
+    if !errors.is_empty() {
+        return Err(Error::Invalid {
+            file: path.to_path_buf(),
+            problems: errors,
+        });
+    }
+    let headers = csv::StringRecord::from(table.headers.clone());
+    let mut rows = Vec::with_capacity(table.rows.len());
+    for row in &table.rows {
+        // `NA` means empty in numeric columns; serde only knows empty.
+        let record: csv::StringRecord = COLUMNS
+            .iter()
+            .zip(&row.fields)
+            .map(|(spec, cell)| {
+                if schema::is_missing(spec.kind, cell) {
+                    ""
+                } else {
+                    cell.as_str()
+                }
+            })
+            .collect();
+        let mut typed: SpotRow = record.deserialize(Some(&headers)).map_err(|e| {
+            let column = match e.kind() {
+                csv::ErrorKind::Deserialize { err, .. } => err.field().map(|f| f as usize),
+                _ => None,
+            };
+            Error::Value {
+                location: Location {
+                    file: path.to_path_buf(),
+                    line: row.line,
+                    column: column.map(|c| c + 1),
+                    column_name: column.map(|c| table.headers[c].clone()),
+                },
+                message: format!("row passed validation but could not be typed: {e}"),
+                fix: "this is a bug in spotmeta's codebook; please report it with the row"
+                    .to_owned(),
+            }
+        })?;
+        typed.line = row.line;
+        rows.push(typed);
+    }
+    Ok(SpotDataset {
+        path: path.to_path_buf(),
+        headers: table.headers,
+        rows,
+        issues,
+    })
+}

@@ -1,0 +1,794 @@
+//! The codebook of `datasets/spot_reduction.csv`: one documented table,
+//! [`COLUMNS`], that names every column in its required order, says what kind
+//! of value it holds and whether it must be filled in.
+//!
+//! Validation ([`super::validate`]) is driven by this table, and the typed
+//! row ([`super::SpotRow`]) uses the same column names as field names, so the
+//! codebook, the checks and the Rust types cannot drift apart. The enums below
+//! are the controlled vocabularies; each exposes `NAMES`, the exact spellings
+//! the CSV accepts, which [`Kind::Enum`] reuses.
+//!
+//! An empty cell means "unknown or not applicable" unless the column is
+//! required. In numeric columns `NA` is read as empty too.
+
+use std::fmt;
+
+/// Declares a controlled vocabulary: a `Copy` enum whose serde spellings, its
+/// `NAMES` list and its `Display` all come from one list of literals.
+macro_rules! codebook_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $( $(#[$vmeta:meta])* $variant:ident = $text:literal ),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            serde::Serialize, serde::Deserialize,
+        )]
+        pub enum $name {
+            $( $(#[$vmeta])* #[serde(rename = $text)] $variant ),+
+        }
+
+        impl $name {
+            /// Every accepted spelling, in codebook order.
+            pub const NAMES: &'static [&'static str] = &[$($text),+];
+
+            /// The spelling used in the CSV.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( Self::$variant => $text ),+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+codebook_enum! {
+    /// How the trained and control fat depots are compared (`design`).
+    Design {
+        /// Separate people in the trained and control groups.
+        Parallel = "parallel",
+        /// One person's trained limb against their untrained limb.
+        WithinSubject = "within_subject",
+        /// Each person receives both conditions in sequence.
+        Crossover = "crossover",
+    }
+}
+
+codebook_enum! {
+    /// What was applied to the target region (`intervention_type`).
+    InterventionType {
+        /// Local resistance or endurance exercise.
+        Exercise = "exercise",
+        /// A cream, gel or other topical agent.
+        Topical = "topical",
+        /// A device (vibration, electrical stimulation, heating…).
+        Device = "device",
+        /// Compression or pressure garments.
+        Pressure = "pressure",
+    }
+}
+
+codebook_enum! {
+    /// What the trained region is compared against (`comparison`).
+    Comparison {
+        /// The same person's untrained limb or region.
+        UntrainedLimb = "untrained_limb",
+        /// A group that did no exercise.
+        NoExercise = "no_exercise",
+        /// A group that did a different (e.g. whole-body) exercise.
+        OtherExercise = "other_exercise",
+    }
+}
+
+codebook_enum! {
+    /// Whether energy intake was controlled (`diet_controlled`).
+    DietControlled {
+        /// Diet was prescribed or controlled.
+        Yes = "yes",
+        /// Diet was free.
+        No = "no",
+        /// The report does not say clearly.
+        Unclear = "unclear",
+    }
+}
+
+codebook_enum! {
+    /// Whether the energy expenditure of the sessions was known (`ee_measured`).
+    EeMeasured {
+        /// Measured (e.g. indirect calorimetry).
+        Measured = "measured",
+        /// Estimated from tables or heart rate.
+        Estimated = "estimated",
+        /// Not measured or estimated.
+        No = "no",
+        /// The report does not say clearly.
+        Unclear = "unclear",
+    }
+}
+
+codebook_enum! {
+    /// How regional fat was assessed (`method`).
+    AssessmentMethod {
+        /// Dual-energy X-ray absorptiometry.
+        Dexa = "DEXA",
+        /// Magnetic resonance imaging.
+        Mri = "MRI",
+        /// Computed tomography.
+        Ct = "CT",
+        /// Ultrasound thickness.
+        Ultrasound = "ultrasound",
+        /// Skinfold callipers.
+        Skinfold = "skinfold",
+        /// Girth / circumference tape.
+        Circumference = "circumference",
+        /// Adipocyte size from biopsy.
+        FatCellSize = "fat_cell_size",
+        /// Local lipolysis (microdialysis, blood flow).
+        Lipolysis = "lipolysis",
+        /// Bioelectrical impedance.
+        Bia = "BIA",
+    }
+}
+
+codebook_enum! {
+    /// What the outcome measures (`outcome_type`).
+    OutcomeType {
+        /// Fat of the trained region: the outcome that is pooled.
+        RegionalFat = "regional_fat",
+        /// Whole-body fat.
+        GlobalFat = "global_fat",
+        /// A mechanism (lipolysis, blood flow…), not fat mass itself.
+        Mechanistic = "mechanistic",
+    }
+}
+
+codebook_enum! {
+    /// Whether dispersion cells hold standard deviations or errors (`disp_type`).
+    DispType {
+        /// Standard deviations.
+        Sd = "sd",
+        /// Standard errors of the mean.
+        Se = "se",
+    }
+}
+
+codebook_enum! {
+    /// Where a correlation came from (`r_prepost_source`, `r_source`).
+    ValueSource {
+        /// Printed in the report.
+        Reported = "reported",
+        /// Assumed (imputed) by the extractor; sensitivity analyses vary it.
+        Imputed = "imputed",
+        /// Computed from other reported statistics.
+        Derived = "derived",
+    }
+}
+
+codebook_enum! {
+    /// Which way the authors' result points (`direction`).
+    Direction {
+        /// The trained region lost more fat.
+        FavoursSpotReduction = "favours_spot_reduction",
+        /// The trained region lost less fat.
+        Against = "against",
+        /// No difference.
+        Null = "null",
+    }
+}
+
+codebook_enum! {
+    /// Whether the row enters the analysis (`status`).
+    Status {
+        /// Pooled (when it is the primary regional-fat outcome).
+        Included = "included",
+        /// Screened and excluded; `status_reason` says why.
+        Excluded = "excluded",
+        /// Listed for completeness, not yet assessed.
+        Listed = "listed",
+    }
+}
+
+/// One end of a numeric range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bound {
+    /// No limit on this side.
+    Unbounded,
+    /// The value may equal the limit.
+    Inclusive(f64),
+    /// The value must be strictly beyond the limit.
+    Exclusive(f64),
+}
+
+/// A textual pattern an identifier must match (the crate has no regex engine;
+/// each pattern is a small hand-written matcher).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pattern {
+    /// `^[a-z][a-z0-9]*$`: first author + year, e.g. `brobakken2023`.
+    StudyId,
+    /// `^[a-z0-9_]+$`: a lower-case slug such as `all`, `women` or `abdomen`.
+    Slug,
+    /// `^MANUAL_[A-Z0-9_]+$`: a manual-review flag, e.g. `MANUAL_CHECK_SD`.
+    ManualFlag,
+}
+
+impl Pattern {
+    /// Whether `s` matches the pattern.
+    pub fn matches(self, s: &str) -> bool {
+        match self {
+            Pattern::StudyId => {
+                let mut chars = s.chars();
+                chars.next().is_some_and(|c| c.is_ascii_lowercase())
+                    && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            }
+            Pattern::Slug => {
+                !s.is_empty()
+                    && s.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            }
+            Pattern::ManualFlag => s.strip_prefix("MANUAL_").is_some_and(|rest| {
+                !rest.is_empty()
+                    && rest
+                        .chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            }),
+        }
+    }
+
+    /// The pattern as a regular expression, for messages.
+    pub fn regex(self) -> &'static str {
+        match self {
+            Pattern::StudyId => "^[a-z][a-z0-9]*$",
+            Pattern::Slug => "^[a-z0-9_]+$",
+            Pattern::ManualFlag => "^MANUAL_[A-Z0-9_]+$",
+        }
+    }
+
+    /// What a matching value looks like, for fix sentences.
+    pub fn example(self) -> &'static str {
+        match self {
+            Pattern::StudyId => {
+                "lower-case first-author surname then year, letters and digits only (e.g. `brobakken2023`)"
+            }
+            Pattern::Slug => "lower-case letters, digits and `_` only (e.g. `all`, `abdomen`)",
+            Pattern::ManualFlag => {
+                "`MANUAL_` then upper-case letters, digits or `_` (e.g. `MANUAL_CHECK_SD`)"
+            }
+        }
+    }
+}
+
+/// The kind of value a column holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// Free text.
+    Text,
+    /// An identifier matching a [`Pattern`].
+    Id(Pattern),
+    /// A whole number in `min..=max`.
+    Int {
+        /// Smallest accepted value.
+        min: i64,
+        /// Largest accepted value.
+        max: i64,
+    },
+    /// A finite decimal number between two bounds.
+    Float {
+        /// Lower bound.
+        lower: Bound,
+        /// Upper bound.
+        upper: Bound,
+    },
+    /// A correlation: |r| ≥ 1 is an error, r ≤ 0 a warning (negative
+    /// between-limb correlations are possible but unusual).
+    Correlation,
+    /// One of a fixed list of spellings.
+    Enum(&'static [&'static str]),
+    /// A DOI, which starts with `10.`.
+    Doi,
+    /// A PubMed ID: digits only.
+    Pmid,
+    /// A web address starting with `http://` or `https://`.
+    Url,
+}
+
+impl Kind {
+    /// Whether the column holds numbers (where `NA` also means empty).
+    pub fn is_numeric(self) -> bool {
+        matches!(
+            self,
+            Kind::Int { .. } | Kind::Float { .. } | Kind::Correlation
+        )
+    }
+}
+
+/// One column of the codebook.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ColumnSpec {
+    /// Header name, exactly as in the CSV.
+    pub name: &'static str,
+    /// The kind of value.
+    pub kind: Kind,
+    /// Whether an empty cell is an error.
+    pub required: bool,
+    /// What the column means, for messages and documentation.
+    pub description: &'static str,
+}
+
+const fn col(
+    name: &'static str,
+    kind: Kind,
+    required: bool,
+    description: &'static str,
+) -> ColumnSpec {
+    ColumnSpec {
+        name,
+        kind,
+        required,
+        description,
+    }
+}
+
+const ANY: Kind = Kind::Float {
+    lower: Bound::Unbounded,
+    upper: Bound::Unbounded,
+};
+const POSITIVE: Kind = Kind::Float {
+    lower: Bound::Exclusive(0.0),
+    upper: Bound::Unbounded,
+};
+const NON_NEGATIVE: Kind = Kind::Float {
+    lower: Bound::Inclusive(0.0),
+    upper: Bound::Unbounded,
+};
+const SAMPLE_SIZE: Kind = Kind::Int {
+    min: 2,
+    max: u32::MAX as i64,
+};
+const YES_NO: &[&str] = &["yes", "no"];
+
+/// The codebook: every column of `spot_reduction.csv`, in the required order.
+///
+/// | column group | columns |
+/// |---|---|
+/// | identity | `study_id`, `cohort`, `label`, `authors`, `year` |
+/// | provenance | `doi`, `pmid`, `source_url` (at least one), `source_location`, `extraction_notes` |
+/// | design | `design` … `ee_measured` |
+/// | outcome | `region`, `method`, `units`, `outcome_type`, `primary`, `disp_type` |
+/// | arm statistics | `pre_mean_t` … `change_sd_c` (`_t` trained, `_c` control) |
+/// | between-arm statistics | `diff_mean` … `diff_p` |
+/// | correlations | `r_prepost`, `r`, and where each came from |
+/// | review | `direction`, `p_text`, `manual_flag`, `manual_flag_reason`, `status`, `status_reason` |
+pub const COLUMNS: &[ColumnSpec] = &[
+    col(
+        "study_id",
+        Kind::Id(Pattern::StudyId),
+        true,
+        "study key: first author + year",
+    ),
+    col(
+        "cohort",
+        Kind::Id(Pattern::Slug),
+        true,
+        "sub-sample of the study (`all` when there is one)",
+    ),
+    col(
+        "label",
+        Kind::Text,
+        true,
+        "study label printed in tables and forest plots",
+    ),
+    col("authors", Kind::Text, true, "author list"),
+    col(
+        "year",
+        Kind::Int {
+            min: 1900,
+            max: 2027,
+        },
+        true,
+        "publication year",
+    ),
+    col("doi", Kind::Doi, false, "DOI of the report"),
+    col("pmid", Kind::Pmid, false, "PubMed ID"),
+    col("source_url", Kind::Url, false, "web address of the report"),
+    col(
+        "source_location",
+        Kind::Text,
+        false,
+        "table, figure or page the numbers came from",
+    ),
+    col(
+        "extraction_notes",
+        Kind::Text,
+        false,
+        "how the numbers were extracted or converted",
+    ),
+    col("design", Kind::Enum(Design::NAMES), true, "study design"),
+    col(
+        "intervention_type",
+        Kind::Enum(InterventionType::NAMES),
+        true,
+        "kind of intervention",
+    ),
+    col("population", Kind::Text, false, "who took part"),
+    col(
+        "n_trained",
+        SAMPLE_SIZE,
+        false,
+        "participants (or limbs) in the trained arm",
+    ),
+    col(
+        "n_control",
+        SAMPLE_SIZE,
+        false,
+        "participants (or limbs) in the control arm",
+    ),
+    col("weeks", POSITIVE, false, "intervention length in weeks"),
+    col(
+        "sessions_per_week",
+        POSITIVE,
+        false,
+        "training sessions per week",
+    ),
+    col(
+        "session_min_trained",
+        NON_NEGATIVE,
+        false,
+        "minutes per session, trained arm",
+    ),
+    col(
+        "session_min_control",
+        NON_NEGATIVE,
+        false,
+        "minutes per session, control arm",
+    ),
+    col(
+        "comparison",
+        Kind::Enum(Comparison::NAMES),
+        true,
+        "what the trained region is compared with",
+    ),
+    col(
+        "diet_controlled",
+        Kind::Enum(DietControlled::NAMES),
+        false,
+        "whether energy intake was controlled",
+    ),
+    col(
+        "ee_measured",
+        Kind::Enum(EeMeasured::NAMES),
+        false,
+        "whether session energy expenditure was known",
+    ),
+    col(
+        "region",
+        Kind::Id(Pattern::Slug),
+        true,
+        "body region measured",
+    ),
+    col(
+        "method",
+        Kind::Enum(AssessmentMethod::NAMES),
+        true,
+        "fat assessment method",
+    ),
+    col(
+        "units",
+        Kind::Text,
+        false,
+        "units of the means and dispersions",
+    ),
+    col(
+        "outcome_type",
+        Kind::Enum(OutcomeType::NAMES),
+        true,
+        "what the outcome measures",
+    ),
+    col(
+        "primary",
+        Kind::Enum(YES_NO),
+        true,
+        "whether this is the study's pooled outcome",
+    ),
+    col(
+        "disp_type",
+        Kind::Enum(DispType::NAMES),
+        false,
+        "whether dispersions are SDs or SEs",
+    ),
+    col("pre_mean_t", ANY, false, "baseline mean, trained"),
+    col("pre_sd_t", POSITIVE, false, "baseline dispersion, trained"),
+    col("post_mean_t", ANY, false, "final mean, trained"),
+    col("post_sd_t", POSITIVE, false, "final dispersion, trained"),
+    col("pre_mean_c", ANY, false, "baseline mean, control"),
+    col("pre_sd_c", POSITIVE, false, "baseline dispersion, control"),
+    col("post_mean_c", ANY, false, "final mean, control"),
+    col("post_sd_c", POSITIVE, false, "final dispersion, control"),
+    col("change_mean_t", ANY, false, "mean change, trained"),
+    col(
+        "change_sd_t",
+        POSITIVE,
+        false,
+        "dispersion of the change, trained",
+    ),
+    col("change_mean_c", ANY, false, "mean change, control"),
+    col(
+        "change_sd_c",
+        POSITIVE,
+        false,
+        "dispersion of the change, control",
+    ),
+    col("diff_mean", ANY, false, "reported between-arm difference"),
+    col(
+        "diff_ci_lb",
+        ANY,
+        false,
+        "lower confidence limit of the difference",
+    ),
+    col(
+        "diff_ci_ub",
+        ANY,
+        false,
+        "upper confidence limit of the difference",
+    ),
+    col(
+        "diff_se",
+        POSITIVE,
+        false,
+        "standard error of the difference",
+    ),
+    col("diff_t", ANY, false, "t statistic of the difference"),
+    col(
+        "diff_p",
+        Kind::Float {
+            lower: Bound::Exclusive(0.0),
+            upper: Bound::Inclusive(1.0),
+        },
+        false,
+        "p value of the difference",
+    ),
+    col(
+        "r_prepost",
+        Kind::Correlation,
+        false,
+        "pre–post correlation",
+    ),
+    col(
+        "r_prepost_source",
+        Kind::Enum(ValueSource::NAMES),
+        false,
+        "where `r_prepost` came from",
+    ),
+    col(
+        "r",
+        Kind::Correlation,
+        false,
+        "between-limb (within-subject) correlation",
+    ),
+    col(
+        "r_source",
+        Kind::Enum(ValueSource::NAMES),
+        false,
+        "where `r` came from",
+    ),
+    col(
+        "direction",
+        Kind::Enum(Direction::NAMES),
+        false,
+        "which way the authors' result points",
+    ),
+    col("p_text", Kind::Text, false, "p value as printed"),
+    col(
+        "manual_flag",
+        Kind::Id(Pattern::ManualFlag),
+        false,
+        "flag for manual review",
+    ),
+    col(
+        "manual_flag_reason",
+        Kind::Text,
+        false,
+        "why the row is flagged",
+    ),
+    col(
+        "status",
+        Kind::Enum(Status::NAMES),
+        true,
+        "whether the row enters the analysis",
+    ),
+    col(
+        "status_reason",
+        Kind::Text,
+        true,
+        "why the row has its status",
+    ),
+];
+
+/// The codebook entry for `name`, with its 0-based position.
+pub fn spec(name: &str) -> Option<(usize, &'static ColumnSpec)> {
+    COLUMNS.iter().enumerate().find(|(_, c)| c.name == name)
+}
+
+/// What a single cell check found.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Verdict {
+    /// The value is acceptable.
+    Ok,
+    /// Acceptable but suspicious: `(message, fix)`.
+    Warning(String, String),
+    /// Not acceptable: `(message, fix)`.
+    Error(String, String),
+}
+
+/// Whether `cell` counts as empty in a column of kind `kind`.
+pub(crate) fn is_missing(kind: Kind, cell: &str) -> bool {
+    cell.is_empty() || (kind.is_numeric() && cell == "NA")
+}
+
+/// Parses a finite number, as every numeric column requires.
+pub(crate) fn parse_number(cell: &str) -> Option<f64> {
+    cell.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
+fn not_a_number(name: &str, cell: &str, what: &str) -> Verdict {
+    let fix = if cell.trim() != cell {
+        "remove the spaces around the value".to_owned()
+    } else {
+        format!("write {what} with `.` as the decimal point, or leave the cell empty if unknown")
+    };
+    Verdict::Error(format!("column `{name}`: \"{cell}\" is not {what}"), fix)
+}
+
+fn range_text(lower: Bound, upper: Bound) -> String {
+    match (lower, upper) {
+        (Bound::Unbounded, Bound::Unbounded) => "finite".to_owned(),
+        (l, Bound::Unbounded) => match l {
+            Bound::Inclusive(v) => format!("≥ {v}"),
+            Bound::Exclusive(v) => format!("> {v}"),
+            Bound::Unbounded => unreachable!(),
+        },
+        (l, u) => {
+            let left = match l {
+                Bound::Inclusive(v) => format!("{v} ≤ "),
+                Bound::Exclusive(v) => format!("{v} < "),
+                Bound::Unbounded => String::new(),
+            };
+            let right = match u {
+                Bound::Inclusive(v) => format!(" ≤ {v}"),
+                Bound::Exclusive(v) => format!(" < {v}"),
+                Bound::Unbounded => String::new(),
+            };
+            format!("{left}value{right}")
+        }
+    }
+}
+
+fn within(v: f64, lower: Bound, upper: Bound) -> bool {
+    let lo = match lower {
+        Bound::Unbounded => true,
+        Bound::Inclusive(b) => v >= b,
+        Bound::Exclusive(b) => v > b,
+    };
+    let hi = match upper {
+        Bound::Unbounded => true,
+        Bound::Inclusive(b) => v <= b,
+        Bound::Exclusive(b) => v < b,
+    };
+    lo && hi
+}
+
+impl ColumnSpec {
+    /// Checks one non-empty cell against the column's kind.
+    pub(crate) fn check(&self, cell: &str) -> Verdict {
+        let name = self.name;
+        match self.kind {
+            Kind::Text => Verdict::Ok,
+            Kind::Id(p) if p.matches(cell) => Verdict::Ok,
+            Kind::Id(p) => Verdict::Error(
+                format!("column `{name}`: \"{cell}\" does not match {}", p.regex()),
+                format!("write {}", p.example()),
+            ),
+            Kind::Int { min, max } => match cell.parse::<i64>() {
+                Err(_) => not_a_number(name, cell, "a whole number"),
+                Ok(v) if v < min || v > max => {
+                    let range = if max == u32::MAX as i64 {
+                        format!("at least {min}")
+                    } else {
+                        format!("between {min} and {max}")
+                    };
+                    Verdict::Error(
+                        format!("column `{name}`: {v} is out of range; it must be {range}"),
+                        format!("check the report's {} and correct the value", self.description),
+                    )
+                }
+                Ok(_) => Verdict::Ok,
+            },
+            Kind::Float { lower, upper } => match parse_number(cell) {
+                None => not_a_number(name, cell, "a finite number"),
+                Some(v) if !within(v, lower, upper) => Verdict::Error(
+                    format!(
+                        "column `{name}`: {cell} is out of range; it must be {}",
+                        range_text(lower, upper)
+                    ),
+                    format!(
+                        "check the report's {}; leave the cell empty if it was not reported",
+                        self.description
+                    ),
+                ),
+                Some(_) => Verdict::Ok,
+            },
+            Kind::Correlation => match parse_number(cell) {
+                None => not_a_number(name, cell, "a finite number"),
+                Some(v) if v.abs() >= 1.0 => Verdict::Error(
+                    format!("column `{name}`: correlation {cell} is out of range; it must be strictly between -1 and 1"),
+                    "a correlation of ±1 or beyond makes the variance degenerate: check the value, or impute a plausible one and mark its source `imputed`".to_owned(),
+                ),
+                Some(v) if v <= 0.0 => Verdict::Warning(
+                    format!("column `{name}`: correlation {cell} is not positive"),
+                    "a non-positive correlation is possible between limbs but unusual; confirm it against the report".to_owned(),
+                ),
+                Some(_) => Verdict::Ok,
+            },
+            Kind::Enum(allowed) if allowed.contains(&cell) => Verdict::Ok,
+            Kind::Enum(allowed) => Verdict::Error(
+                format!("column `{name}`: \"{cell}\" is not an accepted value"),
+                format!("use one of: {} (spelling and case must match)", allowed.join(", ")),
+            ),
+            Kind::Doi if cell.starts_with("10.") => Verdict::Ok,
+            Kind::Doi => Verdict::Error(
+                format!("column `{name}`: \"{cell}\" is not a DOI; a DOI starts with `10.`"),
+                "write the bare DOI, e.g. `10.1234/abc`, without `https://doi.org/` (put full links in `source_url`)".to_owned(),
+            ),
+            Kind::Pmid if cell.bytes().all(|b| b.is_ascii_digit()) => Verdict::Ok,
+            Kind::Pmid => Verdict::Error(
+                format!("column `{name}`: \"{cell}\" is not a PubMed ID; it must be digits only"),
+                "write the number only, e.g. `12345678`".to_owned(),
+            ),
+            Kind::Url if cell.starts_with("http://") || cell.starts_with("https://") => Verdict::Ok,
+            Kind::Url => Verdict::Error(
+                format!("column `{name}`: \"{cell}\" is not a web address"),
+                "write a full address starting with `https://` or `http://`".to_owned(),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codebook_has_56_unique_columns() {
+        assert_eq!(COLUMNS.len(), 56);
+        let mut names: Vec<_> = COLUMNS.iter().map(|c| c.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), 56);
+    }
+
+    #[test]
+    fn patterns_match_their_regexes() {
+        assert!(Pattern::StudyId.matches("brobakken2023"));
+        assert!(!Pattern::StudyId.matches("2023brobakken"));
+        assert!(!Pattern::StudyId.matches("Brobakken2023"));
+        assert!(!Pattern::StudyId.matches(""));
+        assert!(Pattern::Slug.matches("all_women"));
+        assert!(!Pattern::Slug.matches(""));
+        assert!(Pattern::ManualFlag.matches("MANUAL_CHECK_SD"));
+        assert!(!Pattern::ManualFlag.matches("MANUAL_"));
+        assert!(!Pattern::ManualFlag.matches("manual_check"));
+    }
+
+    #[test]
+    fn enum_names_round_trip() {
+        assert_eq!(AssessmentMethod::Dexa.as_str(), "DEXA");
+        assert_eq!(AssessmentMethod::NAMES.len(), 9);
+        assert_eq!(Design::WithinSubject.to_string(), "within_subject");
+    }
+}

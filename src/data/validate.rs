@@ -1,0 +1,491 @@
+//! One pass over a spot-reduction table that collects every problem as an
+//! [`Issue`]: header against the codebook, each cell against its
+//! [`ColumnSpec`](super::schema::ColumnSpec), rules that tie cells of a row
+//! together (provenance, dispersion type, within-subject sample sizes,
+//! correlation sources, manual flags) and rules across rows (duplicate keys,
+//! one primary outcome per study and cohort).
+//!
+//! Nothing here stops at the first problem: `spotmeta check` prints the whole
+//! list so a curator can fix a file in one sitting.
+
+use super::load::{CsvProblem, Table, TableRow};
+use super::schema::{self, COLUMNS, Verdict, is_missing, parse_number};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::PathBuf;
+
+/// How serious an [`Issue`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The file cannot be loaded until this is fixed.
+    Error,
+    /// Worth a look; the file still loads.
+    Warning,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        })
+    }
+}
+
+/// One problem found in a data file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Issue {
+    /// The file concerned.
+    pub file: PathBuf,
+    /// Error or warning.
+    pub severity: Severity,
+    /// 1-based physical line (the header is line 1).
+    pub line: u64,
+    /// 1-based column, when the problem belongs to one cell.
+    pub column: Option<usize>,
+    /// Name of that column.
+    pub column_name: Option<String>,
+    /// The study concerned, as `study_id/cohort`.
+    pub study: Option<String>,
+    /// What is wrong.
+    pub message: String,
+    /// What to do about it.
+    pub fix: String,
+}
+
+impl Issue {
+    /// Whether this issue blocks loading.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Issue {
+    /// `path:line:col: error: message (study x) — fix: ...`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)?;
+        if let Some(c) = self.column {
+            write!(f, ":{c}")?;
+        }
+        write!(f, ": {}: {}", self.severity, self.message)?;
+        if let Some(s) = &self.study {
+            write!(f, " (study {s})")?;
+        }
+        write!(f, " — fix: {}", self.fix)
+    }
+}
+
+/// Collects issues for one file.
+struct Collector<'t> {
+    table: &'t Table,
+    index: HashMap<&'t str, usize>,
+    issues: Vec<Issue>,
+}
+
+impl<'t> Collector<'t> {
+    fn push(
+        &mut self,
+        severity: Severity,
+        line: u64,
+        column: Option<&str>,
+        study: Option<String>,
+        message: String,
+        fix: String,
+    ) {
+        self.issues.push(Issue {
+            file: self.table.path.clone(),
+            severity,
+            line,
+            column: column.and_then(|c| self.index.get(c)).map(|i| i + 1),
+            column_name: column.map(str::to_owned),
+            study,
+            message,
+            fix,
+        });
+    }
+
+    /// The cell of `row` in column `name`, or `""` if the column is absent.
+    fn cell<'r>(&self, row: &'r TableRow, name: &str) -> &'r str {
+        self.index.get(name).map_or("", |&i| row.fields[i].as_str())
+    }
+}
+
+/// Checks `table` (already read leniently, with `csv_problems` set aside)
+/// against the codebook and returns every issue, sorted by line and column.
+pub(crate) fn validate(table: &Table, csv_problems: Vec<CsvProblem>) -> Vec<Issue> {
+    let mut index = HashMap::new();
+    for (i, h) in table.headers.iter().enumerate() {
+        index.entry(h.as_str()).or_insert(i);
+    }
+    let mut c = Collector {
+        table,
+        index,
+        issues: Vec::new(),
+    };
+    for p in csv_problems {
+        c.issues.push(Issue {
+            file: table.path.clone(),
+            severity: Severity::Error,
+            line: p.line,
+            column: p.column,
+            column_name: None,
+            study: None,
+            message: p.message,
+            fix: p.fix,
+        });
+    }
+    check_header(&mut c);
+    for row in &table.rows {
+        check_row(&mut c, row);
+    }
+    check_duplicates(&mut c);
+    check_primary(&mut c);
+    let mut issues = c.issues;
+    issues.sort_by_key(|i| (i.line, i.column.unwrap_or(0)));
+    issues
+}
+
+fn check_header(c: &mut Collector<'_>) {
+    let headers = &c.table.headers;
+    let mut problems = false;
+    let mut seen = HashMap::new();
+    for (i, h) in headers.iter().enumerate() {
+        if let Some(first) = seen.insert(h.as_str(), i) {
+            problems = true;
+            c.issues.push(Issue {
+                file: c.table.path.clone(),
+                severity: Severity::Error,
+                line: 1,
+                column: Some(i + 1),
+                column_name: Some(h.clone()),
+                study: None,
+                message: format!("duplicate column `{h}` (also column {})", first + 1),
+                fix: "remove the second copy of the column".to_owned(),
+            });
+        }
+    }
+    for (i, h) in headers.iter().enumerate() {
+        if schema::spec(h).is_none() {
+            problems = true;
+            c.issues.push(Issue {
+                file: c.table.path.clone(),
+                severity: Severity::Error,
+                line: 1,
+                column: Some(i + 1),
+                column_name: Some(h.clone()),
+                study: None,
+                message: format!("unknown column `{h}`: it is not in the codebook"),
+                fix: "remove the column, fix its spelling, or add it to the codebook \
+                      (src/data/schema.rs) first"
+                    .to_owned(),
+            });
+        }
+    }
+    for (i, spec) in COLUMNS.iter().enumerate() {
+        if !c.index.contains_key(spec.name) {
+            problems = true;
+            c.issues.push(Issue {
+                file: c.table.path.clone(),
+                severity: Severity::Error,
+                line: 1,
+                column: None,
+                column_name: Some(spec.name.to_owned()),
+                study: None,
+                message: format!("missing column `{}` ({})", spec.name, spec.description),
+                fix: format!(
+                    "add the column `{}` at position {} (codebook order); leave its cells empty if unknown",
+                    spec.name,
+                    i + 1
+                ),
+            });
+        }
+    }
+    if problems {
+        return;
+    }
+    if let Some((i, spec)) = COLUMNS
+        .iter()
+        .enumerate()
+        .find(|(i, spec)| headers[*i] != spec.name)
+    {
+        c.issues.push(Issue {
+            file: c.table.path.clone(),
+            severity: Severity::Error,
+            line: 1,
+            column: Some(i + 1),
+            column_name: Some(headers[i].clone()),
+            study: None,
+            message: format!(
+                "columns must be in the codebook order; expected `{}` at column {}, found `{}`",
+                spec.name,
+                i + 1,
+                headers[i]
+            ),
+            fix: format!(
+                "move `{}` to column {}; the full order is the codebook's (`spotmeta::data::COLUMNS`, src/data/schema.rs)",
+                spec.name,
+                i + 1
+            ),
+        });
+    }
+}
+
+fn study_of(c: &Collector<'_>, row: &TableRow) -> Option<String> {
+    let id = c.cell(row, "study_id");
+    let cohort = c.cell(row, "cohort");
+    match (id.is_empty(), cohort.is_empty()) {
+        (true, _) => None,
+        (false, true) => Some(id.to_owned()),
+        (false, false) => Some(format!("{id}/{cohort}")),
+    }
+}
+
+fn check_row(c: &mut Collector<'_>, row: &TableRow) {
+    let study = study_of(c, row);
+    let line = row.line;
+
+    for spec in COLUMNS {
+        let Some(&i) = c.index.get(spec.name) else {
+            continue;
+        };
+        let cell = row.fields[i].as_str();
+        if is_missing(spec.kind, cell) {
+            if spec.required {
+                c.push(
+                    Severity::Error,
+                    line,
+                    Some(spec.name),
+                    study.clone(),
+                    format!("column `{}` is required but empty", spec.name),
+                    format!(
+                        "fill in `{}` ({}); it may not be empty",
+                        spec.name, spec.description
+                    ),
+                );
+            }
+            continue;
+        }
+        match spec.check(cell) {
+            Verdict::Ok => {}
+            Verdict::Warning(m, f) => c.push(
+                Severity::Warning,
+                line,
+                Some(spec.name),
+                study.clone(),
+                m,
+                f,
+            ),
+            Verdict::Error(m, f) => {
+                c.push(Severity::Error, line, Some(spec.name), study.clone(), m, f)
+            }
+        }
+    }
+
+    let present = |c: &Collector<'_>, name: &str| {
+        let cell = c.cell(row, name);
+        schema::spec(name).is_some_and(|(_, s)| !is_missing(s.kind, cell))
+    };
+    let number = |c: &Collector<'_>, name: &str| parse_number(c.cell(row, name));
+
+    // Provenance: a reader must be able to find the source.
+    if !["doi", "pmid", "source_url"].iter().any(|n| present(c, n)) {
+        c.push(
+            Severity::Error,
+            line,
+            Some("doi"),
+            study.clone(),
+            "missing provenance: none of `doi`, `pmid`, `source_url` is filled in".to_owned(),
+            "add the DOI (e.g. `10.1234/abc`), the PubMed ID or a source URL so the numbers can be traced"
+                .to_owned(),
+        );
+    }
+    if c.index.contains_key("source_location") && !present(c, "source_location") {
+        c.push(
+            Severity::Warning,
+            line,
+            Some("source_location"),
+            study.clone(),
+            "column `source_location` is empty: where the numbers came from is not recorded"
+                .to_owned(),
+            "name the table, figure or page, e.g. `Table 2, p. 5`".to_owned(),
+        );
+    }
+
+    // Dispersions need to say whether they are SDs or SEs.
+    const DISPERSIONS: [&str; 6] = [
+        "pre_sd_t",
+        "post_sd_t",
+        "pre_sd_c",
+        "post_sd_c",
+        "change_sd_t",
+        "change_sd_c",
+    ];
+    if c.index.contains_key("disp_type")
+        && !present(c, "disp_type")
+        && let Some(first) = DISPERSIONS.iter().find(|n| present(c, n))
+    {
+        c.push(
+            Severity::Error,
+            line,
+            Some("disp_type"),
+            study.clone(),
+            format!("column `disp_type` is empty but `{first}` holds a dispersion"),
+            "write `sd` or `se` to say whether the dispersion columns are standard deviations or standard errors"
+                .to_owned(),
+        );
+    }
+
+    // Every correlation says where it came from.
+    for (r, source) in [("r_prepost", "r_prepost_source"), ("r", "r_source")] {
+        if present(c, r) && c.index.contains_key(source) && !present(c, source) {
+            c.push(
+                Severity::Error,
+                line,
+                Some(source),
+                study.clone(),
+                format!("column `{source}` is empty but `{r}` holds a correlation"),
+                "write `reported`, `imputed` or `derived`".to_owned(),
+            );
+        }
+    }
+
+    if let (Some(lb), Some(ub)) = (number(c, "diff_ci_lb"), number(c, "diff_ci_ub"))
+        && lb >= ub
+    {
+        c.push(
+            Severity::Error,
+            line,
+            Some("diff_ci_lb"),
+            study.clone(),
+            format!("column `diff_ci_lb` ({lb}) must be below `diff_ci_ub` ({ub})"),
+            "check the interval against the report; swap the limits if they were entered the wrong way round"
+                .to_owned(),
+        );
+    }
+
+    // Within-subject: both "arms" are the same people.
+    if c.cell(row, "design") == "within_subject"
+        && let Some(nt) = number(c, "n_trained")
+        && c.index.contains_key("n_control")
+        && number(c, "n_control") != Some(nt)
+    {
+        let nc = c.cell(row, "n_control");
+        let nc = if nc.is_empty() { "empty" } else { nc };
+        c.push(
+            Severity::Error,
+            line,
+            Some("n_control"),
+            study.clone(),
+            format!(
+                "within-subject design: column `n_control` ({nc}) must equal `n_trained` ({nt})"
+            ),
+            "in a within-subject study both limbs belong to the same people: set `n_control` to `n_trained`, \
+             or change `design` if the arms are separate groups"
+                .to_owned(),
+        );
+    }
+
+    if present(c, "manual_flag")
+        && c.index.contains_key("manual_flag_reason")
+        && !present(c, "manual_flag_reason")
+    {
+        c.push(
+            Severity::Error,
+            line,
+            Some("manual_flag_reason"),
+            study,
+            "column `manual_flag_reason` is empty but `manual_flag` is set".to_owned(),
+            "say why the row needs manual review, or clear `manual_flag`".to_owned(),
+        );
+    }
+}
+
+const KEY: [&str; 5] = ["study_id", "cohort", "comparison", "region", "method"];
+
+fn check_duplicates(c: &mut Collector<'_>) {
+    let mut seen: HashMap<Vec<&str>, u64> = HashMap::new();
+    let mut found = Vec::new();
+    for row in &c.table.rows {
+        let key: Vec<&str> = KEY.iter().map(|k| c.cell(row, k)).collect();
+        if key.iter().any(|k| k.is_empty()) {
+            continue;
+        }
+        if let Some(&first) = seen.get(&key) {
+            found.push((row.line, study_of(c, row), first, key.join(", ")));
+        } else {
+            seen.insert(key, row.line);
+        }
+    }
+    for (line, study, first, key) in found {
+        c.push(
+            Severity::Error,
+            line,
+            Some("study_id"),
+            study,
+            format!(
+                "duplicate row: the key (`study_id`, `cohort`, `comparison`, `region`, `method`) = ({key}) is already on line {first}"
+            ),
+            format!(
+                "merge this row into line {first}, or make the rows differ in `cohort`, `comparison`, `region` or `method`"
+            ),
+        );
+    }
+}
+
+fn check_primary(c: &mut Collector<'_>) {
+    // (study_id, cohort) → (first candidate line, primary lines)
+    let mut groups: Vec<((&str, &str), u64, Vec<u64>)> = Vec::new();
+    for row in &c.table.rows {
+        if c.cell(row, "outcome_type") != "regional_fat" || c.cell(row, "status") != "included" {
+            continue;
+        }
+        let key = (c.cell(row, "study_id"), c.cell(row, "cohort"));
+        if key.0.is_empty() {
+            continue;
+        }
+        let group = match groups.iter().position(|g| g.0 == key) {
+            Some(i) => &mut groups[i],
+            None => {
+                groups.push((key, row.line, Vec::new()));
+                groups.last_mut().expect("just pushed")
+            }
+        };
+        if c.cell(row, "primary") == "yes" {
+            group.2.push(row.line);
+        }
+    }
+    let mut found = Vec::new();
+    for ((id, cohort), first, primaries) in groups {
+        let study = format!("{id}/{cohort}");
+        match primaries.as_slice() {
+            [] => found.push((
+                Severity::Warning,
+                first,
+                study,
+                "no primary outcome; the study is not pooled".to_owned(),
+                "mark one included regional-fat outcome of this study and cohort `primary` = `yes`"
+                    .to_owned(),
+            )),
+            [_] => {}
+            [head, rest @ ..] => {
+                for &line in rest {
+                    found.push((
+                        Severity::Error,
+                        line,
+                        study.clone(),
+                        format!(
+                            "column `primary`: a second primary outcome for this study and cohort (line {head} is already primary)"
+                        ),
+                        "keep `primary` = `yes` on exactly one included regional-fat row per study and cohort; set the others to `no`"
+                            .to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+    for (severity, line, study, message, fix) in found {
+        c.push(severity, line, Some("primary"), Some(study), message, fix);
+    }
+}

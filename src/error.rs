@@ -1,0 +1,146 @@
+//! The library's one error type.
+//!
+//! Every variant carries the context a user needs to fix the problem: the file,
+//! the 1-based line and column of a bad cell, the study (row) concerned, and a
+//! sentence saying what to do. Non-fatal data findings are not errors; they are
+//! [`crate::data::Issue`]s with a severity, so `spotmeta check` can list every
+//! problem of a file in one run.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where in an input file a problem sits (1-based line and column).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Location {
+    /// File the value was read from.
+    pub file: PathBuf,
+    /// 1-based physical line number (the header is line 1).
+    pub line: u64,
+    /// 1-based column number, when the problem belongs to one cell.
+    pub column: Option<usize>,
+    /// Column name, when known.
+    pub column_name: Option<String>,
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.file.display(), self.line)?;
+        if let Some(c) = self.column {
+            write!(f, ":{c}")?;
+        }
+        if let Some(name) = &self.column_name {
+            write!(f, " (column `{name}`)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Everything that can go wrong in spotmeta.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file could not be opened, read or written.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The CSV itself is malformed (unbalanced quotes, ragged rows, bad UTF-8).
+    #[error("{location}: {message}\n  fix: {fix}")]
+    Csv {
+        /// Where the reader stopped.
+        location: Location,
+        /// What the reader saw.
+        message: String,
+        /// What to do about it.
+        fix: String,
+    },
+
+    /// A cell holds a value of the wrong type or outside its range.
+    #[error("{location}: {message}\n  fix: {fix}")]
+    Value {
+        /// The cell.
+        location: Location,
+        /// What is wrong.
+        message: String,
+        /// What to do about it.
+        fix: String,
+    },
+
+    /// A required column is absent from the header.
+    #[error("{}: line 1: missing column `{column}`\n  fix: {fix}", file.display())]
+    MissingColumn {
+        /// The file.
+        file: PathBuf,
+        /// Column expected.
+        column: String,
+        /// What to do about it.
+        fix: String,
+    },
+
+    /// Several problems found in one pass over a file; all are listed.
+    #[error("{} problem(s) in {}:\n{}", problems.len(), file.display(), problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid {
+        /// The file.
+        file: PathBuf,
+        /// Each problem, already formatted with line:column and fix.
+        problems: Vec<String>,
+    },
+
+    /// A study's effect size or sampling variance is unusable for pooling.
+    #[error("study {index} ({label}): {message}")]
+    Study {
+        /// 1-based position of the study in the input.
+        index: usize,
+        /// The study label (or row number when no label exists).
+        label: String,
+        /// What is wrong, including what to do.
+        message: String,
+    },
+
+    /// An option is out of range or options contradict each other.
+    #[error("invalid option `{option}`: {message}")]
+    Option {
+        /// The option, as the user names it (e.g. `--level`).
+        option: String,
+        /// What is wrong and which values are accepted.
+        message: String,
+    },
+
+    /// A numerical routine could not produce an answer.
+    #[error("{what} failed: {message}")]
+    Numerical {
+        /// The routine (e.g. `REML estimation`).
+        what: String,
+        /// Why, and what the user can try.
+        message: String,
+    },
+
+    /// Input is valid but too small or degenerate for the requested analysis.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+impl Error {
+    /// Convenience constructor for I/O errors on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Convenience constructor for option errors.
+    pub fn option(option: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Option {
+            option: option.into(),
+            message: message.into(),
+        }
+    }
+}

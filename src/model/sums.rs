@@ -1,0 +1,221 @@
+//! Weighted sums for the intercept-only model, computed in O(k) without
+//! allocating.
+//!
+//! metafor works with the k × k matrix P = W − W X (XᵀWX)⁻¹ XᵀW. With only an
+//! intercept, P_ij = w_i δ_ij − w_i w_j / S (S = Σw), and every quantity the
+//! estimators need reduces to a handful of sums:
+//!
+//! * tr(P) = S − Σw²/S
+//! * Σ_ij P_ij² x_i y_j = Σ x_i y_i (w_i² − 2 w_i³/S) + (Σ w_i² x_i)(Σ w_j² y_j)/S²
+//!   (with x = y = 1 this is tr(PP); x = y = v gives tr(PVPV); x = 1, y = v
+//!   gives metafor's `sum(PV*P)`)
+//! * yᵀPy = Σ w (y − μ̂)², yᵀPPy = Σ w² (y − μ̂)², with μ̂ = Σwy/S, and
+//!   yᵀPPPy = Σ w³ (y − μ̂)² − (Σ w² (y − μ̂))²/S (since Py = w∘(y − μ̂)).
+
+/// Sums over studies for weights w_i = 1/(v_i + τ²).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Sums {
+    /// Number of studies.
+    pub k: f64,
+    /// S = Σw.
+    pub sw: f64,
+    /// Σw².
+    pub sw2: f64,
+    /// Σw³.
+    pub sw3: f64,
+    /// μ̂ = Σwy / Σw.
+    pub mu: f64,
+    /// yᵀPy = Σ w (y − μ̂)² (the generalised Q statistic).
+    pub rss: f64,
+    /// yᵀPPy = Σ w² (y − μ̂)².
+    pub rss2: f64,
+    /// Σ w³ (y − μ̂)².
+    pub rss3: f64,
+    /// Σ w² (y − μ̂).
+    pub sw2e: f64,
+    /// Σ w (y − shift)² before the mean correction (cancellation check).
+    raw_rss: f64,
+}
+
+impl Sums {
+    /// Compute the sums for τ² (weights 1/(v + τ²)): one weighted pass with
+    /// deviations from the unweighted mean, which [`Sums::near`] checks for
+    /// cancellation (falling back to [`Sums::exact`]).
+    #[inline]
+    pub fn at(yi: &[f64], vi: &[f64], tau2: f64) -> Sums {
+        let ybar = yi.iter().sum::<f64>() / yi.len() as f64;
+        Sums::near(yi, vi, tau2, ybar)
+    }
+
+    /// Two weighted passes: deviations from the exact weighted mean.
+    #[inline]
+    pub fn exact(yi: &[f64], vi: &[f64], tau2: f64) -> Sums {
+        let (mut sw, mut swy) = (0.0, 0.0);
+        for (&y, &v) in yi.iter().zip(vi) {
+            let w = 1.0 / (v + tau2);
+            sw += w;
+            swy += w * y;
+        }
+        Sums::one_pass(yi, vi, tau2, swy / sw)
+    }
+
+    /// The same sums in one pass, taking deviations from `shift` (ideally a
+    /// weighted mean from a nearby τ², as in an iteration) and correcting
+    /// exactly: with e' = y − shift and d = μ̂ − shift,
+    /// Σw(y − μ̂)² = Σwe'² − S d², and likewise for the higher moments. If the
+    /// correction would cancel more than half of the raw sum (shift far from
+    /// μ̂), the two-pass [`Sums::exact`] is used instead.
+    #[inline]
+    pub fn near(yi: &[f64], vi: &[f64], tau2: f64, shift: f64) -> Sums {
+        let s = Sums::one_pass(yi, vi, tau2, shift);
+        if s.rss.is_finite() && s.rss >= 0.5 * s.raw_rss {
+            s
+        } else {
+            Sums::exact(yi, vi, tau2)
+        }
+    }
+
+    #[inline]
+    fn one_pass(yi: &[f64], vi: &[f64], tau2: f64, shift: f64) -> Sums {
+        let (mut sw, mut sw2, mut sw3) = (0.0, 0.0, 0.0);
+        let (mut a1, mut a2, mut b1, mut b2, mut c1, mut c2) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+        for (&y, &v) in yi.iter().zip(vi) {
+            let w = 1.0 / (v + tau2);
+            let w2 = w * w;
+            let w3 = w2 * w;
+            let e = y - shift;
+            sw += w;
+            sw2 += w2;
+            sw3 += w3;
+            a1 += w * e;
+            a2 += w * e * e;
+            b1 += w2 * e;
+            b2 += w2 * e * e;
+            c1 += w3 * e;
+            c2 += w3 * e * e;
+        }
+        let d = a1 / sw;
+        // Σw^j (e − d)² = Σw^j e² − 2d Σw^j e + d² Σw^j, j = 1, 2, 3.
+        let rss = a2 - d * a1;
+        let rss2 = b2 - 2.0 * d * b1 + d * d * sw2;
+        let rss3 = c2 - 2.0 * d * c1 + d * d * sw3;
+        Sums {
+            k: yi.len() as f64,
+            sw,
+            sw2,
+            sw3,
+            mu: shift + d,
+            rss,
+            rss2,
+            rss3,
+            sw2e: b1 - d * sw2,
+            raw_rss: a2,
+        }
+    }
+
+    /// tr(P).
+    #[inline]
+    pub fn tr_p(&self) -> f64 {
+        self.sw - self.sw2 / self.sw
+    }
+
+    /// tr(PP) = Σ_ij P_ij².
+    #[inline]
+    pub fn tr_pp(&self) -> f64 {
+        self.sw2 - 2.0 * self.sw3 / self.sw + self.sw2 * self.sw2 / (self.sw * self.sw)
+    }
+
+    /// yᵀPPPy = Σ w³ (y − μ̂)² − (Σ w² (y − μ̂))² / S (for observed information).
+    #[inline]
+    pub fn yp3y(&self) -> f64 {
+        self.rss3 - self.sw2e * self.sw2e / self.sw
+    }
+}
+
+/// Σ_ij P_ij² x_i y_j for P built from weights `w(i)` (see module docs).
+pub(crate) fn p2_bilinear(
+    k: usize,
+    w: impl Fn(usize) -> f64,
+    x: impl Fn(usize) -> f64,
+    y: impl Fn(usize) -> f64,
+) -> f64 {
+    let sw: f64 = (0..k).map(&w).sum();
+    let (mut diag, mut ax, mut ay) = (0.0, 0.0, 0.0);
+    for i in 0..k {
+        let wi = w(i);
+        let w2 = wi * wi;
+        diag += x(i) * y(i) * (w2 - 2.0 * w2 * wi / sw);
+        ax += w2 * x(i);
+        ay += w2 * y(i);
+    }
+    diag + ax * ay / (sw * sw)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The O(k) identities are checked against the explicit matrix products
+    //! they replace (closed-form identities: tolerance 1e-12 relative).
+    use super::*;
+
+    const IDENTITY: f64 = 1e-12;
+
+    fn explicit_p(w: &[f64]) -> Vec<Vec<f64>> {
+        let s: f64 = w.iter().sum();
+        (0..w.len())
+            .map(|i| {
+                (0..w.len())
+                    .map(|j| if i == j { w[i] } else { 0.0 } - w[i] * w[j] / s)
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn sums_equal_matrix_forms() {
+        let y = [0.2, -0.1, 0.5, 0.9, 0.3];
+        let v = [0.01, 0.04, 0.02, 0.09, 0.05];
+        let tau2 = 0.03;
+        let w: Vec<f64> = v.iter().map(|v| 1.0 / (v + tau2)).collect();
+        let p = explicit_p(&w);
+        let s = Sums::at(&y, &v, tau2);
+        let tr: f64 = (0..5).map(|i| p[i][i]).sum();
+        let trpp: f64 = p.iter().flatten().map(|x| x * x).sum();
+        let py: Vec<f64> = (0..5)
+            .map(|i| (0..5).map(|j| p[i][j] * y[j]).sum())
+            .collect();
+        let ypy: f64 = (0..5).map(|i| y[i] * py[i]).sum();
+        let yppy: f64 = py.iter().map(|x| x * x).sum();
+        let ppy: Vec<f64> = (0..5)
+            .map(|i| (0..5).map(|j| p[i][j] * py[j]).sum())
+            .collect();
+        let ypppy: f64 = (0..5).map(|i| py[i] * ppy[i]).sum();
+        let pvpv: f64 = (0..5)
+            .flat_map(|i| (0..5).map(move |j| (i, j)))
+            .map(|(i, j)| p[i][j] * v[j] * p[j][i] * v[i])
+            .sum();
+        let pvp: f64 = (0..5)
+            .flat_map(|i| (0..5).map(move |j| (i, j)))
+            .map(|(i, j)| p[i][j] * v[j] * p[i][j])
+            .sum();
+        let rel = |a: f64, b: f64| ((a - b) / b).abs() < IDENTITY;
+        assert!(rel(s.tr_p(), tr));
+        assert!(rel(s.tr_pp(), trpp));
+        assert!(rel(s.rss, ypy));
+        assert!(rel(s.rss2, yppy));
+        assert!(rel(s.yp3y(), ypppy));
+        let x = Sums::exact(&y, &v, tau2);
+        assert!(rel(x.rss, s.rss) && rel(x.rss2, s.rss2) && rel(x.mu, s.mu));
+        for shift in [0.0, 0.3, 5.0] {
+            let n = Sums::near(&y, &v, tau2, shift);
+            assert!(
+                rel(n.rss, s.rss)
+                    && rel(n.rss2, s.rss2)
+                    && rel(n.yp3y(), s.yp3y())
+                    && rel(n.mu, s.mu)
+            );
+        }
+        assert!(rel(p2_bilinear(5, |i| w[i], |i| v[i], |i| v[i]), pvpv));
+        assert!(rel(p2_bilinear(5, |i| w[i], |_| 1.0, |i| v[i]), pvp));
+        assert!(rel(p2_bilinear(5, |i| w[i], |_| 1.0, |_| 1.0), trpp));
+    }
+}

@@ -1,0 +1,16 @@
+//! DerSimonian & Laird (1986), *Controlled Clinical Trials* 7:177–188:
+//! τ² = max(0, (Q − (k − 1)) / tr(P)) with inverse-variance weights 1/vᵢ.
+//! Standard error as in metafor (Viechtbauer's notes): √[(2(k−1) + 4τ² tr P +
+//! 2τ⁴ tr PP) / (tr P)²].
+
+use super::Tau2Estimate;
+use crate::model::sums::Sums;
+
+pub(super) fn dl(yi: &[f64], vi: &[f64], s: &Sums) -> Tau2Estimate {
+    let df = s.k - 1.0;
+    let tr_p = s.tr_p();
+    let tau2 = ((s.rss - df) / tr_p).max(0.0);
+    let se =
+        ((2.0 * df + 4.0 * tau2 * tr_p + 2.0 * tau2 * tau2 * s.tr_pp()) / (tr_p * tr_p)).sqrt();
+    Tau2Estimate::closed_form(yi, vi, s, tau2, Some(se))
+}

@@ -1,0 +1,26 @@
+//! Hedges (1983), *Psychological Bulletin* 93:388–395 (also "variance
+//! component" estimator): τ² = max(0, [Σ(yᵢ − ȳ)² − (1 − 1/k) Σvᵢ] / (k − 1))
+//! with the unweighted mean ȳ. Standard error as metafor computes it with
+//! P = I − J/k.
+
+use super::Tau2Estimate;
+use crate::model::sums::{Sums, p2_bilinear};
+
+pub(super) fn he_untruncated(yi: &[f64], vi: &[f64]) -> f64 {
+    let k = yi.len() as f64;
+    let ybar = yi.iter().sum::<f64>() / k;
+    let rss: f64 = yi.iter().map(|y| (y - ybar) * (y - ybar)).sum();
+    let tr_pv = vi.iter().sum::<f64>() * (1.0 - 1.0 / k);
+    (rss - tr_pv) / (k - 1.0)
+}
+
+pub(super) fn he(yi: &[f64], vi: &[f64], fe: &Sums) -> Tau2Estimate {
+    let k = yi.len();
+    let kf = k as f64;
+    let tau2 = he_untruncated(yi, vi).max(0.0);
+    let tr_pv = vi.iter().sum::<f64>() * (1.0 - 1.0 / kf);
+    let pvpv = p2_bilinear(k, |_| 1.0, |i| vi[i], |i| vi[i]);
+    let df = kf - 1.0;
+    let se = ((2.0 * pvpv + 4.0 * tau2 * tr_pv + 2.0 * tau2 * tau2 * df) / (df * df)).sqrt();
+    Tau2Estimate::closed_form(yi, vi, fe, tau2, Some(se))
+}

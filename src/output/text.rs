@@ -1,0 +1,156 @@
+//! Human-readable output laid out like metafor's `print.rma.uni()`, plus the
+//! prediction interval (`predict()`) and the Q-profile CIs (`confint()`).
+
+use crate::analysis::Tau2Ci;
+use crate::model::{Method, RmaFit};
+use std::fmt::Write;
+
+/// Format a number with 4 decimals as metafor does (`digits = 4`).
+fn f4(x: f64) -> String {
+    format!("{x:.4}")
+}
+
+/// metafor-style p-value: "<.0001" below 1e-4, otherwise 4 decimals.
+pub fn fmt_p(p: Option<f64>) -> String {
+    match p {
+        None => "NA".into(),
+        Some(p) if p < 1e-4 => "<.0001".into(),
+        Some(p) => {
+            let s = format!("{p:.4}");
+            s.strip_prefix('0').map(str::to_string).unwrap_or(s)
+        }
+    }
+}
+
+fn stars(p: Option<f64>) -> &'static str {
+    match p {
+        Some(p) if p < 0.001 => "***",
+        Some(p) if p < 0.01 => "**",
+        Some(p) if p < 0.05 => "*",
+        Some(p) if p < 0.1 => ".",
+        _ => "",
+    }
+}
+
+/// Render a fit (and its τ² CI, when there is one) as text.
+pub fn render_rma(fit: &RmaFit, ci: Option<&Tau2Ci>) -> String {
+    let mut o = String::new();
+    let lvl = format!("{}", (fit.level * 100.0 * 1e6).round() / 1e6);
+    if fit.method == Method::FE {
+        let _ = writeln!(o, "Common-Effect Model (k = {})\n", fit.k);
+    } else {
+        let _ = writeln!(
+            o,
+            "Random-Effects Model (k = {}; tau^2 estimator: {})\n",
+            fit.k, fit.method
+        );
+        let se = fit
+            .se_tau2
+            .map(|s| format!(" (SE = {})", f4(s)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "tau^2 (estimated amount of total heterogeneity): {}{se}",
+            f4(fit.tau2)
+        );
+        let _ = writeln!(
+            o,
+            "tau (square root of estimated tau^2 value):      {}",
+            f4(fit.tau())
+        );
+    }
+    if let (Some(i2), Some(h2)) = (fit.i2, fit.h2) {
+        let what = if fit.method == Method::FE {
+            "residual heterogeneity / unaccounted variability"
+        } else {
+            "total heterogeneity / total variability"
+        };
+        let _ = writeln!(o, "I^2 ({what}):   {:.2}%", i2);
+        let _ = writeln!(
+            o,
+            "H^2 (total variability / sampling variability):  {:.2}",
+            h2
+        );
+    }
+    if let Some(c) = ci {
+        let _ = writeln!(
+            o,
+            "\n{lvl}% CI (Q-profile): tau^2 [{}, {}], tau [{}, {}], I^2 [{:.2}%, {:.2}%], H^2 [{:.2}, {:.2}]",
+            f4(c.tau2_lb),
+            f4(c.tau2_ub),
+            f4(c.tau_lb),
+            f4(c.tau_ub),
+            c.i2_lb,
+            c.i2_ub,
+            c.h2_lb,
+            c.h2_ub
+        );
+    }
+    if fit.k > 1 {
+        let _ = writeln!(o, "\nTest for Heterogeneity:");
+        let p = fmt_p(fit.q_pval());
+        let p = if p.starts_with('<') {
+            format!("p-val {p}")
+        } else {
+            format!("p-val = {p}")
+        };
+        let _ = writeln!(o, "Q(df = {}) = {}, {p}", fit.q_df, f4(fit.q));
+    }
+    let _ = writeln!(o, "\nModel Results:\n");
+    let stat = if fit.test.uses_t() { "tval" } else { "zval" };
+    let df_col = if fit.ddf.is_some() { "  df" } else { "" };
+    let head = [
+        "estimate".to_string(),
+        "se".into(),
+        stat.into(),
+        "pval".into(),
+        "ci.lb".into(),
+        "ci.ub".into(),
+    ];
+    let vals = [
+        f4(fit.estimate),
+        f4(fit.se),
+        f4(fit.zval),
+        fmt_p(fit.pval()),
+        f4(fit.ci_lb),
+        f4(fit.ci_ub),
+    ];
+    let widths: Vec<usize> = head
+        .iter()
+        .zip(&vals)
+        .map(|(h, v)| h.len().max(v.len()))
+        .collect();
+    let mut line_h = String::new();
+    let mut line_v = String::new();
+    for (i, (h, v)) in head.iter().zip(&vals).enumerate() {
+        if i == 3 && !df_col.is_empty() {
+            let df = fit.ddf.unwrap_or(0).to_string();
+            let _ = write!(line_h, "{:>w$}  ", "df", w = df.len().max(2));
+            let _ = write!(line_v, "{:>w$}  ", df, w = 2usize.max(df.len()));
+        }
+        let _ = write!(line_h, "{:>w$}  ", h, w = widths[i]);
+        let _ = write!(line_v, "{:>w$}  ", v, w = widths[i]);
+    }
+    let _ = writeln!(o, "{}", line_h.trim_end());
+    let _ = writeln!(o, "{}{}", line_v, stars(fit.pval()));
+    let _ = writeln!(
+        o,
+        "\nPrediction interval ({lvl}%): [{}, {}]",
+        f4(fit.pi_lb),
+        f4(fit.pi_ub)
+    );
+    let _ = writeln!(
+        o,
+        "\n---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"
+    );
+    let _ = writeln!(
+        o,
+        "tau^2 obtained by {} ({} iteration(s)).",
+        fit.convergence.describe(),
+        fit.iterations
+    );
+    for n in fit.notes() {
+        let _ = writeln!(o, "Note: {}", n.message());
+    }
+    o
+}

@@ -1,0 +1,38 @@
+//! Shared test helpers: the binary under test, paths to bundled data and
+//! fixtures, and the tolerance policy in [`tol`].
+#![allow(dead_code)]
+
+pub mod tol;
+
+use std::path::PathBuf;
+
+/// Repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Path of a conformance fixture (made by tests/conformance/make_fixtures.R).
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("tests/conformance/fixtures").join(name)
+}
+
+/// Path of a bundled dataset.
+pub fn dataset(name: &str) -> PathBuf {
+    root().join("datasets").join(name)
+}
+
+/// The `spotmeta` binary, ready to run.
+pub fn spotmeta() -> assert_cmd::Command {
+    assert_cmd::Command::cargo_bin("spotmeta").expect("binary builds")
+}
+
+/// Read a JSON fixture.
+pub fn read_json(name: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(fixture(name)).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (regenerate with Rscript tests/conformance/make_fixtures.R)",
+            fixture(name).display()
+        )
+    });
+    serde_json::from_str(&text).expect("fixture is valid JSON")
+}
