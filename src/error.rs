@@ -55,7 +55,7 @@ pub enum Error {
     #[error("{location}: {message}\n  fix: {fix}")]
     Csv {
         /// Where the reader stopped.
-        location: Location,
+        location: Box<Location>,
         /// What the reader saw.
         message: String,
         /// What to do about it.
@@ -66,7 +66,7 @@ pub enum Error {
     #[error("{location}: {message}\n  fix: {fix}")]
     Value {
         /// The cell.
-        location: Location,
+        location: Box<Location>,
         /// What is wrong.
         message: String,
         /// What to do about it.

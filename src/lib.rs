@@ -1,11 +1,11 @@
-//! # spotmeta
+#![doc = include_str!("../README.md")]
 //!
-//! A toolkit for a living meta-analysis of spot-reduction trials. The pipeline
-//! mirrors R's **metafor**, whose numbers it reproduces:
+//! ## Crate map
 //!
-//! `data` (load and check studies) → `escalc` (effect sizes) → `model` (`rma`:
-//! common and random-effects pooling) → `analysis` (heterogeneity, confidence
-//! intervals for τ²) → `output` (text and JSON like `print.rma`).
+//! The pipeline mirrors R's **metafor**: [`data`] (load and check studies) →
+//! [`escalc`] (effect sizes) → [`model`] ([`rma`]: common and random-effects
+//! pooling) → [`analysis`] (Q-profile CIs, the primary analysis) → [`output`]
+//! (text like `print.rma`, JSON).
 //!
 //! ```
 //! use spotmeta::{rma, Method, RmaOptions, TestKind};

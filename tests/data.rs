@@ -349,14 +349,14 @@ fn good_minimal_loads_as_typed_rows() {
         (
             "doe2020",
             "all",
-            Comparison::NoExercise,
-            "abdomen",
-            AssessmentMethod::Dexa
+            Some(Comparison::NoExercise),
+            Some("abdomen"),
+            Some(AssessmentMethod::Dexa)
         )
     );
     assert_eq!(doe.display_label(), "Doe 2020");
     assert_eq!(doe.year, 2020);
-    assert_eq!(doe.design, Design::Parallel);
+    assert_eq!(doe.design, Some(Design::Parallel));
     assert_eq!((doe.n_trained, doe.n_control), (Some(20), Some(18)));
     assert!(doe.primary);
     assert_eq!(doe.disp_type, Some(DispType::Sd));
@@ -371,9 +371,9 @@ fn good_minimal_loads_as_typed_rows() {
 
     let roe = &data.rows[2];
     assert_eq!(roe.line, 4);
-    assert_eq!(roe.design, Design::WithinSubject);
-    assert_eq!(roe.comparison, Comparison::UntrainedLimb);
-    assert_eq!(roe.method, AssessmentMethod::Mri);
+    assert_eq!(roe.design, Some(Design::WithinSubject));
+    assert_eq!(roe.comparison, Some(Comparison::UntrainedLimb));
+    assert_eq!(roe.method, Some(AssessmentMethod::Mri));
     assert_eq!(roe.doi, None);
     assert_eq!(roe.pmid.as_deref(), Some("12345678"));
     assert_eq!(

@@ -49,21 +49,23 @@ pub struct ModelArgs {
     /// tau^2 estimator: REML, DL, HE, HS, SJ, ML, EB, PM, or FE (common effect).
     #[arg(long, default_value = "REML", value_parser = parse_method)]
     pub method: Method,
-    /// Test and CI for the pooled effect: z, knha (Knapp-Hartung) or adhoc (truncated KH).
-    #[arg(long, default_value = "z", value_parser = parse_test)]
-    pub test: TestKind,
+    /// Test and CI for the pooled effect: z, knha (Knapp-Hartung) or adhoc
+    /// (truncated KH). Default: knha for the spot-reduction dataset (its
+    /// primary analysis), z otherwise (as metafor).
+    #[arg(long, value_parser = parse_test)]
+    pub test: Option<TestKind>,
     /// Confidence level in percent.
     #[arg(long, default_value_t = 95.0)]
     pub level: f64,
 }
 
-impl TryFrom<&ModelArgs> for ValidRmaOptions {
-    type Error = spotmeta::Error;
-    fn try_from(a: &ModelArgs) -> Result<Self, Self::Error> {
+impl ModelArgs {
+    /// Checked options, with `default_test` where `--test` was not given.
+    pub fn options(&self, default_test: TestKind) -> Result<ValidRmaOptions, spotmeta::Error> {
         RmaOptions {
-            method: a.method,
-            test: a.test,
-            level: a.level,
+            method: self.method,
+            test: self.test.unwrap_or(default_test),
+            level: self.level,
             ..Default::default()
         }
         .check()

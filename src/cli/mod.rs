@@ -24,6 +24,8 @@ pub enum Command {
     Rma(cmd::rma::RmaArgs),
     /// Compute effect sizes and sampling variances per row (metafor `escalc`).
     Escalc(cmd::escalc::EscalcArgs),
+    /// Validate the spot-reduction dataset against its codebook.
+    Check(cmd::check::CheckArgs),
 }
 
 /// Run the parsed command.
@@ -31,5 +33,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Rma(a) => cmd::rma::run(a),
         Command::Escalc(a) => cmd::escalc::run(a),
+        Command::Check(a) => cmd::check::run(a),
     }
 }

@@ -80,12 +80,12 @@ impl Table {
         match problems.into_iter().next() {
             None => Ok(table),
             Some(p) => Err(Error::Csv {
-                location: Location {
+                location: Box::new(Location {
                     file: table.path,
                     line: p.line,
                     column: p.column,
                     column_name: None,
-                },
+                }),
                 message: p.message,
                 fix: p.fix,
             }),
@@ -226,12 +226,12 @@ pub(crate) fn read_lenient<R: Read>(
         .trim(csv::Trim::None)
         .from_reader(bytes.as_slice());
     let csv_error = |path: &Path, line: u64, e: csv::Error| Error::Csv {
-        location: Location {
+        location: Box::new(Location {
             file: path.to_path_buf(),
             line,
             column: None,
             column_name: None,
-        },
+        }),
         message: e.to_string(),
         fix: "check that the file is a comma-separated text file".to_owned(),
     };
@@ -242,12 +242,12 @@ pub(crate) fn read_lenient<R: Read>(
         .map_err(|e| csv_error(&path, 1, e))?;
     if !has_header {
         return Err(Error::Csv {
-            location: Location {
+            location: Box::new(Location {
                 file: path,
                 line: 1,
                 column: None,
                 column_name: None,
-            },
+            }),
             message: "the file is empty; a header line is expected".to_owned(),
             fix: "write the column names on the first line".to_owned(),
         });
@@ -264,12 +264,12 @@ pub(crate) fn read_lenient<R: Read>(
         }
         Err(field) => {
             return Err(Error::Csv {
-                location: Location {
+                location: Box::new(Location {
                     file: path,
                     line: header_line,
                     column: Some(field + 1),
                     column_name: None,
-                },
+                }),
                 message: "the header is not valid UTF-8".to_owned(),
                 fix: "save the file as UTF-8".to_owned(),
             });

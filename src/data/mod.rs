@@ -71,7 +71,7 @@ pub struct SpotRow {
     /// How the numbers were extracted.
     pub extraction_notes: Option<String>,
     /// Study design.
-    pub design: Design,
+    pub design: Option<Design>,
     /// Kind of intervention.
     pub intervention_type: InterventionType,
     /// Who took part.
@@ -89,15 +89,15 @@ pub struct SpotRow {
     /// Minutes per session, control arm.
     pub session_min_control: Option<f64>,
     /// What the trained region is compared with.
-    pub comparison: Comparison,
+    pub comparison: Option<Comparison>,
     /// Whether energy intake was controlled.
     pub diet_controlled: Option<DietControlled>,
     /// Whether session energy expenditure was known.
     pub ee_measured: Option<EeMeasured>,
     /// Body region measured.
-    pub region: String,
+    pub region: Option<String>,
     /// Fat assessment method.
-    pub method: AssessmentMethod,
+    pub method: Option<AssessmentMethod>,
     /// Units of means and dispersions.
     pub units: Option<String>,
     /// What the outcome measures.
@@ -167,7 +167,13 @@ pub struct SpotRow {
 
 /// The row key, unique within a file: `(study_id, cohort, comparison,
 /// region, method)`.
-pub type SpotKey<'a> = (&'a str, &'a str, Comparison, &'a str, AssessmentMethod);
+pub type SpotKey<'a> = (
+    &'a str,
+    &'a str,
+    Option<Comparison>,
+    Option<&'a str>,
+    Option<AssessmentMethod>,
+);
 
 impl SpotRow {
     /// The key that must be unique within the file.
@@ -176,7 +182,7 @@ impl SpotRow {
             &self.study_id,
             &self.cohort,
             self.comparison,
-            &self.region,
+            self.region.as_deref(),
             self.method,
         )
     }
@@ -302,6 +308,18 @@ fn analyse(path: &Path) -> Result<(Table, Vec<Issue>)> {
     Ok((table, issues))
 }
 
+/// Whether a header looks like the spot-reduction dataset (it names
+/// `study_id`, `design` and `status`), so commands can switch to its
+/// analysis; a header that is close but not exact is then reported by
+/// [`check`] instead of being read as a generic table.
+pub fn is_spot_header(headers: &[String]) -> bool {
+    ["study_id", "design", "status"].iter().all(|c| {
+        headers
+            .iter()
+            .any(|h| h.trim_start_matches('\u{feff}') == *c)
+    })
+}
+
 /// Checks `spot_reduction.csv`-style data at `path` and lists every problem.
 ///
 /// # Errors
@@ -368,12 +386,12 @@ pub fn load_spot(path: &Path) -> Result<SpotDataset> {
                 _ => None,
             };
             Error::Value {
-                location: Location {
+                location: Box::new(Location {
                     file: path.to_path_buf(),
                     line: row.line,
                     column: column.map(|c| c + 1),
                     column_name: column.map(|c| table.headers[c].clone()),
-                },
+                }),
                 message: format!("row passed validation but could not be typed: {e}"),
                 fix: "this is a bug in spotmeta's codebook; please report it with the row"
                     .to_owned(),

@@ -353,6 +353,11 @@ const SAMPLE_SIZE: Kind = Kind::Int {
 };
 const YES_NO: &[&str] = &["yes", "no"];
 
+/// Columns that may be empty for `listed` and `excluded` rows (studies known
+/// only from citations, or cross-sectional work) but are required for every
+/// `included` row, since the analysis needs them.
+pub const REQUIRED_WHEN_INCLUDED: &[&str] = &["design", "comparison", "region", "method"];
+
 /// The codebook: every column of `spot_reduction.csv`, in the required order.
 ///
 /// | column group | columns |
@@ -409,7 +414,12 @@ pub const COLUMNS: &[ColumnSpec] = &[
         false,
         "how the numbers were extracted or converted",
     ),
-    col("design", Kind::Enum(Design::NAMES), true, "study design"),
+    col(
+        "design",
+        Kind::Enum(Design::NAMES),
+        false,
+        "study design (required when status = included)",
+    ),
     col(
         "intervention_type",
         Kind::Enum(InterventionType::NAMES),
@@ -451,8 +461,8 @@ pub const COLUMNS: &[ColumnSpec] = &[
     col(
         "comparison",
         Kind::Enum(Comparison::NAMES),
-        true,
-        "what the trained region is compared with",
+        false,
+        "what the trained region is compared with (required when status = included)",
     ),
     col(
         "diet_controlled",
@@ -469,14 +479,14 @@ pub const COLUMNS: &[ColumnSpec] = &[
     col(
         "region",
         Kind::Id(Pattern::Slug),
-        true,
-        "body region measured",
+        false,
+        "body region measured (required when status = included)",
     ),
     col(
         "method",
         Kind::Enum(AssessmentMethod::NAMES),
-        true,
-        "fat assessment method",
+        false,
+        "fat assessment method (required when status = included)",
     ),
     col(
         "units",

@@ -287,6 +287,24 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
         let cell = c.cell(row, name);
         schema::spec(name).is_some_and(|(_, s)| !is_missing(s.kind, cell))
     };
+
+    // Design columns an analysis needs are required for included rows.
+    if c.cell(row, "status") == "included" {
+        for &name in schema::REQUIRED_WHEN_INCLUDED {
+            if c.index.contains_key(name) && !present(c, name) {
+                c.push(
+                    Severity::Error,
+                    line,
+                    Some(name),
+                    study.clone(),
+                    format!("column `{name}` is required for an included row but empty"),
+                    format!(
+                        "fill in `{name}`, or set `status` to `listed`/`excluded` with a reason"
+                    ),
+                );
+            }
+        }
+    }
     let number = |c: &Collector<'_>, name: &str| parse_number(c.cell(row, name));
 
     // Provenance: a reader must be able to find the source.

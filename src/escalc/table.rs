@@ -115,6 +115,28 @@ fn need<'a>(table: &Table, cols: impl IntoIterator<Item = &'a str>, hint: &str) 
     })
 }
 
+/// Parse several numeric columns, reporting the bad cells of all of them in
+/// one error.
+fn numeric_columns(table: &Table, cols: &[&str]) -> Result<Vec<Vec<Option<f64>>>> {
+    let mut out = Vec::with_capacity(cols.len());
+    let mut problems = Vec::new();
+    for c in cols {
+        match table.numeric(c) {
+            Ok(v) => out.push(v),
+            Err(Error::Invalid { problems: p, .. }) => problems.extend(p),
+            Err(e) => return Err(e),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::Invalid {
+            file: table.path.clone(),
+            problems,
+        })
+    }
+}
+
 /// Compute (or read) yi and vi for every row of `table`.
 pub fn effects(table: &Table, source: &Source, slab: Option<&str>) -> Result<Vec<TableEffect>> {
     let labels = labels(table, slab)?;
@@ -140,8 +162,8 @@ pub fn effects(table: &Table, source: &Source, slab: Option<&str>) -> Result<Vec
                 [yi.as_str(), vi.as_str()],
                 "name the effect-size and variance columns with --yi and --vi (or --sei), or compute them with --measure",
             )?;
-            let y = table.numeric(yi)?;
-            let v = table.numeric(vi)?;
+            let cols = numeric_columns(table, &[yi.as_str(), vi.as_str()])?;
+            let (y, v) = (&cols[0], &cols[1]);
             for i in 0..n {
                 match (y[i], v[i]) {
                     (Some(a), Some(b)) => {
@@ -181,8 +203,7 @@ pub fn effects(table: &Table, source: &Source, slab: Option<&str>) -> Result<Vec
                 cols.iter().copied(),
                 &format!("--measure {measure} needs columns {}", cols.join(", ")),
             )?;
-            let get = |c: &str| -> Result<Vec<Option<f64>>> { table.numeric(c) };
-            let data: Vec<Vec<Option<f64>>> = cols.iter().map(|c| get(c)).collect::<Result<_>>()?;
+            let data = numeric_columns(table, cols)?;
             for i in 0..n {
                 let vals: Option<Vec<f64>> = data.iter().map(|col| col[i]).collect();
                 let Some(x) = vals else {

@@ -1,0 +1,149 @@
+//! The primary analysis of the spot-reduction dataset (issue #3): Hedges' g,
+//! one pre-specified primary outcome per study (and cohort), exercise
+//! interventions, pooled with REML and Knapp–Hartung, with a prediction
+//! interval. Every row that is not pooled is listed with the reason.
+
+use crate::analysis::{Tau2Ci, confint};
+use crate::data::{InterventionType, OutcomeType, SpotDataset, SpotRow, Status};
+use crate::error::Result;
+use crate::escalc::EffectSize;
+use crate::escalc::spot::{SpotOptions, spot_effect};
+use crate::model::{RmaFit, ValidRmaOptions, rma};
+use serde::Serialize;
+
+/// A row that enters the pooled estimate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UsedRow {
+    /// Line in the dataset file.
+    pub line: u64,
+    /// `study_id`.
+    pub study_id: String,
+    /// Display label (label + cohort).
+    pub label: String,
+    /// Publication year.
+    pub year: u32,
+    /// Participants (trained + comparison arm; within-subject: participants).
+    pub n: Option<u32>,
+    /// The effect size and how it was obtained.
+    pub effect: EffectSize,
+}
+
+/// A row that does not enter the pooled estimate, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeftOut {
+    /// Line in the dataset file.
+    pub line: u64,
+    /// Display label.
+    pub label: String,
+    /// Region and method, for telling a study's rows apart.
+    pub outcome: String,
+    /// Why it is not pooled.
+    pub reason: String,
+}
+
+/// Which rows are pooled and which are not.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Selection {
+    /// Rows pooled, in file order.
+    pub used: Vec<UsedRow>,
+    /// Rows left out, in file order.
+    pub left_out: Vec<LeftOut>,
+}
+
+impl Selection {
+    /// Effect sizes of the used rows.
+    pub fn yi(&self) -> Vec<f64> {
+        self.used.iter().map(|u| u.effect.yi).collect()
+    }
+    /// Sampling variances of the used rows.
+    pub fn vi(&self) -> Vec<f64> {
+        self.used.iter().map(|u| u.effect.vi).collect()
+    }
+}
+
+fn outcome(row: &SpotRow) -> String {
+    format!(
+        "{} {}",
+        row.region.as_deref().unwrap_or("?"),
+        row.method.map(|m| m.as_str()).unwrap_or("?")
+    )
+}
+
+fn participants(row: &SpotRow) -> Option<u32> {
+    match row.design {
+        Some(crate::data::Design::Parallel) => Some(row.n_trained? + row.n_control?),
+        _ => row.n_trained,
+    }
+}
+
+/// Select the primary-analysis rows and compute their effect sizes.
+pub fn select_primary(ds: &SpotDataset, opts: &SpotOptions) -> Selection {
+    let mut used = Vec::new();
+    let mut left_out = Vec::new();
+    for row in &ds.rows {
+        let skip = |reason: String| LeftOut {
+            line: row.line,
+            label: row.display_label(),
+            outcome: outcome(row),
+            reason,
+        };
+        let reason = if row.status != Status::Included {
+            Some(format!("{}: {}", row.status, row.status_reason))
+        } else if row.outcome_type != OutcomeType::RegionalFat {
+            Some(format!("outcome type {} is not pooled", row.outcome_type))
+        } else if !row.primary {
+            Some("secondary outcome (not the study's primary outcome)".to_string())
+        } else if row.intervention_type != InterventionType::Exercise {
+            Some(format!(
+                "{} intervention: not part of the exercise analysis",
+                row.intervention_type
+            ))
+        } else {
+            None
+        };
+        if let Some(r) = reason {
+            left_out.push(skip(r));
+            continue;
+        }
+        match spot_effect(row, opts) {
+            Ok(effect) => used.push(UsedRow {
+                line: row.line,
+                study_id: row.study_id.clone(),
+                label: row.display_label(),
+                year: row.year,
+                n: participants(row),
+                effect,
+            }),
+            Err(why) => left_out.push(skip(format!("no effect size: {why}"))),
+        }
+    }
+    Selection { used, left_out }
+}
+
+/// The primary analysis: selection, fit and Q-profile CI.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PrimaryAnalysis {
+    /// Rows used and left out.
+    pub selection: Selection,
+    /// The fitted model.
+    pub fit: RmaFit,
+    /// Q-profile CI for τ² (None for FE or k = 1).
+    pub tau2_ci: Option<Tau2Ci>,
+}
+
+/// Run the primary analysis on a loaded dataset.
+pub fn primary_analysis(
+    ds: &SpotDataset,
+    spot: &SpotOptions,
+    opts: &ValidRmaOptions,
+) -> Result<PrimaryAnalysis> {
+    let selection = select_primary(ds, spot);
+    let (yi, vi) = (selection.yi(), selection.vi());
+    let fit = rma(&yi, &vi, opts)?;
+    let tau2_ci = confint(&yi, &vi, &fit, 1e-12)?;
+    Ok(PrimaryAnalysis {
+        selection,
+        fit,
+        tau2_ci,
+    })
+}

@@ -1,0 +1,39 @@
+//! `spotmeta check [FILE]`: validate the spot-reduction dataset against its
+//! codebook and print every problem with line:column; exit ≠ 0 on errors
+//! (warnings alone pass).
+
+use crate::cli::args::{DEFAULT_DATASET, Format};
+use clap::Args;
+use std::path::PathBuf;
+
+/// Arguments of `spotmeta check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Dataset to check (default: the bundled datasets/spot_reduction.csv).
+    file: Option<PathBuf>,
+    /// Output format (text or json).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+/// Run `spotmeta check`.
+pub fn run(a: CheckArgs) -> anyhow::Result<()> {
+    let path = a.file.unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
+    let report = spotmeta::data::check(&path)?;
+    let text = match a.format {
+        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+        _ => report.to_string(),
+    };
+    print!("{text}");
+    if !text.ends_with('\n') {
+        println!();
+    }
+    if report.errors() > 0 {
+        anyhow::bail!(
+            "{} has {} error(s); fix them and run `spotmeta check` again",
+            path.display(),
+            report.errors()
+        );
+    }
+    Ok(())
+}
