@@ -6,7 +6,7 @@
 //! R's `qnorm`/`qt`/`qchisq` to ~1e-13 relative, which the conformance tests
 //! against metafor rely on.
 
-use statrs::distribution::{ChiSquared, Continuous, ContinuousCDF, StudentsT};
+use statrs::distribution::{ChiSquared, Continuous, ContinuousCDF, FisherSnedecor, StudentsT};
 
 /// Polish a quantile `x` of a distribution so that `cdf(x) = p` to machine
 /// precision (Newton on the CDF; works on the side with the smaller tail).
@@ -97,6 +97,12 @@ pub fn qt_crit(level: f64, df: usize) -> f64 {
             .entry((level.to_bits(), df))
             .or_insert_with(|| qt(1.0 - (1.0 - level) / 2.0, df as f64))
     })
+}
+
+/// Upper-tail F probability P(F > f) with (`df1`, `df2`) degrees of freedom.
+pub fn pf_upper(f: f64, df1: f64, df2: f64) -> f64 {
+    let d = FisherSnedecor::new(df1, df2).expect("df > 0");
+    d.sf(f.max(0.0))
 }
 
 /// Upper-tail χ² probability P(X > x) with `df` degrees of freedom.

@@ -125,6 +125,15 @@ pub enum Error {
     /// Input is valid but too small or degenerate for the requested analysis.
     #[error("{0}")]
     Unsupported(String),
+
+    /// A plot or report could not be drawn or encoded.
+    #[error("drawing {what} failed: {message}")]
+    Render {
+        /// What was being drawn (e.g. `forest plot (PNG)`).
+        what: String,
+        /// The backend's message.
+        message: String,
+    },
 }
 
 impl Error {

@@ -3,12 +3,29 @@
 //! | module | metafor | consumes | produces |
 //! |---|---|---|---|
 //! | [`heterogeneity`] | `confint(rma)` | yi, vi, a fit | Q-profile CIs for τ², τ, I², H² |
+//! | [`confounds`] | — | a dataset row (+ its effect size) | energy-expenditure and other confound flags |
+//! | [`leave1out`] | `leave1out()` | yi, vi, options | the fit without each study |
+//! | [`cumul`] | `cumul()` | yi, vi, an order | fits on the first 1..k studies |
+//! | [`influence`] | `influence()` | yi, vi, a fit | studentized residuals, DFFITS, Cook's D, hat, weight |
+//! | [`regtest`] | `regtest()` | yi, vi, options | Egger-type test for funnel asymmetry |
+//! | [`trimfill`] | `trimfill()` | yi, vi, options | estimated missing studies and the adjusted fit |
+//! | [`permutest`] | `permutest()` | a meta-regression | permutation p-values |
+//! | [`subgroup`] | `rma(subset=)` per level | yi, vi, labels | subgroup fits and Q-between |
+//! | [`sensitivity`] | — | the spot dataset | pooled effect with/without flagged studies, by imputed r |
+//! | [`diagnostics`] | — | yi, vi, a fit | the battery above, with reasons where k is too small |
 //! | [`primary`] | — | the spot dataset | primary-analysis rows, fit, reasons for rows left out |
-//!
-//! Sensitivity analyses, subgroup tests, influence diagnostics and the
-//! energy-expenditure confound rules arrive with later issues.
 
+pub mod confounds;
+pub mod cumul;
+pub mod diagnostics;
 pub mod heterogeneity;
+pub mod influence;
+pub mod leave1out;
+pub mod permutest;
 pub mod primary;
+pub mod regtest;
+pub mod sensitivity;
+pub mod subgroup;
+pub mod trimfill;
 
 pub use heterogeneity::{Tau2Ci, confint};

@@ -26,6 +26,15 @@ pub enum Command {
     Escalc(cmd::escalc::EscalcArgs),
     /// Validate the spot-reduction dataset against its codebook.
     Check(cmd::check::CheckArgs),
+    /// Draw a forest plot (PNG or SVG; metafor `forest`).
+    Forest(cmd::forest::ForestArgs),
+    /// Write the one-page PNG report, plots, results.json and summary.md.
+    Report(cmd::report::ReportArgs),
+    /// List the energy-expenditure confound flags of every dataset row.
+    Flags(cmd::flags::FlagsArgs),
+    /// Sensitivity of the pooled effect to confounds, plus leave-one-out,
+    /// influence, cumulative, Egger and trim-and-fill diagnostics.
+    Sensitivity(cmd::sensitivity::SensitivityArgs),
 }
 
 /// Run the parsed command.
@@ -34,5 +43,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rma(a) => cmd::rma::run(a),
         Command::Escalc(a) => cmd::escalc::run(a),
         Command::Check(a) => cmd::check::run(a),
+        Command::Forest(a) => cmd::forest::run(a),
+        Command::Report(a) => cmd::report::run(a),
+        Command::Flags(a) => cmd::flags::run(a),
+        Command::Sensitivity(a) => cmd::sensitivity::run(a),
     }
 }

@@ -13,12 +13,15 @@
 //! Q-profile confidence intervals for τ² (metafor's `confint()`) live in
 //! [`crate::analysis::heterogeneity`].
 
+pub mod moderators;
+pub mod mods;
 mod options;
 mod predict;
 mod roots;
 pub(crate) mod sums;
 pub mod tau2;
 
+pub use mods::{Design, RmaModsFit, predict_mods, rma_mods};
 pub use options::{Method, RmaOptions, TestKind, ValidRmaOptions};
 pub use predict::{Prediction, predict};
 pub use tau2::ConvergencePath;

@@ -1,7 +1,22 @@
-//! Stage 5 — results out: text that reads like metafor's `print.rma`, and
-//! JSON with stable keys.
+//! Stage 5 — results out: text that reads like metafor's `print.rma`, JSON
+//! with stable keys, forest and funnel plots (PNG/SVG with an embedded font)
+//! and the one-page report.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`layout`] | forest-plot geometry as plain data (snapshot-tested) |
+//! | [`forest`] | forest plot data, drawing to PNG and SVG |
+//! | [`funnel`] | funnel plot layout and drawing |
+//! | [`report`] | `spotmeta report`: report.png, plots, results.json, summary.md |
+//! | [`canvas`], [`style`] | drawing surfaces, font, colours, sizes |
 
+pub mod canvas;
+pub mod forest;
+pub mod funnel;
 pub mod json;
+pub mod layout;
+pub mod report;
+pub mod style;
 pub mod text;
 
 use crate::error::{Error, Result};
@@ -23,6 +38,17 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .tempfile_in(dir)
         .map_err(|e| Error::io(dir, e))?;
     tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
+    // A new file gets the usual 0644; a replaced file keeps its mode.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map(|m| m.permissions().mode())
+            .unwrap_or(0o644);
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(|e| Error::io(tmp.path(), e))?;
+    }
     tmp.as_file()
         .sync_all()
         .map_err(|e| Error::io(tmp.path(), e))?;

@@ -154,3 +154,128 @@ pub fn render_rma(fit: &RmaFit, ci: Option<&Tau2Ci>) -> String {
     }
     o
 }
+
+/// Render a meta-regression like metafor's `print.rma.uni()` for a model with
+/// moderators, optionally with permutation p-values.
+pub fn render_rma_mods(
+    fit: &crate::model::RmaModsFit,
+    perm: Option<&crate::analysis::permutest::Permutest>,
+) -> String {
+    let mut o = String::new();
+    if fit.method == Method::FE {
+        let _ = writeln!(o, "Fixed-Effects with Moderators Model (k = {})\n", fit.k);
+    } else {
+        let _ = writeln!(
+            o,
+            "Mixed-Effects Model (k = {}; tau^2 estimator: {})\n",
+            fit.k, fit.method
+        );
+        let se = fit
+            .se_tau2
+            .map(|s| format!(" (SE = {})", f4(s)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "tau^2 (estimated amount of residual heterogeneity):     {}{se}",
+            f4(fit.tau2)
+        );
+        let _ = writeln!(
+            o,
+            "tau (square root of estimated tau^2 value):             {}",
+            f4(fit.tau2.sqrt())
+        );
+    }
+    let _ = writeln!(
+        o,
+        "I^2 (residual heterogeneity / unaccounted variability): {:.2}%",
+        fit.i2
+    );
+    let _ = writeln!(
+        o,
+        "H^2 (unaccounted variability / sampling variability):   {:.2}",
+        fit.h2
+    );
+    if let Some(r2) = fit.r2 {
+        let _ = writeln!(
+            o,
+            "R^2 (amount of heterogeneity accounted for):            {:.2}%",
+            r2
+        );
+    }
+    let _ = writeln!(o, "\nTest for Residual Heterogeneity:");
+    let p = fmt_p(Some(fit.qe_pval));
+    let _ = writeln!(
+        o,
+        "QE(df = {}) = {}, p-val {}{p}",
+        fit.k - fit.p,
+        f4(fit.qe),
+        if p.starts_with('<') { "" } else { "= " }
+    );
+    let _ = writeln!(o, "\nTest of Moderators (coefficient(s) 2:{}):", fit.p);
+    let p = fmt_p(Some(fit.qm_pval));
+    let eq = if p.starts_with('<') { "" } else { "= " };
+    match fit.qm_df.1 {
+        Some(df2) => {
+            let _ = writeln!(
+                o,
+                "F(df1 = {}, df2 = {df2}) = {}, p-val {eq}{p}",
+                fit.qm_df.0,
+                f4(fit.qm)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                o,
+                "QM(df = {}) = {}, p-val {eq}{p}",
+                fit.qm_df.0,
+                f4(fit.qm)
+            );
+        }
+    }
+    if let Some(pm) = perm {
+        let _ = writeln!(
+            o,
+            "permutation p-val = {} ({} permutations, seed {})",
+            fmt_p(Some(pm.qm_pval)),
+            pm.iter,
+            pm.seed
+        );
+    }
+    let _ = writeln!(o, "\nModel Results:\n");
+    let stat = if fit.test.uses_t() { "tval" } else { "zval" };
+    let w = fit.names.iter().map(|n| n.len()).max().unwrap_or(7).max(7);
+    let _ = writeln!(
+        o,
+        "{:<w$}  {:>9}  {:>8}  {:>8}  {:>7}{}  {:>9}  {:>9}",
+        "",
+        "estimate",
+        "se",
+        stat,
+        "pval",
+        if perm.is_some() { "  perm.p" } else { "" },
+        "ci.lb",
+        "ci.ub"
+    );
+    for j in 0..fit.p {
+        let pp = perm
+            .map(|pm| format!("  {:>6}", fmt_p(Some(pm.pval[j]))))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "{:<w$}  {:>9}  {:>8}  {:>8}  {:>7}{pp}  {:>9}  {:>9}  {}",
+            fit.names[j],
+            f4(fit.beta[j]),
+            f4(fit.se[j]),
+            f4(fit.zval[j]),
+            fmt_p(Some(fit.pval[j])),
+            f4(fit.ci_lb[j]),
+            f4(fit.ci_ub[j]),
+            stars(Some(fit.pval[j]))
+        );
+    }
+    let _ = writeln!(
+        o,
+        "\n---\nSignif. codes:  0 '***' 0.001 '**' 0.01 '*' 0.05 '.' 0.1 ' ' 1"
+    );
+    o
+}

@@ -2,7 +2,11 @@
 
 pub mod check;
 pub mod escalc;
+pub mod flags;
+pub mod forest;
+pub mod report;
 pub mod rma;
+pub mod sensitivity;
 
 use crate::cli::args::OutputArgs;
 use std::io::Write;

@@ -6,12 +6,17 @@
 use crate::cli::args::{DEFAULT_DATASET, Format, InputArgs, ModelArgs, OutputArgs};
 use clap::Args;
 use spotmeta::analysis::confint;
+use spotmeta::analysis::permutest::permutest;
 use spotmeta::analysis::primary::{PrimaryAnalysis, primary_analysis};
+use spotmeta::analysis::sensitivity::ee_moderators;
 use spotmeta::data::{Table, is_spot_header, load_spot};
 use spotmeta::escalc::spot::SpotOptions;
 use spotmeta::escalc::table::{Source, effects};
+use spotmeta::model::moderators::{ModColumn, design_matrix};
+use spotmeta::model::rma_mods;
+use spotmeta::output::text::render_rma_mods;
 use spotmeta::output::{json::RmaSummary, text::render_rma};
-use spotmeta::{TestKind, rma};
+use spotmeta::{TestKind, ValidRmaOptions, rma};
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -22,8 +27,140 @@ pub struct RmaArgs {
     input: InputArgs,
     #[command(flatten)]
     model: ModelArgs,
+    /// Moderators for a meta-regression (metafor `mods = ~ a + b`): column
+    /// names, comma-separated; text columns are dummy-coded. For the spot
+    /// dataset `log_session_ratio` and `weekly_min_diff` are also available.
+    #[arg(long, value_delimiter = ',')]
+    mods: Vec<String>,
+    /// With --mods: permutation test with this many permutations (metafor `permutest`).
+    #[arg(long, requires = "mods")]
+    permutest: Option<usize>,
+    /// Seed of the permutation test.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
     #[command(flatten)]
     output: OutputArgs,
+}
+
+/// A moderator value the dataset derives rather than stores: `Some(value)`
+/// for a derived moderator name (the value itself may be missing), `None`
+/// for a plain column.
+type Derived<'a> = &'a dyn Fn(&str, u64) -> Option<Option<f64>>;
+
+/// Moderator columns and which rows have every moderator.
+type ModColumns = (Vec<(String, ModColumn)>, Vec<bool>);
+
+/// Moderator columns for the rows `lines` of `table` (None for a row where a
+/// moderator is missing), numeric where every present value parses.
+fn moderator_columns(
+    table: &Table,
+    names: &[String],
+    lines: &[u64],
+    derived: Derived<'_>,
+) -> anyhow::Result<ModColumns> {
+    let mut keep = vec![true; lines.len()];
+    let mut cols = Vec::new();
+    for name in names {
+        let mut raw: Vec<Option<String>> = Vec::with_capacity(lines.len());
+        for (i, line) in lines.iter().enumerate() {
+            let v = match derived(name, *line) {
+                Some(v) => v.map(|x| x.to_string()),
+                None => {
+                    let c = table.column(name).ok_or_else(|| {
+                        anyhow::anyhow!(
+                            "{}: no column `{name}` for --mods; the header has: {}",
+                            table.path.display(),
+                            table.headers.join(", ")
+                        )
+                    })?;
+                    let row = table
+                        .rows
+                        .iter()
+                        .find(|r| r.line == *line)
+                        .expect("row exists");
+                    let cell = row.fields[c].trim();
+                    (!cell.is_empty() && cell != "NA").then(|| cell.to_string())
+                }
+            };
+            if v.is_none() {
+                keep[i] = false;
+            }
+            raw.push(v);
+        }
+        let numeric = raw
+            .iter()
+            .flatten()
+            .all(|v| v.parse::<f64>().is_ok_and(f64::is_finite));
+        cols.push((name.clone(), raw, numeric));
+    }
+    let out = cols
+        .into_iter()
+        .map(|(name, raw, numeric)| {
+            let kept = raw
+                .into_iter()
+                .zip(&keep)
+                .filter(|(_, k)| **k)
+                .map(|(v, _)| v.unwrap_or_default());
+            let col = if numeric {
+                ModColumn::Numeric(kept.map(|v| v.parse().unwrap()).collect())
+            } else {
+                ModColumn::Categorical(kept.collect())
+            };
+            (name, col)
+        })
+        .collect();
+    Ok((out, keep))
+}
+
+/// Fit and render a meta-regression on the rows (line, yi, vi).
+fn meta_regression(
+    a: &RmaArgs,
+    table: &Table,
+    rows: &[(u64, f64, f64)],
+    opts: &ValidRmaOptions,
+    derived: Derived<'_>,
+) -> anyhow::Result<String> {
+    let lines: Vec<u64> = rows.iter().map(|r| r.0).collect();
+    let (cols, keep) = moderator_columns(table, &a.mods, &lines, derived)?;
+    let kept: Vec<&(u64, f64, f64)> = rows
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(r, _)| r)
+        .collect();
+    let yi: Vec<f64> = kept.iter().map(|r| r.1).collect();
+    let vi: Vec<f64> = kept.iter().map(|r| r.2).collect();
+    let x = design_matrix(&cols)?;
+    let fit = rma_mods(&yi, &vi, &x, opts)?;
+    let perm = match a.permutest {
+        Some(n) => Some(permutest(&yi, &vi, &x, &fit, opts, n, a.seed)?),
+        None => None,
+    };
+    let dropped: Vec<String> = rows
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| !**k)
+        .map(|(r, _)| format!("line {}", r.0))
+        .collect();
+    Ok(match a.output.format {
+        Format::Json => {
+            let mut v = serde_json::to_value(&fit)?;
+            v["permutest"] = serde_json::to_value(&perm)?;
+            v["omitted_missing_moderator"] = serde_json::json!(dropped);
+            serde_json::to_string_pretty(&v)? + "\n"
+        }
+        _ => {
+            let mut t = render_rma_mods(&fit, perm.as_ref());
+            if !dropped.is_empty() {
+                t.push_str(&format!(
+                    "\n{} row(s) without a moderator value omitted: {}\n",
+                    dropped.len(),
+                    dropped.join(", ")
+                ));
+            }
+            t
+        }
+    })
 }
 
 /// Pick the input source from the flags.
@@ -53,6 +190,25 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
         let opts = a.model.options(TestKind::Knha)?;
         let ds = load_spot(&path)?;
         let pa = primary_analysis(&ds, &SpotOptions::default(), &opts)?;
+        if !a.mods.is_empty() {
+            let rows: Vec<(u64, f64, f64)> = pa
+                .selection
+                .used
+                .iter()
+                .map(|u| (u.line, u.effect.yi, u.effect.vi))
+                .collect();
+            let derived = |name: &str, line: u64| -> Option<Option<f64>> {
+                let row = ds.rows.iter().find(|r| r.line == line)?;
+                let (ratio, weekly) = ee_moderators(row);
+                match name {
+                    "log_session_ratio" => Some(ratio),
+                    "weekly_min_diff" => Some(weekly),
+                    _ => None,
+                }
+            };
+            let text = meta_regression(&a, &table, &rows, &opts, &derived)?;
+            return super::emit(&a.output, &text);
+        }
         match a.output.format {
             Format::Json => {
                 let mut v = serde_json::to_value(RmaSummary::new(&pa.fit, pa.tau2_ci.as_ref()))?;
@@ -68,6 +224,14 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
         let used: Vec<_> = rows.iter().filter(|r| r.yi.is_some()).collect();
         let yi: Vec<f64> = used.iter().map(|r| r.yi.unwrap()).collect();
         let vi: Vec<f64> = used.iter().map(|r| r.vi.unwrap()).collect();
+        if !a.mods.is_empty() {
+            let rows: Vec<(u64, f64, f64)> = used
+                .iter()
+                .map(|r| (r.line, r.yi.unwrap(), r.vi.unwrap()))
+                .collect();
+            let text = meta_regression(&a, &table, &rows, &opts, &|_, _| None)?;
+            return super::emit(&a.output, &text);
+        }
         let fit = rma(&yi, &vi, &opts)?;
         let ci = confint(&yi, &vi, &fit, 1e-12)?;
         let omitted: Vec<String> = rows

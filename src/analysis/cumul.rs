@@ -1,0 +1,76 @@
+//! Cumulative meta-analysis (metafor `cumul()`): the model refitted on the
+//! first 1, 2, …, k studies in a given order (e.g. by publication year). The
+//! order is the caller's choice, never a default.
+
+use crate::error::Result;
+use crate::model::{ValidRmaOptions, rma};
+use serde::Serialize;
+
+/// The fit after adding study `added`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CumulStep {
+    /// Index (0-based, in the input) of the study added at this step.
+    pub added: usize,
+    /// Studies in the fit.
+    pub k: usize,
+    /// Pooled estimate.
+    pub estimate: f64,
+    /// Its SE.
+    pub se: f64,
+    /// p-value.
+    pub pval: Option<f64>,
+    /// CI lower bound.
+    pub ci_lb: f64,
+    /// CI upper bound.
+    pub ci_ub: f64,
+    /// τ².
+    pub tau2: f64,
+    /// I² (%).
+    pub i2: Option<f64>,
+    /// H².
+    pub h2: Option<f64>,
+    /// Cochran's Q.
+    pub q: f64,
+}
+
+/// Cumulative fits in `order` (a permutation of 0..k).
+pub fn cumul(
+    yi: &[f64],
+    vi: &[f64],
+    order: &[usize],
+    opts: &ValidRmaOptions,
+) -> Result<Vec<CumulStep>> {
+    let mut ys = Vec::with_capacity(order.len());
+    let mut vs = Vec::with_capacity(order.len());
+    let mut out = Vec::with_capacity(order.len());
+    for &i in order {
+        ys.push(yi[i]);
+        vs.push(vi[i]);
+        let f = rma(&ys, &vs, opts)?;
+        out.push(CumulStep {
+            added: i,
+            k: ys.len(),
+            estimate: f.estimate,
+            se: f.se,
+            pval: f.pval(),
+            ci_lb: f.ci_lb,
+            ci_ub: f.ci_ub,
+            tau2: f.tau2,
+            i2: f.i2,
+            h2: f.h2,
+            q: f.q,
+        });
+    }
+    Ok(out)
+}
+
+/// The order that sorts studies by `key` (stable: ties keep input order).
+pub fn order_by<K: PartialOrd>(keys: &[K]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..keys.len()).collect();
+    idx.sort_by(|&a, &b| {
+        keys[a]
+            .partial_cmp(&keys[b])
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    idx
+}

@@ -1,0 +1,213 @@
+//! `spotmeta forest [FILE] --out F`: draw a forest plot (PNG or SVG). For the
+//! spot-reduction dataset (the default) it draws the primary analysis; for any
+//! other table the model chosen with the same options as `rma`. `--by COL`
+//! adds subgroups with their own diamonds.
+
+use crate::cli::args::{DEFAULT_DATASET, InputArgs, ModelArgs};
+use anyhow::{Context, bail};
+use clap::{Args, ValueEnum};
+use spotmeta::analysis::primary::{PrimaryAnalysis, primary_analysis};
+use spotmeta::analysis::{Tau2Ci, confint};
+use spotmeta::data::{Table, is_spot_header, load_spot};
+use spotmeta::escalc::spot::SpotOptions;
+use spotmeta::escalc::table::effects;
+use spotmeta::output::forest::{
+    ForestSpec, GENERIC_XLAB, SPOT_XLAB, forest_data, forest_png, forest_svg,
+};
+use spotmeta::output::layout::{ForestData, ForestStudy, ForestStyle, forest_layout};
+use spotmeta::{RmaFit, TestKind, ValidRmaOptions, rma};
+use std::path::{Path, PathBuf};
+
+/// Image format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ImageFormat {
+    /// PNG bitmap.
+    Png,
+    /// SVG vector graphic.
+    Svg,
+}
+
+/// Arguments of `spotmeta forest`.
+#[derive(Debug, Args)]
+pub struct ForestArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Column whose values define subgroups (each gets a heading and a diamond).
+    #[arg(long, value_name = "COL")]
+    by: Option<String>,
+    /// Axis label; " · " splits it into left and right halves around zero.
+    #[arg(long)]
+    xlab: Option<String>,
+    /// Image width in pixels (the height grows with the number of rows).
+    #[arg(long, default_value_t = 1200, value_parser = clap::value_parser!(u32).range(600..=4000))]
+    width: u32,
+    /// Image format (default: from the extension of --out).
+    #[arg(long, value_enum)]
+    format: Option<ImageFormat>,
+    /// Output file (written atomically).
+    #[arg(long, short)]
+    out: PathBuf,
+}
+
+/// Everything the plots and the report need, computed from one input file.
+pub struct Prepared {
+    /// The input file.
+    pub path: PathBuf,
+    /// Data rows in the file.
+    pub n_rows: usize,
+    /// The overall fit.
+    pub fit: RmaFit,
+    /// Its Q-profile CI for τ².
+    pub tau2_ci: Option<Tau2Ci>,
+    /// What the forest plot shows.
+    pub forest: ForestData,
+    /// The spot-reduction primary analysis, when the input is that dataset.
+    pub primary: Option<PrimaryAnalysis>,
+    /// Rows of a generic table left out (line, label, reason).
+    pub omitted: Vec<(u64, String, String)>,
+    /// File lines of the pooled rows, in drawing order.
+    pub lines: Vec<u64>,
+}
+
+/// Load `input`, fit the model and collect the forest-plot data.
+pub fn prepare(
+    input: &InputArgs,
+    model: &ModelArgs,
+    by: Option<&str>,
+    xlab: Option<&str>,
+) -> anyhow::Result<Prepared> {
+    let path = input
+        .file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
+    let table = Table::read(&path)?;
+    let by_values = |lines: &[u64]| -> anyhow::Result<Option<Vec<String>>> {
+        let Some(col) = by else { return Ok(None) };
+        let Some(values) = table.text(col) else {
+            bail!(
+                "{}: no column `{col}` for --by; the header has: {}",
+                path.display(),
+                table.headers.join(", ")
+            );
+        };
+        Ok(Some(
+            lines
+                .iter()
+                .map(|l| {
+                    table
+                        .rows
+                        .iter()
+                        .position(|r| r.line == *l)
+                        .map(|i| values[i].trim().to_string())
+                        .unwrap_or_default()
+                })
+                .collect(),
+        ))
+    };
+    if is_spot_header(&table.headers) {
+        let opts = model.options(TestKind::Knha)?;
+        let ds = load_spot(&path)?;
+        let pa = primary_analysis(&ds, &SpotOptions::default(), &opts)?;
+        let studies = pa
+            .selection
+            .used
+            .iter()
+            .map(|u| ForestStudy::new(u.label.clone(), u.n, u.effect.yi, u.effect.vi))
+            .collect();
+        let lines: Vec<u64> = pa.selection.used.iter().map(|u| u.line).collect();
+        let spec = ForestSpec {
+            effect_label: "Hedges' g".into(),
+            xlab: xlab.unwrap_or(SPOT_XLAB).into(),
+            legend: Vec::new(),
+        };
+        let keys = by_values(&lines)?;
+        let forest = forest_data(studies, keys.as_deref(), &pa.fit, &opts, &spec)?;
+        Ok(Prepared {
+            lines,
+            path,
+            n_rows: ds.rows.len(),
+            fit: pa.fit,
+            tau2_ci: pa.tau2_ci,
+            forest,
+            primary: Some(pa),
+            omitted: Vec::new(),
+        })
+    } else {
+        let opts: ValidRmaOptions = model.options(TestKind::Z)?;
+        let rows = effects(&table, &super::rma::source(input), input.slab.as_deref())?;
+        let used: Vec<_> = rows.iter().filter(|r| r.yi.is_some()).collect();
+        let yi: Vec<f64> = used.iter().map(|r| r.yi.unwrap()).collect();
+        let vi: Vec<f64> = used.iter().map(|r| r.vi.unwrap()).collect();
+        let fit = rma(&yi, &vi, &opts)?;
+        let tau2_ci = confint(&yi, &vi, &fit, 1e-12)?;
+        let studies = used
+            .iter()
+            .map(|r| ForestStudy::new(r.label.clone(), None, r.yi.unwrap(), r.vi.unwrap()))
+            .collect();
+        let lines: Vec<u64> = used.iter().map(|r| r.line).collect();
+        let effect_label = match input.measure {
+            Some(m) => m.as_str().to_string(),
+            None => "Estimate".to_string(),
+        };
+        let spec = ForestSpec {
+            effect_label,
+            xlab: xlab.unwrap_or(GENERIC_XLAB).into(),
+            legend: Vec::new(),
+        };
+        let keys = by_values(&lines)?;
+        let forest = forest_data(studies, keys.as_deref(), &fit, &opts, &spec)?;
+        let omitted = rows
+            .iter()
+            .filter_map(|r| {
+                r.omitted
+                    .as_ref()
+                    .map(|why| (r.line, r.label.clone(), why.clone()))
+            })
+            .collect();
+        Ok(Prepared {
+            lines,
+            path,
+            n_rows: table.rows.len(),
+            fit,
+            tau2_ci,
+            forest,
+            primary: None,
+            omitted,
+        })
+    }
+}
+
+fn format_of(out: &Path, given: Option<ImageFormat>) -> anyhow::Result<ImageFormat> {
+    if let Some(f) = given {
+        return Ok(f);
+    }
+    match out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("png") => Ok(ImageFormat::Png),
+        Some("svg") => Ok(ImageFormat::Svg),
+        _ => bail!(
+            "cannot tell the image format from `{}`; end the file name in .png or .svg, or pass --format png|svg",
+            out.display()
+        ),
+    }
+}
+
+/// Run `spotmeta forest`.
+pub fn run(a: ForestArgs) -> anyhow::Result<()> {
+    let format = format_of(&a.out, a.format)?;
+    let p = prepare(&a.input, &a.model, a.by.as_deref(), a.xlab.as_deref())?;
+    let layout = forest_layout(&p.forest, &ForestStyle { width: a.width });
+    let bytes = match format {
+        ImageFormat::Png => forest_png(&layout)?,
+        ImageFormat::Svg => forest_svg(&layout)?.into_bytes(),
+    };
+    spotmeta::output::write_atomic(&a.out, &bytes)
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! `spotmeta report [FILE] [--out DIR]`: the one-page PNG report plus
+//! `forest.png`, `forest.svg`, `funnel.png`, `results.json` and `summary.md`
+//! (default DIR `reports/`). Everything is computed before anything is
+//! written, and every file is written atomically.
+
+use crate::cli::args::{InputArgs, ModelArgs};
+use crate::cli::cmd::forest::prepare;
+use anyhow::Context;
+use clap::Args;
+use spotmeta::analysis::primary::LeftOut;
+use spotmeta::output::report::{ReportInput, ReportRow, SPOT_SEARCH_DATE, build_report};
+use std::path::PathBuf;
+
+/// Arguments of `spotmeta report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Directory to write the report into (created if missing).
+    #[arg(long, short, default_value = "reports")]
+    out: PathBuf,
+}
+
+/// Run `spotmeta report`.
+pub fn run(a: ReportArgs) -> anyhow::Result<()> {
+    let p = prepare(&a.input, &a.model, None, None)?;
+    let dataset = p.path.display().to_string();
+    let input = match &p.primary {
+        Some(pa) => {
+            let mut ids: Vec<&str> = pa
+                .selection
+                .used
+                .iter()
+                .map(|u| u.study_id.as_str())
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ReportInput {
+                title: "Spot reduction: does training a region burn more fat there?".into(),
+                dataset,
+                n_rows: p.n_rows,
+                n_studies_pooled: Some(ids.len()),
+                search_date: Some(SPOT_SEARCH_DATE.into()),
+                spot: true,
+                effect_label: "Hedges' g".into(),
+                measure_text: "Effect sizes: Hedges' g (SMD for parallel-group trials, SMCC for within-subject designs); positive values mean more fat lost in the trained region. One pre-specified primary outcome per study and cohort; exercise interventions only; converted and imputed inputs are listed in summary.md.".into(),
+                rows: pa
+                    .selection
+                    .used
+                    .iter()
+                    .map(|u| ReportRow {
+                        line: u.line,
+                        label: u.label.clone(),
+                        n: u.n,
+                        yi: u.effect.yi,
+                        vi: u.effect.vi,
+                        detail: u
+                            .effect
+                            .derivations
+                            .iter()
+                            .map(|d| d.to_string())
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    })
+                    .collect(),
+                used_json: serde_json::to_value(&pa.selection.used)?,
+                left_out: pa.selection.left_out.clone(),
+                forest: p.forest.clone(),
+                fit: p.fit,
+                tau2_ci: p.tau2_ci,
+            }
+        }
+        None => {
+            let rows: Vec<ReportRow> = p
+                .forest
+                .groups
+                .iter()
+                .flat_map(|g| &g.studies)
+                .zip(&p.lines)
+                .map(|(s, &line)| ReportRow {
+                    line,
+                    label: s.label.clone(),
+                    n: s.n,
+                    yi: s.yi,
+                    vi: s.vi,
+                    detail: String::new(),
+                })
+                .collect();
+            ReportInput {
+                title: format!("Meta-analysis of {}", dataset),
+                dataset,
+                n_rows: p.n_rows,
+                n_studies_pooled: None,
+                search_date: None,
+                spot: false,
+                effect_label: p.forest.effect_label.clone(),
+                measure_text:
+                    "Effect sizes and sampling variances as given in (or computed from) the table."
+                        .into(),
+                used_json: serde_json::to_value(&rows)?,
+                rows,
+                left_out: p
+                    .omitted
+                    .iter()
+                    .map(|(line, label, why)| LeftOut {
+                        line: *line,
+                        label: label.clone(),
+                        outcome: String::new(),
+                        reason: why.clone(),
+                    })
+                    .collect(),
+                forest: p.forest.clone(),
+                fit: p.fit,
+                tau2_ci: p.tau2_ci,
+            }
+        }
+    };
+    let report = build_report(&input)?;
+    report
+        .write(&a.out)
+        .with_context(|| format!("writing the report to {}", a.out.display()))?;
+    for (name, _) in &report.files {
+        println!("{}", a.out.join(name).display());
+    }
+    Ok(())
+}

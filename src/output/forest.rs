@@ -1,0 +1,401 @@
+//! Forest plots (metafor `forest()`): study squares with area ∝ weight, CI
+//! whiskers with arrows where clipped, the pooled random-effects diamond with
+//! its prediction interval, optional subgroup diamonds, a flags column and a
+//! model/heterogeneity footer.
+//!
+//! Building a plot is three steps: [`forest_data`] collects what to show from
+//! studies and a fit, [`super::layout::forest_layout`] computes the geometry,
+//! and [`forest_png`] / [`forest_svg`] draw that geometry.
+//!
+//! # Examples
+//!
+//! ```
+//! use spotmeta::output::forest::{ForestSpec, forest_data, forest_png};
+//! use spotmeta::output::layout::{ForestStudy, ForestStyle, forest_layout};
+//! use spotmeta::{RmaOptions, rma};
+//! let opts = RmaOptions::default().check()?;
+//! let (yi, vi) = ([0.2, 0.5, 0.1], [0.04, 0.02, 0.05]);
+//! let fit = rma(&yi, &vi, &opts)?;
+//! let studies = (0..3)
+//!     .map(|i| ForestStudy::new(format!("Study {}", i + 1), Some(40), yi[i], vi[i]))
+//!     .collect();
+//! let data = forest_data(studies, None, &fit, &opts, &ForestSpec::default())?;
+//! let png = forest_png(&forest_layout(&data, &ForestStyle::default()))?;
+//! assert_eq!(&png[1..4], b"PNG");
+//! # Ok::<(), spotmeta::Error>(())
+//! ```
+
+use super::canvas::{Anchor, Canvas, render_png, render_svg};
+use super::layout::{ForestData, ForestGroup, ForestLayout, ForestStudy, Mark, Pooled};
+use super::style::{colour, num, p_clause, size};
+use crate::error::Result;
+use crate::model::{Method, RmaFit, TestKind, ValidRmaOptions, rma};
+use plotters::prelude::DrawingBackend;
+
+/// Axis label for the spot-reduction dataset (positive g favours the trained
+/// region).
+pub const SPOT_XLAB: &str = "← favours control · favours spot reduction →";
+
+/// Neutral axis label for generic tables.
+pub const GENERIC_XLAB: &str = "← lower in group 1 · higher in group 1 →";
+
+/// Labels and legend of a forest plot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForestSpec {
+    /// Effect column heading, e.g. "Hedges' g".
+    pub effect_label: String,
+    /// Axis label (" · " splits it around zero).
+    pub xlab: String,
+    /// Flag codes and their meanings, shown when a study has flags.
+    pub legend: Vec<(String, String)>,
+}
+
+impl Default for ForestSpec {
+    fn default() -> Self {
+        ForestSpec {
+            effect_label: "Estimate".into(),
+            xlab: GENERIC_XLAB.into(),
+            legend: Vec::new(),
+        }
+    }
+}
+
+impl ForestStudy {
+    /// A study without flags; its weight is filled in by [`forest_data`].
+    pub fn new(label: impl Into<String>, n: Option<u32>, yi: f64, vi: f64) -> Self {
+        ForestStudy {
+            label: label.into(),
+            n,
+            yi,
+            vi,
+            weight: 0.0,
+            flags: Vec::new(),
+        }
+    }
+}
+
+/// "Random-effects model (REML τ², Knapp–Hartung t(1))".
+pub fn model_name(fit: &RmaFit) -> String {
+    let test = match (fit.test, fit.ddf) {
+        (TestKind::Z, _) => "z test".to_string(),
+        (TestKind::Knha, Some(df)) => format!("Knapp–Hartung t({df}) test"),
+        (TestKind::Adhoc, Some(df)) => format!("truncated Knapp–Hartung t({df}) test"),
+        (t, _) => format!("{} test", t.as_str()),
+    };
+    if fit.method == Method::FE {
+        format!("Common-effect model, {test}")
+    } else {
+        format!(
+            "Random-effects model, τ² by {}, {test}",
+            fit.method.as_str()
+        )
+    }
+}
+
+/// "Heterogeneity: τ² = 0.000 (τ = 0.000), I² = 0.0%, Q(1) = 0.97, p = 0.33".
+pub fn heterogeneity_line(fit: &RmaFit) -> String {
+    let mut s = String::from("Heterogeneity: ");
+    if fit.method != Method::FE {
+        s += &format!("τ² = {} (τ = {}), ", num(fit.tau2, 3), num(fit.tau(), 3));
+    }
+    if let Some(i2) = fit.i2 {
+        s += &format!("I² = {}%, ", num(i2, 1));
+    }
+    s += &format!(
+        "Q({}) = {}, {}",
+        fit.q_df,
+        num(fit.q, 2),
+        p_clause(fit.q_pval())
+    );
+    s
+}
+
+/// "Test of the pooled effect: t(1) = −1.71, p = 0.34".
+pub fn test_line(fit: &RmaFit) -> String {
+    let stat = match fit.ddf {
+        Some(df) => format!("t({df})"),
+        None => "z".into(),
+    };
+    format!(
+        "Test of the pooled effect: {stat} = {}, {}",
+        num(fit.zval, 2),
+        p_clause(fit.pval())
+    )
+}
+
+fn pooled(label: String, fit: &RmaFit, with_pi: bool) -> Pooled {
+    Pooled {
+        label,
+        estimate: fit.estimate,
+        ci_lb: fit.ci_lb,
+        ci_ub: fit.ci_ub,
+        pi: (with_pi && fit.method != Method::FE && fit.k > 1).then_some((fit.pi_lb, fit.pi_ub)),
+    }
+}
+
+fn model_label(fit: &RmaFit) -> String {
+    if fit.method == Method::FE {
+        format!("Common-effect model (k = {})", fit.k)
+    } else {
+        format!("Random-effects model (k = {})", fit.k)
+    }
+}
+
+/// Collect what a forest plot shows: the studies (weights taken from `fit`,
+/// the overall model), optional subgroups `by` (one value per study; blocks in
+/// order of first appearance, each pooled with `opts`), the overall diamond
+/// and prediction interval, and the footer lines.
+pub fn forest_data(
+    mut studies: Vec<ForestStudy>,
+    by: Option<&[String]>,
+    fit: &RmaFit,
+    opts: &ValidRmaOptions,
+    spec: &ForestSpec,
+) -> Result<ForestData> {
+    for s in &mut studies {
+        s.weight = fit.weight_percent(s.vi);
+    }
+    let groups = match by {
+        None => vec![ForestGroup {
+            name: None,
+            studies,
+            pooled: None,
+        }],
+        Some(keys) => {
+            let mut order: Vec<&String> = Vec::new();
+            for k in keys {
+                if !order.contains(&k) {
+                    order.push(k);
+                }
+            }
+            let mut groups = Vec::new();
+            for key in order {
+                let members: Vec<ForestStudy> = studies
+                    .iter()
+                    .zip(keys)
+                    .filter(|(_, k)| *k == key)
+                    .map(|(s, _)| s.clone())
+                    .collect();
+                let yi: Vec<f64> = members.iter().map(|s| s.yi).collect();
+                let vi: Vec<f64> = members.iter().map(|s| s.vi).collect();
+                let sub = rma(&yi, &vi, opts)?;
+                let mut label = format!("Subtotal (k = {}", sub.k);
+                if let (Some(i2), true) = (sub.i2, sub.k > 1) {
+                    label += &format!("; I² = {}%", num(i2, 0));
+                }
+                label.push(')');
+                let name = if key.is_empty() {
+                    "(missing)".to_string()
+                } else {
+                    key.clone()
+                };
+                groups.push(ForestGroup {
+                    name: Some(name),
+                    studies: members,
+                    pooled: Some(pooled(label, &sub, false)),
+                });
+            }
+            groups
+        }
+    };
+    Ok(ForestData {
+        effect_label: spec.effect_label.clone(),
+        level: fit.level * 100.0,
+        groups,
+        overall: pooled(model_label(fit), fit, true),
+        xlab: spec.xlab.clone(),
+        footer: vec![
+            format!("{}.", model_name(fit)),
+            format!("{}.", heterogeneity_line(fit)),
+            format!("{}.", test_line(fit)),
+        ],
+        legend: spec.legend.clone(),
+    })
+}
+
+/// Draw a forest layout onto a canvas (origin at the layout's top left).
+pub fn draw_forest<DB: DrawingBackend>(c: &Canvas<'_, DB>, l: &ForestLayout) -> Result<()> {
+    let cols = &l.columns;
+    for t in &l.header {
+        c.text(&t.text, t.x, t.y, t.size, t.bold, t.anchor, colour::INK)?;
+    }
+    c.rect(
+        cols.label,
+        l.header_rule,
+        cols.weight,
+        l.header_rule + 1,
+        colour::RULE,
+    )?;
+    c.rect(
+        cols.label,
+        l.pooled_rule,
+        cols.weight,
+        l.pooled_rule + 1,
+        colour::RULE,
+    )?;
+    if let Some(z) = l.zero {
+        c.dotted_vline(z, l.zero_span.0, l.zero_span.1, colour::MUTED)?;
+    }
+    let fs = l.font_size;
+    for r in &l.rows {
+        let ink = colour::INK;
+        c.text(
+            &r.label,
+            cols.label,
+            r.baseline,
+            fs,
+            r.bold,
+            Anchor::Left,
+            ink,
+        )?;
+        if let Some(fx) = cols.flags {
+            c.text(
+                &r.flags,
+                fx,
+                r.baseline,
+                fs,
+                true,
+                Anchor::Left,
+                colour::FLAGGED,
+            )?;
+        }
+        c.text(&r.n, cols.n, r.baseline, fs, false, Anchor::Right, ink)?;
+        c.text(
+            &r.effect,
+            cols.effect,
+            r.baseline,
+            fs,
+            r.bold,
+            Anchor::Right,
+            ink,
+        )?;
+        c.text(
+            &r.weight,
+            cols.weight,
+            r.baseline,
+            fs,
+            r.bold,
+            Anchor::Right,
+            ink,
+        )?;
+        let y = r.y;
+        match r.mark {
+            Mark::None => {}
+            Mark::Study {
+                x,
+                half,
+                lo,
+                hi,
+                clipped_lo,
+                clipped_hi,
+                off_scale: _,
+                flagged,
+            } => {
+                let col = if flagged {
+                    colour::FLAGGED
+                } else {
+                    colour::STUDY
+                };
+                c.rect(lo, y, hi + 1, y + 2, col)?;
+                if clipped_lo {
+                    c.polygon(&[(lo - 2, y + 1), (lo + 8, y - 4), (lo + 8, y + 6)], col)?;
+                }
+                if clipped_hi {
+                    c.polygon(&[(hi + 3, y + 1), (hi - 7, y - 4), (hi - 7, y + 6)], col)?;
+                }
+                if !clipped_lo {
+                    c.rect(lo, y - 4, lo + 2, y + 6, col)?;
+                }
+                if !clipped_hi {
+                    c.rect(hi - 1, y - 4, hi + 1, y + 6, col)?;
+                }
+                c.rect(x - half, y + 1 - half, x + half + 1, y + 2 + half, col)?;
+            }
+            Mark::Diamond {
+                lo,
+                x,
+                hi,
+                half,
+                overall,
+            } => {
+                let col = if overall {
+                    colour::POOLED
+                } else {
+                    colour::SUBTOTAL
+                };
+                c.polygon(
+                    &[
+                        (lo, y + 1),
+                        (x, y + 1 - half),
+                        (hi, y + 1),
+                        (x, y + 1 + half),
+                    ],
+                    col,
+                )?;
+            }
+            Mark::Interval {
+                lo,
+                hi,
+                clipped_lo,
+                clipped_hi,
+            } => {
+                let col = colour::PI;
+                c.rect(lo, y - 1, hi + 1, y + 3, col)?;
+                if clipped_lo {
+                    c.polygon(&[(lo - 2, y + 1), (lo + 8, y - 4), (lo + 8, y + 6)], col)?;
+                } else {
+                    c.rect(lo, y - 5, lo + 2, y + 7, col)?;
+                }
+                if clipped_hi {
+                    c.polygon(&[(hi + 3, y + 1), (hi - 7, y - 4), (hi - 7, y + 6)], col)?;
+                } else {
+                    c.rect(hi - 1, y - 5, hi + 1, y + 7, col)?;
+                }
+            }
+        }
+    }
+    // Axis.
+    c.rect(
+        cols.plot_left,
+        l.axis_y,
+        cols.plot_right + 1,
+        l.axis_y + 1,
+        colour::INK,
+    )?;
+    for t in &l.ticks {
+        c.rect(t.x, l.axis_y, t.x + 1, l.axis_y + 6, colour::INK)?;
+        c.text(
+            &t.label,
+            t.x,
+            l.tick_baseline,
+            size::SMALL,
+            false,
+            Anchor::Center,
+            colour::INK,
+        )?;
+    }
+    for t in &l.xlab {
+        c.text(&t.text, t.x, t.y, t.size, t.bold, t.anchor, colour::MUTED)?;
+    }
+    for t in &l.footer {
+        c.text(&t.text, t.x, t.y, t.size, t.bold, t.anchor, colour::MUTED)?;
+    }
+    if let Some((x, y)) = l.legend_marker {
+        c.rect(x - 6, y - 11, x + 6, y + 1, colour::FLAGGED)?;
+    }
+    Ok(())
+}
+
+/// The forest plot as PNG bytes.
+pub fn forest_png(l: &ForestLayout) -> Result<Vec<u8>> {
+    render_png(l.width as u32, l.height as u32, "forest plot (PNG)", |c| {
+        draw_forest(c, l)
+    })
+}
+
+/// The forest plot as an SVG document.
+pub fn forest_svg(l: &ForestLayout) -> Result<String> {
+    render_svg(l.width as u32, l.height as u32, "forest plot (SVG)", |c| {
+        draw_forest(c, l)
+    })
+}

@@ -1,0 +1,726 @@
+//! Forest-plot geometry as plain data: what goes where, in pixels.
+//!
+//! [`forest_layout`] turns a [`ForestData`] (studies, subgroups, pooled
+//! results, labels) into a [`ForestLayout`]: one entry per row with its y, its
+//! text columns and its mark (square + whiskers, diamond or interval), the
+//! x-range and ticks, the column positions and the footer. The renderer in
+//! [`super::forest`] only draws what is here, so snapshot tests of the layout
+//! cover everything but rasterisation. Text is measured with the embedded
+//! font, so columns fit their contents and over-long labels are shortened
+//! with an ellipsis instead of overlapping.
+
+use super::canvas::Anchor;
+use super::style::{ellipsize, num, size, text_width};
+use serde::Serialize;
+
+/// One study (effect size) to draw.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForestStudy {
+    /// Label shown in the first column.
+    pub label: String,
+    /// Participants, when known.
+    pub n: Option<u32>,
+    /// Effect size.
+    pub yi: f64,
+    /// Sampling variance.
+    pub vi: f64,
+    /// Weight in percent of the overall model.
+    pub weight: f64,
+    /// Confound-flag codes (issue #5); empty when none apply.
+    pub flags: Vec<String>,
+}
+
+/// A pooled estimate drawn as a diamond.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Pooled {
+    /// Row label, e.g. "Random-effects model (k = 13)".
+    pub label: String,
+    /// Pooled estimate.
+    pub estimate: f64,
+    /// CI lower bound.
+    pub ci_lb: f64,
+    /// CI upper bound.
+    pub ci_ub: f64,
+    /// Prediction interval, drawn as a bar under the diamond (overall only).
+    pub pi: Option<(f64, f64)>,
+}
+
+/// A block of studies, optionally headed and closed by a subgroup diamond.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForestGroup {
+    /// Subgroup heading (None: no heading).
+    pub name: Option<String>,
+    /// Studies in drawing order.
+    pub studies: Vec<ForestStudy>,
+    /// Subgroup pooled estimate.
+    pub pooled: Option<Pooled>,
+}
+
+/// Everything a forest plot shows, before geometry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForestData {
+    /// Column heading of the effect, e.g. "Hedges' g".
+    pub effect_label: String,
+    /// Confidence level in percent (for headings).
+    pub level: f64,
+    /// Study blocks.
+    pub groups: Vec<ForestGroup>,
+    /// The overall pooled estimate.
+    pub overall: Pooled,
+    /// Axis label; a " · " splits it into a left and a right half placed on
+    /// either side of zero.
+    pub xlab: String,
+    /// Footer lines (model, heterogeneity, test).
+    pub footer: Vec<String>,
+    /// Explanations of flag codes: (code, meaning).
+    pub legend: Vec<(String, String)>,
+}
+
+/// A positioned piece of text (y is the baseline).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TextItem {
+    /// Anchor x.
+    pub x: i32,
+    /// Baseline y.
+    pub y: i32,
+    /// The text.
+    pub text: String,
+    /// Font size.
+    pub size: f64,
+    /// Bold face.
+    pub bold: bool,
+    /// Horizontal anchor.
+    pub anchor: Anchor,
+}
+
+/// What a row draws in the plot column.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Mark {
+    /// Nothing (headings).
+    None,
+    /// A study: square of half-side `half` at `x`, whiskers from `lo` to `hi`.
+    Study {
+        /// Centre x of the square (clamped into the plot).
+        x: i32,
+        /// Half the side of the square (area ∝ weight).
+        half: i32,
+        /// Left whisker end.
+        lo: i32,
+        /// Right whisker end.
+        hi: i32,
+        /// The CI extends past the left edge (draw an arrow).
+        clipped_lo: bool,
+        /// The CI extends past the right edge.
+        clipped_hi: bool,
+        /// Estimate itself lies outside the x-range.
+        off_scale: bool,
+        /// The study carries flags (drawn in the flag colour).
+        flagged: bool,
+    },
+    /// A pooled diamond.
+    Diamond {
+        /// Left tip (CI lower bound).
+        lo: i32,
+        /// Centre (estimate).
+        x: i32,
+        /// Right tip (CI upper bound).
+        hi: i32,
+        /// Half height.
+        half: i32,
+        /// Overall (true) or subgroup (false).
+        overall: bool,
+    },
+    /// A prediction interval bar.
+    Interval {
+        /// Left end.
+        lo: i32,
+        /// Right end.
+        hi: i32,
+        /// Extends past the left edge.
+        clipped_lo: bool,
+        /// Extends past the right edge.
+        clipped_hi: bool,
+    },
+}
+
+/// One row of the plot.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Row {
+    /// Centre y of the row.
+    pub y: i32,
+    /// Text baseline.
+    pub baseline: i32,
+    /// Label (possibly shortened with "…").
+    pub label: String,
+    /// Bold label (headings, pooled rows).
+    pub bold: bool,
+    /// Flag codes, comma-separated.
+    pub flags: String,
+    /// n column.
+    pub n: String,
+    /// "g [lo, hi]" column.
+    pub effect: String,
+    /// Weight column.
+    pub weight: String,
+    /// The mark.
+    pub mark: Mark,
+}
+
+/// Column x positions.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Columns {
+    /// Left edge of the label column.
+    pub label: i32,
+    /// Left edge of the flags column (None when no row has flags).
+    pub flags: Option<i32>,
+    /// Right edge of the n column.
+    pub n: i32,
+    /// Left edge of the plot.
+    pub plot_left: i32,
+    /// Right edge of the plot.
+    pub plot_right: i32,
+    /// Right edge of the effect column.
+    pub effect: i32,
+    /// Right edge of the weight column.
+    pub weight: i32,
+}
+
+/// An axis tick.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tick {
+    /// Data value.
+    pub value: f64,
+    /// Pixel x.
+    pub x: i32,
+    /// Label.
+    pub label: String,
+}
+
+/// The whole forest plot, in pixels.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForestLayout {
+    /// Image width.
+    pub width: i32,
+    /// Image height (grows with the rows).
+    pub height: i32,
+    /// Body font size.
+    pub font_size: f64,
+    /// Column positions.
+    pub columns: Columns,
+    /// Column headings.
+    pub header: Vec<TextItem>,
+    /// y of the rule under the headings.
+    pub header_rule: i32,
+    /// y of the rule above the pooled rows.
+    pub pooled_rule: i32,
+    /// Rows, top to bottom.
+    pub rows: Vec<Row>,
+    /// Data value at the plot's left edge.
+    pub x_min: f64,
+    /// Data value at the plot's right edge.
+    pub x_max: f64,
+    /// x of the null line (None when 0 is outside the range).
+    pub zero: Option<i32>,
+    /// Vertical extent of the null line.
+    pub zero_span: (i32, i32),
+    /// y of the axis line.
+    pub axis_y: i32,
+    /// Ticks.
+    pub ticks: Vec<Tick>,
+    /// Baseline of the tick labels.
+    pub tick_baseline: i32,
+    /// Axis label(s).
+    pub xlab: Vec<TextItem>,
+    /// Footer lines (model, heterogeneity) and the flag legend.
+    pub footer: Vec<TextItem>,
+    /// Legend marker: (x, baseline) of a flagged square sample, when flags exist.
+    pub legend_marker: Option<(i32, i32)>,
+}
+
+/// Sizing options.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ForestStyle {
+    /// Image width in pixels (the height follows from the rows).
+    pub width: u32,
+}
+
+impl Default for ForestStyle {
+    fn default() -> Self {
+        ForestStyle { width: 1200 }
+    }
+}
+
+/// "Nice" tick values (steps 1, 2, 2.5, 5 × 10ᵏ) covering [lo, hi] with
+/// about `target` intervals; the first and last ticks enclose the range.
+pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
+    let (lo, hi) = if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 0.5, hi + 0.5)
+    };
+    let raw = (hi - lo) / target.max(1) as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw * 0.999)
+        .unwrap_or(10.0 * mag);
+    let first = (lo / step + 1e-9).floor();
+    let last = (hi / step - 1e-9).ceil();
+    let n = (last - first) as i64;
+    let d = decimals(step);
+    (0..=n)
+        .map(|i| {
+            let v = (first + i as f64) * step;
+            // Snap to the step's decimal grid so −0.30000000000000004 is −0.3.
+            format!("{v:.d$}").parse::<f64>().unwrap_or(v)
+        })
+        .map(|v| if v == 0.0 { 0.0 } else { v })
+        .collect()
+}
+
+fn decimals(step: f64) -> usize {
+    let mut d = 0;
+    while d < 6
+        && ((step * 10f64.powi(d as i32)).round() - step * 10f64.powi(d as i32)).abs() > 1e-9
+    {
+        d += 1;
+    }
+    d
+}
+
+const MARGIN: i32 = 20;
+const GAP: i32 = 24;
+
+/// Lay out a forest plot.
+pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
+    let width = style.width.max(600) as i32;
+    let fs = size::BODY;
+    let small = size::SMALL;
+    let rh = (fs * 1.75).round() as i32;
+    let w = |s: &str, bold: bool| text_width(s, fs, bold).ceil() as i32;
+    let studies: Vec<&ForestStudy> = data.groups.iter().flat_map(|g| &g.studies).collect();
+    let any_flags = studies.iter().any(|s| !s.flags.is_empty());
+    let any_n = studies.iter().any(|s| s.n.is_some());
+    let lvl = format!("{}", (data.level * 1e6).round() / 1e6);
+
+    // --- x-range: all estimates, the pooled CI and PI, and 0; CIs may extend
+    // it by at most the core's width on each side (beyond that: arrows).
+    let mut core_lo: f64 = 0.0;
+    let mut core_hi: f64 = 0.0;
+    let mut ci_lo = f64::INFINITY;
+    let mut ci_hi = f64::NEG_INFINITY;
+    let mut pooled: Vec<&Pooled> = vec![&data.overall];
+    pooled.extend(data.groups.iter().filter_map(|g| g.pooled.as_ref()));
+    for s in &studies {
+        let h = 1.959_963_984_540_054 * s.vi.sqrt() * ci_scale(data.level);
+        core_lo = core_lo.min(s.yi);
+        core_hi = core_hi.max(s.yi);
+        ci_lo = ci_lo.min(s.yi - h);
+        ci_hi = ci_hi.max(s.yi + h);
+    }
+    for p in &pooled {
+        core_lo = core_lo.min(p.ci_lb);
+        core_hi = core_hi.max(p.ci_ub);
+        if let Some((a, b)) = p.pi {
+            ci_lo = ci_lo.min(a);
+            ci_hi = ci_hi.max(b);
+        }
+    }
+    let span = (core_hi - core_lo).max(0.5);
+    let lo = ci_lo.max(core_lo - span).min(core_lo);
+    let hi = ci_hi.min(core_hi + span).max(core_hi);
+    let ticks_v = nice_ticks(lo, hi, 6);
+    let x_min = ticks_v[0];
+    let x_max = *ticks_v.last().unwrap();
+    let step = if ticks_v.len() > 1 {
+        ticks_v[1] - ticks_v[0]
+    } else {
+        1.0
+    };
+    let dec = decimals(step);
+
+    // --- text columns.
+    let effect_text =
+        |y: f64, a: f64, b: f64| format!("{} [{}, {}]", num(y, 2), num(a, 2), num(b, 2));
+    let effect_head = format!("{} [{lvl}% CI]", data.effect_label);
+    let mut effect_w = w(&effect_head, true);
+    for s in &studies {
+        let h = 1.959_963_984_540_054 * s.vi.sqrt() * ci_scale(data.level);
+        effect_w = effect_w.max(w(&effect_text(s.yi, s.yi - h, s.yi + h), false));
+    }
+    for p in &pooled {
+        effect_w = effect_w.max(w(&effect_text(p.estimate, p.ci_lb, p.ci_ub), true));
+        if let Some((a, b)) = p.pi {
+            effect_w = effect_w.max(w(&format!("[{}, {}]", num(a, 2), num(b, 2)), false));
+        }
+    }
+    let weight_w = w("Weight", true).max(w("100.0%", false));
+    let weight_right = width - MARGIN;
+    let effect_right = weight_right - weight_w - GAP;
+    let n_w = if any_n {
+        w("n", true).max(w("9999", false))
+    } else {
+        0
+    };
+    let flags_w = if any_flags {
+        studies
+            .iter()
+            .map(|s| w(&s.flags.join(","), false))
+            .max()
+            .unwrap_or(0)
+            .max(w("Flags", true))
+    } else {
+        0
+    };
+    // Labels get what is left after a plot of at least 40% of the width.
+    let fixed = MARGIN
+        + if any_flags { flags_w + GAP } else { 0 }
+        + if any_n { n_w + GAP } else { 0 }
+        + GAP
+        + (width as f64 * 0.4) as i32
+        + GAP
+        + effect_w
+        + GAP
+        + weight_w
+        + MARGIN;
+    let label_max = (width - fixed).max(120);
+    let mut label_w = w("Study", true);
+    let label_of = |s: &str, bold: bool| ellipsize(s, fs, bold, label_max as f64);
+    for s in &studies {
+        label_w = label_w.max(w(&label_of(&s.label, false), false));
+    }
+    for g in &data.groups {
+        if let Some(n) = &g.name {
+            label_w = label_w.max(w(&label_of(n, true), true));
+        }
+    }
+    for p in &pooled {
+        label_w = label_w.max(w(&label_of(&p.label, true), true));
+    }
+    label_w = label_w.min(label_max);
+    let label_x = MARGIN;
+    let mut x = label_x + label_w + GAP;
+    let flags_x = any_flags.then(|| {
+        let fx = x;
+        x += flags_w + GAP;
+        fx
+    });
+    let n_right = if any_n {
+        x += n_w;
+        let r = x;
+        x += GAP;
+        r
+    } else {
+        x - GAP
+    };
+    let plot_left = x + GAP / 2;
+    let plot_right = effect_right - effect_w - GAP;
+    let columns = Columns {
+        label: label_x,
+        flags: flags_x,
+        n: n_right,
+        plot_left,
+        plot_right,
+        effect: effect_right,
+        weight: weight_right,
+    };
+    let sx = |v: f64| -> i32 {
+        let t = (v - x_min) / (x_max - x_min);
+        (plot_left as f64 + t * (plot_right - plot_left) as f64).round() as i32
+    };
+    let clamp = |v: f64| v.clamp(x_min, x_max);
+    let base = |y: i32| y + (fs * 0.31).round() as i32;
+
+    // --- header.
+    let mut y = MARGIN + rh / 2;
+    let hb = base(y);
+    let mut header = vec![TextItem {
+        x: label_x,
+        y: hb,
+        text: "Study".into(),
+        size: fs,
+        bold: true,
+        anchor: Anchor::Left,
+    }];
+    if let Some(fx) = flags_x {
+        header.push(TextItem {
+            x: fx,
+            y: hb,
+            text: "Flags".into(),
+            size: fs,
+            bold: true,
+            anchor: Anchor::Left,
+        });
+    }
+    if any_n {
+        header.push(TextItem {
+            x: n_right,
+            y: hb,
+            text: "n".into(),
+            size: fs,
+            bold: true,
+            anchor: Anchor::Right,
+        });
+    }
+    header.push(TextItem {
+        x: effect_right,
+        y: hb,
+        text: effect_head,
+        size: fs,
+        bold: true,
+        anchor: Anchor::Right,
+    });
+    header.push(TextItem {
+        x: weight_right,
+        y: hb,
+        text: "Weight".into(),
+        size: fs,
+        bold: true,
+        anchor: Anchor::Right,
+    });
+    let header_rule = y + rh / 2 + 2;
+    y = header_rule + rh / 2 + 6;
+    let first_row_y = y - rh / 2;
+
+    // --- rows.
+    let w_max = studies.iter().map(|s| s.weight).fold(0.0, f64::max);
+    let max_half = (rh as f64 * 0.36).round();
+    let mut rows = Vec::new();
+    let blank = |y: i32, label: String, bold: bool, mark: Mark| Row {
+        y,
+        baseline: base(y),
+        label,
+        bold,
+        flags: String::new(),
+        n: String::new(),
+        effect: String::new(),
+        weight: String::new(),
+        mark,
+    };
+    let diamond_row = |y: i32, p: &Pooled, overall: bool| {
+        let mut r = blank(
+            y,
+            label_of(&p.label, true),
+            true,
+            Mark::Diamond {
+                lo: sx(clamp(p.ci_lb)),
+                x: sx(clamp(p.estimate)),
+                hi: sx(clamp(p.ci_ub)),
+                half: (rh as f64 * if overall { 0.34 } else { 0.28 }).round() as i32,
+                overall,
+            },
+        );
+        r.effect = effect_text(p.estimate, p.ci_lb, p.ci_ub);
+        r.weight = if overall {
+            "100.0%".into()
+        } else {
+            String::new()
+        };
+        r
+    };
+    for (gi, g) in data.groups.iter().enumerate() {
+        if let Some(name) = &g.name {
+            if gi > 0 {
+                y += rh / 2;
+            }
+            rows.push(blank(y, label_of(name, true), true, Mark::None));
+            y += rh;
+        }
+        for s in &g.studies {
+            let h = 1.959_963_984_540_054 * s.vi.sqrt() * ci_scale(data.level);
+            let (a, b) = (s.yi - h, s.yi + h);
+            let half = if w_max > 0.0 {
+                (max_half * (s.weight / w_max).sqrt()).round().max(3.0) as i32
+            } else {
+                4
+            };
+            rows.push(Row {
+                y,
+                baseline: base(y),
+                label: label_of(&s.label, false),
+                bold: false,
+                flags: s.flags.join(","),
+                n: s.n.map(|n| n.to_string()).unwrap_or_else(|| {
+                    if any_n {
+                        "–".to_string()
+                    } else {
+                        String::new()
+                    }
+                }),
+                effect: effect_text(s.yi, a, b),
+                weight: format!("{:.1}%", s.weight),
+                mark: Mark::Study {
+                    x: sx(clamp(s.yi)),
+                    half,
+                    lo: sx(clamp(a)),
+                    hi: sx(clamp(b)),
+                    clipped_lo: a < x_min,
+                    clipped_hi: b > x_max,
+                    off_scale: s.yi < x_min || s.yi > x_max,
+                    flagged: !s.flags.is_empty(),
+                },
+            });
+            y += rh;
+        }
+        if let Some(p) = &g.pooled {
+            rows.push(diamond_row(y, p, false));
+            y += rh;
+        }
+    }
+    let last_study_bottom = y - rh / 2;
+    let pooled_rule = y - rh / 2 + 4;
+    y = pooled_rule + rh / 2 + 6;
+    rows.push(diamond_row(y, &data.overall, true));
+    y += rh;
+    if let Some((a, b)) = data.overall.pi {
+        let mut r = blank(
+            y,
+            "Prediction interval".into(),
+            false,
+            Mark::Interval {
+                lo: sx(clamp(a)),
+                hi: sx(clamp(b)),
+                clipped_lo: a < x_min,
+                clipped_hi: b > x_max,
+            },
+        );
+        r.effect = format!("[{}, {}]", num(a, 2), num(b, 2));
+        rows.push(r);
+        y += rh;
+    }
+    let _ = last_study_bottom;
+
+    // --- axis.
+    let axis_y = y - rh / 2 + 6;
+    let ticks: Vec<Tick> = ticks_v
+        .iter()
+        .map(|&v| Tick {
+            value: v,
+            x: sx(v),
+            label: num(v, dec),
+        })
+        .collect();
+    let zero = (x_min <= 0.0 && 0.0 <= x_max).then(|| sx(0.0));
+    let tick_base = axis_y + 8 + (small * 0.75).round() as i32;
+    let mut xlab = Vec::new();
+    let lab_base = tick_base + (small * 1.6).round() as i32;
+    let halves = data.xlab.split_once(" · ");
+    match (halves, zero) {
+        (Some((l, r)), Some(z))
+            if z - plot_left >= text_width(l, small, false) as i32 + 8
+                && plot_right - z >= text_width(r, small, false) as i32 + 8 =>
+        {
+            xlab.push(TextItem {
+                x: z - 8,
+                y: lab_base,
+                text: l.to_string(),
+                size: small,
+                bold: false,
+                anchor: Anchor::Right,
+            });
+            xlab.push(TextItem {
+                x: z + 8,
+                y: lab_base,
+                text: r.to_string(),
+                size: small,
+                bold: false,
+                anchor: Anchor::Left,
+            });
+        }
+        _ => xlab.push(TextItem {
+            x: (plot_left + plot_right) / 2,
+            y: lab_base,
+            text: data.xlab.clone(),
+            size: small,
+            bold: false,
+            anchor: Anchor::Center,
+        }),
+    }
+
+    // --- footer and legend.
+    let line_h = (small * 1.45).round() as i32;
+    let mut fy = lab_base + (small * 2.0).round() as i32;
+    let mut footer = Vec::new();
+    for l in &data.footer {
+        footer.push(TextItem {
+            x: label_x,
+            y: fy,
+            text: ellipsize(l, small, false, (width - 2 * MARGIN) as f64),
+            size: small,
+            bold: false,
+            anchor: Anchor::Left,
+        });
+        fy += line_h;
+    }
+    let mut legend_marker = None;
+    if any_flags && !data.legend.is_empty() {
+        fy += line_h / 3;
+        legend_marker = Some((label_x + 6, fy));
+        let codes: Vec<String> = data
+            .legend
+            .iter()
+            .map(|(c, m)| format!("{c} = {m}"))
+            .collect();
+        let text = format!("Flagged studies (orange): {}", codes.join("; "));
+        for l in super::style::wrap(&text, small, false, (width - 2 * MARGIN - 20) as f64) {
+            footer.push(TextItem {
+                x: label_x + 20,
+                y: fy,
+                text: l,
+                size: small,
+                bold: false,
+                anchor: Anchor::Left,
+            });
+            fy += line_h;
+        }
+    }
+    let height = fy - line_h + (small * 0.4).round() as i32 + MARGIN;
+    ForestLayout {
+        width,
+        height,
+        font_size: fs,
+        columns,
+        header,
+        header_rule,
+        pooled_rule,
+        rows,
+        x_min,
+        x_max,
+        zero,
+        zero_span: (first_row_y, axis_y),
+        axis_y,
+        ticks,
+        tick_baseline: tick_base,
+        xlab,
+        footer,
+        legend_marker,
+    }
+}
+
+/// Ratio of the level's normal quantile to 1.96 (1 at 95%).
+fn ci_scale(level: f64) -> f64 {
+    if (level - 95.0).abs() < 1e-9 {
+        1.0
+    } else {
+        crate::dist::qnorm(1.0 - (1.0 - level / 100.0) / 2.0) / 1.959_963_984_540_054
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_cover_the_range_with_round_steps() {
+        assert_eq!(
+            nice_ticks(-0.26, 0.19, 6),
+            vec![-0.3, -0.2, -0.1, 0.0, 0.1, 0.2]
+        );
+        let t = nice_ticks(-1.9, 0.45, 6);
+        assert!(t[0] <= -1.9 && *t.last().unwrap() >= 0.45);
+        assert_eq!(decimals(0.25), 2);
+        assert_eq!(decimals(1.0), 0);
+    }
+}

@@ -1,0 +1,296 @@
+//! Forest and funnel plots: layout snapshots (insta, JSON) for the spot
+//! primary analysis and the BCG demo with subgroups, and PNG smoke tests
+//! (decodes, expected size, not blank, text present). CLI behaviour of
+//! `spotmeta forest` is tested here too.
+
+mod common;
+
+use common::spotmeta;
+use spotmeta::analysis::primary::primary_analysis;
+use spotmeta::data::{Table, load_spot};
+use spotmeta::escalc::spot::SpotOptions;
+use spotmeta::escalc::table::{Source, effects};
+use spotmeta::output::forest::{ForestSpec, SPOT_XLAB, forest_data, forest_png, forest_svg};
+use spotmeta::output::funnel::{funnel_layout, funnel_png};
+use spotmeta::output::layout::{ForestData, ForestStudy, ForestStyle, forest_layout};
+use spotmeta::{Method, RmaOptions, TestKind, rma};
+
+fn spot_forest() -> ForestData {
+    let opts = RmaOptions {
+        method: Method::REML,
+        test: TestKind::Knha,
+        ..Default::default()
+    }
+    .check()
+    .unwrap();
+    let ds = load_spot(&common::dataset("spot_reduction.csv")).unwrap();
+    let pa = primary_analysis(&ds, &SpotOptions::default(), &opts).unwrap();
+    let studies = pa
+        .selection
+        .used
+        .iter()
+        .map(|u| ForestStudy::new(u.label.clone(), u.n, u.effect.yi, u.effect.vi))
+        .collect();
+    let spec = ForestSpec {
+        effect_label: "Hedges' g".into(),
+        xlab: SPOT_XLAB.into(),
+        legend: Vec::new(),
+    };
+    forest_data(studies, None, &pa.fit, &opts, &spec).unwrap()
+}
+
+/// The BCG demo (metadat dat.bcg, yi/vi as in metafor's escalc RR) with a
+/// made-up allocation column for subgroups.
+fn bcg_by_alloc(flags: bool) -> ForestData {
+    let table = Table::read(common::dataset("colditz1994_bcg.csv")).unwrap();
+    let rows = effects(
+        &table,
+        &Source::YiVi {
+            yi: "yi".into(),
+            vi: "vi".into(),
+        },
+        None,
+    )
+    .unwrap();
+    let alloc = [
+        "random",
+        "random",
+        "random",
+        "alternate",
+        "random",
+        "alternate",
+        "random",
+        "random",
+        "systematic",
+        "systematic",
+        "random",
+        "systematic",
+        "systematic",
+    ];
+    let opts = RmaOptions::default().check().unwrap();
+    let yi: Vec<f64> = rows.iter().map(|r| r.yi.unwrap()).collect();
+    let vi: Vec<f64> = rows.iter().map(|r| r.vi.unwrap()).collect();
+    let fit = rma(&yi, &vi, &opts).unwrap();
+    let studies = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut s = ForestStudy::new(r.label.clone(), None, yi[i], vi[i]);
+            if flags && i % 4 == 1 {
+                s.flags = vec!["EE".into()];
+            }
+            s
+        })
+        .collect();
+    let keys: Vec<String> = alloc.iter().map(|s| s.to_string()).collect();
+    let spec = ForestSpec {
+        effect_label: "log RR".into(),
+        legend: vec![(
+            "EE".into(),
+            "energy expenditure not matched between arms".into(),
+        )],
+        ..Default::default()
+    };
+    forest_data(studies, Some(&keys), &fit, &opts, &spec).unwrap()
+}
+
+fn decode(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    let dec = png::Decoder::new(std::io::Cursor::new(bytes));
+    let mut reader = dec.read_info().expect("valid PNG header");
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).expect("valid PNG data");
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+/// Non-white pixels in the rectangle [x0, x1) × [y0, y1).
+fn ink(px: &[u8], w: u32, (x0, y0, x1, y1): (u32, u32, u32, u32)) -> usize {
+    let mut n = 0;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            let i = ((y * w + x) * 3) as usize;
+            if px[i..i + 3] != [255, 255, 255] {
+                n += 1;
+            }
+        }
+    }
+    n
+}
+
+fn distinct_colours(px: &[u8]) -> usize {
+    let mut set: Vec<[u8; 3]> = px.chunks(3).map(|c| [c[0], c[1], c[2]]).collect();
+    set.sort_unstable();
+    set.dedup();
+    set.len()
+}
+
+#[test]
+fn spot_primary_forest_layout_snapshot() {
+    let l = forest_layout(&spot_forest(), &ForestStyle::default());
+    insta::assert_json_snapshot!("spot_primary_forest_layout", l);
+}
+
+#[test]
+fn bcg_subgroup_forest_layout_snapshot() {
+    let l = forest_layout(&bcg_by_alloc(false), &ForestStyle::default());
+    // Three subgroup headings, three subtotal diamonds, one overall diamond.
+    let headings = l
+        .rows
+        .iter()
+        .filter(|r| r.label == "random" || r.label == "alternate" || r.label == "systematic")
+        .count();
+    assert_eq!(headings, 3);
+    insta::assert_json_snapshot!("bcg_by_alloc_forest_layout", l);
+}
+
+#[test]
+fn flagged_studies_get_a_flags_column_and_a_legend() {
+    let l = forest_layout(&bcg_by_alloc(true), &ForestStyle::default());
+    assert!(l.columns.flags.is_some());
+    assert!(l.legend_marker.is_some());
+    assert!(
+        l.footer
+            .iter()
+            .any(|t| t.text.contains("EE = energy expenditure"))
+    );
+    let no_flags = forest_layout(&bcg_by_alloc(false), &ForestStyle::default());
+    assert!(no_flags.columns.flags.is_none() && no_flags.legend_marker.is_none());
+}
+
+#[test]
+fn height_grows_with_rows_and_labels_stay_in_their_column() {
+    let mut d = bcg_by_alloc(false);
+    let small = forest_layout(&d, &ForestStyle::default());
+    d.groups[0].studies[0].label = "An extremely long study label ".repeat(6);
+    let more = d.groups[1].studies.clone();
+    d.groups[0].studies.extend(more);
+    let big = forest_layout(&d, &ForestStyle::default());
+    assert!(big.height > small.height);
+    let long = &big.rows[1].label;
+    assert!(long.ends_with('…'), "{long}");
+    let w = spotmeta::output::style::text_width(long, big.font_size, false);
+    assert!((big.columns.label as f64 + w) < big.columns.plot_left as f64);
+}
+
+#[test]
+fn forest_png_decodes_with_the_layout_size_and_has_text() {
+    let l = forest_layout(&bcg_by_alloc(true), &ForestStyle { width: 1000 });
+    let (w, h, px) = decode(&forest_png(&l).unwrap());
+    assert_eq!((w, h), (1000, l.height as u32));
+    assert!(distinct_colours(&px) > 50, "image looks blank");
+    // Label column: antialiased text of the study names.
+    let label_region = (
+        l.columns.label as u32,
+        60,
+        (l.columns.plot_left - 10) as u32,
+        h - 150,
+    );
+    assert!(ink(&px, w, label_region) > 2000);
+    // Effect column text too.
+    let eff = ((l.columns.plot_right + 10) as u32, 60, w - 10, h - 150);
+    assert!(ink(&px, w, eff) > 2000);
+}
+
+#[test]
+fn forest_svg_has_text_and_shapes() {
+    let svg = forest_svg(&forest_layout(&spot_forest(), &ForestStyle::default())).unwrap();
+    assert!(svg.starts_with("<svg"));
+    assert!(svg.contains("Walts 2008 (men)"));
+    assert!(svg.contains("favours spot reduction"));
+    assert!(svg.contains("<polygon"));
+}
+
+#[test]
+fn funnel_png_decodes_and_is_not_blank() {
+    let l = funnel_layout(&[0.1, -0.3, 0.4], &[0.04, 0.01, 0.09], 0.05, "g", 640, 480);
+    assert_eq!(l.points.len(), 3);
+    // SE axis inverted: the most precise study is highest.
+    assert!(l.points[1].1 < l.points[0].1 && l.points[0].1 < l.points[2].1);
+    let (w, h, px) = decode(&funnel_png(&l).unwrap());
+    assert_eq!((w, h), (640, 480));
+    assert!(distinct_colours(&px) > 20);
+}
+
+#[test]
+fn forest_cli_writes_png_and_svg_inferred_from_the_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let png_path = dir.path().join("f.png");
+    spotmeta()
+        .args(["forest", "--out"])
+        .arg(&png_path)
+        .args(["--width", "900"])
+        .assert()
+        .success();
+    let (w, _, _) = decode(&std::fs::read(&png_path).unwrap());
+    assert_eq!(w, 900);
+    let svg_path = dir.path().join("f.svg");
+    spotmeta()
+        .arg("forest")
+        .arg(common::dataset("colditz1994_bcg.csv"))
+        .args(["--method", "DL", "--out"])
+        .arg(&svg_path)
+        .assert()
+        .success();
+    assert!(
+        std::fs::read_to_string(&svg_path)
+            .unwrap()
+            .contains("Random-effects model (k = 13)")
+    );
+}
+
+#[test]
+fn forest_cli_by_column_draws_subgroups() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("bcg.csv");
+    let table = std::fs::read_to_string(common::dataset("colditz1994_bcg.csv")).unwrap();
+    let mut out = String::new();
+    for (i, line) in table.lines().enumerate() {
+        let extra = if i == 0 {
+            "alloc"
+        } else if i % 2 == 0 {
+            "random"
+        } else {
+            "other"
+        };
+        out += &format!("{line},{extra}\n");
+    }
+    std::fs::write(&csv, out).unwrap();
+    let svg = dir.path().join("by.svg");
+    spotmeta()
+        .arg("forest")
+        .arg(&csv)
+        .args(["--by", "alloc", "--out"])
+        .arg(&svg)
+        .assert()
+        .success();
+    let s = std::fs::read_to_string(&svg).unwrap();
+    assert!(s.contains("Subtotal (k = 6") && s.contains("Subtotal (k = 7"));
+}
+
+#[test]
+fn forest_cli_fails_without_writing_on_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("f.png");
+    // Unknown --by column.
+    spotmeta()
+        .args(["forest", "--by", "nope", "--out"])
+        .arg(&out)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("no column `nope`"));
+    // Unknown extension.
+    spotmeta()
+        .args(["forest", "--out"])
+        .arg(dir.path().join("f.bmp"))
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("--format png|svg"));
+    // Missing file.
+    spotmeta()
+        .args(["forest", "does-not-exist.csv", "--out"])
+        .arg(&out)
+        .assert()
+        .failure();
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
