@@ -30,6 +30,10 @@ pub enum Command {
     Forest(cmd::forest::ForestArgs),
     /// Write the one-page PNG report, plots, results.json and summary.md.
     Report(cmd::report::ReportArgs),
+    /// Add a study row to the dataset safely (checked, atomic, locked).
+    Add(Box<cmd::add::AddArgs>),
+    /// Remove a study's rows from the dataset safely.
+    Remove(cmd::add::RemoveArgs),
     /// List the energy-expenditure confound flags of every dataset row.
     Flags(cmd::flags::FlagsArgs),
     /// Sensitivity of the pooled effect to confounds, plus leave-one-out,
@@ -45,6 +49,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Check(a) => cmd::check::run(a),
         Command::Forest(a) => cmd::forest::run(a),
         Command::Report(a) => cmd::report::run(a),
+        Command::Add(a) => cmd::add::run_add(*a),
+        Command::Remove(a) => cmd::add::run_remove(a),
         Command::Flags(a) => cmd::flags::run(a),
         Command::Sensitivity(a) => cmd::sensitivity::run(a),
     }

@@ -25,6 +25,7 @@
 //! # Ok::<(), spotmeta::Error>(())
 //! ```
 
+pub mod append;
 pub mod load;
 pub mod schema;
 pub mod validate;
@@ -303,7 +304,11 @@ impl Serialize for CheckReport {
 /// Reads and validates `path`, returning the table and every issue.
 fn analyse(path: &Path) -> Result<(Table, Vec<Issue>)> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let (table, problems) = load::read_lenient(path.to_path_buf(), file)?;
+    analyse_reader(path, file)
+}
+
+fn analyse_reader<R: std::io::Read>(path: &Path, reader: R) -> Result<(Table, Vec<Issue>)> {
+    let (table, problems) = load::read_lenient(path.to_path_buf(), reader)?;
     let issues = validate::validate(&table, problems);
     Ok((table, issues))
 }
@@ -328,7 +333,16 @@ pub fn is_spot_header(headers: &[String]) -> bool {
 /// its header is not UTF-8. Everything else — ragged rows included — is an
 /// [`Issue`] in the report.
 pub fn check(path: &Path) -> Result<CheckReport> {
-    let (table, issues) = analyse(path)?;
+    report(path, analyse(path)?)
+}
+
+/// [`check`] on file contents held in memory (`path` names them in messages),
+/// e.g. the file as it would be after `spotmeta add`.
+pub fn check_bytes(path: &Path, bytes: &[u8]) -> Result<CheckReport> {
+    report(path, analyse_reader(path, bytes)?)
+}
+
+fn report(path: &Path, (table, issues): (Table, Vec<Issue>)) -> Result<CheckReport> {
     let studies = table
         .text("study_id")
         .map(|ids| {
@@ -353,7 +367,16 @@ pub fn check(path: &Path) -> Result<CheckReport> {
 /// As [`check`], plus [`Error::Invalid`] listing every error-severity issue
 /// (warnings are kept in [`SpotDataset::issues`] instead).
 pub fn load_spot(path: &Path) -> Result<SpotDataset> {
-    let (table, issues) = analyse(path)?;
+    typed(path, analyse(path)?)
+}
+
+/// [`load_spot`] on file contents held in memory (`path` names them in
+/// messages).
+pub fn load_spot_bytes(path: &Path, bytes: &[u8]) -> Result<SpotDataset> {
+    typed(path, analyse_reader(path, bytes)?)
+}
+
+fn typed(path: &Path, (table, issues): (Table, Vec<Issue>)) -> Result<SpotDataset> {
     let errors: Vec<String> = issues
         .iter()
         .filter(|i| i.is_error())

@@ -6,6 +6,8 @@
 //!   (t quantile for every n; for n ≥ 60 this is within 3% of the 3.92 rule).
 //! * SE of a between-group difference from its CI: (ub − lb)/(2·t_{1−α/2, df}).
 //! * t from an exact two-sided p-value: t = t_{1−p/2, df}.
+//! * SD of a mean (e.g. a within-group change) from its one-sample t with n:
+//!   sd = |m|·√n / |t|; from an exact two-sided p: t = t_{1−p/2, n−1} first.
 //! * SD of a change score from pre/post SDs and their correlation r:
 //!   sd_Δ = √(sd_pre² + sd_post² − 2r·sd_pre·sd_post).
 
@@ -31,6 +33,18 @@ pub fn t_from_p(p: f64, df: f64) -> f64 {
     dist::qt(1.0 - p / 2.0, df)
 }
 
+/// SD of a mean `m` from its one-sample (or paired) t statistic with n
+/// observations: sd = |m|·√n / |t|.
+pub fn sd_from_t(m: f64, t: f64, n: f64) -> f64 {
+    m.abs() * n.sqrt() / t.abs()
+}
+
+/// SD of a mean `m` from the exact two-sided p-value of its one-sample t
+/// test with n observations (df = n − 1).
+pub fn sd_from_p(m: f64, p: f64, n: f64) -> f64 {
+    sd_from_t(m, t_from_p(p, n - 1.0), n)
+}
+
 /// SD of a change (post − pre) from pre and post SDs and their correlation.
 pub fn sd_change(sd_pre: f64, sd_post: f64, r: f64) -> f64 {
     (sd_pre * sd_pre + sd_post * sd_post - 2.0 * r * sd_pre * sd_post).sqrt()
@@ -51,6 +65,15 @@ mod tests {
     fn sd_from_ci_matches_cochrane_example() {
         let want = 4.845_199_364_891_214;
         assert!(((sd_from_ci(3.0, 7.0, 25.0, 0.95) - want) / want).abs() < R_FULL);
+    }
+
+    #[test]
+    fn sd_from_t_and_p_match_r() {
+        // R: 2.5*sqrt(20)/2.1 and 2.5*sqrt(20)/qt(1-0.03/2, 19)
+        let want_t = 5.323_971_374_999_499;
+        let want_p = 4.766_419_390_605_277;
+        assert!(((sd_from_t(-2.5, 2.1, 20.0) - want_t) / want_t).abs() < R_FULL);
+        assert!(((sd_from_p(2.5, 0.03, 20.0) - want_p) / want_p).abs() < R_FULL);
     }
 
     #[test]

@@ -120,7 +120,7 @@ pub fn run(a: FlagsArgs) -> anyhow::Result<()> {
                     let _ = writeln!(t, "    (no flags)");
                 }
                 for f in &r.flags {
-                    let _ = writeln!(t, "    {:<24} {:<8} {}", f.code, f.severity, f.reason);
+                    let _ = writeln!(t, "    {:<24} {:<9} {}", f.code, f.severity, f.reason);
                 }
             }
             let _ = writeln!(t, "\nCodes:");

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod add;
 pub mod check;
 pub mod escalc;
 pub mod flags;

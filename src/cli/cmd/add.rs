@@ -1,0 +1,352 @@
+//! `spotmeta add [FILE]` and `spotmeta remove [FILE]`: change the dataset
+//! safely. The new row comes from `--<column>` flags (one per codebook
+//! column), from `--from ROW.csv|ROW.toml|-`, or — on a terminal, for required
+//! fields still missing — from prompts that show the allowed values. The row
+//! must pass `spotmeta check`; its effect size and confound flags are shown;
+//! `--dry-run` stops there; `--rerun` regenerates the report and prints the
+//! pooled effect before and after.
+
+use crate::cli::args::{DEFAULT_DATASET, Format};
+use clap::{Arg, ArgMatches, Args, Command, FromArgMatches, Parser};
+use spotmeta::analysis::confounds::{ConfoundOptions, flags};
+use spotmeta::analysis::primary::primary_analysis;
+use spotmeta::data::append::{Change, RowValues, add_row, remove_rows};
+use spotmeta::data::schema::{COLUMNS, Kind, REQUIRED_WHEN_INCLUDED};
+use spotmeta::data::{SpotDataset, load_spot};
+use spotmeta::escalc::spot::{SpotOptions, spot_effect};
+use spotmeta::{RmaOptions, TestKind};
+use std::fmt::Write as _;
+use std::io::{BufRead, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+/// One optional `--<column>` flag per codebook column.
+#[derive(Debug, Clone, Default)]
+pub struct ColumnValues(pub RowValues);
+
+fn flag(name: &str) -> String {
+    name.replace('_', "-")
+}
+
+impl FromArgMatches for ColumnValues {
+    fn from_arg_matches(m: &ArgMatches) -> Result<Self, clap::Error> {
+        let mut v = RowValues::new();
+        for c in COLUMNS {
+            if let Some(x) = m.get_one::<String>(c.name) {
+                v.insert(c.name.to_string(), x.clone());
+            }
+        }
+        Ok(ColumnValues(v))
+    }
+    fn update_from_arg_matches(&mut self, m: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl Args for ColumnValues {
+    fn augment_args(cmd: Command) -> Command {
+        COLUMNS.iter().fold(cmd, |cmd, c| {
+            cmd.arg(
+                Arg::new(c.name)
+                    .long(flag(c.name))
+                    .value_name("VALUE")
+                    .allow_negative_numbers(true)
+                    .help(c.description)
+                    .help_heading("Columns (see datasets/README.md)"),
+            )
+        })
+    }
+    fn augment_args_for_update(cmd: Command) -> Command {
+        Self::augment_args(cmd)
+    }
+}
+
+/// Arguments of `spotmeta add`.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Dataset to add to (default: the bundled datasets/spot_reduction.csv).
+    file: Option<PathBuf>,
+    /// Read the row from a CSV (header + one row, any subset of columns), a
+    /// TOML table (column = value), or `-` for CSV on standard input.
+    #[arg(long, value_name = "ROW.csv|ROW.toml|-")]
+    from: Option<PathBuf>,
+    /// Check the row and show its effect size and flags; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Overwrite the row with the same key (the old row is printed).
+    #[arg(long)]
+    replace: bool,
+    /// After writing, regenerate the report (like `spotmeta report`) and print
+    /// the pooled effect before and after.
+    #[arg(long, conflicts_with = "dry_run")]
+    rerun: bool,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    #[command(flatten)]
+    columns: ColumnValues,
+}
+
+/// Arguments of `spotmeta remove`.
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// Dataset (default: the bundled datasets/spot_reduction.csv).
+    file: Option<PathBuf>,
+    /// Study whose rows are removed.
+    #[arg(long)]
+    study_id: String,
+    /// Remove only this cohort of the study.
+    #[arg(long)]
+    cohort: Option<String>,
+    /// Show what would be removed; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// After writing, regenerate the report and print the pooled effect before and after.
+    #[arg(long, conflicts_with = "dry_run")]
+    rerun: bool,
+}
+
+fn read_row_file(from: &Path) -> anyhow::Result<RowValues> {
+    let text = if from == Path::new("-") {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        s
+    } else {
+        std::fs::read_to_string(from).map_err(|e| anyhow::anyhow!("{}: {e}", from.display()))?
+    };
+    let mut out = RowValues::new();
+    if from.extension().is_some_and(|e| e == "toml") {
+        let table: toml::Table =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", from.display()))?;
+        for (k, v) in table {
+            let s = match v {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => {
+                    if b {
+                        "yes".into()
+                    } else {
+                        "no".into()
+                    }
+                }
+                other => anyhow::bail!(
+                    "{}: `{k}` must be a string or a number, not {}",
+                    from.display(),
+                    other.type_str()
+                ),
+            };
+            out.insert(k, s);
+        }
+    } else {
+        let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+        let headers = rdr.headers()?.clone();
+        let mut records = rdr.records();
+        let rec = records.next().ok_or_else(|| {
+            anyhow::anyhow!("{}: a header and one row are needed", from.display())
+        })??;
+        if records.next().is_some() {
+            anyhow::bail!(
+                "{}: give exactly one row (add rows one at a time)",
+                from.display()
+            );
+        }
+        for (h, v) in headers.iter().zip(rec.iter()) {
+            if !v.is_empty() {
+                out.insert(h.trim_start_matches('\u{feff}').to_string(), v.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Ask for required columns that are still empty (terminal only).
+fn prompt_missing(values: &mut RowValues) -> anyhow::Result<()> {
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    let included = values.get("status").is_none_or(|s| s == "included");
+    for c in COLUMNS {
+        let needed = c.required || (included && REQUIRED_WHEN_INCLUDED.contains(&c.name));
+        if !needed || values.get(c.name).is_some_and(|v| !v.trim().is_empty()) {
+            continue;
+        }
+        let allowed = match c.kind {
+            Kind::Enum(names) => format!(" [{}]", names.join(" | ")),
+            _ => String::new(),
+        };
+        eprint!("{} — {}{allowed}: ", c.name, c.description);
+        std::io::stderr().flush()?;
+        match lines.next() {
+            Some(line) => {
+                let line = line?;
+                if !line.trim().is_empty() {
+                    values.insert(c.name.to_string(), line.trim().to_string());
+                }
+            }
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+fn pooled_line(ds: &SpotDataset) -> String {
+    let opts = RmaOptions {
+        test: TestKind::Knha,
+        ..Default::default()
+    }
+    .check()
+    .expect("valid defaults");
+    match primary_analysis(ds, &SpotOptions::default(), &opts) {
+        Ok(pa) => format!(
+            "g = {:.3} [{:.3}, {:.3}], k = {}",
+            pa.fit.estimate, pa.fit.ci_lb, pa.fit.ci_ub, pa.fit.k
+        ),
+        Err(e) => format!("not poolable ({e})"),
+    }
+}
+
+fn describe(change: &Change, verb: &str) -> String {
+    let mut t = String::new();
+    for line in &change.added_lines {
+        let Some(row) = change.after.rows.iter().find(|r| r.line == *line) else {
+            continue;
+        };
+        let es = spot_effect(row, &SpotOptions::default());
+        let _ = writeln!(
+            t,
+            "{verb} line {line}: {} [{} {}]",
+            row.display_label(),
+            row.region.as_deref().unwrap_or("?"),
+            row.method.map(|m| m.as_str()).unwrap_or("?")
+        );
+        match &es {
+            Ok(e) => {
+                let d: Vec<String> = e.derivations.iter().map(|d| d.to_string()).collect();
+                let _ = writeln!(
+                    t,
+                    "  effect size: {} yi = {:.4}, vi = {:.4}{}",
+                    e.measure,
+                    e.yi,
+                    e.vi,
+                    if d.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", d.join("; "))
+                    }
+                );
+            }
+            Err(why) => {
+                let _ = writeln!(t, "  no effect size: {why}");
+            }
+        }
+        for issue in change.report.issues.iter().filter(|i| i.line == *line) {
+            let _ = writeln!(t, "  {issue}");
+        }
+        let f = flags(row, es.as_ref().ok(), &ConfoundOptions::default());
+        if f.is_empty() {
+            let _ = writeln!(t, "  flags: none");
+        }
+        for x in f {
+            let _ = writeln!(t, "  flag {:<24} {:<9} {}", x.code, x.severity, x.reason);
+        }
+    }
+    for old in &change.removed {
+        let _ = writeln!(t, "removed: {old}");
+    }
+    let _ = writeln!(
+        t,
+        "{}",
+        change.report.to_string().lines().last().unwrap_or("")
+    );
+    t
+}
+
+fn rerun(path: &Path, before: &str) -> anyhow::Result<String> {
+    let ds = load_spot(path)?;
+    let after = pooled_line(&ds);
+    // Exactly `spotmeta report FILE --out reports`.
+    let cli = crate::cli::Cli::try_parse_from([
+        std::ffi::OsStr::new("spotmeta"),
+        "report".as_ref(),
+        path.as_os_str(),
+        "--out".as_ref(),
+        "reports".as_ref(),
+    ])?;
+    crate::cli::run(cli)?;
+    Ok(format!(
+        "pooled effect: before {before}; after {after} (report regenerated in reports/)\n"
+    ))
+}
+
+/// Run `spotmeta add`.
+pub fn run_add(a: AddArgs) -> anyhow::Result<()> {
+    let path = a
+        .file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
+    let mut values = match &a.from {
+        Some(f) => read_row_file(f)?,
+        None => RowValues::new(),
+    };
+    values.extend(a.columns.0.clone());
+    if std::io::stdin().is_terminal() && a.from.as_deref() != Some(Path::new("-")) {
+        prompt_missing(&mut values)?;
+    }
+    let before = if a.rerun {
+        Some(pooled_line(&load_spot(&path)?))
+    } else {
+        None
+    };
+    let change = add_row(&path, &values, a.replace, a.dry_run)?;
+    let mut text = describe(
+        &change,
+        if a.dry_run {
+            "would add"
+        } else if change.removed.is_empty() {
+            "added"
+        } else {
+            "replaced"
+        },
+    );
+    if a.dry_run {
+        text.push_str("dry run: nothing written\n");
+    }
+    if let Some(b) = before {
+        text.push_str(&rerun(&path, &b)?);
+    }
+    if a.format == Format::Json {
+        let rows: Vec<_> = change
+            .added_lines
+            .iter()
+            .filter_map(|l| change.after.rows.iter().find(|r| r.line == *l))
+            .collect();
+        text = serde_json::to_string_pretty(&serde_json::json!({
+            "written": change.written, "added_lines": change.added_lines, "rows": rows, "removed": change.removed,
+        }))? + "\n";
+    }
+    print!("{text}");
+    Ok(())
+}
+
+/// Run `spotmeta remove`.
+pub fn run_remove(a: RemoveArgs) -> anyhow::Result<()> {
+    let path = a
+        .file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
+    let before = if a.rerun {
+        Some(pooled_line(&load_spot(&path)?))
+    } else {
+        None
+    };
+    let change = remove_rows(&path, &a.study_id, a.cohort.as_deref(), a.dry_run)?;
+    let mut text = describe(&change, "");
+    if a.dry_run {
+        text.push_str("dry run: nothing written\n");
+    }
+    if let Some(b) = before {
+        text.push_str(&rerun(&path, &b)?);
+    }
+    print!("{text}");
+    Ok(())
+}

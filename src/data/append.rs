@@ -1,0 +1,404 @@
+//! Adding and removing rows of the dataset without ever losing data
+//! (`spotmeta add`, `spotmeta remove`).
+//!
+//! * The file's existing bytes are copied verbatim; a new row is appended as
+//!   one CSV record in the file's own line ending (LF or CRLF) and quoting
+//!   (minimal, or every field when the header is fully quoted), and removal
+//!   cuts out exactly the bytes of the removed records.
+//! * The would-be file is checked in memory with exactly the rules of
+//!   `spotmeta check`; any error refuses the change and nothing is written.
+//! * Writing goes to a temporary file in the same directory, which is fsynced
+//!   and renamed over the original, then the directory is fsynced
+//!   ([`crate::output::write_atomic`]).
+//! * An exclusive lock on `FILE.lock` ([`std::fs::File::lock`]) serialises
+//!   concurrent writers; the operating system releases it if a process dies,
+//!   so a crash never leaves a stale lock. The file is re-read after the lock
+//!   is taken, so no writer overwrites another's row.
+//! * A header that differs from the codebook's column order is an error, never
+//!   a silent reorder.
+
+use super::schema::COLUMNS;
+use super::{CheckReport, SpotDataset, check_bytes, load_spot_bytes};
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+/// Line ending and quoting of an existing CSV file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CsvStyle {
+    /// Lines end in `\r\n`.
+    pub crlf: bool,
+    /// Every header field is quoted.
+    pub quote_all: bool,
+    /// The file ends with a line ending.
+    pub trailing_newline: bool,
+}
+
+/// Detect the style of `bytes` from its header line.
+pub fn style_of(bytes: &[u8]) -> CsvStyle {
+    let first = bytes.split(|b| *b == b'\n').next().unwrap_or(&[]);
+    let first = first.strip_suffix(b"\r").unwrap_or(first);
+    let header = String::from_utf8_lossy(first);
+    let quote_all = !header.is_empty()
+        && header
+            .trim_start_matches('\u{feff}')
+            .split(',')
+            .all(|f| f.len() >= 2 && f.starts_with('"') && f.ends_with('"'));
+    CsvStyle {
+        crlf: bytes
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .is_some_and(|p| !bytes[..p].contains(&b'\n')),
+        quote_all,
+        trailing_newline: bytes.last() == Some(&b'\n'),
+    }
+}
+
+/// Serialise one record in `style`.
+fn record_bytes(fields: &[String], style: CsvStyle) -> Result<Vec<u8>> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(if style.crlf {
+            csv::Terminator::CRLF
+        } else {
+            csv::Terminator::Any(b'\n')
+        })
+        .quote_style(if style.quote_all {
+            csv::QuoteStyle::Always
+        } else {
+            csv::QuoteStyle::Necessary
+        })
+        .from_writer(Vec::new());
+    w.write_record(fields)
+        .map_err(|e| Error::Unsupported(format!("cannot write the row as CSV: {e}")))?;
+    w.into_inner()
+        .map_err(|e| Error::Unsupported(format!("cannot write the row as CSV: {e}")))
+}
+
+/// The byte range of every record (header excluded), with its line number.
+fn record_spans(bytes: &[u8]) -> Result<Vec<(u64, std::ops::Range<usize>)>> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut spans = Vec::new();
+    let mut rec = csv::ByteRecord::new();
+    let mut prev: Option<(u64, usize)> = None;
+    loop {
+        let more = rdr
+            .read_byte_record(&mut rec)
+            .map_err(|e| Error::Unsupported(format!("cannot parse the file: {e}")))?;
+        let here = rdr.position().byte() as usize;
+        if let Some((line, start)) = prev.take() {
+            spans.push((
+                line,
+                start..if more {
+                    rec.position().map_or(here, |p| p.byte() as usize)
+                } else {
+                    bytes.len()
+                },
+            ));
+        }
+        if !more {
+            break;
+        }
+        let p = rec.position().expect("records have positions");
+        prev = Some((p.line(), p.byte() as usize));
+    }
+    Ok(spans)
+}
+
+/// Check that the header is the codebook's, column for column.
+fn check_header(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(bytes);
+    let headers = rdr.headers().map_err(|e| {
+        Error::Unsupported(format!("{}: cannot read the header: {e}", path.display()))
+    })?;
+    let got: Vec<&str> = headers
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}'))
+        .collect();
+    let want: Vec<&str> = COLUMNS.iter().map(|c| c.name).collect();
+    if got != want {
+        let at = got
+            .iter()
+            .zip(&want)
+            .position(|(a, b)| a != b)
+            .unwrap_or(got.len().min(want.len()));
+        return Err(Error::Csv {
+            location: Box::new(crate::error::Location {
+                file: path.to_path_buf(),
+                line: 1,
+                column: Some(at + 1),
+                column_name: got.get(at).map(|s| s.to_string()),
+            }),
+            message: format!(
+                "the header does not match the codebook: expected `{}` at column {}, found `{}`",
+                want.get(at).unwrap_or(&"(end of header)"),
+                at + 1,
+                got.get(at).unwrap_or(&"(end of header)")
+            ),
+            fix: "restore the header of datasets/README.md (spotmeta never reorders columns); `spotmeta check` lists every difference".into(),
+        });
+    }
+    Ok(())
+}
+
+/// A held lock on `FILE.lock`; released on drop (or by the OS if the process dies).
+#[derive(Debug)]
+pub struct DatasetLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl DatasetLock {
+    /// Wait for the exclusive lock of `dataset`.
+    pub fn acquire(dataset: &Path) -> Result<DatasetLock> {
+        let mut name = dataset.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        let path = dataset.with_file_name(name);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io(&path, e))?;
+        file.lock().map_err(|e| Error::io(&path, e))?;
+        Ok(DatasetLock { _file: file, path })
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// What a change did (or, with `dry_run`, would do).
+#[derive(Debug)]
+pub struct Change {
+    /// The file after the change.
+    pub after: SpotDataset,
+    /// The check report of the file after the change.
+    pub report: CheckReport,
+    /// Lines (in the new file) of rows added.
+    pub added_lines: Vec<u64>,
+    /// Rows removed or replaced, as the CSV text they had (nothing is lost).
+    pub removed: Vec<String>,
+    /// Whether the file was written.
+    pub written: bool,
+}
+
+/// Values for a new row, by column name (unknown names are refused).
+pub type RowValues = BTreeMap<String, String>;
+
+fn check_names(values: &RowValues) -> Result<()> {
+    let unknown: Vec<&String> = values
+        .keys()
+        .filter(|k| !COLUMNS.iter().any(|c| c.name == k.as_str()))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(Error::option(
+        unknown
+            .iter()
+            .map(|k| format!("--{}", k.replace('_', "-")))
+            .collect::<Vec<_>>()
+            .join(", "),
+        "not a column of the dataset; see `spotmeta add --help` or datasets/README.md for the columns",
+    ))
+}
+
+fn key_of(values: &RowValues) -> [String; 5] {
+    let get = |k: &str| {
+        values
+            .get(k)
+            .map(|v| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    [
+        get("study_id"),
+        get("cohort"),
+        get("comparison"),
+        get("region"),
+        get("method"),
+    ]
+}
+
+/// Refuse the change when the would-be file has errors, listing them.
+fn refuse_if_invalid(path: &Path, report: &CheckReport, new_lines: &[u64]) -> Result<()> {
+    let errors: Vec<String> = report
+        .issues
+        .iter()
+        .filter(|i| i.is_error())
+        .map(|i| {
+            let new = if new_lines.contains(&i.line) {
+                " [the new row]"
+            } else {
+                ""
+            };
+            format!("{i}{new}")
+        })
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Invalid {
+        file: path.to_path_buf(),
+        problems: errors,
+    })
+}
+
+fn apply(
+    path: &Path,
+    dry_run: bool,
+    change: impl FnOnce(&[u8]) -> Result<(Vec<u8>, Vec<u64>, Vec<String>)>,
+) -> Result<Change> {
+    let _lock = if dry_run {
+        None
+    } else {
+        Some(DatasetLock::acquire(path)?)
+    };
+    let before = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    check_header(path, &before)?;
+    let (after_bytes, added_lines, removed) = change(&before)?;
+    let report = check_bytes(path, &after_bytes)?;
+    refuse_if_invalid(path, &report, &added_lines)?;
+    let after = load_spot_bytes(path, &after_bytes)?;
+    if !dry_run {
+        crate::output::write_atomic(path, &after_bytes)?;
+    }
+    Ok(Change {
+        after,
+        report,
+        added_lines,
+        removed,
+        written: !dry_run,
+    })
+}
+
+/// Add one row (`replace`: overwrite the row with the same key in place).
+pub fn add_row(path: &Path, values: &RowValues, replace: bool, dry_run: bool) -> Result<Change> {
+    check_names(values)?;
+    apply(path, dry_run, |before| {
+        let style = style_of(before);
+        let fields: Vec<String> = COLUMNS
+            .iter()
+            .map(|c| values.get(c.name).cloned().unwrap_or_default())
+            .collect();
+        let record = record_bytes(&fields, style)?;
+        let key = key_of(values);
+        let spans = record_spans(before)?;
+        let table = super::load::Table::from_reader(&path.display().to_string(), before).ok();
+        let existing = table.as_ref().and_then(|t| {
+            let cols: Vec<usize> = ["study_id", "cohort", "comparison", "region", "method"]
+                .iter()
+                .map(|c| t.column(c).expect("header checked"))
+                .collect();
+            t.rows
+                .iter()
+                .find(|r| cols.iter().zip(&key).all(|(c, k)| r.fields[*c].trim() == k))
+                .map(|r| r.line)
+        });
+        match existing {
+            Some(line) if !replace => Err(Error::Unsupported(format!(
+                "{}:{line}: a row with the same key (study_id, cohort, comparison, region, method) = ({}) already exists; use --replace to overwrite it (the old row is then printed, so nothing is lost)",
+                path.display(),
+                key.join(", ")
+            ))),
+            Some(line) => {
+                let (_, span) = spans
+                    .iter()
+                    .find(|(l, _)| *l == line)
+                    .expect("row has a span")
+                    .clone();
+                let old = String::from_utf8_lossy(&before[span.clone()])
+                    .trim_end()
+                    .to_string();
+                let mut out = before[..span.start].to_vec();
+                out.extend_from_slice(&record);
+                out.extend_from_slice(&before[span.end..]);
+                Ok((out, vec![line], vec![old]))
+            }
+            None => {
+                let mut out = before.to_vec();
+                if !style.trailing_newline && !out.is_empty() {
+                    out.extend_from_slice(if style.crlf { b"\r\n" } else { b"\n" });
+                }
+                let line = 1 + out.iter().filter(|b| **b == b'\n').count() as u64;
+                out.extend_from_slice(&record);
+                Ok((out, vec![line], vec![]))
+            }
+        }
+    })
+}
+
+/// Remove every row of `study_id` (optionally only `cohort`).
+pub fn remove_rows(
+    path: &Path,
+    study_id: &str,
+    cohort: Option<&str>,
+    dry_run: bool,
+) -> Result<Change> {
+    apply(path, dry_run, |before| {
+        let table = super::load::Table::from_reader(&path.display().to_string(), before)?;
+        let (sc, cc) = (
+            table.column("study_id").expect("header checked"),
+            table.column("cohort").expect("header checked"),
+        );
+        let lines: Vec<u64> = table
+            .rows
+            .iter()
+            .filter(|r| {
+                r.fields[sc].trim() == study_id && cohort.is_none_or(|c| r.fields[cc].trim() == c)
+            })
+            .map(|r| r.line)
+            .collect();
+        if lines.is_empty() {
+            return Err(Error::Unsupported(format!(
+                "{}: no row with study_id `{study_id}`{}; `spotmeta flags` lists the studies",
+                path.display(),
+                cohort
+                    .map(|c| format!(" and cohort `{c}`"))
+                    .unwrap_or_default()
+            )));
+        }
+        let spans = record_spans(before)?;
+        let (mut out, mut removed, mut at) = (Vec::with_capacity(before.len()), Vec::new(), 0);
+        for (line, span) in spans.iter().filter(|(l, _)| lines.contains(l)) {
+            out.extend_from_slice(&before[at..span.start]);
+            removed.push(format!(
+                "line {line}: {}",
+                String::from_utf8_lossy(&before[span.clone()]).trim_end()
+            ));
+            at = span.end;
+        }
+        out.extend_from_slice(&before[at..]);
+        Ok((out, vec![], removed))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn style_detects_crlf_quoting_and_trailing_newline() {
+        let s = style_of(b"\"a\",\"b\"\r\n\"1\",\"2\"\r\n");
+        assert!(s.crlf && s.quote_all && s.trailing_newline);
+        let s = style_of(b"a,b\n1,2");
+        assert!(!s.crlf && !s.quote_all && !s.trailing_newline);
+    }
+
+    #[test]
+    fn record_spans_cover_multiline_quoted_fields() {
+        let b = b"a,b\n1,\"x\ny\"\n2,z\n";
+        let spans = record_spans(b).unwrap();
+        assert_eq!(spans.len(), 2);
+        assert_eq!(&b[spans[0].1.clone()], b"1,\"x\ny\"\n");
+        assert_eq!(spans[1].0, 4);
+        assert_eq!(&b[spans[1].1.clone()], b"2,z\n");
+    }
+}
