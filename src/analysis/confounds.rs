@@ -46,7 +46,7 @@ pub enum Severity {
 
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+        f.pad(match self {
             Severity::High => "high",
             Severity::Moderate => "moderate",
             Severity::Low => "low",

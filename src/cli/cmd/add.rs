@@ -80,6 +80,9 @@ pub struct AddArgs {
     /// the pooled effect before and after.
     #[arg(long, conflicts_with = "dry_run")]
     rerun: bool,
+    /// Where --rerun writes the report.
+    #[arg(long, default_value = "reports", requires = "rerun")]
+    report_dir: PathBuf,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -104,6 +107,9 @@ pub struct RemoveArgs {
     /// After writing, regenerate the report and print the pooled effect before and after.
     #[arg(long, conflicts_with = "dry_run")]
     rerun: bool,
+    /// Where --rerun writes the report.
+    #[arg(long, default_value = "reports", requires = "rerun")]
+    report_dir: PathBuf,
 }
 
 fn read_row_file(from: &Path) -> anyhow::Result<RowValues> {
@@ -261,20 +267,21 @@ fn describe(change: &Change, verb: &str) -> String {
     t
 }
 
-fn rerun(path: &Path, before: &str) -> anyhow::Result<String> {
+fn rerun(path: &Path, before: &str, dir: &Path) -> anyhow::Result<String> {
     let ds = load_spot(path)?;
     let after = pooled_line(&ds);
-    // Exactly `spotmeta report FILE --out reports`.
+    // Exactly `spotmeta report FILE --out DIR`.
     let cli = crate::cli::Cli::try_parse_from([
         std::ffi::OsStr::new("spotmeta"),
         "report".as_ref(),
         path.as_os_str(),
         "--out".as_ref(),
-        "reports".as_ref(),
+        dir.as_os_str(),
     ])?;
     crate::cli::run(cli)?;
     Ok(format!(
-        "pooled effect: before {before}; after {after} (report regenerated in reports/)\n"
+        "pooled effect: before {before}; after {after} (report regenerated in {})\n",
+        dir.display()
     ))
 }
 
@@ -311,9 +318,6 @@ pub fn run_add(a: AddArgs) -> anyhow::Result<()> {
     if a.dry_run {
         text.push_str("dry run: nothing written\n");
     }
-    if let Some(b) = before {
-        text.push_str(&rerun(&path, &b)?);
-    }
     if a.format == Format::Json {
         let rows: Vec<_> = change
             .added_lines
@@ -325,6 +329,9 @@ pub fn run_add(a: AddArgs) -> anyhow::Result<()> {
         }))? + "\n";
     }
     print!("{text}");
+    if let Some(b) = before {
+        print!("{}", rerun(&path, &b, &a.report_dir)?);
+    }
     Ok(())
 }
 
@@ -344,9 +351,9 @@ pub fn run_remove(a: RemoveArgs) -> anyhow::Result<()> {
     if a.dry_run {
         text.push_str("dry run: nothing written\n");
     }
-    if let Some(b) = before {
-        text.push_str(&rerun(&path, &b)?);
-    }
     print!("{text}");
+    if let Some(b) = before {
+        print!("{}", rerun(&path, &b, &a.report_dir)?);
+    }
     Ok(())
 }
