@@ -71,6 +71,21 @@ fn chisq1() -> ChiSquared {
     ChiSquared::new(1.0).expect("df = 1 is valid")
 }
 
+/// Beta quantile: the x with P(X ≤ x) = p for X ~ Beta(a, b).
+pub fn qbeta(p: f64, a: f64, b: f64) -> f64 {
+    let d = statrs::distribution::Beta::new(a, b).expect("a, b > 0");
+    polish(&d, p, d.inverse_cdf(p)).clamp(0.0, 1.0)
+}
+
+/// Binomial probability P(X = x) for X ~ Bin(n, p), 0 < p < 1.
+pub fn dbinom(x: u64, n: u64, p: f64) -> f64 {
+    let (x, n) = (x as f64, n as f64);
+    (ln_gamma(n + 1.0) - ln_gamma(x + 1.0) - ln_gamma(n - x + 1.0)
+        + x * p.ln()
+        + (n - x) * (1.0 - p).ln())
+    .exp()
+}
+
 /// Two-sided Student-t p-value with `df` degrees of freedom.
 pub fn pt_two_sided(t: f64, df: f64) -> f64 {
     let d = StudentsT::new(0.0, 1.0, df).expect("df > 0");

@@ -13,6 +13,7 @@
 //! | [`subgroup`] | `rma(subset=)` per level | yi, vi, labels | subgroup fits and Q-between |
 //! | [`sensitivity`] | — | the spot dataset | pooled effect with/without flagged studies, by imputed r |
 //! | [`diagnostics`] | — | yi, vi, a fit | the battery above, with reasons where k is too small |
+//! | [`vote`] | `binom.test` | the spot dataset | sign test, effects from p-values, agreement |
 //! | [`primary`] | — | the spot dataset | primary-analysis rows, fit, reasons for rows left out |
 
 pub mod confounds;
@@ -27,5 +28,6 @@ pub mod regtest;
 pub mod sensitivity;
 pub mod subgroup;
 pub mod trimfill;
+pub mod vote;
 
 pub use heterogeneity::{Tau2Ci, confint};

@@ -34,6 +34,8 @@ pub enum Command {
     Add(Box<cmd::add::AddArgs>),
     /// Remove a study's rows from the dataset safely.
     Remove(cmd::add::RemoveArgs),
+    /// Sign test and effects from p-values: synthesis without numbers.
+    Vote(cmd::vote::VoteArgs),
     /// List the energy-expenditure confound flags of every dataset row.
     Flags(cmd::flags::FlagsArgs),
     /// Sensitivity of the pooled effect to confounds, plus leave-one-out,
@@ -51,6 +53,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(a) => cmd::report::run(a),
         Command::Add(a) => cmd::add::run_add(*a),
         Command::Remove(a) => cmd::add::run_remove(a),
+        Command::Vote(a) => cmd::vote::run(a),
         Command::Flags(a) => cmd::flags::run(a),
         Command::Sensitivity(a) => cmd::sensitivity::run(a),
     }

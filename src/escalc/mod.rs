@@ -19,6 +19,7 @@
 pub mod change;
 pub mod convert;
 pub mod means;
+pub mod pvalue;
 pub mod spot;
 pub mod table;
 

@@ -23,7 +23,7 @@
 
 use super::convert::{sd_change, sd_from_se, se_from_ci, t_from_p};
 use super::{Derivation, EffectSize, Measure, change, cmi, means};
-use crate::data::{Design, DispType, SpotRow, ValueSource};
+use crate::data::{Design, Direction, DispType, SpotRow, ValueSource};
 
 /// Options for computing effect sizes from dataset rows.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -140,21 +140,27 @@ fn reported_t(row: &SpotRow, df: f64) -> Option<(f64, String)> {
     if let Some(t) = row.diff_t {
         return Some((t, "t statistic".into()));
     }
-    let d = row.diff_mean?;
-    if let Some(se) = row.diff_se {
-        return Some((d / se, "difference and its SE".into()));
+    if let Some(d) = row.diff_mean {
+        if let Some(se) = row.diff_se {
+            return Some((d / se, "difference and its SE".into()));
+        }
+        if let (Some(lb), Some(ub)) = (row.diff_ci_lb, row.diff_ci_ub) {
+            return Some((
+                d / se_from_ci(lb, ub, df, 0.95),
+                "difference and its 95% CI".into(),
+            ));
+        }
     }
-    if let (Some(lb), Some(ub)) = (row.diff_ci_lb, row.diff_ci_ub) {
-        return Some((
-            d / se_from_ci(lb, ub, df, 0.95),
-            "difference and its 95% CI".into(),
-        ));
-    }
+    // An exact p: the sign comes from the difference, else from the reported
+    // direction (diff = change_t − change_c, negative when the trained arm lost more).
     let p = row.diff_p?;
-    Some((
-        d.signum() * t_from_p(p, df),
-        format!("difference and exact p = {p}"),
-    ))
+    let (sign, from) = match (row.diff_mean, row.direction) {
+        (Some(d), _) => (d.signum(), "difference and"),
+        (None, Some(Direction::FavoursSpotReduction)) => (-1.0, "direction and"),
+        (None, Some(Direction::Against)) => (1.0, "direction and"),
+        _ => return None,
+    };
+    Some((sign * t_from_p(p, df), format!("{from} exact p = {p}")))
 }
 
 /// Compute the effect size of one dataset row, or say what is missing.

@@ -8,6 +8,7 @@ pub mod forest;
 pub mod report;
 pub mod rma;
 pub mod sensitivity;
+pub mod vote;
 
 use crate::cli::args::OutputArgs;
 use std::io::Write;
