@@ -13,10 +13,13 @@
 //! Q-profile confidence intervals for τ² (metafor's `confint()`) live in
 //! [`crate::analysis::heterogeneity`].
 
+pub(crate) mod linalg;
 pub mod moderators;
 pub mod mods;
+pub mod multilevel;
 mod options;
 mod predict;
+pub mod robust;
 mod roots;
 pub(crate) mod sums;
 pub mod tau2;

@@ -125,49 +125,9 @@ pub struct RmaModsFit {
 
 type Mat = Vec<f64>;
 
-/// Inverse of a symmetric positive-definite p × p matrix (Cholesky).
+/// Inverse of a symmetric positive-definite p × p matrix (row-major).
 fn spd_inverse(a: &[f64], p: usize) -> Option<Mat> {
-    let mut l = vec![0.0; p * p];
-    for i in 0..p {
-        for j in 0..=i {
-            let mut s = a[i * p + j];
-            for m in 0..j {
-                s -= l[i * p + m] * l[j * p + m];
-            }
-            if i == j {
-                if s <= 0.0 || !s.is_finite() {
-                    return None;
-                }
-                l[i * p + i] = s.sqrt();
-            } else {
-                l[i * p + j] = s / l[j * p + j];
-            }
-        }
-    }
-    // inv(L)
-    let mut li = vec![0.0; p * p];
-    for i in 0..p {
-        li[i * p + i] = 1.0 / l[i * p + i];
-        for j in 0..i {
-            let mut s = 0.0;
-            for m in j..i {
-                s -= l[i * p + m] * li[m * p + j];
-            }
-            li[i * p + j] = s / l[i * p + i];
-        }
-    }
-    // inv(A) = inv(L)ᵀ inv(L)
-    let mut inv = vec![0.0; p * p];
-    for i in 0..p {
-        for j in 0..p {
-            let mut s = 0.0;
-            for m in i.max(j)..p {
-                s += li[m * p + i] * li[m * p + j];
-            }
-            inv[i * p + j] = s;
-        }
-    }
-    Some(inv)
+    super::linalg::spd_inverse(&super::linalg::Mat::from_rows(p, p, a.to_vec())).map(|m| m.d)
 }
 
 /// Everything at one set of weights: (XᵀWX)⁻¹, β, P (k × k).

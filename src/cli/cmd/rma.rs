@@ -13,7 +13,10 @@ use spotmeta::data::{Table, is_spot_header, load_spot};
 use spotmeta::escalc::spot::SpotOptions;
 use spotmeta::escalc::table::{Source, effects};
 use spotmeta::model::moderators::{ModColumn, design_matrix};
-use spotmeta::model::rma_mods;
+use spotmeta::model::multilevel::{Clusters, MultilevelFit, rma_multilevel};
+use spotmeta::model::robust::{RobustFit, robust_multilevel, robust_univariate};
+use spotmeta::model::{Design, rma_mods};
+use spotmeta::output::text::fmt_p;
 use spotmeta::output::text::render_rma_mods;
 use spotmeta::output::{json::RmaSummary, text::render_rma};
 use spotmeta::{TestKind, ValidRmaOptions, rma};
@@ -38,6 +41,15 @@ pub struct RmaArgs {
     /// Seed of the permutation test.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Three-level model (metafor `rma.mv(random = ~ 1 | CLUSTER/row)`):
+    /// the column holding the cluster (e.g. study_id); `CLUSTER/INNER` is
+    /// accepted when INNER identifies rows within each cluster.
+    #[arg(long, value_name = "CLUSTER[/INNER]")]
+    multilevel: Option<String>,
+    /// Cluster-robust CR2 standard errors with Satterthwaite df, clustered by
+    /// this column (metafor `robust(..., clubSandwich = TRUE)`).
+    #[arg(long, value_name = "CLUSTER")]
+    robust: Option<String>,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -110,6 +122,210 @@ fn moderator_columns(
         })
         .collect();
     Ok((out, keep))
+}
+
+/// Labels of `column` for the rows `lines` (empty cells are an error).
+fn column_labels(table: &Table, column: &str, lines: &[u64]) -> anyhow::Result<Vec<String>> {
+    let c = table.column(column).ok_or_else(|| {
+        anyhow::anyhow!(
+            "{}: no column `{column}` to cluster by; the header has: {}",
+            table.path.display(),
+            table.headers.join(", ")
+        )
+    })?;
+    lines
+        .iter()
+        .map(|line| {
+            let row = table
+                .rows
+                .iter()
+                .find(|r| r.line == *line)
+                .expect("row exists");
+            let v = row.fields[c].trim();
+            if v.is_empty() {
+                anyhow::bail!(
+                    "{}:{line}:{}: empty `{column}`; every row needs a cluster",
+                    table.path.display(),
+                    c + 1
+                )
+            }
+            Ok(v.to_string())
+        })
+        .collect()
+}
+
+/// Render CR2 results.
+fn render_robust(names: &[String], r: &RobustFit, cluster: &str) -> String {
+    let mut t = format!(
+        "\nCluster-robust inference (CR2, Satterthwaite df; {} clusters of `{cluster}`):\n",
+        r.clusters
+    );
+    let w = names.iter().map(|n| n.len()).max().unwrap_or(7).max(7);
+    t.push_str(&format!(
+        "{:<w$}  {:>9}  {:>8}  {:>8}  {:>6}  {:>7}  {:>9}  {:>9}\n",
+        "", "estimate", "se", "tval", "df", "pval", "ci.lb", "ci.ub"
+    ));
+    for (j, name) in names.iter().enumerate() {
+        t.push_str(&format!(
+            "{:<w$}  {:>9.4}  {:>8.4}  {:>8.4}  {:>6.2}  {:>7}  {:>9.4}  {:>9.4}\n",
+            name,
+            r.beta[j],
+            r.se[j],
+            r.tval[j],
+            r.df[j],
+            fmt_p(Some(r.pval[j])),
+            r.ci_lb[j],
+            r.ci_ub[j]
+        ));
+    }
+    t
+}
+
+/// Render a three-level fit like metafor's print.rma.mv.
+fn render_multilevel(f: &MultilevelFit, cluster: &str) -> String {
+    let mut t = format!(
+        "Multilevel Model (k = {}; {} clusters of `{cluster}`; method: REML)\n\nVariance Components:\n\n",
+        f.k, f.clusters
+    );
+    t.push_str(&format!(
+        "{:<10} {:>8} {:>8}  {:<24} {}\n",
+        "", "estim", "sqrt", "profile 95% CI", "level"
+    ));
+    for (s, what) in [
+        (0, format!("between `{cluster}`")),
+        (1, format!("within `{cluster}`")),
+    ] {
+        let ci = f.sigma2_ci[s]
+            .map(|(a, b)| format!("[{a:.4}, {b:.4}]"))
+            .unwrap_or("not found".into());
+        t.push_str(&format!(
+            "sigma^2.{}  {:>8.4} {:>8.4}  {:<24} {what}\n",
+            s + 1,
+            f.sigma2[s],
+            f.sigma2[s].sqrt(),
+            ci
+        ));
+    }
+    t.push_str(&format!(
+        "\nI^2: total {:.2}%, between clusters {:.2}%, within clusters {:.2}%\n",
+        f.i2[0], f.i2[1], f.i2[2]
+    ));
+    let p = fmt_p(Some(f.qe_pval));
+    t.push_str(&format!(
+        "\nTest for Heterogeneity:\nQ(df = {}) = {:.4}, p-val {}{p}\n\nModel Results:\n\n",
+        f.k - f.beta.len(),
+        f.qe,
+        if p.starts_with('<') { "" } else { "= " }
+    ));
+    let w = f.names.iter().map(|n| n.len()).max().unwrap_or(7).max(7);
+    t.push_str(&format!(
+        "{:<w$}  {:>9}  {:>8}  {:>8}  {:>7}  {:>9}  {:>9}\n",
+        "", "estimate", "se", "zval", "pval", "ci.lb", "ci.ub"
+    ));
+    for j in 0..f.beta.len() {
+        t.push_str(&format!(
+            "{:<w$}  {:>9.4}  {:>8.4}  {:>8.4}  {:>7}  {:>9.4}  {:>9.4}\n",
+            f.names[j],
+            f.beta[j],
+            f.se[j],
+            f.zval[j],
+            fmt_p(Some(f.pval[j])),
+            f.ci_lb[j],
+            f.ci_ub[j]
+        ));
+    }
+    t
+}
+
+/// `--multilevel` and/or `--robust` (with or without `--mods`).
+fn dependent_model(
+    a: &RmaArgs,
+    table: &Table,
+    rows: &[(u64, f64, f64)],
+    opts: &ValidRmaOptions,
+    derived: Derived<'_>,
+) -> anyhow::Result<String> {
+    let lines: Vec<u64> = rows.iter().map(|r| r.0).collect();
+    let (x, keep) = if a.mods.is_empty() {
+        let k = rows.len();
+        (
+            Design {
+                k,
+                p: 1,
+                x: vec![1.0; k],
+                names: vec!["intrcpt".into()],
+            },
+            vec![true; k],
+        )
+    } else {
+        let (cols, keep) = moderator_columns(table, &a.mods, &lines, derived)?;
+        (design_matrix(&cols)?, keep)
+    };
+    let kept: Vec<&(u64, f64, f64)> = rows
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(r, _)| r)
+        .collect();
+    let klines: Vec<u64> = kept.iter().map(|r| r.0).collect();
+    let yi: Vec<f64> = kept.iter().map(|r| r.1).collect();
+    let vi: Vec<f64> = kept.iter().map(|r| r.2).collect();
+    let mut json = serde_json::Map::new();
+    let mut text = String::new();
+    let ml_cluster = a
+        .multilevel
+        .as_deref()
+        .map(|m| m.split('/').next().unwrap_or(m).to_string());
+    if let Some(spec) = &a.multilevel {
+        let cluster = ml_cluster.clone().unwrap_or_default();
+        if let Some((_, inner)) = spec.split_once('/') {
+            let outer = column_labels(table, &cluster, &klines)?;
+            let inner = column_labels(table, inner, &klines)?;
+            let mut seen = std::collections::BTreeSet::new();
+            for (o, i) in outer.iter().zip(&inner) {
+                if !seen.insert((o, i)) {
+                    anyhow::bail!(
+                        "--multilevel {spec}: `{i}` repeats within cluster `{o}`; the inner level must identify rows"
+                    );
+                }
+            }
+        }
+        let cl = Clusters::from_labels(&column_labels(table, &cluster, &klines)?);
+        let fit = rma_multilevel(&yi, &vi, &x, &cl, opts)?;
+        text.push_str(&render_multilevel(&fit, &cluster));
+        json.insert("multilevel".into(), serde_json::to_value(&fit)?);
+        json.insert("sigma2".into(), serde_json::json!(fit.sigma2));
+        json.insert("sigma2_ci".into(), serde_json::to_value(fit.sigma2_ci)?);
+        if let Some(rc) = &a.robust {
+            let rcl = Clusters::from_labels(&column_labels(table, rc, &klines)?);
+            let r = robust_multilevel(&yi, &vi, &x, &rcl, &fit)?;
+            text.push_str(&render_robust(&fit.names, &r, rc));
+            json.insert("robust".into(), serde_json::to_value(&r)?);
+        }
+    } else if let Some(rc) = &a.robust {
+        let rcl = Clusters::from_labels(&column_labels(table, rc, &klines)?);
+        let tau2 = if x.p == 1 {
+            let fit = rma(&yi, &vi, opts)?;
+            text.push_str(&render_rma(&fit, None));
+            json.insert(
+                "model".into(),
+                serde_json::to_value(RmaSummary::new(&fit, None))?,
+            );
+            fit.tau2
+        } else {
+            let fit = rma_mods(&yi, &vi, &x, opts)?;
+            text.push_str(&render_rma_mods(&fit, None));
+            json.insert("model".into(), serde_json::to_value(&fit)?);
+            fit.tau2
+        };
+        let r = robust_univariate(&yi, &vi, &x, &rcl, tau2, opts.level())?;
+        text.push_str(&render_robust(&x.names, &r, rc));
+        json.insert("robust".into(), serde_json::to_value(&r)?);
+    }
+    Ok(match a.output.format {
+        Format::Json => serde_json::to_string_pretty(&serde_json::Value::Object(json))? + "\n",
+        _ => text,
+    })
 }
 
 /// Fit and render a meta-regression on the rows (line, yi, vi).
@@ -190,7 +406,7 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
         let opts = a.model.options(TestKind::Knha)?;
         let ds = load_spot(&path)?;
         let pa = primary_analysis(&ds, &SpotOptions::default(), &opts)?;
-        if !a.mods.is_empty() {
+        if a.multilevel.is_some() || a.robust.is_some() || !a.mods.is_empty() {
             let rows: Vec<(u64, f64, f64)> = pa
                 .selection
                 .used
@@ -206,7 +422,11 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
                     _ => None,
                 }
             };
-            let text = meta_regression(&a, &table, &rows, &opts, &derived)?;
+            let text = if a.multilevel.is_some() || a.robust.is_some() {
+                dependent_model(&a, &table, &rows, &opts, &derived)?
+            } else {
+                meta_regression(&a, &table, &rows, &opts, &derived)?
+            };
             return super::emit(&a.output, &text);
         }
         match a.output.format {
@@ -224,12 +444,16 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
         let used: Vec<_> = rows.iter().filter(|r| r.yi.is_some()).collect();
         let yi: Vec<f64> = used.iter().map(|r| r.yi.unwrap()).collect();
         let vi: Vec<f64> = used.iter().map(|r| r.vi.unwrap()).collect();
-        if !a.mods.is_empty() {
+        if a.multilevel.is_some() || a.robust.is_some() || !a.mods.is_empty() {
             let rows: Vec<(u64, f64, f64)> = used
                 .iter()
                 .map(|r| (r.line, r.yi.unwrap(), r.vi.unwrap()))
                 .collect();
-            let text = meta_regression(&a, &table, &rows, &opts, &|_, _| None)?;
+            let text = if a.multilevel.is_some() || a.robust.is_some() {
+                dependent_model(&a, &table, &rows, &opts, &|_, _| None)?
+            } else {
+                meta_regression(&a, &table, &rows, &opts, &|_, _| None)?
+            };
             return super::emit(&a.output, &text);
         }
         let fit = rma(&yi, &vi, &opts)?;

@@ -57,8 +57,8 @@ pub fn render(v: &VoteCount) -> String {
         .max(5);
     let _ = writeln!(
         t,
-        "  {:<w$}  {:<14} {:<9} {:>9}  {}",
-        "study", "direction", "p", "pooled g", "g implied by p"
+        "  {:<w$}  {:<14} {:<9} {:>9}  g implied by p",
+        "study", "direction", "p", "pooled g"
     );
     for e in &v.evidence {
         let dir = match e.direction {
