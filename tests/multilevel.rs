@@ -225,3 +225,38 @@ fn cli_multilevel_with_robust_prints_clubsandwich_numbers() {
         .failure()
         .stderr(predicate::str::contains("repeats within cluster"));
 }
+
+/// metafor: `aggregate(escalc(yi=yi, vi=vi, data=dat.konstantopoulos2011),
+/// cluster = district, rho = 0.6)` — first three districts (11, 12, 18):
+/// yi −0.14977022079328037, −0.0077433451401838172, 0.31020783772204386;
+/// vi 0.08947200797286553, 0.010456272490823537, 0.011444697040249486.
+/// With rho = 0 the first two: −0.12568702290076336 (0.03242748091603053),
+/// 0.06654028436018955 (0.0039810426540284353).
+#[test]
+fn aggregate_matches_metafor_compound_symmetry() {
+    use spotmeta::analysis::aggregate::aggregate;
+    let c = &cases()[0];
+    let (yi, vi, _, cl) = setup(c);
+    let a = aggregate(&yi, &vi, &cl, 0.6).unwrap();
+    // metafor sorts clusters by label; ours keep first appearance, which here is the same order.
+    let want = [
+        (-0.149_770_220_793_280_37, 0.089_472_007_972_865_53),
+        (-0.007_743_345_140_183_817, 0.010_456_272_490_823_537),
+        (0.310_207_837_722_043_86, 0.011_444_697_040_249_486),
+    ];
+    for (g, (y, v)) in a.iter().zip(want) {
+        assert!(
+            close_metafor(g.yi, y) && close_metafor(g.vi, v),
+            "{}: {} {}",
+            g.cluster,
+            g.yi,
+            g.vi
+        );
+    }
+    let a0 = aggregate(&yi, &vi, &cl, 0.0).unwrap();
+    assert!(
+        close_metafor(a0[0].yi, -0.125_687_022_900_763_36)
+            && close_metafor(a0[1].vi, 0.003_981_042_654_028_435_3)
+    );
+    assert!(aggregate(&yi, &vi, &cl, 1.0).is_err());
+}

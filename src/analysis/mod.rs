@@ -13,10 +13,12 @@
 //! | [`subgroup`] | `rma(subset=)` per level | yi, vi, labels | subgroup fits and Q-between |
 //! | [`sensitivity`] | — | the spot dataset | pooled effect with/without flagged studies, by imputed r |
 //! | [`diagnostics`] | — | yi, vi, a fit | the battery above, with reasons where k is too small |
+//! | [`aggregate`] | `aggregate.escalc()` | yi, vi, clusters, ρ | one effect per cluster |
 //! | [`albatross`] | — | the vote-count evidence | albatross-plot points and effect contours |
 //! | [`vote`] | `binom.test` | the spot dataset | sign test, effects from p-values, agreement |
 //! | [`primary`] | — | the spot dataset | primary-analysis rows, fit, reasons for rows left out |
 
+pub mod aggregate;
 pub mod albatross;
 pub mod confounds;
 pub mod cumul;
