@@ -256,7 +256,7 @@ fn aggregate_matches_metafor_compound_symmetry() {
     let a0 = aggregate(&yi, &vi, &cl, 0.0).unwrap();
     assert!(
         close_metafor(a0[0].yi, -0.125_687_022_900_763_36)
-            && close_metafor(a0[1].vi, 0.003_981_042_654_028_435_3)
+            && close_metafor(a0[1].vi, 0.003_981_042_654_028_435)
     );
     assert!(aggregate(&yi, &vi, &cl, 1.0).is_err());
 }
