@@ -6,12 +6,15 @@
 mod common;
 
 use common::spotmeta;
+use spotmeta::analysis::confounds::ConfoundOptions;
 use spotmeta::analysis::primary::primary_analysis;
 use spotmeta::data::{Table, load_spot};
 use spotmeta::escalc::spot::SpotOptions;
 use spotmeta::escalc::table::{Source, effects};
-use spotmeta::output::forest::{ForestSpec, SPOT_XLAB, forest_data, forest_png, forest_svg};
-use spotmeta::output::funnel::{funnel_layout, funnel_png};
+use spotmeta::output::forest::{
+    ForestSpec, SPOT_XLAB, flag_column, forest_data, forest_png, forest_svg, spot_studies,
+};
+use spotmeta::output::funnel::{FunnelData, KeyKind, funnel_layout, funnel_png};
 use spotmeta::output::layout::{ForestData, ForestStudy, ForestStyle, forest_layout};
 use spotmeta::{Method, RmaOptions, TestKind, rma};
 
@@ -25,16 +28,11 @@ fn spot_forest() -> ForestData {
     .unwrap();
     let ds = load_spot(&common::dataset("spot_reduction.csv")).unwrap();
     let pa = primary_analysis(&ds, &SpotOptions::default(), &opts).unwrap();
-    let studies = pa
-        .selection
-        .used
-        .iter()
-        .map(|u| ForestStudy::new(u.label.clone(), u.n, u.effect.yi, u.effect.vi))
-        .collect();
+    let (studies, legend) = spot_studies(&ds, &pa.selection, &ConfoundOptions::default());
     let spec = ForestSpec {
         effect_label: "Hedges' g".into(),
         xlab: SPOT_XLAB.into(),
-        legend: Vec::new(),
+        legend,
     };
     forest_data(studies, None, &pa.fit, &opts, &spec).unwrap()
 }
@@ -150,9 +148,9 @@ fn flagged_studies_get_a_flags_column_and_a_legend() {
     assert!(l.columns.flags.is_some());
     assert!(l.legend_marker.is_some());
     assert!(
-        l.footer
+        l.legend
             .iter()
-            .any(|t| t.text.contains("EE = energy expenditure"))
+            .any(|e| e.code == "EE" && e.text.contains("energy expenditure"))
     );
     let no_flags = forest_layout(&bcg_by_alloc(false), &ForestStyle::default());
     assert!(no_flags.columns.flags.is_none() && no_flags.legend_marker.is_none());
@@ -203,12 +201,19 @@ fn forest_svg_has_text_and_shapes() {
 
 #[test]
 fn funnel_png_decodes_and_is_not_blank() {
-    let l = funnel_layout(&[0.1, -0.3, 0.4], &[0.04, 0.01, 0.09], 0.05, "g", 640, 480);
+    let d = FunnelData {
+        yi: vec![0.1, -0.3, 0.4],
+        vi: vec![0.04, 0.01, 0.09],
+        estimate: 0.05,
+        xlab: "g".into(),
+        ..Default::default()
+    };
+    let l = funnel_layout(&d, 640, 480);
     assert_eq!(l.points.len(), 3);
     // SE axis inverted: the most precise study is highest.
     assert!(l.points[1].1 < l.points[0].1 && l.points[0].1 < l.points[2].1);
     let (w, h, px) = decode(&funnel_png(&l).unwrap());
-    assert_eq!((w, h), (640, 480));
+    assert_eq!((w, h), (640, l.height as u32));
     assert!(distinct_colours(&px) > 20);
 }
 
@@ -293,4 +298,95 @@ fn forest_cli_fails_without_writing_on_bad_input() {
         .assert()
         .failure();
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn spot_forest_shows_the_flag_codes_of_both_pooled_rows_with_a_legend() {
+    // Issue #5: Walts 2008 (men) and (women) carry IMPUTED and the manual
+    // MANUAL_SAMPLE_OVERLAP flag; the column shows short codes, the legend
+    // spells them out.
+    let l = forest_layout(&spot_forest(), &ForestStyle::default());
+    assert!(l.columns.flags.is_some());
+    let walts: Vec<_> = l
+        .rows
+        .iter()
+        .filter(|r| r.label.starts_with("Walts 2008"))
+        .collect();
+    assert_eq!(walts.len(), 2);
+    for r in &walts {
+        assert_eq!(r.flags, "Imp, M1", "{}", r.label);
+        assert!(matches!(
+            r.mark,
+            spotmeta::output::layout::Mark::Study { flagged: true, .. }
+        ));
+    }
+    assert!(l.legend_marker.is_some());
+    let legend: Vec<(&str, &str)> = l
+        .legend
+        .iter()
+        .map(|e| (e.code.as_str(), e.text.as_str()))
+        .collect();
+    assert_eq!(legend.len(), 2);
+    assert_eq!(legend[0].0, "Imp");
+    assert!(legend[0].1.starts_with("IMPUTED: "));
+    assert_eq!(legend[1].0, "M1");
+    assert!(legend[1].1.starts_with("MANUAL_SAMPLE_OVERLAP: manual"));
+    // The pooled label is not shortened by the extra column.
+    assert!(
+        l.rows
+            .iter()
+            .any(|r| r.label == "Random-effects model (k = 2)")
+    );
+}
+
+#[test]
+fn flag_column_abbreviates_known_codes_and_numbers_manual_ones() {
+    let c = flag_column(&[
+        vec!["EE_NO_EXERCISE_CONTROL".into(), "MANUAL_B".into()],
+        vec!["MANUAL_A".into(), "SMALL_N".into(), "MANUAL_B".into()],
+        vec![],
+    ]);
+    assert_eq!(c.per_study[0], ["EE-N", "M1"]);
+    assert_eq!(c.per_study[1], ["M2", "SmN", "M1"]);
+    assert!(c.per_study[2].is_empty());
+    let codes: Vec<&str> = c.legend.iter().map(|(s, _)| s.as_str()).collect();
+    // Codebook order, manual codes last in order of appearance.
+    assert_eq!(codes, ["EE-N", "SmN", "M1", "M2"]);
+    assert!(c.legend[2].1.starts_with("MANUAL_B: "));
+}
+
+#[test]
+fn contour_funnel_has_the_three_significance_regions_and_hollow_filled_points() {
+    let d = FunnelData {
+        yi: vec![0.1, -0.3, 0.4, 0.2],
+        vi: vec![0.04, 0.01, 0.09, 0.02],
+        estimate: 0.05,
+        fill_yi: vec![-0.5],
+        fill_vi: vec![0.09],
+        xlab: "g".into(),
+        notes: vec!["Egger's regression test not run: too few studies.".into()],
+    };
+    let l = funnel_layout(&d, 640, 480);
+    let ps: Vec<f64> = l.contours.iter().map(|c| c.p).collect();
+    assert_eq!(ps, [0.01, 0.05, 0.10]);
+    // Nested triangles centred on 0 with a common apex at SE = 0.
+    for c in &l.contours {
+        assert_eq!(c.triangle[0], (l.zero_x, l.plot.1));
+        assert!(c.triangle[1].0 < l.zero_x && c.triangle[2].0 > l.zero_x);
+    }
+    assert!(l.contours[0].triangle[1].0 < l.contours[1].triangle[1].0);
+    assert!(l.contours[1].triangle[1].0 < l.contours[2].triangle[1].0);
+    assert_eq!(l.filled.len(), 1);
+    assert!(l.legend.iter().any(|k| k.kind == KeyKind::Filled));
+    assert_eq!(
+        l.legend
+            .iter()
+            .filter(|k| matches!(k.kind, KeyKind::Region(Some(_))))
+            .count(),
+        3
+    );
+    assert!(l.notes.iter().any(|t| t.text.starts_with("Egger's")));
+    let (w, h, _) = decode(&funnel_png(&l).unwrap());
+    assert_eq!((w, h), (640, l.height as u32));
+    insta::assert_json_snapshot!("contour_funnel_layout", l);
 }

@@ -95,3 +95,97 @@ fn report_fails_on_bad_input_and_writes_nothing() {
         .stderr(predicates::str::contains("must be positive"));
     assert!(!out.exists());
 }
+
+#[test]
+fn report_panel_and_json_carry_the_sensitivity_sentence_and_scenarios() {
+    use spotmeta::analysis::confounds::ConfoundOptions;
+    use spotmeta::analysis::sensitivity::sensitivity;
+    use spotmeta::escalc::spot::SpotOptions;
+    use spotmeta::output::panel::{SensMark, sensitivity_panel};
+    use spotmeta::{Method, RmaOptions, TestKind};
+
+    // Library: the panel layout of the bundled dataset (issue #5).
+    let opts = RmaOptions {
+        method: Method::REML,
+        test: TestKind::Knha,
+        ..Default::default()
+    }
+    .check()
+    .unwrap();
+    let ds = spotmeta::data::load_spot(&common::dataset("spot_reduction.csv")).unwrap();
+    let s = sensitivity(
+        &ds,
+        &SpotOptions::default(),
+        &ConfoundOptions::default(),
+        &opts,
+    )
+    .unwrap();
+    let l = sensitivity_panel(&s, "Hedges' g", 0.5, 1320);
+    let names: Vec<&str> = l.rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "all studies",
+            "without EE-flagged studies",
+            "without any flagged study",
+            "imputed r = 0.3",
+            "imputed r = 0.5 (primary)",
+            "imputed r = 0.7",
+            "leave-one-out range"
+        ]
+    );
+    // Both pooled rows are flagged, so "without any flagged study" is empty.
+    assert_eq!(l.rows[2].mark, SensMark::Empty);
+    assert!(l.rows[2].effect.starts_with("nothing left to pool"));
+    assert!(matches!(l.rows[0].mark, SensMark::Point { .. }));
+    assert!(matches!(l.rows[6].mark, SensMark::Range { .. }));
+    assert!(l.zero.is_some());
+    let text: String = l
+        .texts
+        .iter()
+        .map(|t| t.item.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(text.contains("None of the 2 pooled studies carries an energy-expenditure flag"));
+    assert!(text.contains("IMPUTED, MANUAL_SAMPLE_OVERLAP"));
+    assert!(text.contains("EE_NO_EXERCISE_CONTROL"));
+    assert!(text.contains("not run: 2 pooled studies have this moderator"));
+    assert!(text.contains("Flag thresholds"));
+
+    // CLI: results.json and summary.md.
+    let dir = tempfile::tempdir().unwrap();
+    spotmeta()
+        .current_dir(common::root())
+        .args(["report", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let v: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("results.json")).unwrap()).unwrap();
+    let sens = &v["sensitivity"];
+    assert_eq!(
+        sens["sentence"],
+        serde_json::Value::String(s.sentence.clone())
+    );
+    let sc: Vec<&str> = sens["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        sc,
+        [
+            "all studies",
+            "without EE-flagged studies",
+            "without any flagged study"
+        ]
+    );
+    assert_eq!(sens["correlation"].as_array().unwrap().len(), 3);
+    let md = fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(md.contains("## Confounds and sensitivity"));
+    assert!(md.contains(&s.sentence));
+    assert!(md.contains("| without any flagged study | 0 | nothing left to pool |"));
+    assert!(md.contains("`MANUAL_SAMPLE_OVERLAP`"));
+    assert!(md.contains("Egger's regression test not run"));
+}

@@ -259,7 +259,7 @@ fn encode_png(rgb: &[u8], width: u32, height: u32) -> std::result::Result<Vec<u8
         let mut enc = png::Encoder::new(&mut out, width, height);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
-        enc.set_compression(png::Compression::Balanced);
+        enc.set_compression(png::Compression::Fast);
         enc.set_filter(png::Filter::Adaptive);
         let mut w = enc.write_header().map_err(|e| e.to_string())?;
         w.write_image_data(rgb).map_err(|e| e.to_string())?;

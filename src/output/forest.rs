@@ -74,6 +74,126 @@ impl ForestStudy {
     }
 }
 
+/// Short forms of the confound-flag codes for the forest plot's narrow flags
+/// column (`MANUAL_*` codes are numbered `M1`, `M2`, … by [`flag_column`]).
+pub const FLAG_SHORT: &[(&str, &str)] = &[
+    ("EE_SESSION_LENGTH", "EE-S"),
+    ("EE_SESSION_UNREPORTED", "EE-U"),
+    ("EE_WEEKLY_VOLUME", "EE-W"),
+    ("EE_NO_EXERCISE_CONTROL", "EE-N"),
+    ("EE_NOT_MEASURED", "EE-M"),
+    ("DIET_UNCONTROLLED", "Diet"),
+    ("MEASURE_IMPRECISE", "Meas"),
+    ("REGION_PRONE", "Reg"),
+    ("IMPUTED", "Imp"),
+    ("SMALL_N", "SmN"),
+];
+
+/// The flags column of a forest plot: short codes per study and the legend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FlagColumn {
+    /// Short codes of each study, in the order given.
+    pub per_study: Vec<Vec<String>>,
+    /// (short code, "FULL_CODE: meaning") for the codes present, in the
+    /// order of [`crate::analysis::confounds::CODES`], manual codes last.
+    pub legend: Vec<(String, String)>,
+}
+
+/// Abbreviate the flag codes of each study (one list per study) so the
+/// column stays narrow, and build the legend of the codes present: known codes
+/// get their short form from [`FLAG_SHORT`] and their meaning from
+/// [`crate::analysis::confounds::CODES`]; `MANUAL_*` codes are numbered in
+/// order of first appearance (`M1 = MANUAL_SAMPLE_OVERLAP: manual flag …`);
+/// unknown codes are shown as they are.
+pub fn flag_column(codes: &[Vec<String>]) -> FlagColumn {
+    use crate::analysis::confounds::CODES;
+    let mut manual: Vec<String> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
+    let mut per_study = Vec::new();
+    for list in codes {
+        let mut row = Vec::new();
+        for code in list {
+            if !seen.contains(code) {
+                seen.push(code.clone());
+            }
+            let short = if let Some((_, s)) = FLAG_SHORT.iter().find(|(c, _)| c == code) {
+                s.to_string()
+            } else if code.starts_with("MANUAL_") {
+                let i = match manual.iter().position(|m| m == code) {
+                    Some(i) => i,
+                    None => {
+                        manual.push(code.clone());
+                        manual.len() - 1
+                    }
+                };
+                format!("M{}", i + 1)
+            } else {
+                code.clone()
+            };
+            if !row.contains(&short) {
+                row.push(short);
+            }
+        }
+        per_study.push(row);
+    }
+    let mut legend = Vec::new();
+    for (code, meaning) in CODES {
+        if let Some((_, short)) = FLAG_SHORT.iter().find(|(c, _)| c == code)
+            && seen.iter().any(|s| s == code)
+        {
+            legend.push((short.to_string(), format!("{code}: {meaning}")));
+        }
+    }
+    for code in &seen {
+        let known = FLAG_SHORT.iter().any(|(c, _)| c == code);
+        if !known && !code.starts_with("MANUAL_") {
+            legend.push((code.clone(), code.clone()));
+        }
+    }
+    for (i, code) in manual.iter().enumerate() {
+        legend.push((
+            format!("M{}", i + 1),
+            format!("{code}: manual flag from the dataset's manual_flag column"),
+        ));
+    }
+    FlagColumn { per_study, legend }
+}
+
+/// The forest-plot studies of the spot-reduction primary analysis (`sel`),
+/// each with its confound flags (from
+/// [`crate::analysis::confounds::flag_dataset`], matched by line) as short
+/// codes, and the legend of the codes present.
+pub fn spot_studies(
+    ds: &crate::data::SpotDataset,
+    sel: &crate::analysis::primary::Selection,
+    conf: &crate::analysis::confounds::ConfoundOptions,
+) -> (Vec<ForestStudy>, Vec<(String, String)>) {
+    let flags = crate::analysis::confounds::flag_dataset(ds, sel, conf);
+    let codes: Vec<Vec<String>> = sel
+        .used
+        .iter()
+        .map(|u| {
+            flags
+                .iter()
+                .find(|f| f.line == u.line)
+                .map(|f| f.flags.iter().map(|x| x.code.clone()).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    let col = flag_column(&codes);
+    let studies = sel
+        .used
+        .iter()
+        .zip(col.per_study)
+        .map(|(u, short)| {
+            let mut s = ForestStudy::new(u.label.clone(), u.n, u.effect.yi, u.effect.vi);
+            s.flags = short;
+            s
+        })
+        .collect();
+    (studies, col.legend)
+}
+
 /// "Random-effects model (REML τ², Knapp–Hartung t(1))".
 pub fn model_name(fit: &RmaFit) -> String {
     let test = match (fit.test, fit.ddf) {
@@ -382,6 +502,26 @@ pub fn draw_forest<DB: DrawingBackend>(c: &Canvas<'_, DB>, l: &ForestLayout) -> 
     }
     if let Some((x, y)) = l.legend_marker {
         c.rect(x - 6, y - 11, x + 6, y + 1, colour::FLAGGED)?;
+    }
+    for e in &l.legend {
+        c.text(
+            &e.code,
+            e.x,
+            e.y,
+            e.size,
+            true,
+            Anchor::Left,
+            colour::FLAGGED,
+        )?;
+        c.text(
+            &e.text,
+            e.text_x,
+            e.y,
+            e.size,
+            false,
+            Anchor::Left,
+            colour::MUTED,
+        )?;
     }
     Ok(())
 }

@@ -155,7 +155,7 @@ pub struct Row {
     pub label: String,
     /// Bold label (headings, pooled rows).
     pub bold: bool,
-    /// Flag codes, comma-separated.
+    /// Flag codes, separated by ", ".
     pub flags: String,
     /// n column.
     pub n: String,
@@ -236,6 +236,26 @@ pub struct ForestLayout {
     pub footer: Vec<TextItem>,
     /// Legend marker: (x, baseline) of a flagged square sample, when flags exist.
     pub legend_marker: Option<(i32, i32)>,
+    /// Flag legend: one entry per code shown in the flags column.
+    pub legend: Vec<LegendEntry>,
+}
+
+/// One entry of the flag legend: the short code (bold, flag colour) and what
+/// it stands for.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LegendEntry {
+    /// x of the short code.
+    pub x: i32,
+    /// x of the explanation.
+    pub text_x: i32,
+    /// Baseline.
+    pub y: i32,
+    /// Short code as shown in the flags column.
+    pub code: String,
+    /// "FULL_CODE: meaning" (possibly shortened with "…").
+    pub text: String,
+    /// Font size.
+    pub size: f64,
 }
 
 /// Sizing options.
@@ -367,7 +387,7 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
     let flags_w = if any_flags {
         studies
             .iter()
-            .map(|s| w(&s.flags.join(","), false))
+            .map(|s| w(&s.flags.join(", "), true))
             .max()
             .unwrap_or(0)
             .max(w("Flags", true))
@@ -391,13 +411,18 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
     for s in &studies {
         label_w = label_w.max(w(&label_of(&s.label, false), false));
     }
+    // Headings and pooled rows have no flags or n, so their labels may run
+    // on over those columns.
+    let side_w = if any_flags { flags_w + GAP } else { 0 } + if any_n { n_w + GAP } else { 0 };
+    let wide_max = label_max + side_w;
+    let wide_of = |s: &str| ellipsize(s, fs, true, wide_max as f64);
     for g in &data.groups {
         if let Some(n) = &g.name {
-            label_w = label_w.max(w(&label_of(n, true), true));
+            label_w = label_w.max(w(&wide_of(n), true) - side_w);
         }
     }
     for p in &pooled {
-        label_w = label_w.max(w(&label_of(&p.label, true), true));
+        label_w = label_w.max(w(&wide_of(&p.label), true) - side_w);
     }
     label_w = label_w.min(label_max);
     let label_x = MARGIN;
@@ -502,7 +527,7 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
     let diamond_row = |y: i32, p: &Pooled, overall: bool| {
         let mut r = blank(
             y,
-            label_of(&p.label, true),
+            wide_of(&p.label),
             true,
             Mark::Diamond {
                 lo: sx(clamp(p.ci_lb)),
@@ -525,7 +550,7 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
             if gi > 0 {
                 y += rh / 2;
             }
-            rows.push(blank(y, label_of(name, true), true, Mark::None));
+            rows.push(blank(y, wide_of(name), true, Mark::None));
             y += rh;
         }
         for s in &g.studies {
@@ -541,7 +566,7 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
                 baseline: base(y),
                 label: label_of(&s.label, false),
                 bold: false,
-                flags: s.flags.join(","),
+                flags: s.flags.join(", "),
                 n: s.n.map(|n| n.to_string()).unwrap_or_else(|| {
                     if any_n {
                         "–".to_string()
@@ -655,26 +680,50 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
         fy += line_h;
     }
     let mut legend_marker = None;
+    let mut legend = Vec::new();
     if any_flags && !data.legend.is_empty() {
-        fy += line_h / 3;
+        fy += line_h / 2;
         legend_marker = Some((label_x + 6, fy));
-        let codes: Vec<String> = data
+        footer.push(TextItem {
+            x: label_x + 20,
+            y: fy,
+            text: "Flagged studies (orange); flag codes (details: spotmeta flags):".into(),
+            size: small,
+            bold: false,
+            anchor: Anchor::Left,
+        });
+        fy += line_h;
+        // One entry per line, in two columns when every entry fits in half
+        // the width.
+        let avail = width - 2 * MARGIN - 20;
+        let short_w = data
             .legend
             .iter()
-            .map(|(c, m)| format!("{c} = {m}"))
-            .collect();
-        let text = format!("Flagged studies (orange): {}", codes.join("; "));
-        for l in super::style::wrap(&text, small, false, (width - 2 * MARGIN - 20) as f64) {
-            footer.push(TextItem {
-                x: label_x + 20,
-                y: fy,
-                text: l,
+            .map(|(c, _)| text_width(c, small, true).ceil() as i32)
+            .max()
+            .unwrap_or(0)
+            + 10;
+        let entry_w = |m: &str| short_w + text_width(m, small, false).ceil() as i32;
+        let two = data.legend.len() > 2
+            && data
+                .legend
+                .iter()
+                .all(|(_, m)| entry_w(m) <= avail / 2 - GAP);
+        let (cols, col_w) = if two { (2, avail / 2) } else { (1, avail) };
+        let per_col = data.legend.len().div_ceil(cols);
+        for (i, (code, meaning)) in data.legend.iter().enumerate() {
+            let (c, r) = (i / per_col, i % per_col);
+            let x = label_x + 20 + c as i32 * col_w;
+            legend.push(LegendEntry {
+                x,
+                text_x: x + short_w,
+                y: fy + r as i32 * line_h,
+                code: code.clone(),
+                text: ellipsize(meaning, small, false, (col_w - short_w - GAP) as f64),
                 size: small,
-                bold: false,
-                anchor: Anchor::Left,
             });
-            fy += line_h;
         }
+        fy += per_col as i32 * line_h;
     }
     let height = fy - line_h + (small * 0.4).round() as i32 + MARGIN;
     ForestLayout {
@@ -696,6 +745,7 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
         xlab,
         footer,
         legend_marker,
+        legend,
     }
 }
 

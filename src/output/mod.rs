@@ -6,7 +6,8 @@
 //! |---|---|
 //! | [`layout`] | forest-plot geometry as plain data (snapshot-tested) |
 //! | [`forest`] | forest plot data, drawing to PNG and SVG |
-//! | [`funnel`] | funnel plot layout and drawing |
+//! | [`funnel`] | contour-enhanced funnel plot layout and drawing |
+//! | [`panel`] | the report's confounds and sensitivity panel |
 //! | [`report`] | `spotmeta report`: report.png, plots, results.json, summary.md |
 //! | [`canvas`], [`style`] | drawing surfaces, font, colours, sizes |
 
@@ -15,6 +16,7 @@ pub mod forest;
 pub mod funnel;
 pub mod json;
 pub mod layout;
+pub mod panel;
 pub mod report;
 pub mod style;
 pub mod text;

@@ -8,13 +8,16 @@
 
 use super::canvas::{Anchor, render_png};
 use super::forest::{draw_forest, forest_png, forest_svg, heterogeneity_line, model_name};
-use super::funnel::{draw_funnel, funnel_layout, funnel_png};
+use super::funnel::{FunnelData, draw_funnel, funnel_layout, funnel_png, small_study_notes};
 use super::json::RmaSummary;
 use super::layout::{ForestData, ForestStyle, TextItem, forest_layout};
+use super::panel::{draw_panel, sensitivity_panel};
 use super::style::{colour, num, p_clause, size, wrap};
 use super::write_atomic;
 use crate::analysis::Tau2Ci;
+use crate::analysis::diagnostics::{Diagnostics, Outcome};
 use crate::analysis::primary::LeftOut;
+use crate::analysis::sensitivity::{Scenario, Sensitivity};
 use crate::error::{Error, Result};
 use crate::model::{Method, RmaFit};
 use plotters::style::RGBColor;
@@ -77,6 +80,12 @@ pub struct ReportInput {
     pub used_json: serde_json::Value,
     /// Rows not pooled, with the reason.
     pub left_out: Vec<LeftOut>,
+    /// Confound flags and sensitivity analyses (spot-reduction dataset only;
+    /// drives the confounds panel and the `sensitivity` key of results.json).
+    pub sensitivity: Option<Sensitivity>,
+    /// Diagnostics of the overall fit (Egger's test and trim and fill under
+    /// the funnel plot); for the spot dataset those of `sensitivity`.
+    pub diagnostics: Option<Diagnostics>,
 }
 
 /// The finished report: file names and their bytes.
@@ -196,10 +205,17 @@ fn methods_text(input: &ReportInput) -> String {
         crate::model::TestKind::Knha => "Knapp–Hartung t test and CI".to_string(),
         crate::model::TestKind::Adhoc => "truncated Knapp–Hartung t test and CI".to_string(),
     };
+    let confounds = if input.sensitivity.is_some() {
+        " Confound flags are computed from each row's design columns (thresholds above); \
+         the sensitivity analyses re-pool with the same model."
+    } else {
+        ""
+    };
     format!(
         "{} Pooled with {model}, {test} ({lvl}%), prediction interval as metafor's predict(), \
-         Q-profile CI for τ²; heterogeneity by Cochran's Q and I². Computed with {SOFTWARE}, \
-         whose rma reproduces R metafor 3.8.1 to at least 6 significant digits.",
+         Q-profile CI for τ²; heterogeneity by Cochran's Q and I².{confounds} Small-study \
+         effects: Egger's regression test and trim and fill (L0), each with k ≥ 3. Computed \
+         with {SOFTWARE}, whose rma reproduces R metafor 3.8.1 to at least 6 significant digits.",
         input.measure_text
     )
 }
@@ -232,6 +248,7 @@ enum Op {
     Frame(i32, i32, i32, i32, RGBColor),
     Forest(i32, i32),
     Funnel(i32, i32),
+    Panel(i32, i32),
 }
 
 const PAGE_W: i32 = 1400;
@@ -274,11 +291,23 @@ impl Page {
 pub fn build_report(input: &ReportInput) -> Result<Report> {
     let fit = &input.fit;
     let forest_l = forest_layout(&input.forest, &ForestStyle { width: 1200 });
-    let forest_png_bytes = forest_png(&forest_l)?;
     let forest_svg_text = forest_svg(&forest_l)?;
     let (yi, vi): (Vec<f64>, Vec<f64>) = input.rows.iter().map(|r| (r.yi, r.vi)).unzip();
-    let funnel_l = funnel_layout(&yi, &vi, fit.estimate, &input.effect_label, 640, 480);
-    let funnel_png_bytes = funnel_png(&funnel_l)?;
+    let mut funnel_d = FunnelData {
+        yi,
+        vi,
+        estimate: fit.estimate,
+        xlab: input.effect_label.clone(),
+        ..Default::default()
+    };
+    if let Some(d) = &input.diagnostics {
+        if let Outcome::Done(tf) = &d.trimfill {
+            funnel_d.fill_yi = tf.fill_yi.clone();
+            funnel_d.fill_vi = tf.fill_vi.clone();
+        }
+        funnel_d.notes = small_study_notes(d);
+    }
+    let funnel_l = funnel_layout(&funnel_d, 640, 480);
 
     // --- report.png.
     let sentence = pooled_sentence(&input.effect_label, fit, input.n_studies_pooled, input.spot);
@@ -340,7 +369,21 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
     p.ops.push(Op::Forest(M - 20, y));
     y += page_forest.height + 24;
 
-    // Two columns: confounds panel + methods | funnel plot.
+    // Confounds and sensitivity panel (spot dataset), full width.
+    let panel_l = input.sensitivity.as_ref().map(|sens| {
+        sensitivity_panel(
+            sens,
+            &input.effect_label,
+            crate::escalc::spot::SpotOptions::default().r_impute,
+            cw,
+        )
+    });
+    if let Some(pl) = &panel_l {
+        p.ops.push(Op::Panel(M, y));
+        y += pl.height + 40;
+    }
+
+    // Two columns: rows pooled / not pooled + methods | funnel plot.
     let col_w = cw - funnel_l.width - 40;
     let right_x = M + col_w + 40;
     let cols_top = y;
@@ -350,22 +393,16 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
     panel.text(
         M + 18,
         ly,
-        "Energy-expenditure confounds and sensitivity",
+        if input.sensitivity.is_some() {
+            "Rows pooled and not pooled"
+        } else {
+            "Rows pooled and not pooled (no confound flags for this table)"
+        },
         size::HEADING,
         true,
         colour::INK,
     );
-    ly += 30;
-    ly = panel.para(
-        M + 18,
-        ly,
-        col_w - 36,
-        "Placeholder: confound flags (energy expenditure not matched between arms, no diet control, …) and the sensitivity re-analyses are filled in by issue #5.",
-        size::SMALL,
-        false,
-        colour::MUTED,
-    );
-    ly += 6;
+    ly += 32;
     let n_used = input.rows.len();
     let studies = input
         .n_studies_pooled
@@ -376,9 +413,14 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
         ly,
         col_w - 36,
         &format!(
-            "Rows pooled: {n_used} of {}{studies}. Not pooled: {}, because:",
+            "Rows pooled: {n_used} of {}{studies}. Not pooled: {}{}",
             input.n_rows,
-            input.left_out.len()
+            input.left_out.len(),
+            if input.left_out.is_empty() {
+                "."
+            } else {
+                ", because:"
+            }
         ),
         size::BODY,
         false,
@@ -426,7 +468,14 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
     );
 
     let mut ry = cols_top + 32;
-    p.text(right_x, ry, "Funnel plot", size::HEADING, true, colour::INK);
+    p.text(
+        right_x,
+        ry,
+        "Funnel plot (contour-enhanced)",
+        size::HEADING,
+        true,
+        colour::INK,
+    );
     ry += 10;
     p.ops.push(Op::Frame(
         right_x - 1,
@@ -451,18 +500,40 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
         colour::MUTED,
     );
     let page_h = height + 48;
-    let report_png = render_png(PAGE_W as u32, page_h as u32, "report (PNG)", |c| {
-        for op in &p.ops {
-            match op {
-                Op::Text(t, col) => c.text(&t.text, t.x, t.y, t.size, t.bold, t.anchor, *col)?,
-                Op::Rect(x0, y0, x1, y1, col) => c.rect(*x0, *y0, *x1, *y1, *col)?,
-                Op::Frame(x0, y0, x1, y1, col) => c.frame(*x0, *y0, *x1, *y1, *col)?,
-                Op::Forest(dx, dy) => draw_forest(&c.offset(*dx, *dy), &page_forest)?,
-                Op::Funnel(dx, dy) => draw_funnel(&c.offset(*dx, *dy), &funnel_l)?,
+    // PNG encoding dominates the run time: encode the page on a second thread
+    // while this one encodes the forest and funnel plots (same bytes either way).
+    let draw_page = || {
+        render_png(PAGE_W as u32, page_h as u32, "report (PNG)", |c| {
+            for op in &p.ops {
+                match op {
+                    Op::Text(t, col) => {
+                        c.text(&t.text, t.x, t.y, t.size, t.bold, t.anchor, *col)?
+                    }
+                    Op::Rect(x0, y0, x1, y1, col) => c.rect(*x0, *y0, *x1, *y1, *col)?,
+                    Op::Frame(x0, y0, x1, y1, col) => c.frame(*x0, *y0, *x1, *y1, *col)?,
+                    Op::Forest(dx, dy) => draw_forest(&c.offset(*dx, *dy), &page_forest)?,
+                    Op::Funnel(dx, dy) => draw_funnel(&c.offset(*dx, *dy), &funnel_l)?,
+                    Op::Panel(dx, dy) => {
+                        if let Some(pl) = &panel_l {
+                            draw_panel(&c.offset(*dx, *dy), pl)?;
+                        }
+                    }
+                }
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        })
+    };
+    let (report_png, forest_png_bytes, funnel_png_bytes) = std::thread::scope(|sc| {
+        let page = sc.spawn(draw_page);
+        let forest = forest_png(&forest_l);
+        let funnel = funnel_png(&funnel_l);
+        (page.join(), forest, funnel)
+    });
+    let report_png = report_png.map_err(|_| Error::Render {
+        what: "report (PNG)".into(),
+        message: "the drawing thread panicked".into(),
+    })??;
+    let (forest_png_bytes, funnel_png_bytes) = (forest_png_bytes?, funnel_png_bytes?);
 
     // --- results.json.
     let mut v = serde_json::json!({
@@ -487,6 +558,12 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
             "left_out".into(),
             serde_json::to_value(&input.left_out).map_err(json_err)?,
         );
+        if let Some(sens) = &input.sensitivity {
+            obj.insert(
+                "sensitivity".into(),
+                serde_json::to_value(sens).map_err(json_err)?,
+            );
+        }
     }
     let results_json = serde_json::to_string_pretty(&v).map_err(json_err)? + "\n";
 
@@ -581,15 +658,27 @@ fn summary_markdown(input: &ReportInput, sentence: &str) -> String {
             }
         );
     }
-    let _ = writeln!(
-        t,
-        "\n## Energy-expenditure confounds and sensitivity\n\nPlaceholder: confound flags and the sensitivity re-analyses are filled in by issue #5. Rows not pooled, by reason:\n"
-    );
+    if let Some(sens) = &input.sensitivity {
+        confounds_markdown(&mut t, sens, &input.effect_label);
+    }
+    let _ = writeln!(t, "\n## Rows not pooled, by reason\n");
     let _ = writeln!(t, "| reason | rows |\n|---|---:|");
     for (reason, count) in left_out_summary(&input.left_out) {
         let _ = writeln!(t, "| {} | {count} |", md_escape(&reason));
     }
-    let _ = writeln!(t, "\n![Funnel plot](funnel.png)\n");
+    let _ = writeln!(t, "\n## Small-study effects\n");
+    let _ = writeln!(t, "![Funnel plot](funnel.png)\n");
+    match &input.diagnostics {
+        Some(d) => {
+            for l in small_study_notes(d) {
+                let _ = writeln!(t, "- {l}");
+            }
+        }
+        None => {
+            let _ = writeln!(t, "- Not computed.");
+        }
+    }
+    let _ = writeln!(t);
     let _ = writeln!(t, "## Rows not pooled ({})\n", input.left_out.len());
     let _ = writeln!(t, "| line | study | outcome | reason |\n|---:|---|---|---|");
     for l in &input.left_out {
@@ -604,4 +693,186 @@ fn summary_markdown(input: &ReportInput, sentence: &str) -> String {
     }
     let _ = writeln!(t, "\n## Methods\n\n{}", methods_text(input));
     t
+}
+
+fn scenario_cells(sc: &Scenario) -> String {
+    match &sc.fit {
+        Some(f) => format!(
+            "{} | {:.2} [{:.2}, {:.2}] | {:.3}",
+            f.k, f.estimate, f.ci_lb, f.ci_ub, f.tau2
+        ),
+        None => "0 | nothing left to pool | –".into(),
+    }
+}
+
+/// The "Confounds and sensitivity" section of `summary.md`.
+fn confounds_markdown(t: &mut String, s: &Sensitivity, effect_label: &str) {
+    let _ = writeln!(t, "\n## Confounds and sensitivity\n\n{}\n", s.sentence);
+    let _ = writeln!(
+        t,
+        "| analysis | k | {effect_label} [95% CI] | τ² | set aside |\n|---|---:|---|---:|---|"
+    );
+    let primary_r = crate::escalc::spot::SpotOptions::default().r_impute;
+    for sc in &s.scenarios {
+        let _ = writeln!(
+            t,
+            "| {} | {} | {} |",
+            md_escape(&sc.name),
+            scenario_cells(sc),
+            md_escape(&sc.excluded.join("; "))
+        );
+    }
+    for (r, sc) in &s.correlation {
+        let mark = if (*r - primary_r).abs() < 1e-12 {
+            " (primary)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            t,
+            "| {}{mark} | {} | |",
+            md_escape(&sc.name),
+            scenario_cells(sc)
+        );
+    }
+    match s.diagnostics.as_ref().map(|d| (&d.leave1out, &d.labels)) {
+        Some((Outcome::Done(l), labels)) => {
+            for (x, label) in l.iter().zip(labels) {
+                let _ = writeln!(
+                    t,
+                    "| leave-one-out: without {} | {} | {:.2} [{:.2}, {:.2}] | {:.3} | {} |",
+                    md_escape(label),
+                    labels.len() - 1,
+                    x.estimate,
+                    x.ci_lb,
+                    x.ci_ub,
+                    x.tau2,
+                    md_escape(label)
+                );
+            }
+        }
+        Some((Outcome::NotRun { reason }, _)) => {
+            let _ = writeln!(
+                t,
+                "| leave-one-out | | not run: {} | | |",
+                md_escape(reason)
+            );
+        }
+        None => {}
+    }
+    let _ = writeln!(t, "\n### Flags of the pooled rows\n");
+    let _ = writeln!(
+        t,
+        "| line | study | flag | severity | reason |\n|---:|---|---|---|---|"
+    );
+    for r in s.flags.iter().filter(|r| r.pooled) {
+        if r.flags.is_empty() {
+            let _ = writeln!(t, "| {} | {} | (none) | | |", r.line, md_escape(&r.label));
+        }
+        for f in &r.flags {
+            let _ = writeln!(
+                t,
+                "| {} | {} | `{}` | {} | {} |",
+                r.line,
+                md_escape(&r.label),
+                f.code,
+                f.severity,
+                md_escape(&f.reason)
+            );
+        }
+    }
+    let included: Vec<_> = s.flags.iter().filter(|r| r.status == "included").collect();
+    let mut counts: Vec<(String, String, usize)> = Vec::new();
+    for r in &included {
+        for f in &r.flags {
+            match counts.iter_mut().find(|(c, _, _)| *c == f.code) {
+                Some(e) => e.2 += 1,
+                None => counts.push((f.code.clone(), f.severity.to_string(), 1)),
+            }
+        }
+    }
+    counts.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    let _ = writeln!(
+        t,
+        "\nFlags over all {} included rows (pooled or not); `spotmeta flags` lists every row with its reasons:\n",
+        included.len()
+    );
+    let _ = writeln!(t, "| flag | severity | rows |\n|---|---|---:|");
+    for (code, sev, n) in &counts {
+        let _ = writeln!(t, "| `{code}` | {sev} | {n} |");
+    }
+    let _ = writeln!(t, "\n### Meta-regression and subgroups\n");
+    for m in &s.metareg {
+        match &m.result {
+            Outcome::Done((fit, perm)) => {
+                let _ = writeln!(
+                    t,
+                    "- `{}` ({}): k = {}, slope {:.3} (SE {:.3}), {}, permutation p = {} ({} permutations), R² = {}.",
+                    m.moderator,
+                    m.description,
+                    fit.k,
+                    fit.beta[1],
+                    fit.se[1],
+                    p_clause(Some(fit.pval[1])),
+                    super::style::pval(Some(perm.pval[1])),
+                    perm.iter,
+                    fit.r2
+                        .map(|r| format!("{r:.1}%"))
+                        .unwrap_or_else(|| "NA".into())
+                );
+            }
+            Outcome::NotRun { reason } => {
+                let _ = writeln!(
+                    t,
+                    "- `{}` ({}): not run: {}.",
+                    m.moderator, m.description, reason
+                );
+            }
+        }
+    }
+    match &s.flagged_vs_unflagged {
+        Some(g) => {
+            let _ = writeln!(
+                t,
+                "- Flagged vs unflagged: Q-between({}) = {}, {}.",
+                g.q_between_df,
+                g.q_between
+                    .map(|q| format!("{q:.3}"))
+                    .unwrap_or_else(|| "NA".into()),
+                p_clause(g.q_between_pval)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                t,
+                "- Flagged vs unflagged: not run (the pooled studies are all in one group)."
+            );
+        }
+    }
+    if let Some(d) = &s.diagnostics {
+        let lines = [
+            status("Leave-one-out", &d.leave1out),
+            status("Influence diagnostics", &d.influence),
+            status("Cumulative meta-analysis by year", &d.cumul),
+        ];
+        for l in lines {
+            let _ = writeln!(t, "{l}");
+        }
+        for l in small_study_notes(d) {
+            let _ = writeln!(t, "- {l}");
+        }
+    }
+    let th = &s.thresholds;
+    let _ = writeln!(
+        t,
+        "\nFlag thresholds: session or weekly minutes differ by a ratio ≥ {} or by ≥ {} min per session / ≥ {} min per week; `SMALL_N` below {} per arm.",
+        th.session_ratio, th.session_diff_min, th.weekly_diff_min, th.small_n
+    );
+}
+
+fn status<T>(name: &str, o: &Outcome<T>) -> String {
+    match o {
+        Outcome::Done(_) => format!("- {name}: done (`spotmeta sensitivity` prints it)."),
+        Outcome::NotRun { reason } => format!("- {name}: not run: {reason}."),
+    }
 }

@@ -6,13 +6,15 @@
 use crate::cli::args::{DEFAULT_DATASET, InputArgs, ModelArgs};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
+use spotmeta::analysis::confounds::ConfoundOptions;
 use spotmeta::analysis::primary::{PrimaryAnalysis, primary_analysis};
+use spotmeta::analysis::sensitivity::{Sensitivity, sensitivity};
 use spotmeta::analysis::{Tau2Ci, confint};
 use spotmeta::data::{Table, is_spot_header, load_spot};
 use spotmeta::escalc::spot::SpotOptions;
 use spotmeta::escalc::table::effects;
 use spotmeta::output::forest::{
-    ForestSpec, GENERIC_XLAB, SPOT_XLAB, forest_data, forest_png, forest_svg,
+    ForestSpec, GENERIC_XLAB, SPOT_XLAB, forest_data, forest_png, forest_svg, spot_studies,
 };
 use spotmeta::output::layout::{ForestData, ForestStudy, ForestStyle, forest_layout};
 use spotmeta::{RmaFit, TestKind, ValidRmaOptions, rma};
@@ -65,18 +67,26 @@ pub struct Prepared {
     pub forest: ForestData,
     /// The spot-reduction primary analysis, when the input is that dataset.
     pub primary: Option<PrimaryAnalysis>,
+    /// Its confound flags and sensitivity analyses (spot dataset, report
+    /// only).
+    pub sensitivity: Option<Sensitivity>,
+    /// The checked model options used for the fit.
+    pub opts: ValidRmaOptions,
     /// Rows of a generic table left out (line, label, reason).
     pub omitted: Vec<(u64, String, String)>,
     /// File lines of the pooled rows, in drawing order.
     pub lines: Vec<u64>,
 }
 
-/// Load `input`, fit the model and collect the forest-plot data.
+/// Load `input`, fit the model and collect the forest-plot data (and, for
+/// the spot-reduction dataset with `with_sensitivity`, the sensitivity
+/// analyses the report shows).
 pub fn prepare(
     input: &InputArgs,
     model: &ModelArgs,
     by: Option<&str>,
     xlab: Option<&str>,
+    with_sensitivity: bool,
 ) -> anyhow::Result<Prepared> {
     let path = input
         .file
@@ -110,21 +120,28 @@ pub fn prepare(
         let opts = model.options(TestKind::Knha)?;
         let ds = load_spot(&path)?;
         let pa = primary_analysis(&ds, &SpotOptions::default(), &opts)?;
-        let studies = pa
-            .selection
-            .used
-            .iter()
-            .map(|u| ForestStudy::new(u.label.clone(), u.n, u.effect.yi, u.effect.vi))
-            .collect();
+        let (studies, legend) = spot_studies(&ds, &pa.selection, &ConfoundOptions::default());
         let lines: Vec<u64> = pa.selection.used.iter().map(|u| u.line).collect();
         let spec = ForestSpec {
             effect_label: "Hedges' g".into(),
             xlab: xlab.unwrap_or(SPOT_XLAB).into(),
-            legend: Vec::new(),
+            legend,
         };
         let keys = by_values(&lines)?;
         let forest = forest_data(studies, keys.as_deref(), &pa.fit, &opts, &spec)?;
+        let sens = if with_sensitivity {
+            Some(sensitivity(
+                &ds,
+                &SpotOptions::default(),
+                &ConfoundOptions::default(),
+                &opts,
+            )?)
+        } else {
+            None
+        };
         Ok(Prepared {
+            sensitivity: sens,
+            opts,
             lines,
             path,
             n_rows: ds.rows.len(),
@@ -174,6 +191,8 @@ pub fn prepare(
             tau2_ci,
             forest,
             primary: None,
+            sensitivity: None,
+            opts,
             omitted,
         })
     }
@@ -201,7 +220,13 @@ fn format_of(out: &Path, given: Option<ImageFormat>) -> anyhow::Result<ImageForm
 /// Run `spotmeta forest`.
 pub fn run(a: ForestArgs) -> anyhow::Result<()> {
     let format = format_of(&a.out, a.format)?;
-    let p = prepare(&a.input, &a.model, a.by.as_deref(), a.xlab.as_deref())?;
+    let p = prepare(
+        &a.input,
+        &a.model,
+        a.by.as_deref(),
+        a.xlab.as_deref(),
+        false,
+    )?;
     let layout = forest_layout(&p.forest, &ForestStyle { width: a.width });
     let bytes = match format {
         ImageFormat::Png => forest_png(&layout)?,

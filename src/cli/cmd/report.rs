@@ -7,6 +7,7 @@ use crate::cli::args::{InputArgs, ModelArgs};
 use crate::cli::cmd::forest::prepare;
 use anyhow::Context;
 use clap::Args;
+use spotmeta::analysis::diagnostics::diagnose;
 use spotmeta::analysis::primary::LeftOut;
 use spotmeta::output::report::{ReportInput, ReportRow, SPOT_SEARCH_DATE, build_report};
 use std::path::PathBuf;
@@ -25,7 +26,7 @@ pub struct ReportArgs {
 
 /// Run `spotmeta report`.
 pub fn run(a: ReportArgs) -> anyhow::Result<()> {
-    let p = prepare(&a.input, &a.model, None, None)?;
+    let p = prepare(&a.input, &a.model, None, None, true)?;
     let dataset = p.path.display().to_string();
     let input = match &p.primary {
         Some(pa) => {
@@ -70,6 +71,8 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
                 forest: p.forest.clone(),
                 fit: p.fit,
                 tau2_ci: p.tau2_ci,
+                diagnostics: p.sensitivity.as_ref().and_then(|s| s.diagnostics.clone()),
+                sensitivity: p.sensitivity.clone(),
             }
         }
         None => {
@@ -88,6 +91,8 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
                     detail: String::new(),
                 })
                 .collect();
+            let (yi, vi): (Vec<f64>, Vec<f64>) = rows.iter().map(|r| (r.yi, r.vi)).unzip();
+            let labels: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();
             ReportInput {
                 title: format!("Meta-analysis of {}", dataset),
                 dataset,
@@ -111,6 +116,8 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
                         reason: why.clone(),
                     })
                     .collect(),
+                diagnostics: Some(diagnose(&yi, &vi, &labels, None, &p.fit, &p.opts)?),
+                sensitivity: None,
                 forest: p.forest.clone(),
                 fit: p.fit,
                 tau2_ci: p.tau2_ci,
