@@ -237,14 +237,20 @@ fn render_multilevel(f: &MultilevelFit, cluster: &str) -> String {
     t
 }
 
-/// `--multilevel` and/or `--robust` (with or without `--mods`).
-fn dependent_model(
+/// The rows (line, yi, vi) that have every moderator, and their design
+/// matrix (intercept only without `--mods`); rows without a value are listed.
+struct Rows {
+    x: Design,
+    kept: Vec<(u64, f64, f64)>,
+    dropped: Vec<String>,
+}
+
+fn model_rows(
     a: &RmaArgs,
     table: &Table,
     rows: &[(u64, f64, f64)],
-    opts: &ValidRmaOptions,
     derived: Derived<'_>,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<Rows> {
     let lines: Vec<u64> = rows.iter().map(|r| r.0).collect();
     let (x, keep) = if a.mods.is_empty() {
         let k = rows.len();
@@ -261,15 +267,48 @@ fn dependent_model(
         let (cols, keep) = moderator_columns(table, &a.mods, &lines, derived)?;
         (design_matrix(&cols)?, keep)
     };
-    let kept: Vec<&(u64, f64, f64)> = rows
+    let kept = rows
         .iter()
         .zip(&keep)
         .filter(|(_, k)| **k)
-        .map(|(r, _)| r)
+        .map(|(r, _)| *r)
         .collect();
-    let klines: Vec<u64> = kept.iter().map(|r| r.0).collect();
-    let yi: Vec<f64> = kept.iter().map(|r| r.1).collect();
-    let vi: Vec<f64> = kept.iter().map(|r| r.2).collect();
+    let dropped = rows
+        .iter()
+        .zip(&keep)
+        .filter(|(_, k)| !**k)
+        .map(|(r, _)| format!("line {}", r.0))
+        .collect();
+    Ok(Rows { x, kept, dropped })
+}
+
+/// `--mods`, `--multilevel` and/or `--robust` on the rows (line, yi, vi).
+fn extended_model(
+    a: &RmaArgs,
+    table: &Table,
+    rows: &[(u64, f64, f64)],
+    opts: &ValidRmaOptions,
+    derived: Derived<'_>,
+) -> anyhow::Result<String> {
+    let r = model_rows(a, table, rows, derived)?;
+    if a.multilevel.is_some() || a.robust.is_some() {
+        dependent_model(a, table, &r, opts)
+    } else {
+        meta_regression(a, &r, opts)
+    }
+}
+
+/// `--multilevel` and/or `--robust` (with or without `--mods`).
+fn dependent_model(
+    a: &RmaArgs,
+    table: &Table,
+    r: &Rows,
+    opts: &ValidRmaOptions,
+) -> anyhow::Result<String> {
+    let x = &r.x;
+    let klines: Vec<u64> = r.kept.iter().map(|k| k.0).collect();
+    let yi: Vec<f64> = r.kept.iter().map(|k| k.1).collect();
+    let vi: Vec<f64> = r.kept.iter().map(|k| k.2).collect();
     let mut json = serde_json::Map::new();
     let mut text = String::new();
     let ml_cluster = a
@@ -291,16 +330,16 @@ fn dependent_model(
             }
         }
         let cl = Clusters::from_labels(&column_labels(table, &cluster, &klines)?);
-        let fit = rma_multilevel(&yi, &vi, &x, &cl, opts)?;
+        let fit = rma_multilevel(&yi, &vi, x, &cl, opts)?;
         text.push_str(&render_multilevel(&fit, &cluster));
         json.insert("multilevel".into(), serde_json::to_value(&fit)?);
         json.insert("sigma2".into(), serde_json::json!(fit.sigma2));
         json.insert("sigma2_ci".into(), serde_json::to_value(fit.sigma2_ci)?);
         if let Some(rc) = &a.robust {
             let rcl = Clusters::from_labels(&column_labels(table, rc, &klines)?);
-            let r = robust_multilevel(&yi, &vi, &x, &rcl, &fit)?;
-            text.push_str(&render_robust(&fit.names, &r, rc));
-            json.insert("robust".into(), serde_json::to_value(&r)?);
+            let rob = robust_multilevel(&yi, &vi, x, &rcl, &fit)?;
+            text.push_str(&render_robust(&fit.names, &rob, rc));
+            json.insert("robust".into(), serde_json::to_value(&rob)?);
         }
     } else if let Some(rc) = &a.robust {
         let rcl = Clusters::from_labels(&column_labels(table, rc, &klines)?);
@@ -313,14 +352,14 @@ fn dependent_model(
             );
             fit.tau2
         } else {
-            let fit = rma_mods(&yi, &vi, &x, opts)?;
+            let fit = rma_mods(&yi, &vi, x, opts)?;
             text.push_str(&render_rma_mods(&fit, None));
             json.insert("model".into(), serde_json::to_value(&fit)?);
             fit.tau2
         };
-        let r = robust_univariate(&yi, &vi, &x, &rcl, tau2, opts.level())?;
-        text.push_str(&render_robust(&x.names, &r, rc));
-        json.insert("robust".into(), serde_json::to_value(&r)?);
+        let rob = robust_univariate(&yi, &vi, x, &rcl, tau2, opts.level())?;
+        text.push_str(&render_robust(&x.names, &rob, rc));
+        json.insert("robust".into(), serde_json::to_value(&rob)?);
     }
     Ok(match a.output.format {
         Format::Json => serde_json::to_string_pretty(&serde_json::Value::Object(json))? + "\n",
@@ -328,36 +367,17 @@ fn dependent_model(
     })
 }
 
-/// Fit and render a meta-regression on the rows (line, yi, vi).
-fn meta_regression(
-    a: &RmaArgs,
-    table: &Table,
-    rows: &[(u64, f64, f64)],
-    opts: &ValidRmaOptions,
-    derived: Derived<'_>,
-) -> anyhow::Result<String> {
-    let lines: Vec<u64> = rows.iter().map(|r| r.0).collect();
-    let (cols, keep) = moderator_columns(table, &a.mods, &lines, derived)?;
-    let kept: Vec<&(u64, f64, f64)> = rows
-        .iter()
-        .zip(&keep)
-        .filter(|(_, k)| **k)
-        .map(|(r, _)| r)
-        .collect();
-    let yi: Vec<f64> = kept.iter().map(|r| r.1).collect();
-    let vi: Vec<f64> = kept.iter().map(|r| r.2).collect();
-    let x = design_matrix(&cols)?;
-    let fit = rma_mods(&yi, &vi, &x, opts)?;
+/// Fit and render a meta-regression (with `--permutest` when asked).
+fn meta_regression(a: &RmaArgs, r: &Rows, opts: &ValidRmaOptions) -> anyhow::Result<String> {
+    let x = &r.x;
+    let yi: Vec<f64> = r.kept.iter().map(|k| k.1).collect();
+    let vi: Vec<f64> = r.kept.iter().map(|k| k.2).collect();
+    let dropped = &r.dropped;
+    let fit = rma_mods(&yi, &vi, x, opts)?;
     let perm = match a.permutest {
-        Some(n) => Some(permutest(&yi, &vi, &x, &fit, opts, n, a.seed)?),
+        Some(n) => Some(permutest(&yi, &vi, x, &fit, opts, n, a.seed)?),
         None => None,
     };
-    let dropped: Vec<String> = rows
-        .iter()
-        .zip(&keep)
-        .filter(|(_, k)| !**k)
-        .map(|(r, _)| format!("line {}", r.0))
-        .collect();
     Ok(match a.output.format {
         Format::Json => {
             let mut v = serde_json::to_value(&fit)?;
@@ -422,11 +442,7 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
                     _ => None,
                 }
             };
-            let text = if a.multilevel.is_some() || a.robust.is_some() {
-                dependent_model(&a, &table, &rows, &opts, &derived)?
-            } else {
-                meta_regression(&a, &table, &rows, &opts, &derived)?
-            };
+            let text = extended_model(&a, &table, &rows, &opts, &derived)?;
             return super::emit(&a.output, &text);
         }
         match a.output.format {
@@ -449,11 +465,7 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
                 .iter()
                 .map(|r| (r.line, r.yi.unwrap(), r.vi.unwrap()))
                 .collect();
-            let text = if a.multilevel.is_some() || a.robust.is_some() {
-                dependent_model(&a, &table, &rows, &opts, &|_, _| None)?
-            } else {
-                meta_regression(&a, &table, &rows, &opts, &|_, _| None)?
-            };
+            let text = extended_model(&a, &table, &rows, &opts, &|_, _| None)?;
             return super::emit(&a.output, &text);
         }
         let fit = rma(&yi, &vi, &opts)?;
