@@ -401,3 +401,27 @@ fn permutest_agrees_with_metafor_within_monte_carlo_error() {
     }
     assert_eq!(n, 2);
 }
+
+/// With k! ≤ iter metafor runs the exact permutation test, and so do we:
+/// `permutest(rma(yi, vi, mods = ~ ablat, data = dat.bcg[1:5, ]), iter = 1000)`
+/// (metafor 3.8.1; 120 orderings) gives QMp = 0.016666666666666666 and
+/// pval = 0.73333333333333328, 0.016666666666666666 — exact proportions, so
+/// they must agree to rounding.
+#[test]
+fn small_permutation_tests_are_exact_as_metafor() {
+    use spotmeta::analysis::permutest::permutest;
+    let d = &datasets()[0];
+    let (yi, vi) = (nums(&d["yi"]), nums(&d["vi"]));
+    let ablat = nums(&d["moderators"]["ablat"]);
+    let (yi, vi, ablat) = (&yi[..5], &vi[..5], &ablat[..5]);
+    let x = Design::with_intercept(&[("ablat", ablat)]).unwrap();
+    let o = opts(Method::REML, TestKind::Z);
+    let fit = rma_mods(yi, vi, &x, &o).unwrap();
+    let p = permutest(yi, vi, &x, &fit, &o, 1000, 1).unwrap();
+    assert!(p.exact && p.iter == 120);
+    assert!((p.qm_pval - 0.016_666_666_666_666_666).abs() < 1e-12);
+    assert!(
+        (p.pval[0] - 0.733_333_333_333_333_3).abs() < 1e-12
+            && (p.pval[1] - 0.016_666_666_666_666_666).abs() < 1e-12
+    );
+}

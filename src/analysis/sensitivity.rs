@@ -274,10 +274,19 @@ pub fn sensitivity(
     })
 }
 
+/// Two decimals, without a minus sign on a value that rounds to zero.
+fn f2(x: f64) -> String {
+    let s = format!("{x:.2}");
+    if s == "-0.00" { "0.00".into() } else { s }
+}
+
 fn fmt_est(f: &RmaFit) -> String {
     format!(
-        "{:.2} (95% CI {:.2} to {:.2}; k = {})",
-        f.estimate, f.ci_lb, f.ci_ub, f.k
+        "{} (95% CI {} to {}; k = {})",
+        f2(f.estimate),
+        f2(f.ci_lb),
+        f2(f.ci_ub),
+        f.k
     )
 }
 
@@ -300,12 +309,15 @@ fn sentence(all: &Scenario, no_ee: &Scenario, sel: &Selection) -> String {
             fmt_est(a)
         ),
         (Some(a), Some(b)) => format!(
-            "Removing the {} EE-confounded {} moves the pooled effect from {} to {} (a change of {:+.2}).",
+            "Removing the {} EE-confounded {} moves the pooled effect from {} to {} (a change of {}).",
             no_ee.excluded.len(),
             if no_ee.excluded.len() == 1 { "study" } else { "studies" },
             fmt_est(a),
             fmt_est(b),
-            b.estimate - a.estimate
+            {
+                let d = f2(b.estimate - a.estimate);
+                if d.starts_with('-') { d } else { format!("+{d}") }
+            }
         ),
     }
 }
