@@ -26,6 +26,9 @@ pub mod error;
 pub mod escalc;
 pub mod model;
 pub mod output;
+// Scale (issue #7): many fits at once.
+pub mod batch;
+pub mod gosh;
 
 pub use error::{Error, Result};
 pub use model::{Method, RmaFit, RmaOptions, TestKind, ValidRmaOptions, rma};

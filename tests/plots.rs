@@ -1,16 +1,20 @@
 //! Forest and funnel plots: layout snapshots (insta, JSON) for the spot
 //! primary analysis and the BCG demo with subgroups, and PNG smoke tests
-//! (decodes, expected size, not blank, text present). CLI behaviour of
-//! `spotmeta forest` is tested here too.
+//! (decodes, expected size, not blank, text present), plus the albatross
+//! plot (issue #9). CLI behaviour of `spotmeta forest` and `spotmeta
+//! albatross` is tested here too.
 
 mod common;
 
 use common::spotmeta;
+use spotmeta::analysis::albatross::AlbatrossPoint;
 use spotmeta::analysis::confounds::ConfoundOptions;
 use spotmeta::analysis::primary::primary_analysis;
+use spotmeta::data::Design;
 use spotmeta::data::{Table, load_spot};
 use spotmeta::escalc::spot::SpotOptions;
 use spotmeta::escalc::table::{Source, effects};
+use spotmeta::output::albatross::{AlbatrossData, albatross_layout, albatross_png, albatross_svg};
 use spotmeta::output::forest::{
     ForestSpec, SPOT_XLAB, flag_column, forest_data, forest_png, forest_svg, spot_studies,
 };
@@ -389,4 +393,108 @@ fn contour_funnel_has_the_three_significance_regions_and_hollow_filled_points() 
     let (w, h, _) = decode(&funnel_png(&l).unwrap());
     assert_eq!((w, h), (640, l.height as u32));
     insta::assert_json_snapshot!("contour_funnel_layout", l);
+}
+
+/// Synthetic albatross data covering every mark kind: exact p on both sides,
+/// "p < x" and "p > x" bounds, no direction (NS and p < x), an EE flag.
+fn albatross_demo() -> AlbatrossData {
+    let pt = |label: &str, n: f64, p: f64, kind: &'static str, side: i8, ee: bool| AlbatrossPoint {
+        label: label.into(),
+        n,
+        p,
+        kind,
+        side,
+        design: Design::Parallel,
+        ee_flagged: ee,
+    };
+    AlbatrossData {
+        points: vec![
+            pt("Exact right", 40.0, 0.02, "exact", 1, false),
+            pt("Exact left", 60.0, 0.3, "exact", -1, false),
+            pt("Below right", 25.0, 0.05, "below", 1, true),
+            pt("Above left", 80.0, 0.05, "above", -1, false),
+            pt("No direction NS", 30.0, 0.05, "above", 0, true),
+            pt("No direction p<0.01", 120.0, 0.01, "below", 0, false),
+        ],
+        not_plotted: vec![("Only a direction".into(), "no p-value".into())],
+    }
+}
+
+#[test]
+fn albatross_layout_snapshot() {
+    let l = albatross_layout(&albatross_demo(), 900, 600);
+    insta::assert_json_snapshot!("albatross_demo_layout", l);
+}
+
+#[test]
+fn albatross_places_marks_by_p_direction_and_n() {
+    let l = albatross_layout(&albatross_demo(), 900, 600);
+    let m = |name: &str| l.marks.iter().find(|m| m.label == name).unwrap();
+    let cx = l.centre_x;
+    assert!(m("Exact right").x > cx && m("Exact left").x < cx);
+    // Smaller p lies further out; larger n higher up.
+    assert!(m("Exact right").x - cx > cx - m("Exact left").x);
+    assert!(m("Above left").y < m("Exact left").y);
+    // Bounds: p < x points outward, p > x inward.
+    assert!(m("Below right").arrow.unwrap() > m("Below right").x);
+    assert!(m("Above left").arrow.unwrap() > m("Above left").x);
+    // No direction: on the centre line with bars across the possible range.
+    assert_eq!(m("No direction NS").x, cx);
+    assert_eq!(m("No direction NS").bars, vec![l.p05_x]);
+    assert_eq!(m("No direction p<0.01").bars.len(), 2);
+    // 12 mirrored contours (3 g × 2 designs × 2 sides), each labelled.
+    assert_eq!(l.contours.len(), 12);
+    assert!(l.contours.iter().all(|c| c.label.is_some()));
+    // Every study is labelled or numbered and listed.
+    for mk in &l.marks {
+        assert!(
+            mk.number.is_some() || l.labels.iter().any(|t| t.text == mk.label),
+            "{}",
+            mk.label
+        );
+    }
+    assert!(
+        l.texts
+            .iter()
+            .any(|t| t.text.contains("Only a direction (no p-value)"))
+    );
+}
+
+#[test]
+fn albatross_png_and_svg_render_deterministically() {
+    let l = albatross_layout(&albatross_demo(), 900, 600);
+    let a = albatross_png(&l).unwrap();
+    assert_eq!(a, albatross_png(&l).unwrap());
+    let (w, h, px) = decode(&a);
+    assert_eq!((w, h), (900, l.height as u32));
+    assert!(distinct_colours(&px) > 20);
+    let svg = albatross_svg(&l).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("favours spot reduction"));
+}
+
+#[test]
+fn albatross_cli_writes_png_and_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    let png_path = dir.path().join("a.png");
+    spotmeta()
+        .args(["albatross", "--width", "800", "--out"])
+        .arg(&png_path)
+        .assert()
+        .success();
+    let (w, _, _) = decode(&std::fs::read(&png_path).unwrap());
+    assert_eq!(w, 800);
+    let svg_path = dir.path().join("a.svg");
+    spotmeta()
+        .args(["albatross", "--out"])
+        .arg(&svg_path)
+        .assert()
+        .success();
+    let s = std::fs::read_to_string(&svg_path).unwrap();
+    assert!(s.contains("Walts 2008 (men)") && s.contains("g = 0.25"));
+    spotmeta()
+        .args(["albatross", "--out"])
+        .arg(dir.path().join("a.bmp"))
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("--format png|svg"));
 }

@@ -18,6 +18,9 @@ const FILES: [&str; 6] = [
     "summary.md",
 ];
 
+/// Written for the spot-reduction dataset only.
+const SPOT_FILES: [&str; 1] = ["albatross.png"];
+
 #[test]
 fn committed_reports_match_a_fresh_run_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
@@ -27,7 +30,7 @@ fn committed_reports_match_a_fresh_run_byte_for_byte() {
         .arg(dir.path())
         .assert()
         .success();
-    for f in FILES {
+    for f in FILES.iter().chain(&SPOT_FILES) {
         let fresh = fs::read(dir.path().join(f)).unwrap();
         let committed = fs::read(common::root().join("reports").join(f))
             .unwrap_or_else(|e| panic!("reports/{f}: {e}; run `cargo run --release -- report`"));
@@ -188,4 +191,32 @@ fn report_panel_and_json_carry_the_sensitivity_sentence_and_scenarios() {
     assert!(md.contains("| without any flagged study | 0 | nothing left to pool |"));
     assert!(md.contains("`MANUAL_SAMPLE_OVERLAP`"));
     assert!(md.contains("Egger's regression test not run"));
+}
+
+#[test]
+fn report_has_the_vote_count_albatross_points_and_the_three_level_reason() {
+    // Issues #8 and #9: the synthesis without numbers and the all-outcomes
+    // three-level analysis (which cannot run on today's single study).
+    let dir = tempfile::tempdir().unwrap();
+    spotmeta()
+        .current_dir(common::root())
+        .args(["report", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let v: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("results.json")).unwrap()).unwrap();
+    assert_eq!(v["vote"]["overall"]["favour"], 5);
+    assert_eq!(v["vote"]["overall"]["against"], 2);
+    assert!(!v["albatross"].as_array().unwrap().is_empty());
+    assert_eq!(v["all_outcomes"]["primary"], false);
+    assert_eq!(
+        v["all_outcomes"]["result"]["reason"],
+        "needs at least 2 studies with computable outcomes; today 1"
+    );
+    let md = fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(md.contains("## Synthesis without numbers"));
+    assert!(md.contains("| with an EE flag | 2 | 0 | 3 |"));
+    assert!(md.contains("## All outcomes, three-level model + CR2"));
+    assert!(md.contains("Primary analysis: one outcome per study, REML + Knapp–Hartung"));
 }

@@ -16,6 +16,7 @@
 //! | [`aggregate`] | `aggregate.escalc()` | yi, vi, clusters, ρ | one effect per cluster |
 //! | [`albatross`] | — | the vote-count evidence | albatross-plot points and effect contours |
 //! | [`vote`] | `binom.test` | the spot dataset | sign test, effects from p-values, agreement |
+//! | [`multilevel_primary`] | `rma.mv` + `robust()` | the spot dataset | all outcomes, three-level model + CR2, or why not |
 //! | [`primary`] | — | the spot dataset | primary-analysis rows, fit, reasons for rows left out |
 
 pub mod aggregate;
@@ -26,6 +27,7 @@ pub mod diagnostics;
 pub mod heterogeneity;
 pub mod influence;
 pub mod leave1out;
+pub mod multilevel_primary;
 pub mod permutest;
 pub mod primary;
 pub mod regtest;

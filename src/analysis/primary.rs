@@ -69,7 +69,8 @@ fn outcome(row: &SpotRow) -> String {
     )
 }
 
-fn participants(row: &SpotRow) -> Option<u32> {
+/// Participants in a row (parallel: both arms; otherwise the trained arm).
+pub(crate) fn participants(row: &SpotRow) -> Option<u32> {
     match row.design {
         Some(crate::data::Design::Parallel) => Some(row.n_trained? + row.n_control?),
         _ => row.n_trained,

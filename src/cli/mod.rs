@@ -36,11 +36,17 @@ pub enum Command {
     Remove(cmd::add::RemoveArgs),
     /// Sign test and effects from p-values: synthesis without numbers.
     Vote(cmd::vote::VoteArgs),
+    /// Albatross plot: every study by p-value, direction and n, over effect contours.
+    Albatross(cmd::albatross::AlbatrossArgs),
     /// List the energy-expenditure confound flags of every dataset row.
     Flags(cmd::flags::FlagsArgs),
     /// Sensitivity of the pooled effect to confounds, plus leave-one-out,
     /// influence, cumulative, Egger and trim-and-fill diagnostics.
     Sensitivity(cmd::sensitivity::SensitivityArgs),
+    /// Pool every group of a long table (CSV or Parquet) in parallel; one row per group.
+    Batch(cmd::batch::BatchArgs),
+    /// Fit every subset of the studies (exact GOSH); plot I² against the estimate.
+    Gosh(cmd::gosh::GoshArgs),
 }
 
 /// Run the parsed command.
@@ -54,7 +60,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Add(a) => cmd::add::run_add(*a),
         Command::Remove(a) => cmd::add::run_remove(a),
         Command::Vote(a) => cmd::vote::run(a),
+        Command::Albatross(a) => cmd::albatross::run(a),
         Command::Flags(a) => cmd::flags::run(a),
         Command::Sensitivity(a) => cmd::sensitivity::run(a),
+        Command::Batch(a) => cmd::batch::run(a),
+        Command::Gosh(a) => cmd::gosh::run(a),
     }
 }

@@ -4,6 +4,7 @@
 //!
 //! | module | what |
 //! |---|---|
+//! | [`albatross`] | albatross plot (p-value, direction, n; effect contours) |
 //! | [`layout`] | forest-plot geometry as plain data (snapshot-tested) |
 //! | [`forest`] | forest plot data, drawing to PNG and SVG |
 //! | [`funnel`] | contour-enhanced funnel plot layout and drawing |
@@ -11,6 +12,7 @@
 //! | [`report`] | `spotmeta report`: report.png, plots, results.json, summary.md |
 //! | [`canvas`], [`style`] | drawing surfaces, font, colours, sizes |
 
+pub mod albatross;
 pub mod canvas;
 pub mod forest;
 pub mod funnel;

@@ -6,6 +6,9 @@
 //! output is deterministic: no timestamps, the embedded font, a fixed PNG
 //! encoder, JSON keys in a fixed order.
 
+use super::albatross::{
+    AlbatrossLayout, albatross_data, albatross_layout, albatross_png, draw_albatross,
+};
 use super::canvas::{Anchor, render_png};
 use super::forest::{draw_forest, forest_png, forest_svg, heterogeneity_line, model_name};
 use super::funnel::{FunnelData, draw_funnel, funnel_layout, funnel_png, small_study_notes};
@@ -16,9 +19,13 @@ use super::style::{colour, num, p_clause, size, wrap};
 use super::write_atomic;
 use crate::analysis::Tau2Ci;
 use crate::analysis::diagnostics::{Diagnostics, Outcome};
+use crate::analysis::multilevel_primary::AllOutcomes;
 use crate::analysis::primary::LeftOut;
 use crate::analysis::sensitivity::{Scenario, Sensitivity};
+use crate::analysis::vote::{SignTest, VoteCount};
+use crate::data::Direction;
 use crate::error::{Error, Result};
+use crate::escalc::pvalue::{GFromP, PValue};
 use crate::model::{Method, RmaFit};
 use plotters::style::RGBColor;
 use serde::Serialize;
@@ -86,6 +93,13 @@ pub struct ReportInput {
     /// Diagnostics of the overall fit (Egger's test and trim and fill under
     /// the funnel plot); for the spot dataset those of `sensitivity`.
     pub diagnostics: Option<Diagnostics>,
+    /// Synthesis without numbers (spot dataset): evidence, sign tests,
+    /// agreement; drives the "Synthesis without numbers" box, the albatross
+    /// plot and the `vote` / `albatross` keys of results.json.
+    pub vote: Option<VoteCount>,
+    /// All outcomes, three-level model + CR2, or why it cannot run (spot
+    /// dataset; issue #8).
+    pub all_outcomes: Option<AllOutcomes>,
 }
 
 /// The finished report: file names and their bytes.
@@ -211,9 +225,25 @@ fn methods_text(input: &ReportInput) -> String {
     } else {
         ""
     };
+    let primary = match &input.all_outcomes {
+        Some(a) if a.primary => " Primary analysis: all outcomes with a three-level model (REML; σ² between and within studies with profile CIs) and CR2 cluster-robust inference with Satterthwaite df (metafor rma.mv + robust, clubSandwich); the one-outcome-per-study analysis below is a sensitivity analysis.".to_string(),
+        Some(a) => format!(
+            " Primary analysis: one outcome per study, REML + Knapp–Hartung, because the all-outcomes three-level model + CR2 cannot run ({}); it becomes primary once it can (at least 2 studies and more outcomes than studies).",
+            match &a.result {
+                Outcome::NotRun { reason } => reason.as_str(),
+                Outcome::Done(_) => "",
+            }
+        ),
+        None => String::new(),
+    };
+    let vote = if input.vote.is_some() {
+        " Synthesis without numbers (Cochrane SWiM): exact binomial sign test on the directions of all primary outcomes (R binom.test, Clopper–Pearson CI), overall and by energy-expenditure flag; albatross plot (Harrison et al. 2017) with Hedges' g contours."
+    } else {
+        ""
+    };
     format!(
-        "{} Pooled with {model}, {test} ({lvl}%), prediction interval as metafor's predict(), \
-         Q-profile CI for τ²; heterogeneity by Cochran's Q and I².{confounds} Small-study \
+        "{}{primary} Pooled with {model}, {test} ({lvl}%), prediction interval as metafor's predict(), \
+         Q-profile CI for τ²; heterogeneity by Cochran's Q and I².{confounds}{vote} Small-study \
          effects: Egger's regression test and trim and fill (L0), each with k ≥ 3. Computed \
          with {SOFTWARE}, whose rma reproduces R metafor 3.8.1 to at least 6 significant digits.",
         input.measure_text
@@ -249,6 +279,7 @@ enum Op {
     Forest(i32, i32),
     Funnel(i32, i32),
     Panel(i32, i32),
+    Albatross(i32, i32),
 }
 
 const PAGE_W: i32 = 1400;
@@ -358,6 +389,17 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
         false,
         colour::INK,
     );
+    if let Some(a) = &input.all_outcomes {
+        y = q.para(
+            M + 20,
+            y + 4,
+            inner,
+            &all_outcomes_sentence(a),
+            size::BODY,
+            false,
+            colour::INK,
+        );
+    }
     let bottom = y - 8;
     p.ops.push(Op::Rect(M, top, M + cw, bottom, colour::PANEL));
     p.ops.extend(q.ops);
@@ -381,6 +423,15 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
     if let Some(pl) = &panel_l {
         p.ops.push(Op::Panel(M, y));
         y += pl.height + 40;
+    }
+
+    // Synthesis without numbers: text | albatross plot.
+    let alb_l: Option<AlbatrossLayout> = input
+        .vote
+        .as_ref()
+        .map(|v| albatross_layout(&albatross_data(&v.evidence), 720, 470));
+    if let (Some(v), Some(al)) = (&input.vote, &alb_l) {
+        y = synthesis_box(&mut p, v, al, y);
     }
 
     // Two columns: rows pooled / not pooled + methods | funnel plot.
@@ -513,6 +564,11 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
                     Op::Frame(x0, y0, x1, y1, col) => c.frame(*x0, *y0, *x1, *y1, *col)?,
                     Op::Forest(dx, dy) => draw_forest(&c.offset(*dx, *dy), &page_forest)?,
                     Op::Funnel(dx, dy) => draw_funnel(&c.offset(*dx, *dy), &funnel_l)?,
+                    Op::Albatross(dx, dy) => {
+                        if let Some(al) = &alb_l {
+                            draw_albatross(&c.offset(*dx, *dy), al)?;
+                        }
+                    }
                     Op::Panel(dx, dy) => {
                         if let Some(pl) = &panel_l {
                             draw_panel(&c.offset(*dx, *dy), pl)?;
@@ -523,12 +579,17 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
             Ok(())
         })
     };
-    let (report_png, forest_png_bytes, funnel_png_bytes) = std::thread::scope(|sc| {
+    let (report_png, forest_png_bytes, funnel_png_bytes, alb_png) = std::thread::scope(|sc| {
         let page = sc.spawn(draw_page);
+        let alb = sc.spawn(|| alb_l.as_ref().map(albatross_png).transpose());
         let forest = forest_png(&forest_l);
         let funnel = funnel_png(&funnel_l);
-        (page.join(), forest, funnel)
+        (page.join(), forest, funnel, alb.join())
     });
+    let alb_png = alb_png.map_err(|_| Error::Render {
+        what: "albatross plot (PNG)".into(),
+        message: "the drawing thread panicked".into(),
+    })??;
     let report_png = report_png.map_err(|_| Error::Render {
         what: "report (PNG)".into(),
         message: "the drawing thread panicked".into(),
@@ -564,20 +625,36 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
                 serde_json::to_value(sens).map_err(json_err)?,
             );
         }
+        if let Some(a) = &input.all_outcomes {
+            obj.insert(
+                "all_outcomes".into(),
+                serde_json::to_value(a).map_err(json_err)?,
+            );
+        }
+        if let Some(vc) = &input.vote {
+            obj.insert("vote".into(), serde_json::to_value(vc).map_err(json_err)?);
+            let pts = crate::analysis::albatross::albatross_points(&vc.evidence);
+            obj.insert(
+                "albatross".into(),
+                serde_json::to_value(pts).map_err(json_err)?,
+            );
+        }
     }
     let results_json = serde_json::to_string_pretty(&v).map_err(json_err)? + "\n";
 
     let summary_md = summary_markdown(input, &sentence);
-    Ok(Report {
-        files: vec![
-            ("report.png".into(), report_png),
-            ("forest.png".into(), forest_png_bytes),
-            ("forest.svg".into(), forest_svg_text.into_bytes()),
-            ("funnel.png".into(), funnel_png_bytes),
-            ("results.json".into(), results_json.into_bytes()),
-            ("summary.md".into(), summary_md.into_bytes()),
-        ],
-    })
+    let mut files: Vec<(String, Vec<u8>)> = vec![
+        ("report.png".into(), report_png),
+        ("forest.png".into(), forest_png_bytes),
+        ("forest.svg".into(), forest_svg_text.into_bytes()),
+        ("funnel.png".into(), funnel_png_bytes),
+    ];
+    if let Some(b) = alb_png {
+        files.push(("albatross.png".into(), b));
+    }
+    files.push(("results.json".into(), results_json.into_bytes()));
+    files.push(("summary.md".into(), summary_md.into_bytes()));
+    Ok(Report { files })
 }
 
 fn md_escape(s: &str) -> String {
@@ -658,8 +735,21 @@ fn summary_markdown(input: &ReportInput, sentence: &str) -> String {
             }
         );
     }
+    if let Some(a) = &input.all_outcomes {
+        let _ = writeln!(
+            t,
+            "\n## All outcomes, three-level model + CR2\n\n{}",
+            all_outcomes_sentence(a)
+        );
+    }
     if let Some(sens) = &input.sensitivity {
         confounds_markdown(&mut t, sens, &input.effect_label);
+        if let Some(a) = &input.all_outcomes {
+            let _ = writeln!(t, "\nSensitivity row: {}", all_outcomes_row(a));
+        }
+    }
+    if let Some(v) = &input.vote {
+        vote_markdown(&mut t, v);
     }
     let _ = writeln!(t, "\n## Rows not pooled, by reason\n");
     let _ = writeln!(t, "| reason | rows |\n|---|---:|");
@@ -874,5 +964,231 @@ fn status<T>(name: &str, o: &Outcome<T>) -> String {
     match o {
         Outcome::Done(_) => format!("- {name}: done (`spotmeta sensitivity` prints it)."),
         Outcome::NotRun { reason } => format!("- {name}: not run: {reason}."),
+    }
+}
+
+/// "All outcomes, three-level model + CR2: …" — the fit or why it cannot run.
+pub fn all_outcomes_sentence(a: &AllOutcomes) -> String {
+    match &a.result {
+        Outcome::Done(t) => {
+            let f = &t.fit;
+            let r = &t.robust;
+            let ci = |c: Option<(f64, f64)>| match c {
+                Some((lo, hi)) => format!("{} to {}", num(lo, 3), num(hi, 3)),
+                None => "not found".into(),
+            };
+            format!(
+                "All outcomes, three-level model + CR2 ({}): k = {} outcomes from {} studies; σ² between studies = {} (profile 95% CI {}), within studies = {} ({}); pooled g = {} (CR2 95% CI {} to {}; t({:.1}) = {}, {}).",
+                if a.primary {
+                    "primary analysis"
+                } else {
+                    "sensitivity analysis"
+                },
+                f.k,
+                f.clusters,
+                num(f.sigma2[0], 3),
+                ci(f.sigma2_ci[0]),
+                num(f.sigma2[1], 3),
+                ci(f.sigma2_ci[1]),
+                num(r.beta[0], 2),
+                num(r.ci_lb[0], 2),
+                num(r.ci_ub[0], 2),
+                r.df[0],
+                num(r.tval[0], 2),
+                p_clause(Some(r.pval[0]))
+            )
+        }
+        Outcome::NotRun { reason } => format!(
+            "All outcomes, three-level model + CR2: not run — {reason}. The one-outcome-per-study analysis above is therefore the primary analysis."
+        ),
+    }
+}
+
+fn all_outcomes_row(a: &AllOutcomes) -> String {
+    match &a.result {
+        Outcome::Done(t) => format!(
+            "all outcomes, three-level + CR2: k = {}, g = {:.2} [{:.2}, {:.2}].",
+            t.fit.k, t.robust.beta[0], t.robust.ci_lb[0], t.robust.ci_ub[0]
+        ),
+        Outcome::NotRun { reason } => {
+            format!("all outcomes, three-level + CR2: not run ({reason}).")
+        }
+    }
+}
+
+fn sign_cells(s: &SignTest) -> [String; 5] {
+    let prop = match (s.proportion, s.ci_lb, s.ci_ub) {
+        (Some(q), Some(lb), Some(ub)) => format!("{q:.2} [{lb:.2}, {ub:.2}]"),
+        _ => "–".into(),
+    };
+    [
+        s.favour.to_string(),
+        s.against.to_string(),
+        s.no_direction.to_string(),
+        prop,
+        s.pval
+            .map(|p| super::style::pval(Some(p)))
+            .unwrap_or_else(|| "–".into()),
+    ]
+}
+
+fn counts_sentence(v: &VoteCount) -> String {
+    format!(
+        "Primary outcomes of included exercise trials: {} pooled with numbers, {} with only a p-value or direction, {} with nothing usable.",
+        v.n_pooled, v.n_p_or_direction, v.n_nothing
+    )
+}
+
+/// Draw the "Synthesis without numbers" box at `y`; returns the y below it.
+fn synthesis_box(p: &mut Page, v: &VoteCount, al: &AlbatrossLayout, top: i32) -> i32 {
+    let cw = PAGE_W - 2 * M;
+    let right_x = M + cw - 20 - al.width;
+    let text_w = right_x - M - 20 - 30;
+    let mut q = Page { ops: Vec::new() };
+    let mut y = top + 38;
+    q.text(
+        M + 20,
+        y,
+        "Synthesis without numbers",
+        size::HEADING,
+        true,
+        colour::INK,
+    );
+    y += 32;
+    y = q.para(
+        M + 20,
+        y,
+        text_w,
+        &v.agreement,
+        size::BODY,
+        true,
+        colour::INK,
+    );
+    y = q.para(
+        M + 20,
+        y + 6,
+        text_w,
+        &counts_sentence(v),
+        size::BODY,
+        false,
+        colour::INK,
+    );
+    y += 10;
+    q.text(
+        M + 20,
+        y,
+        "Sign test (exact binomial, H₀: half favour spot reduction)",
+        size::BODY,
+        true,
+        colour::INK,
+    );
+    y += 28;
+    let cols = [M + 20, M + 190, M + 255, M + 330, M + 400, M + 575];
+    let heads = [
+        "",
+        "favour",
+        "against",
+        "no dir.",
+        "proportion [95% CI]",
+        "p",
+    ];
+    for (x, h) in cols.iter().zip(heads) {
+        q.text(*x, y, h, size::SMALL, true, colour::MUTED);
+    }
+    y += 6;
+    q.ops
+        .push(Op::Rect(M + 20, y, M + 20 + text_w, y + 1, colour::RULE));
+    y += 22;
+    for (name, s) in [
+        ("all", &v.overall),
+        ("with an EE flag", &v.ee_flagged),
+        ("without an EE flag", &v.ee_unflagged),
+    ] {
+        q.text(cols[0], y, name, size::BODY, false, colour::INK);
+        for (x, c) in cols[1..].iter().zip(sign_cells(s)) {
+            q.text(*x, y, &c, size::BODY, false, colour::INK);
+        }
+        y += 26;
+    }
+    y = q.para(
+        M + 20,
+        y + 4,
+        text_w,
+        "Each primary outcome counts once whatever it reports. Directions come from the paper (or the sign of a pooled effect); results without a direction are not tested, as ties in a sign test. The plot places every outcome with a p-value and n by p and direction; summary.md lists the evidence table.",
+        size::SMALL,
+        false,
+        colour::MUTED,
+    );
+    let plot_top = top + 20;
+    let bottom = (y - 8).max(plot_top + al.height + 20);
+    p.ops.push(Op::Rect(M, top, M + cw, bottom, colour::PANEL));
+    p.ops.extend(q.ops);
+    p.ops.push(Op::Frame(
+        right_x - 1,
+        plot_top - 1,
+        right_x + al.width + 1,
+        plot_top + al.height + 1,
+        colour::RULE,
+    ));
+    p.ops.push(Op::Albatross(right_x, plot_top));
+    bottom + 40
+}
+
+/// The "Synthesis without numbers" section of `summary.md`.
+fn vote_markdown(t: &mut String, v: &VoteCount) {
+    let _ = writeln!(
+        t,
+        "\n## Synthesis without numbers\n\n{}\n\n{}\n",
+        v.agreement,
+        counts_sentence(v)
+    );
+    let _ = writeln!(
+        t,
+        "| sign test | favour | against | no direction | proportion [95% CI] | p |\n|---|---:|---:|---:|---|---:|"
+    );
+    for (name, s) in [
+        ("all", &v.overall),
+        ("with an EE flag", &v.ee_flagged),
+        ("without an EE flag", &v.ee_unflagged),
+    ] {
+        let c = sign_cells(s);
+        let _ = writeln!(
+            t,
+            "| {name} | {} | {} | {} | {} | {} |",
+            c[0], c[1], c[2], c[3], c[4]
+        );
+    }
+    let _ = writeln!(t, "\n![Albatross plot](albatross.png)\n");
+    let _ = writeln!(
+        t,
+        "| line | study | direction | p | pooled g | g implied by p | EE flag |\n|---:|---|---|---|---:|---|---|"
+    );
+    for e in &v.evidence {
+        let dir = match e.direction {
+            Some(Direction::FavoursSpotReduction) => "favours spot reduction",
+            Some(Direction::Against) => "against",
+            Some(Direction::Null) => "no difference",
+            None => "not reported",
+        };
+        let p = match e.p {
+            Some(PValue::Exact(p)) => format!("{p}"),
+            Some(PValue::Below(p)) => format!("< {p}"),
+            Some(PValue::Above(p)) => format!("> {p}"),
+            None => "–".into(),
+        };
+        let g = match e.g_from_p {
+            Some(GFromP::Exact { yi, .. }) => format!("{yi:.3} (exact)"),
+            Some(GFromP::Bounded { lo, hi }) => format!("{lo:.2} to {hi:.2} (bound)"),
+            None => "–".into(),
+        };
+        let _ = writeln!(
+            t,
+            "| {} | {} | {dir} | {p} | {} | {g} | {} |",
+            e.line,
+            md_escape(&e.label),
+            e.yi.map(|y| format!("{y:.3}"))
+                .unwrap_or_else(|| "–".into()),
+            if e.ee_flagged { "yes" } else { "" }
+        );
     }
 }

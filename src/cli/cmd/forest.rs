@@ -198,7 +198,8 @@ pub fn prepare(
     }
 }
 
-fn format_of(out: &Path, given: Option<ImageFormat>) -> anyhow::Result<ImageFormat> {
+/// The image format: `given`, else from the extension of `out`.
+pub fn format_of(out: &Path, given: Option<ImageFormat>) -> anyhow::Result<ImageFormat> {
     if let Some(f) = given {
         return Ok(f);
     }

@@ -1,10 +1,13 @@
 //! One module per subcommand.
 
 pub mod add;
+pub mod albatross;
+pub mod batch;
 pub mod check;
 pub mod escalc;
 pub mod flags;
 pub mod forest;
+pub mod gosh;
 pub mod report;
 pub mod rma;
 pub mod sensitivity;

@@ -1,5 +1,6 @@
 //! `spotmeta report [FILE] [--out DIR]`: the one-page PNG report plus
-//! `forest.png`, `forest.svg`, `funnel.png`, `results.json` and `summary.md`
+//! `forest.png`, `forest.svg`, `funnel.png`, `albatross.png` (spot dataset),
+//! `results.json` and `summary.md`
 //! (default DIR `reports/`). Everything is computed before anything is
 //! written, and every file is written atomically.
 
@@ -7,8 +8,13 @@ use crate::cli::args::{InputArgs, ModelArgs};
 use crate::cli::cmd::forest::prepare;
 use anyhow::Context;
 use clap::Args;
+use spotmeta::analysis::confounds::{ConfoundOptions, flag_dataset};
 use spotmeta::analysis::diagnostics::diagnose;
+use spotmeta::analysis::multilevel_primary::all_outcomes;
 use spotmeta::analysis::primary::LeftOut;
+use spotmeta::analysis::vote::vote_count;
+use spotmeta::data::load_spot;
+use spotmeta::escalc::spot::SpotOptions;
 use spotmeta::output::report::{ReportInput, ReportRow, SPOT_SEARCH_DATE, build_report};
 use std::path::PathBuf;
 
@@ -38,6 +44,10 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
                 .collect();
             ids.sort_unstable();
             ids.dedup();
+            let ds = load_spot(&p.path)?;
+            let flags = flag_dataset(&ds, &pa.selection, &ConfoundOptions::default());
+            let vote = vote_count(&ds, &pa.selection, &flags, Some(&pa.fit), p.opts.level());
+            let all = all_outcomes(&ds, &SpotOptions::default(), &p.opts)?;
             ReportInput {
                 title: "Spot reduction: does training a region burn more fat there?".into(),
                 dataset,
@@ -73,6 +83,8 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
                 tau2_ci: p.tau2_ci,
                 diagnostics: p.sensitivity.as_ref().and_then(|s| s.diagnostics.clone()),
                 sensitivity: p.sensitivity.clone(),
+                vote: Some(vote),
+                all_outcomes: Some(all),
             }
         }
         None => {
@@ -118,6 +130,8 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
                     .collect(),
                 diagnostics: Some(diagnose(&yi, &vi, &labels, None, &p.fit, &p.opts)?),
                 sensitivity: None,
+                vote: None,
+                all_outcomes: None,
                 forest: p.forest.clone(),
                 fit: p.fit,
                 tau2_ci: p.tau2_ci,

@@ -1,0 +1,706 @@
+//! Batch pooling (issue #7): one `rma` fit per group of a long table.
+//!
+//! Evidence maps and simulation studies pool thousands of meta-analyses at
+//! once (one per outcome × region × subgroup). [`read_groups`] reads the
+//! needed columns of a CSV or Parquet table with polars, groups it by one or
+//! more key columns (polars' lazy group-by and sort) and lays every group's
+//! effect sizes out contiguously; [`pool`]
+//! fits every group in parallel (rayon) with the same engine as
+//! [`rma`] (no allocation per fit) plus the Q-profile τ² CI of
+//! [`confint`]; [`to_frame`] and [`write_table`] give one row per group: the
+//! key columns under their own names, then every key of `rma --format json`
+//! (see [`RESULT_COLUMNS`]) and a `status`.
+//!
+//! A group never stops the batch. A group with one study is pooled as `rma`
+//! pools it (common effect; status `k=1: common effect only`). A group with a
+//! missing, non-finite or impossible value (vi ≤ 0, sei ≤ 0) is not pooled: its
+//! numbers are null and its status names the first bad row (`line N` of a CSV
+//! file, `row N` of a Parquet file) and the reason. Output rows are sorted by
+//! the group keys (nulls first), so the same input gives the same file.
+//!
+//! ```
+//! use spotmeta::batch::{pool, BatchOptions, Groups};
+//! use spotmeta::RmaOptions;
+//! // Two groups laid out back to back: rows 0..3 and 3..5.
+//! let groups = Groups::from_slices(
+//!     vec![0.1, 0.3, 0.2, 0.5, 0.4],
+//!     vec![0.02, 0.03, 0.04, 0.05, 0.02],
+//!     vec![0, 3, 5],
+//! );
+//! let opts = BatchOptions { rma: RmaOptions::default().check()?, confint: true };
+//! let fits = pool(&groups, &opts, &|_| {});
+//! assert_eq!(fits.len(), 2);
+//! assert_eq!(fits[0].status, "ok");
+//! # Ok::<(), spotmeta::Error>(())
+//! ```
+
+use crate::analysis::confint;
+use crate::error::{Error, Result};
+use crate::output::json::RmaSummary;
+use crate::{ValidRmaOptions, rma};
+use polars::prelude::{
+    Column, DataFrame, DataType, Field, IntoLazy, PlSmallStr, PolarsError, Schema,
+    SortMultipleOptions, col,
+};
+use polars_io::csv::read::CsvReadOptions;
+use polars_io::csv::write::CsvWriter;
+use polars_io::parquet::read::ParquetReader;
+use polars_io::parquet::write::ParquetWriter;
+use polars_io::{SerReader, SerWriter};
+use rayon::prelude::*;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Columns of the result after the group keys: the keys of `rma --format
+/// json` (the [`RmaSummary`] fields, in order) and `status`.
+pub const RESULT_COLUMNS: [&str; 34] = [
+    "k",
+    "method",
+    "test",
+    "level",
+    "estimate",
+    "se",
+    "zval",
+    "pval",
+    "ddf",
+    "ci_lb",
+    "ci_ub",
+    "pi_lb",
+    "pi_ub",
+    "tau2",
+    "se_tau2",
+    "tau2_ci_lb",
+    "tau2_ci_ub",
+    "tau",
+    "tau_ci_lb",
+    "tau_ci_ub",
+    "I2",
+    "I2_ci_lb",
+    "I2_ci_ub",
+    "H2",
+    "H2_ci_lb",
+    "H2_ci_ub",
+    "Q",
+    "Q_df",
+    "Q_pval",
+    "s2",
+    "iterations",
+    "convergence",
+    "notes",
+    "status",
+];
+
+/// Status of a group that pooled normally.
+pub const STATUS_OK: &str = "ok";
+/// Status of a group with a single study (pooled as a common effect, as `rma` does).
+pub const STATUS_K1: &str = "k=1: common effect only";
+
+/// File format of a table, from its extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableFormat {
+    /// Comma-separated values with a header line (`.csv`).
+    Csv,
+    /// Apache Parquet (`.parquet`, `.pq`).
+    Parquet,
+}
+
+impl TableFormat {
+    /// The format named by `path`'s extension (case-insensitive).
+    pub fn from_path(path: &Path) -> Result<TableFormat> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("csv") => Ok(TableFormat::Csv),
+            Some("parquet" | "pq") => Ok(TableFormat::Parquet),
+            _ => Err(Error::Unsupported(format!(
+                "{}: unknown table format; name the file *.csv or *.parquet",
+                path.display()
+            ))),
+        }
+    }
+}
+
+/// Where the sampling variances come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Variance {
+    /// A column of sampling variances.
+    Vi(String),
+    /// A column of standard errors (vi = sei²).
+    Sei(String),
+}
+
+/// Which columns hold the group keys and the effect sizes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchColumns {
+    /// Group key columns (at least one).
+    pub groups: Vec<String>,
+    /// Effect-size column.
+    pub yi: String,
+    /// Variance (or SE) column.
+    pub variance: Variance,
+}
+
+/// A table split into groups: keys plus each group's values laid out
+/// contiguously (group g owns rows `offsets[g]..offsets[g + 1]`).
+#[derive(Debug, Clone)]
+pub struct Groups {
+    /// One row per group: the key columns, sorted.
+    pub keys: DataFrame,
+    /// Group boundaries into `yi`/`vi` (length = groups + 1).
+    pub offsets: Vec<usize>,
+    /// Effect sizes (NaN where missing).
+    pub yi: Vec<f64>,
+    /// Sampling variances (NaN where missing; squared SEs under `--sei`).
+    pub vi: Vec<f64>,
+    /// Per value: the 0-based row of the input file it came from.
+    pub rows: Vec<u32>,
+    /// Per value: bit 1 = yi missing, bit 2 = variance missing (empty: none missing).
+    pub missing: Vec<u8>,
+    /// How rows are named in messages (`line` for CSV, `row` for Parquet).
+    pub row_word: RowWord,
+    /// The variance column was standard errors.
+    pub from_sei: bool,
+}
+
+/// How status messages name an input row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowWord {
+    /// `line N` of a CSV file (header = line 1).
+    Line,
+    /// `row N` (1-based) of a Parquet file or an in-memory table.
+    Row,
+}
+
+impl Groups {
+    /// Groups built from slices (keys: a single `group` column 1, 2, …).
+    pub fn from_slices(yi: Vec<f64>, vi: Vec<f64>, offsets: Vec<usize>) -> Groups {
+        let n = offsets.len().saturating_sub(1);
+        let key = Column::new("group".into(), (1..=n as u32).collect::<Vec<u32>>());
+        Groups {
+            keys: DataFrame::new(n, vec![key]).expect("one column"),
+            rows: (0..yi.len() as u32).collect(),
+            offsets,
+            yi,
+            vi,
+            missing: Vec::new(),
+            row_word: RowWord::Row,
+            from_sei: false,
+        }
+    }
+
+    /// Number of groups.
+    pub fn len(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// No groups at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Total number of rows.
+    pub fn rows(&self) -> usize {
+        self.yi.len()
+    }
+
+    fn row_name(&self, i: usize) -> String {
+        match self.row_word {
+            RowWord::Line => format!("line {}", self.rows[i] as u64 + 2),
+            RowWord::Row => format!("row {}", self.rows[i] as u64 + 1),
+        }
+    }
+
+    /// Why row `i` cannot be pooled, if it cannot.
+    fn bad_row(&self, i: usize) -> Option<String> {
+        let miss = self.missing.get(i).copied().unwrap_or(0);
+        let v = if self.from_sei { "sei" } else { "vi" };
+        if miss & 1 != 0 {
+            return Some("yi is missing".into());
+        }
+        if miss & 2 != 0 {
+            return Some(format!("{v} is missing"));
+        }
+        let y = self.yi[i];
+        if !y.is_finite() {
+            return Some(format!("yi = {y} is not finite"));
+        }
+        let var = self.vi[i];
+        if !(var.is_finite() && var > 0.0) {
+            let shown = if self.from_sei { var.sqrt() } else { var };
+            return Some(if var.is_finite() || self.from_sei && var.is_nan() {
+                format!("{v} = {shown} must be positive")
+            } else {
+                format!("{v} = {shown} is not finite")
+            });
+        }
+        None
+    }
+}
+
+/// Column names of a CSV header line or a Parquet schema.
+fn header(path: &Path, format: TableFormat) -> Result<Vec<String>> {
+    match format {
+        TableFormat::Csv => {
+            let mut r = csv::ReaderBuilder::new()
+                .has_headers(true)
+                .from_path(path)
+                .map_err(|e| Error::Invalid {
+                    file: path.to_path_buf(),
+                    problems: vec![format!("cannot read the header line: {e}")],
+                })?;
+            let h = r.headers().map_err(|e| Error::Invalid {
+                file: path.to_path_buf(),
+                problems: vec![format!("cannot read the header line: {e}")],
+            })?;
+            Ok(h.iter().map(str::to_string).collect())
+        }
+        TableFormat::Parquet => {
+            let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            let schema = ParquetReader::new(f)
+                .schema()
+                .map_err(|e| polars_err(path, e))?;
+            Ok(schema.iter_names().map(|n| n.to_string()).collect())
+        }
+    }
+}
+
+fn polars_err(path: &Path, e: PolarsError) -> Error {
+    Error::Invalid {
+        file: path.to_path_buf(),
+        problems: vec![format!(
+            "{e}\n  fix: check that the file is a well-formed table (CSV with a header line, or Parquet)"
+        )],
+    }
+}
+
+const YI: &str = "__spotmeta_yi";
+const VI: &str = "__spotmeta_vi";
+const ROW: &str = "__spotmeta_row";
+
+/// Read `path` (CSV or Parquet, by extension) and split it into groups by
+/// `cols.groups`, sorted by the keys. The effect-size and variance columns are
+/// read as numbers where they parse; anything else (empty, `NA`, text) is
+/// missing and makes its group unpoolable, not the read.
+pub fn read_groups(path: &Path, cols: &BatchColumns) -> Result<Groups> {
+    if cols.groups.is_empty() {
+        return Err(Error::option("--group", "name at least one group column"));
+    }
+    let format = TableFormat::from_path(path)?;
+    if !path.is_file() {
+        return Err(Error::io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        ));
+    }
+    let var = match &cols.variance {
+        Variance::Vi(c) | Variance::Sei(c) => c.clone(),
+    };
+    let mut needed: Vec<String> = cols.groups.clone();
+    for c in [&cols.yi, &var] {
+        if !needed.contains(c) {
+            needed.push(c.clone());
+        }
+    }
+    let header = header(path, format)?;
+    for c in &needed {
+        if !header.iter().any(|h| h == c) {
+            return Err(Error::MissingColumn {
+                file: path.to_path_buf(),
+                column: c.clone(),
+                fix: format!(
+                    "name an existing column (--group/--yi/--vi/--sei); the header has: {}",
+                    header.join(", ")
+                ),
+            });
+        }
+    }
+    let df = match format {
+        TableFormat::Csv => {
+            // Effect sizes are read as text and cast, so that `NA` or a stray
+            // word makes one value missing instead of failing the whole read.
+            let text: Schema = [cols.yi.as_str(), var.as_str()]
+                .into_iter()
+                .map(|c| Field::new(c.into(), DataType::String))
+                .collect();
+            let names: Vec<PlSmallStr> = needed.iter().map(|c| c.as_str().into()).collect();
+            CsvReadOptions::default()
+                .with_has_header(true)
+                .with_infer_schema_length(Some(10_000))
+                .with_columns(Some(names.into()))
+                .with_schema_overwrite(Some(Arc::new(text)))
+                .try_into_reader_with_file_path(Some(path.to_path_buf()))
+                .and_then(|r| r.finish())
+        }
+        TableFormat::Parquet => {
+            let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            ParquetReader::new(f)
+                .with_columns(Some(needed.clone()))
+                .finish()
+        }
+    }
+    .map_err(|e| polars_err(path, e))?;
+    let keys: Vec<_> = cols.groups.iter().map(|g| col(g.as_str())).collect();
+    let mut select = keys.clone();
+    select.extend([
+        col(cols.yi.as_str()).cast(DataType::Float64).alias(YI),
+        col(var.as_str()).cast(DataType::Float64).alias(VI),
+        col(ROW),
+    ]);
+    let key_names: Vec<&str> = cols.groups.iter().map(String::as_str).collect();
+    let df = df
+        .lazy()
+        .with_row_index(ROW, None)
+        .select(select)
+        .group_by(keys)
+        .agg([col(YI), col(VI), col(ROW)])
+        .sort(
+            key_names.clone(),
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .collect()
+        .map_err(|e| polars_err(path, e))?;
+    let key_df = df.select(key_names).map_err(|e| polars_err(path, e))?;
+    let (offsets, yi, yi_null) = flatten_f64(&df, YI).map_err(|e| polars_err(path, e))?;
+    let (_, mut vi, vi_null) = flatten_f64(&df, VI).map_err(|e| polars_err(path, e))?;
+    let rows = flatten_rows(&df).map_err(|e| polars_err(path, e))?;
+    let from_sei = matches!(cols.variance, Variance::Sei(_));
+    if from_sei {
+        vi.iter_mut().for_each(|s| {
+            *s = if *s > 0.0 { *s * *s } else { f64::NAN };
+        });
+    }
+    let missing = match (yi_null, vi_null) {
+        (None, None) => Vec::new(),
+        (a, b) => (0..yi.len())
+            .map(|i| {
+                u8::from(a.as_ref().is_some_and(|m| m[i]))
+                    | (u8::from(b.as_ref().is_some_and(|m| m[i])) << 1)
+            })
+            .collect(),
+    };
+    let mut groups = Groups {
+        keys: key_df,
+        offsets,
+        yi,
+        vi,
+        rows,
+        missing,
+        row_word: match format {
+            TableFormat::Csv => RowWord::Line,
+            TableFormat::Parquet => RowWord::Row,
+        },
+        from_sei,
+    };
+    restore_row_order(&mut groups);
+    Ok(groups)
+}
+
+/// Within every group, put the values back in file order (the fits then see
+/// exactly the rows `rma` would see for that group).
+fn restore_row_order(g: &mut Groups) {
+    for w in 0..g.len() {
+        let (a, b) = (g.offsets[w], g.offsets[w + 1]);
+        if g.rows[a..b].is_sorted() {
+            continue;
+        }
+        let mut idx: Vec<usize> = (a..b).collect();
+        idx.sort_by_key(|&i| g.rows[i]);
+        let yi: Vec<f64> = idx.iter().map(|&i| g.yi[i]).collect();
+        let vi: Vec<f64> = idx.iter().map(|&i| g.vi[i]).collect();
+        let rows: Vec<u32> = idx.iter().map(|&i| g.rows[i]).collect();
+        let miss: Vec<u8> = if g.missing.is_empty() {
+            Vec::new()
+        } else {
+            idx.iter().map(|&i| g.missing[i]).collect()
+        };
+        g.yi[a..b].copy_from_slice(&yi);
+        g.vi[a..b].copy_from_slice(&vi);
+        g.rows[a..b].copy_from_slice(&rows);
+        if !miss.is_empty() {
+            g.missing[a..b].copy_from_slice(&miss);
+        }
+    }
+}
+
+type Flat = (Vec<usize>, Vec<f64>, Option<Vec<bool>>);
+
+/// A list-of-f64 column as (offsets, values with NaN for null, null mask).
+fn flatten_f64(df: &DataFrame, name: &str) -> std::result::Result<Flat, PolarsError> {
+    let list = df.column(name)?.list()?.rechunk();
+    let arr = list.downcast_as_array();
+    let off = arr.offsets().as_slice();
+    let base = off[0] as usize;
+    let offsets: Vec<usize> = off.iter().map(|&o| o as usize - base).collect();
+    let end = *off.last().unwrap_or(&0) as usize;
+    let inner = list.get_inner().slice(base as i64, end - base);
+    let ca = inner.f64()?.rechunk();
+    if ca.null_count() == 0 {
+        Ok((offsets, ca.cont_slice()?.to_vec(), None))
+    } else {
+        let mut mask = Vec::with_capacity(ca.len());
+        let values = ca
+            .iter()
+            .map(|v| {
+                mask.push(v.is_none());
+                v.unwrap_or(f64::NAN)
+            })
+            .collect();
+        Ok((offsets, values, Some(mask)))
+    }
+}
+
+fn flatten_rows(df: &DataFrame) -> std::result::Result<Vec<u32>, PolarsError> {
+    let list = df.column(ROW)?.list()?.rechunk();
+    let arr = list.downcast_as_array();
+    let off = arr.offsets().as_slice();
+    let base = off[0] as usize;
+    let end = *off.last().unwrap_or(&0) as usize;
+    let inner = list
+        .get_inner()
+        .slice(base as i64, end - base)
+        .cast(&DataType::UInt32)?;
+    Ok(inner.u32()?.into_no_null_iter().collect())
+}
+
+/// Options of a batch run.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchOptions {
+    /// The model fitted to every group.
+    pub rma: ValidRmaOptions,
+    /// Compute Q-profile CIs for τ², τ, I², H² (about 4 µs per group at k = 20).
+    pub confint: bool,
+}
+
+/// The result of one group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupFit {
+    /// Rows read for the group.
+    pub rows: usize,
+    /// The fit, as `rma --format json` reports it (None when not pooled).
+    pub summary: Option<RmaSummary>,
+    /// `ok`, `k=1: common effect only`, or why the group was not pooled.
+    pub status: String,
+}
+
+/// Fit one group (its values as slices).
+fn fit_group(g: &Groups, w: usize, opts: &BatchOptions) -> GroupFit {
+    let (a, b) = (g.offsets[w], g.offsets[w + 1]);
+    let rows = b - a;
+    let bad: Vec<usize> = (a..b).filter(|&i| g.bad_row(i).is_some()).collect();
+    if let Some(&first) = bad.first() {
+        let why = g.bad_row(first).unwrap_or_default();
+        return GroupFit {
+            rows,
+            summary: None,
+            status: format!(
+                "not pooled: {} bad row(s); first: {}: {why}",
+                bad.len(),
+                g.row_name(first)
+            ),
+        };
+    }
+    let (yi, vi) = (&g.yi[a..b], &g.vi[a..b]);
+    match rma(yi, vi, &opts.rma) {
+        Err(e) => GroupFit {
+            rows,
+            summary: None,
+            status: format!("not pooled: {e}"),
+        },
+        Ok(fit) => {
+            let (ci, status) = if opts.confint && fit.k > 1 {
+                match confint(yi, vi, &fit, 1e-12) {
+                    Ok(ci) => (ci, STATUS_OK.to_string()),
+                    Err(e) => (None, format!("ok; no tau^2 CI: {e}")),
+                }
+            } else if fit.k == 1 {
+                (None, STATUS_K1.to_string())
+            } else {
+                (None, STATUS_OK.to_string())
+            };
+            GroupFit {
+                rows,
+                summary: Some(RmaSummary::new(&fit, ci.as_ref())),
+                status,
+            }
+        }
+    }
+}
+
+/// Fit every group in parallel; `progress(n)` is called as batches of `n`
+/// groups finish (from worker threads). Results are in group order.
+pub fn pool(
+    groups: &Groups,
+    opts: &BatchOptions,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Vec<GroupFit> {
+    const CHUNK: usize = 256;
+    let n = groups.len();
+    let chunks: Vec<Vec<GroupFit>> = (0..n.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|c| {
+            let out: Vec<GroupFit> = (c * CHUNK..((c + 1) * CHUNK).min(n))
+                .map(|w| fit_group(groups, w, opts))
+                .collect();
+            progress(out.len());
+            out
+        })
+        .collect();
+    chunks.into_iter().flatten().collect()
+}
+
+/// The result table: key columns, then [`RESULT_COLUMNS`].
+pub fn to_frame(groups: &Groups, fits: &[GroupFit], opts: &BatchOptions) -> Result<DataFrame> {
+    macro_rules! num {
+        ($name:expr, $f:expr) => {
+            Column::new(
+                $name.into(),
+                fits.iter()
+                    .map(|g| g.summary.as_ref().and_then($f))
+                    .collect::<Vec<Option<f64>>>(),
+            )
+        };
+    }
+    macro_rules! int {
+        ($name:expr, $f:expr) => {
+            Column::new(
+                $name.into(),
+                fits.iter()
+                    .map(|g| g.summary.as_ref().and_then($f))
+                    .collect::<Vec<Option<u32>>>(),
+            )
+        };
+    }
+    macro_rules! text {
+        ($name:expr, $f:expr) => {
+            Column::new(
+                $name.into(),
+                fits.iter().map($f).collect::<Vec<Option<String>>>(),
+            )
+        };
+    }
+    let method = opts.rma.method().as_str();
+    let test = opts.rma.test().as_str();
+    let cols = vec![
+        Column::new(
+            "k".into(),
+            fits.iter()
+                .map(|g| g.summary.as_ref().map_or(g.rows, |s| s.k) as u32)
+                .collect::<Vec<u32>>(),
+        ),
+        text!("method", |g| Some(
+            g.summary
+                .as_ref()
+                .map_or(method.to_string(), |s| s.method.clone())
+        )),
+        text!("test", |g| Some(
+            g.summary
+                .as_ref()
+                .map_or(test.to_string(), |s| s.test.clone())
+        )),
+        Column::new("level".into(), vec![opts.rma.level() * 100.0; fits.len()]),
+        num!("estimate", |s| Some(s.estimate)),
+        num!("se", |s| Some(s.se)),
+        num!("zval", |s| Some(s.zval)),
+        num!("pval", |s| s.pval),
+        int!("ddf", |s| s.ddf.map(|d| d as u32)),
+        num!("ci_lb", |s| Some(s.ci_lb)),
+        num!("ci_ub", |s| Some(s.ci_ub)),
+        num!("pi_lb", |s| Some(s.pi_lb)),
+        num!("pi_ub", |s| Some(s.pi_ub)),
+        num!("tau2", |s| Some(s.tau2)),
+        num!("se_tau2", |s| s.se_tau2),
+        num!("tau2_ci_lb", |s| s.tau2_ci_lb),
+        num!("tau2_ci_ub", |s| s.tau2_ci_ub),
+        num!("tau", |s| Some(s.tau)),
+        num!("tau_ci_lb", |s| s.tau_ci_lb),
+        num!("tau_ci_ub", |s| s.tau_ci_ub),
+        num!("I2", |s| s.I2),
+        num!("I2_ci_lb", |s| s.I2_ci_lb),
+        num!("I2_ci_ub", |s| s.I2_ci_ub),
+        num!("H2", |s| s.H2),
+        num!("H2_ci_lb", |s| s.H2_ci_lb),
+        num!("H2_ci_ub", |s| s.H2_ci_ub),
+        num!("Q", |s| Some(s.Q)),
+        int!("Q_df", |s| Some(s.Q_df as u32)),
+        num!("Q_pval", |s| s.Q_pval),
+        num!("s2", |s| s.s2),
+        int!("iterations", |s| Some(s.iterations)),
+        text!("convergence", |g| g
+            .summary
+            .as_ref()
+            .and_then(|s| serde_json::to_value(s.convergence).ok())
+            .and_then(|v| v.as_str().map(str::to_string))),
+        text!("notes", |g| g.summary.as_ref().map(|s| s.notes.join(" "))),
+        text!("status", |g| Some(g.status.clone())),
+    ];
+    debug_assert!(
+        cols.iter()
+            .map(|c| c.name().as_str())
+            .eq(RESULT_COLUMNS.iter().copied())
+    );
+    let mut df = groups.keys.clone();
+    for c in cols {
+        let c = if groups.keys.column(c.name().as_str()).is_ok() {
+            // A key column that clashes with a result name keeps its name;
+            // the result column gets a `rma_` prefix.
+            let name = format!("rma_{}", c.name());
+            c.with_name(name.into())
+        } else {
+            c
+        };
+        df.with_column(c)
+            .map_err(|e| Error::Unsupported(e.to_string()))?;
+    }
+    Ok(df)
+}
+
+/// Encode `df` as CSV or Parquet bytes (nulls are empty CSV fields).
+pub fn encode(df: &mut DataFrame, format: TableFormat) -> Result<Vec<u8>> {
+    let mut buf = Vec::new();
+    let r = match format {
+        TableFormat::Csv => CsvWriter::new(&mut buf).finish(df),
+        TableFormat::Parquet => ParquetWriter::new(&mut buf).finish(df).map(|_| ()),
+    };
+    r.map_err(|e| Error::Unsupported(format!("encoding the result table failed: {e}")))?;
+    Ok(buf)
+}
+
+/// Write `df` to `path` atomically, as CSV or Parquet by extension.
+pub fn write_table(path: &Path, df: &mut DataFrame) -> Result<()> {
+    let format = TableFormat::from_path(path)?;
+    let bytes = encode(df, format)?;
+    crate::output::write_atomic(path, &bytes)
+}
+
+/// Read a whole CSV or Parquet table (e.g. a batch result, for checking).
+pub fn read_table(path: &Path) -> Result<DataFrame> {
+    match TableFormat::from_path(path)? {
+        TableFormat::Csv => CsvReadOptions::default()
+            .with_has_header(true)
+            .with_infer_schema_length(None)
+            .try_into_reader_with_file_path(Some(path.to_path_buf()))
+            .and_then(|r| r.finish()),
+        TableFormat::Parquet => {
+            let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            ParquetReader::new(f).finish()
+        }
+    }
+    .map_err(|e| polars_err(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_columns_are_the_rma_json_keys_then_status() {
+        let opts = crate::RmaOptions::default().check().unwrap();
+        let fit = rma(&[0.1, 0.3], &[0.01, 0.02], &opts).unwrap();
+        let v = serde_json::to_value(RmaSummary::new(&fit, None)).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(&RESULT_COLUMNS[..keys.len()], &keys[..]);
+        assert_eq!(RESULT_COLUMNS[keys.len()], "status");
+    }
+}

@@ -1,0 +1,54 @@
+//! `spotmeta albatross [FILE] --out F [--format png|svg] [--width PX]`: the
+//! albatross plot (Harrison et al. 2017) of every primary outcome with a
+//! p-value, over the vote-count evidence of `spotmeta vote` (issue #9).
+
+use crate::cli::args::{DEFAULT_DATASET, ModelArgs};
+use crate::cli::cmd::forest::{ImageFormat, format_of};
+use anyhow::Context;
+use clap::Args;
+use spotmeta::TestKind;
+use spotmeta::analysis::confounds::{ConfoundOptions, flag_dataset};
+use spotmeta::analysis::primary::primary_analysis;
+use spotmeta::analysis::vote::vote_count;
+use spotmeta::data::load_spot;
+use spotmeta::escalc::spot::SpotOptions;
+use spotmeta::output::albatross::{albatross_data, albatross_layout, albatross_png, albatross_svg};
+use std::path::PathBuf;
+
+/// Arguments of `spotmeta albatross`.
+#[derive(Debug, Args)]
+pub struct AlbatrossArgs {
+    /// Dataset (default: the bundled datasets/spot_reduction.csv).
+    file: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Image width in pixels (the height follows).
+    #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u32).range(500..=4000))]
+    width: u32,
+    /// Image format (default: from the extension of --out).
+    #[arg(long, value_enum)]
+    format: Option<ImageFormat>,
+    /// Output file (written atomically).
+    #[arg(long, short)]
+    out: PathBuf,
+}
+
+/// Run `spotmeta albatross`.
+pub fn run(a: AlbatrossArgs) -> anyhow::Result<()> {
+    let format = format_of(&a.out, a.format)?;
+    let opts = a.model.options(TestKind::Knha)?;
+    let path = a.file.unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
+    let ds = load_spot(&path)?;
+    let pa = primary_analysis(&ds, &SpotOptions::default(), &opts)?;
+    let flags = flag_dataset(&ds, &pa.selection, &ConfoundOptions::default());
+    let v = vote_count(&ds, &pa.selection, &flags, Some(&pa.fit), opts.level());
+    let height = (a.width * 2 / 3).max(400);
+    let layout = albatross_layout(&albatross_data(&v.evidence), a.width, height);
+    let bytes = match format {
+        ImageFormat::Png => albatross_png(&layout)?,
+        ImageFormat::Svg => albatross_svg(&layout)?.into_bytes(),
+    };
+    spotmeta::output::write_atomic(&a.out, &bytes)
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    Ok(())
+}

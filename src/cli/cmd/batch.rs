@@ -1,0 +1,151 @@
+//! `spotmeta batch FILE --group COL[,COL] --out F`: pool every group of a long
+//! table (CSV or Parquet) in parallel and write one row per group (the group
+//! columns, the `rma --format json` keys, `status`). A progress bar appears on
+//! a terminal once a run takes longer than a second; otherwise it is quiet.
+
+use crate::cli::args::ModelArgs;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use spotmeta::TestKind;
+use spotmeta::batch::{
+    BatchColumns, BatchOptions, STATUS_K1, STATUS_OK, TableFormat, Variance, pool, read_groups,
+    to_frame, write_table,
+};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Arguments of `spotmeta batch`.
+#[derive(Debug, Args)]
+pub struct BatchArgs {
+    /// Long table, one effect size per row: CSV (header line) or Parquet, by extension.
+    pub file: PathBuf,
+    /// Column(s) that define a group, comma-separated (one meta-analysis per group).
+    #[arg(long, value_delimiter = ',', required = true, value_name = "COL[,COL]")]
+    pub group: Vec<String>,
+    /// Column holding the effect sizes.
+    #[arg(long, default_value = "yi")]
+    pub yi: String,
+    /// Column holding the sampling variances.
+    #[arg(long, default_value = "vi", conflicts_with = "sei")]
+    pub vi: String,
+    /// Column holding standard errors instead of variances (vi = sei²).
+    #[arg(long)]
+    pub sei: Option<String>,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Skip the Q-profile CIs for τ², τ, I², H² (their columns are then empty).
+    #[arg(long)]
+    pub no_confint: bool,
+    /// Output table: .csv or .parquet (written atomically; nothing is written on error).
+    #[arg(long, short)]
+    pub out: PathBuf,
+}
+
+/// A progress bar that stays hidden unless stderr is a terminal and the run
+/// has lasted more than a second.
+struct Progress {
+    bar: ProgressBar,
+    start: Instant,
+    tty: bool,
+    shown: AtomicBool,
+}
+
+impl Progress {
+    fn new() -> Progress {
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden());
+        Progress {
+            bar,
+            start: Instant::now(),
+            tty: std::io::stderr().is_terminal(),
+            shown: AtomicBool::new(false),
+        }
+    }
+
+    /// Show the bar if the run is slow enough (idempotent).
+    fn maybe_show(&self) {
+        if self.tty
+            && self.start.elapsed() > Duration::from_secs(1)
+            && !self.shown.swap(true, Ordering::Relaxed)
+        {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+            self.bar.enable_steady_tick(Duration::from_millis(120));
+        }
+    }
+
+    fn pooling(&self, groups: usize) {
+        self.bar.set_length(groups as u64);
+        if let Ok(style) =
+            ProgressStyle::with_template("pooling {bar:40} {pos}/{len} groups ({eta} left)")
+        {
+            self.bar.set_style(style);
+        }
+    }
+}
+
+/// Run `spotmeta batch`.
+pub fn run(a: BatchArgs) -> anyhow::Result<()> {
+    // Check everything cheap before reading anything.
+    let out_format = TableFormat::from_path(&a.out)?;
+    let opts = BatchOptions {
+        rma: a.model.options(TestKind::Z)?,
+        confint: !a.no_confint,
+    };
+    let cols = BatchColumns {
+        groups: a.group.clone(),
+        yi: a.yi.clone(),
+        variance: match &a.sei {
+            Some(s) => Variance::Sei(s.clone()),
+            None => Variance::Vi(a.vi.clone()),
+        },
+    };
+    let progress = Progress::new();
+    progress
+        .bar
+        .set_message(format!("reading {}", a.file.display()));
+    let done = AtomicBool::new(false);
+    /// Stops the watcher thread however the work ends (even by a panic).
+    struct Done<'a>(&'a AtomicBool);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let (groups, fits) = std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                progress.maybe_show();
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        let _done = Done(&done);
+        (|| -> anyhow::Result<_> {
+            let groups = read_groups(&a.file, &cols)?;
+            progress.pooling(groups.len());
+            let fits = pool(&groups, &opts, &|n| progress.bar.inc(n as u64));
+            Ok((groups, fits))
+        })()
+    })?;
+    progress.bar.finish_and_clear();
+    let mut df = to_frame(&groups, &fits, &opts)?;
+    write_table(&a.out, &mut df)?;
+    let ok = fits.iter().filter(|f| f.status == STATUS_OK).count();
+    let k1 = fits.iter().filter(|f| f.status == STATUS_K1).count();
+    let not = fits.iter().filter(|f| f.summary.is_none()).count();
+    println!(
+        "{} groups ({} rows) pooled into {} ({}): {ok} ok, {k1} with k = 1, {not} not pooled{}",
+        groups.len(),
+        groups.rows(),
+        a.out.display(),
+        match out_format {
+            TableFormat::Csv => "CSV",
+            TableFormat::Parquet => "Parquet",
+        },
+        match fits.len() - ok - k1 - not {
+            0 => String::new(),
+            n => format!(", {n} without a tau^2 CI"),
+        }
+    );
+    Ok(())
+}
