@@ -22,6 +22,16 @@ pub fn fmt_p(p: Option<f64>) -> String {
     }
 }
 
+/// "p-val <.0001" or "p-val = .1234", as metafor prints a test's p-value.
+pub fn p_clause(p: Option<f64>) -> String {
+    let p = fmt_p(p);
+    if p.starts_with('<') {
+        format!("p-val {p}")
+    } else {
+        format!("p-val = {p}")
+    }
+}
+
 fn stars(p: Option<f64>) -> &'static str {
     match p {
         Some(p) if p < 0.001 => "***",
@@ -88,12 +98,7 @@ pub fn render_rma(fit: &RmaFit, ci: Option<&Tau2Ci>) -> String {
     }
     if fit.k > 1 {
         let _ = writeln!(o, "\nTest for Heterogeneity:");
-        let p = fmt_p(fit.q_pval());
-        let p = if p.starts_with('<') {
-            format!("p-val {p}")
-        } else {
-            format!("p-val = {p}")
-        };
+        let p = p_clause(fit.q_pval());
         let _ = writeln!(o, "Q(df = {}) = {}, {p}", fit.q_df, f4(fit.q));
     }
     let _ = writeln!(o, "\nModel Results:\n");
@@ -203,33 +208,26 @@ pub fn render_rma_mods(
         );
     }
     let _ = writeln!(o, "\nTest for Residual Heterogeneity:");
-    let p = fmt_p(Some(fit.qe_pval));
     let _ = writeln!(
         o,
-        "QE(df = {}) = {}, p-val {}{p}",
+        "QE(df = {}) = {}, {}",
         fit.k - fit.p,
         f4(fit.qe),
-        if p.starts_with('<') { "" } else { "= " }
+        p_clause(Some(fit.qe_pval))
     );
     let _ = writeln!(o, "\nTest of Moderators (coefficient(s) 2:{}):", fit.p);
-    let p = fmt_p(Some(fit.qm_pval));
-    let eq = if p.starts_with('<') { "" } else { "= " };
+    let p = p_clause(Some(fit.qm_pval));
     match fit.qm_df.1 {
         Some(df2) => {
             let _ = writeln!(
                 o,
-                "F(df1 = {}, df2 = {df2}) = {}, p-val {eq}{p}",
+                "F(df1 = {}, df2 = {df2}) = {}, {p}",
                 fit.qm_df.0,
                 f4(fit.qm)
             );
         }
         None => {
-            let _ = writeln!(
-                o,
-                "QM(df = {}) = {}, p-val {eq}{p}",
-                fit.qm_df.0,
-                f4(fit.qm)
-            );
+            let _ = writeln!(o, "QM(df = {}) = {}, {p}", fit.qm_df.0, f4(fit.qm));
         }
     }
     if let Some(pm) = perm {

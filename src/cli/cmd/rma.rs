@@ -16,8 +16,8 @@ use spotmeta::model::moderators::{ModColumn, design_matrix};
 use spotmeta::model::multilevel::{Clusters, MultilevelFit, rma_multilevel};
 use spotmeta::model::robust::{RobustFit, robust_multilevel, robust_univariate};
 use spotmeta::model::{Design, rma_mods};
-use spotmeta::output::text::fmt_p;
 use spotmeta::output::text::render_rma_mods;
+use spotmeta::output::text::{fmt_p, p_clause};
 use spotmeta::output::{json::RmaSummary, text::render_rma};
 use spotmeta::{TestKind, ValidRmaOptions, rma};
 use std::fmt::Write;
@@ -210,12 +210,11 @@ fn render_multilevel(f: &MultilevelFit, cluster: &str) -> String {
         "\nI^2: total {:.2}%, between clusters {:.2}%, within clusters {:.2}%\n",
         f.i2[0], f.i2[1], f.i2[2]
     ));
-    let p = fmt_p(Some(f.qe_pval));
     t.push_str(&format!(
-        "\nTest for Heterogeneity:\nQ(df = {}) = {:.4}, p-val {}{p}\n\nModel Results:\n\n",
+        "\nTest for Heterogeneity:\nQ(df = {}) = {:.4}, {}\n\nModel Results:\n\n",
         f.k - f.beta.len(),
         f.qe,
-        if p.starts_with('<') { "" } else { "= " }
+        p_clause(Some(f.qe_pval))
     ));
     let w = f.names.iter().map(|n| n.len()).max().unwrap_or(7).max(7);
     t.push_str(&format!(
