@@ -359,11 +359,7 @@ pub fn flag_dataset(
                 line: row.line,
                 study_id: row.study_id.clone(),
                 label: row.display_label(),
-                outcome: format!(
-                    "{} {}",
-                    row.region.as_deref().unwrap_or("?"),
-                    row.method.map(|m| m.as_str()).unwrap_or("?")
-                ),
+                outcome: row.outcome_label(),
                 status: row.status.to_string(),
                 pooled: used.is_some(),
                 flags: flags(row, used.map(|u| &u.effect), opts),

@@ -61,14 +61,6 @@ impl Selection {
     }
 }
 
-fn outcome(row: &SpotRow) -> String {
-    format!(
-        "{} {}",
-        row.region.as_deref().unwrap_or("?"),
-        row.method.map(|m| m.as_str()).unwrap_or("?")
-    )
-}
-
 /// Participants in a row (parallel: both arms; otherwise the trained arm).
 pub(crate) fn participants(row: &SpotRow) -> Option<u32> {
     match row.design {
@@ -85,7 +77,7 @@ pub fn select_primary(ds: &SpotDataset, opts: &SpotOptions) -> Selection {
         let skip = |reason: String| LeftOut {
             line: row.line,
             label: row.display_label(),
-            outcome: outcome(row),
+            outcome: row.outcome_label(),
             reason,
         };
         let reason = if row.status != Status::Included {

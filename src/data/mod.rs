@@ -197,6 +197,15 @@ impl SpotRow {
             format!("{} ({})", self.label, self.cohort)
         }
     }
+
+    /// The outcome as "region method" (`?` for what is not recorded).
+    pub fn outcome_label(&self) -> String {
+        format!(
+            "{} {}",
+            self.region.as_deref().unwrap_or("?"),
+            self.method.map(|m| m.as_str()).unwrap_or("?")
+        )
+    }
 }
 
 /// `primary` is written `yes`/`no` in the CSV and held as a `bool`.

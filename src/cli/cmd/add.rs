@@ -220,10 +220,9 @@ fn describe(change: &Change, verb: &str) -> String {
         let es = spot_effect(row, &SpotOptions::default());
         let _ = writeln!(
             t,
-            "{verb} line {line}: {} [{} {}]",
+            "{verb} line {line}: {} [{}]",
             row.display_label(),
-            row.region.as_deref().unwrap_or("?"),
-            row.method.map(|m| m.as_str()).unwrap_or("?")
+            row.outcome_label()
         );
         match &es {
             Ok(e) => {
