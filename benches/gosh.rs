@@ -2,22 +2,14 @@
 //! fits, in ≤ 3 s). Run with `cargo bench --bench gosh`; figures go into
 //! README.md.
 
+mod common;
+
+use common::data;
 use criterion::{Criterion, criterion_group, criterion_main};
 use spotmeta::gosh::{GoshOptions, gosh};
 use spotmeta::{Method, RmaOptions};
 use std::hint::black_box;
 use std::time::Duration;
-
-/// The k-study data of `benches/rma.rs` (variances 0.01–0.5, τ² ≈ 0.1).
-fn data(k: usize) -> (Vec<f64>, Vec<f64>) {
-    let vi: Vec<f64> = (0..k)
-        .map(|i| 0.01 + 0.49 * ((i as f64 * 0.618_034) % 1.0))
-        .collect();
-    let yi: Vec<f64> = (0..k)
-        .map(|i| 0.3 + (0.1 + vi[i]).sqrt() * ((i as f64 * 2.399_963).sin() * 1.5))
-        .collect();
-    (yi, vi)
-}
 
 fn bench_gosh(c: &mut Criterion) {
     let mut g = c.benchmark_group("gosh");

@@ -2,22 +2,13 @@
 //! the 2-core box: REML k = 20 ≤ 1 µs, DL ≤ 0.1 µs per fit). Run with
 //! `cargo bench --bench rma`; figures go into README.md.
 
+mod common;
+
+use common::data;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use spotmeta::analysis::confint;
 use spotmeta::{Method, RmaOptions, TestKind, rma};
 use std::hint::black_box;
-
-/// Deterministic heterogeneous data: variances from 0.01 to 0.5, effects with
-/// τ² ≈ 0.1 (a fixed low-discrepancy sequence, no RNG dependency).
-fn data(k: usize) -> (Vec<f64>, Vec<f64>) {
-    let vi: Vec<f64> = (0..k)
-        .map(|i| 0.01 + 0.49 * ((i as f64 * 0.618_034) % 1.0))
-        .collect();
-    let yi: Vec<f64> = (0..k)
-        .map(|i| 0.3 + (0.1 + vi[i]).sqrt() * ((i as f64 * 2.399_963).sin() * 1.5))
-        .collect();
-    (yi, vi)
-}
 
 fn bench_fit(c: &mut Criterion) {
     let mut g = c.benchmark_group("rma");
