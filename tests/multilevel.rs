@@ -260,3 +260,47 @@ fn aggregate_matches_metafor_compound_symmetry() {
     );
     assert!(aggregate(&yi, &vi, &cl, 1.0).is_err());
 }
+
+/// On the spot dataset, `--multilevel` / `--robust` pool every outcome
+/// (primary or not): tests/fixtures/three_level.csv has 10 outcomes from 5
+/// studies. Reference: tests/conformance/make_three_level_report_fixtures.R
+/// (metafor 3.8.1 rma.mv + robust(clubSandwich = TRUE), clubSandwich 0.5.8).
+#[test]
+fn cli_multilevel_on_the_spot_schema_pools_every_outcome() {
+    let want = common::read_json("three_level_report.json");
+    let out = common::spotmeta()
+        .current_dir(common::root())
+        .args([
+            "rma",
+            "tests/fixtures/three_level.csv",
+            "--multilevel",
+            "study_id",
+            "--robust",
+            "study_id",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success();
+    let v: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v["multilevel"]["k"], 10);
+    assert_eq!(v["multilevel"]["clusters"], 5);
+    all_close(
+        "sigma2",
+        &nums(&v["sigma2"]),
+        &nums(&want["sigma2"]),
+        OPTIMISER_REL,
+    );
+    all_close(
+        "CR2 se",
+        &nums(&v["robust"]["se"]),
+        &nums(&want["robust"]["se"]),
+        OPTIMISER_REL,
+    );
+    all_close(
+        "CR2 df",
+        &nums(&v["robust"]["df"]),
+        &nums(&want["robust"]["df"]),
+        OPTIMISER_REL,
+    );
+}

@@ -32,7 +32,7 @@ fn spot_forest() -> ForestData {
     .unwrap();
     let ds = load_spot(&common::dataset("spot_reduction.csv")).unwrap();
     let pa = primary_analysis(&ds, &SpotOptions::default(), &opts).unwrap();
-    let (studies, legend) = spot_studies(&ds, &pa.selection, &ConfoundOptions::default());
+    let (studies, legend) = spot_studies(&ds, &pa.selection, &ConfoundOptions::default(), false);
     let spec = ForestSpec {
         effect_label: "Hedges' g".into(),
         xlab: SPOT_XLAB.into(),

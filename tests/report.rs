@@ -123,7 +123,7 @@ fn report_panel_and_json_carry_the_sensitivity_sentence_and_scenarios() {
         &opts,
     )
     .unwrap();
-    let l = sensitivity_panel(&s, "Hedges' g", 0.5, 1320);
+    let l = sensitivity_panel(&s, "Hedges' g", 0.5, 1320, None);
     let names: Vec<&str> = l.rows.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(
         names,
@@ -219,4 +219,132 @@ fn report_has_the_vote_count_albatross_points_and_the_three_level_reason() {
     assert!(md.contains("| with an EE flag | 2 | 0 | 3 |"));
     assert!(md.contains("## All outcomes, three-level model + CR2"));
     assert!(md.contains("Primary analysis: one outcome per study, REML + Knapp–Hartung"));
+}
+
+/// Issue #8: once the all-outcomes three-level model can run, it is the
+/// report's primary analysis — headline, forest plot, `primary_analysis` in
+/// results.json — and the one-outcome-per-study fit becomes a sensitivity
+/// row. Reference: tests/conformance/make_three_level_report_fixtures.R
+/// (metafor 3.8.1 `rma.mv` + `robust(clubSandwich = TRUE)` + `predict` +
+/// `weights`, clubSandwich 0.5.8) on tests/fixtures/three_level.csv.
+#[test]
+fn three_level_model_becomes_the_primary_analysis_when_it_can_run() {
+    use common::tol::close;
+    let want = common::read_json("three_level_report.json");
+    let f = |v: &serde_json::Value| v.as_f64().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    spotmeta()
+        .current_dir(common::root())
+        .args(["report", "tests/fixtures/three_level.csv", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let v: serde_json::Value =
+        serde_json::from_slice(&fs::read(dir.path().join("results.json")).unwrap()).unwrap();
+    // REML optimum and profile searches: OPTIMISER_REL as in tests/multilevel.rs.
+    const OPTIMISER_REL: f64 = 1e-5;
+    let p = &v["primary_analysis"];
+    assert_eq!(p["analysis"], "all outcomes, three-level model + CR2");
+    assert_eq!(
+        (p["k"].as_u64(), p["studies"].as_u64()),
+        (Some(10), Some(5))
+    );
+    for (got, want) in [
+        (&p["estimate"], &want["beta"]),
+        (&p["ci_lb"], &want["robust"]["ci.lb"]),
+        (&p["ci_ub"], &want["robust"]["ci.ub"]),
+        (&p["df"], &want["robust"]["df"]),
+        (&p["pval"], &want["robust"]["pval"]),
+        (&p["pi_lb"], &want["pi"][0]),
+        (&p["pi_ub"], &want["pi"][1]),
+    ] {
+        assert!(
+            close(f(got), f(want), OPTIMISER_REL, 1e-8),
+            "{got} vs metafor {want}"
+        );
+    }
+    let t = &v["all_outcomes"]["result"];
+    for s in 0..2 {
+        assert!(close(
+            f(&t["fit"]["sigma2"][s]),
+            f(&want["sigma2"][s]),
+            OPTIMISER_REL,
+            1e-8
+        ));
+        for b in 0..2 {
+            assert!(close(
+                f(&t["fit"]["sigma2_ci"][s][b]),
+                f(&want["sigma2_ci"][s][b]),
+                1e-4,
+                1e-6
+            ));
+        }
+    }
+    for (got, w) in t["weights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(want["weights"].as_array().unwrap())
+    {
+        assert!(
+            close(f(got), f(w), OPTIMISER_REL, 1e-8),
+            "weight {got} vs {w}"
+        );
+    }
+    // The one-outcome-per-study fit stays in the top-level rma keys.
+    let one = &want["one_per_study"];
+    assert_eq!(v["k"], one["k"]);
+    assert!(common::tol::close_metafor(
+        f(&v["estimate"]),
+        f(&one["estimate"])
+    ));
+    assert!(common::tol::close_metafor(f(&v["ci_lb"]), f(&one["ci.lb"])));
+
+    // Headline and tables.
+    let md = fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(md.contains(
+        "Pooled Hedges' g = 0.30 (95% CI −0.31 to 0.91; k = 10 outcomes from 5 studies; p = 0.24)"
+    ));
+    assert!(md.contains("## Rows pooled (10)"));
+    assert!(md.contains("| 3 | Alpha 2001 | arm DEXA | 24 | 1.37 [0.48, 2.26] | 6.5% | – |"));
+    assert!(md.contains("## One outcome per study (sensitivity analysis)"));
+    assert!(md.contains(
+        "Primary analysis: all outcomes, three-level + CR2: k = 10, g = 0.30 [-0.31, 0.91]."
+    ));
+
+    // The forest plot shows every outcome under its study, weighted as
+    // metafor's weights(), with the CR2 diamond and prediction interval.
+    let svg = fs::read_to_string(dir.path().join("forest.svg")).unwrap();
+    for text in [
+        "Three-level model + CR2 (k = 10; 5 studies)",
+        "Alpha 2001",
+        "leg DEXA",
+        "6.5%",
+        "16.2%",
+        "[−1.14, 1.74]",
+        "t(3.98) = 1.37, p = 0.24.",
+    ] {
+        assert!(svg.contains(text), "forest.svg lacks {text:?}");
+    }
+}
+
+/// `spotmeta forest --one-per-study` keeps the one-outcome-per-study plot.
+#[test]
+fn forest_one_per_study_flag_keeps_the_univariate_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("f.svg");
+    spotmeta()
+        .current_dir(common::root())
+        .args([
+            "forest",
+            "tests/fixtures/three_level.csv",
+            "--one-per-study",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let svg = fs::read_to_string(&out).unwrap();
+    assert!(svg.contains("Random-effects model (k = 5)"));
+    assert!(!svg.contains("leg DEXA"));
 }

@@ -13,11 +13,12 @@
 use super::diagnostics::Outcome;
 use super::primary::{UsedRow, participants};
 use crate::data::{InterventionType, OutcomeType, SpotDataset, Status};
+use crate::dist;
 use crate::error::{Error, Result};
 use crate::escalc::spot::{SpotOptions, spot_effect};
 use crate::model::ValidRmaOptions;
 use crate::model::mods::Design;
-use crate::model::multilevel::{Clusters, MultilevelFit, rma_multilevel};
+use crate::model::multilevel::{Clusters, MultilevelFit, rma_multilevel, weights_percent};
 use crate::model::robust::{RobustFit, robust_multilevel};
 use serde::Serialize;
 
@@ -28,6 +29,38 @@ pub struct ThreeLevel {
     pub fit: MultilevelFit,
     /// CR2 cluster-robust inference on the pooled estimate.
     pub robust: RobustFit,
+    /// Prediction interval (metafor `predict()` on the robust fit):
+    /// β̂ ± t(df; 1 − α/2)·√(SE²_CR2 + σ²₁ + σ²₂), df the Satterthwaite df.
+    pub pi: (f64, f64),
+    /// Forest-plot weights of the rows in percent (metafor `weights()`).
+    pub weights: Vec<f64>,
+}
+
+impl ThreeLevel {
+    /// Fit the intercept-only three-level model and its CR2 inference.
+    pub fn fit(yi: &[f64], vi: &[f64], cl: &Clusters, opts: &ValidRmaOptions) -> Result<Self> {
+        let k = yi.len();
+        let x = Design {
+            k,
+            p: 1,
+            x: vec![1.0; k],
+            names: vec!["intrcpt".into()],
+        };
+        let fit = rma_multilevel(yi, vi, &x, cl, opts)?;
+        let robust = robust_multilevel(yi, vi, &x, cl, &fit)?;
+        let (est, se, df) = (robust.beta[0], robust.se[0], robust.df[0]);
+        let crit = dist::qt(1.0 - (1.0 - fit.level) / 2.0, df);
+        let half = crit * (se * se + fit.sigma2[0] + fit.sigma2[1]).sqrt();
+        let weights = weights_percent(vi, cl, fit.sigma2).ok_or_else(|| {
+            Error::Unsupported("the fitted marginal covariance is not positive definite".into())
+        })?;
+        Ok(ThreeLevel {
+            fit,
+            robust,
+            pi: (est - half, est + half),
+            weights,
+        })
+    }
 }
 
 /// The all-outcomes analysis, or why it could not run.
@@ -43,15 +76,10 @@ pub struct AllOutcomes {
     pub result: Outcome<ThreeLevel>,
 }
 
-/// Select every included exercise regional-fat row with a computable effect
-/// size and fit the three-level model + CR2 (intercept only).
-pub fn all_outcomes(
-    ds: &SpotDataset,
-    spot: &SpotOptions,
-    opts: &ValidRmaOptions,
-) -> Result<AllOutcomes> {
-    let rows: Vec<UsedRow> = ds
-        .rows
+/// Every included exercise regional-fat row with a computable effect size
+/// (primary or not), in file order.
+pub fn select_all_outcomes(ds: &SpotDataset, spot: &SpotOptions) -> Vec<UsedRow> {
+    ds.rows
         .iter()
         .filter(|r| {
             r.status == Status::Included
@@ -64,12 +92,23 @@ pub fn all_outcomes(
                 line: r.line,
                 study_id: r.study_id.clone(),
                 label: r.display_label(),
+                outcome: r.outcome_label(),
                 year: r.year,
                 n: participants(r),
                 effect,
             })
         })
-        .collect();
+        .collect()
+}
+
+/// Select every outcome ([`select_all_outcomes`]) and fit the three-level
+/// model + CR2 (intercept only).
+pub fn all_outcomes(
+    ds: &SpotDataset,
+    spot: &SpotOptions,
+    opts: &ValidRmaOptions,
+) -> Result<AllOutcomes> {
+    let rows = select_all_outcomes(ds, spot);
     let ids: Vec<String> = rows.iter().map(|r| r.study_id.clone()).collect();
     let cl = Clusters::from_labels(&ids);
     let (k, studies) = (rows.len(), cl.len());
@@ -89,16 +128,8 @@ pub fn all_outcomes(
         None => {
             let yi: Vec<f64> = rows.iter().map(|r| r.effect.yi).collect();
             let vi: Vec<f64> = rows.iter().map(|r| r.effect.vi).collect();
-            let x = Design {
-                k,
-                p: 1,
-                x: vec![1.0; k],
-                names: vec!["intrcpt".into()],
-            };
-            let fitted = rma_multilevel(&yi, &vi, &x, &cl, opts)
-                .and_then(|fit| Ok((robust_multilevel(&yi, &vi, &x, &cl, &fit)?, fit)));
-            match fitted {
-                Ok((robust, fit)) => Outcome::Done(ThreeLevel { fit, robust }),
+            match ThreeLevel::fit(&yi, &vi, &cl, opts) {
+                Ok(t) => Outcome::Done(t),
                 Err(Error::Unsupported(reason)) => Outcome::NotRun { reason },
                 Err(e) => return Err(e),
             }
@@ -150,42 +181,19 @@ mod tests {
         }
     }
 
-    /// The sensitivity fixture with a second (secondary, other region)
-    /// outcome per study: 8 rows in 4 clusters, so the model runs.
+    /// tests/fixtures/three_level.csv: 10 outcomes from 5 studies, so the
+    /// model runs (numbers against metafor in tests/report.rs).
     #[test]
-    fn second_outcome_per_study_gives_a_three_level_fit_with_cr2() {
-        let text = std::fs::read_to_string(root().join("tests/fixtures/sensitivity.csv")).unwrap();
-        let mut lines = text.lines();
-        let header = lines.next().unwrap();
-        let cols: Vec<&str> = header.split(',').collect();
-        let at = |name: &str| cols.iter().position(|c| *c == name).unwrap();
-        let (primary, region, change) = (at("primary"), at("region"), at("change_mean_t"));
-        let mut out = format!("{header}\n");
-        let rows: Vec<&str> = lines.collect();
-        for l in &rows {
-            out += &format!("{l}\n");
-        }
-        for (i, l) in rows.iter().enumerate() {
-            let mut f: Vec<String> = l.split(',').map(str::to_string).collect();
-            f[primary] = "no".into();
-            f[region] = "leg".into();
-            // A somewhat different change in the trained group.
-            let v: f64 = f[change].parse().unwrap();
-            f[change] = format!("{}", v * (0.6 + 0.25 * i as f64));
-            out += &(f.join(",") + "\n");
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("two_outcomes.csv");
-        std::fs::write(&path, out).unwrap();
-        let ds = load_spot(&path).unwrap();
+    fn several_outcomes_per_study_give_a_three_level_fit_with_cr2() {
+        let ds = load_spot(&root().join("tests/fixtures/three_level.csv")).unwrap();
         let a = all_outcomes(&ds, &SpotOptions::default(), &opts()).unwrap();
-        assert_eq!((a.rows.len(), a.studies), (8, 4));
+        assert_eq!((a.rows.len(), a.studies), (10, 5));
         assert!(a.primary);
         let t = a.result.done().expect("the model runs");
-        assert_eq!((t.fit.k, t.fit.clusters, t.robust.clusters), (8, 4, 4));
-        assert!(t.fit.sigma2.iter().all(|s| *s >= 0.0));
+        assert_eq!((t.fit.k, t.fit.clusters, t.robust.clusters), (10, 5, 5));
+        assert_eq!(t.weights.len(), 10);
+        assert!((t.weights.iter().sum::<f64>() - 100.0).abs() < 1e-9);
         let r = &t.robust;
-        assert!(r.se[0] > 0.0 && r.df[0] > 0.0);
-        assert!(r.ci_lb[0] < t.fit.beta[0] && t.fit.beta[0] < r.ci_ub[0]);
+        assert!(t.pi.0 < r.ci_lb[0] && r.ci_ub[0] < t.pi.1);
     }
 }

@@ -20,6 +20,8 @@ pub struct UsedRow {
     pub study_id: String,
     /// Display label (label + cohort).
     pub label: String,
+    /// Region and method, e.g. "trunk DEXA".
+    pub outcome: String,
     /// Publication year.
     pub year: u32,
     /// Participants (trained + comparison arm; within-subject: participants).
@@ -103,6 +105,7 @@ pub fn select_primary(ds: &SpotDataset, opts: &SpotOptions) -> Selection {
                 line: row.line,
                 study_id: row.study_id.clone(),
                 label: row.display_label(),
+                outcome: row.outcome_label(),
                 year: row.year,
                 n: participants(row),
                 effect,

@@ -9,6 +9,18 @@ use crate::error::Result;
 use crate::model::{RmaFit, ValidRmaOptions, rma};
 use serde::Serialize;
 
+/// The distinct values of `labels` in order of first appearance (subgroup
+/// and forest-plot block order).
+pub fn levels_in_order(labels: &[String]) -> Vec<&String> {
+    let mut names: Vec<&String> = Vec::new();
+    for l in labels {
+        if !names.contains(&l) {
+            names.push(l);
+        }
+    }
+    names
+}
+
 /// One subgroup's fit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SubgroupFit {
@@ -40,14 +52,8 @@ pub fn subgroups(
     labels: &[String],
     opts: &ValidRmaOptions,
 ) -> Result<Subgroups> {
-    let mut names: Vec<&String> = Vec::new();
-    for l in labels {
-        if !names.contains(&l) {
-            names.push(l);
-        }
-    }
     let mut groups = Vec::new();
-    for name in names {
+    for name in levels_in_order(labels) {
         let members: Vec<usize> = (0..yi.len()).filter(|&i| &labels[i] == name).collect();
         let ys: Vec<f64> = members.iter().map(|&i| yi[i]).collect();
         let vs: Vec<f64> = members.iter().map(|&i| vi[i]).collect();

@@ -148,6 +148,16 @@ fn inverse_v(vi: &[f64], cl: &Clusters, s: [f64; 2]) -> Option<(Mat, f64)> {
     Some((inv, logdet))
 }
 
+/// Forest-plot weights in percent (metafor `weights()` for `rma.mv`, type
+/// "diagonal"): the diagonal of V⁻¹ at the fitted (σ²₁, σ²₂), normalised to
+/// sum to 100. `None` when V is not positive definite.
+pub fn weights_percent(vi: &[f64], cl: &Clusters, sigma2: [f64; 2]) -> Option<Vec<f64>> {
+    let (vinv, _) = inverse_v(vi, cl, sigma2)?;
+    let w: Vec<f64> = (0..vi.len()).map(|i| vinv.at(i, i)).collect();
+    let total: f64 = w.iter().sum();
+    Some(w.iter().map(|x| 100.0 * x / total).collect())
+}
+
 fn design_mat(x: &Design) -> Mat {
     Mat::from_rows(x.k, x.p, x.x.clone())
 }

@@ -28,7 +28,10 @@
 use super::canvas::{Anchor, Canvas, render_png, render_svg};
 use super::layout::{ForestData, ForestGroup, ForestLayout, ForestStudy, Mark, Pooled};
 use super::style::{colour, num, p_clause, size};
+use crate::analysis::multilevel_primary::ThreeLevel;
+use crate::analysis::subgroup::levels_in_order;
 use crate::error::Result;
+use crate::model::multilevel::Clusters;
 use crate::model::{Method, RmaFit, TestKind, ValidRmaOptions, rma};
 use plotters::prelude::DrawingBackend;
 
@@ -162,11 +165,14 @@ pub fn flag_column(codes: &[Vec<String>]) -> FlagColumn {
 /// The forest-plot studies of the spot-reduction primary analysis (`sel`),
 /// each with its confound flags (from
 /// [`crate::analysis::confounds::flag_dataset`], matched by line) as short
-/// codes, and the legend of the codes present.
+/// codes, and the legend of the codes present. `with_outcome` labels each
+/// row by its region and method instead (for plots with several outcomes per
+/// study, under a heading per study).
 pub fn spot_studies(
     ds: &crate::data::SpotDataset,
     sel: &crate::analysis::primary::Selection,
     conf: &crate::analysis::confounds::ConfoundOptions,
+    with_outcome: bool,
 ) -> (Vec<ForestStudy>, Vec<(String, String)>) {
     let flags = crate::analysis::confounds::flag_dataset(ds, sel, conf);
     let codes: Vec<Vec<String>> = sel
@@ -186,7 +192,12 @@ pub fn spot_studies(
         .iter()
         .zip(col.per_study)
         .map(|(u, short)| {
-            let mut s = ForestStudy::new(u.label.clone(), u.n, u.effect.yi, u.effect.vi);
+            let label = if with_outcome {
+                u.outcome.clone()
+            } else {
+                u.label.clone()
+            };
+            let mut s = ForestStudy::new(label, u.n, u.effect.yi, u.effect.vi);
             s.flags = short;
             s
         })
@@ -282,14 +293,8 @@ pub fn forest_data(
             pooled: None,
         }],
         Some(keys) => {
-            let mut order: Vec<&String> = Vec::new();
-            for k in keys {
-                if !order.contains(&k) {
-                    order.push(k);
-                }
-            }
             let mut groups = Vec::new();
-            for key in order {
+            for key in levels_in_order(keys) {
                 let members: Vec<ForestStudy> = studies
                     .iter()
                     .zip(keys)
@@ -331,6 +336,143 @@ pub fn forest_data(
         ],
         legend: spec.legend.clone(),
     })
+}
+
+/// Collect what the forest plot of the three-level model + CR2 shows (issue
+/// #8; metafor `forest()` on `robust(rma.mv(...), clubSandwich = TRUE)`):
+/// one row per outcome (`studies`, labelled by the outcome; `clusters[i]` is
+/// the cluster of row i and `headings[i]` its study's display name) weighted
+/// as metafor `weights()` of the `rma.mv` fit, the diamond at the CR2 CI, the
+/// bar at the prediction interval, and a model footer with both variance
+/// components and I² by level. Rows are shown under a heading per study;
+/// with `by`, blocks follow `by` instead (rows labelled "study · outcome"),
+/// each with its own three-level diamond when it can be fitted (at least 2
+/// studies and more outcomes than studies) and none otherwise.
+pub fn forest_data_three_level(
+    mut studies: Vec<ForestStudy>,
+    clusters: &[String],
+    headings: &[String],
+    by: Option<&[String]>,
+    t: &ThreeLevel,
+    opts: &ValidRmaOptions,
+    spec: &ForestSpec,
+) -> Result<ForestData> {
+    for (s, w) in studies.iter_mut().zip(&t.weights) {
+        s.weight = *w;
+    }
+    let groups = match by {
+        None => {
+            let mut groups: Vec<ForestGroup> = Vec::new();
+            for (s, c) in studies.into_iter().zip(clusters.iter().zip(headings)) {
+                match groups.last_mut() {
+                    Some(g) if g.name.as_deref() == Some(c.1.as_str()) => g.studies.push(s),
+                    _ => groups.push(ForestGroup {
+                        name: Some(c.1.clone()),
+                        studies: vec![s],
+                        pooled: None,
+                    }),
+                }
+            }
+            groups
+        }
+        Some(keys) => {
+            for (s, h) in studies.iter_mut().zip(headings) {
+                s.label = format!("{h} · {}", s.label);
+            }
+            let mut groups = Vec::new();
+            for key in levels_in_order(keys) {
+                let idx: Vec<usize> = (0..studies.len()).filter(|&i| keys[i] == *key).collect();
+                let members: Vec<ForestStudy> = idx.iter().map(|&i| studies[i].clone()).collect();
+                let yi: Vec<f64> = members.iter().map(|s| s.yi).collect();
+                let vi: Vec<f64> = members.iter().map(|s| s.vi).collect();
+                let labels: Vec<String> = idx.iter().map(|&i| clusters[i].clone()).collect();
+                let cl = Clusters::from_labels(&labels);
+                let pooled = if cl.len() >= 2 && yi.len() > cl.len() {
+                    ThreeLevel::fit(&yi, &vi, &cl, opts).ok().map(|sub| {
+                        three_level_pooled(
+                            format!("Subtotal (k = {}; {} studies)", sub.fit.k, sub.fit.clusters),
+                            &sub,
+                            false,
+                        )
+                    })
+                } else {
+                    None
+                };
+                groups.push(ForestGroup {
+                    name: Some(if key.is_empty() {
+                        "(missing)".to_string()
+                    } else {
+                        key.clone()
+                    }),
+                    studies: members,
+                    pooled,
+                });
+            }
+            groups
+        }
+    };
+    let f = &t.fit;
+    Ok(ForestData {
+        effect_label: spec.effect_label.clone(),
+        level: f.level * 100.0,
+        groups,
+        overall: three_level_pooled(
+            format!(
+                "Three-level model + CR2 (k = {}; {} studies)",
+                f.k, f.clusters
+            ),
+            t,
+            true,
+        ),
+        xlab: spec.xlab.clone(),
+        footer: vec![
+            format!("{}.", three_level_model_name(t)),
+            format!("{}.", three_level_heterogeneity_line(t)),
+            format!(
+                "Test of the pooled effect: t({}) = {}, {}.",
+                num(t.robust.df[0], 2),
+                num(t.robust.tval[0], 2),
+                p_clause(Some(t.robust.pval[0]))
+            ),
+        ],
+        legend: spec.legend.clone(),
+    })
+}
+
+fn three_level_pooled(label: String, t: &ThreeLevel, with_pi: bool) -> Pooled {
+    Pooled {
+        label,
+        estimate: t.robust.beta[0],
+        ci_lb: t.robust.ci_lb[0],
+        ci_ub: t.robust.ci_ub[0],
+        pi: with_pi.then_some(t.pi),
+    }
+}
+
+/// "Three-level model (REML; outcomes within studies), CR2 cluster-robust
+/// t(3.98) test".
+pub fn three_level_model_name(t: &ThreeLevel) -> String {
+    format!(
+        "Three-level model (REML; outcomes within studies), CR2 cluster-robust t({}) test with Satterthwaite df",
+        num(t.robust.df[0], 2)
+    )
+}
+
+/// "Heterogeneity: σ² between studies = 0.180, within = 0.040; I² = 74.9%
+/// (between 61.2%, within 13.6%); Q(9) = 29.15, p = 0.0006".
+pub fn three_level_heterogeneity_line(t: &ThreeLevel) -> String {
+    let f = &t.fit;
+    format!(
+        "Heterogeneity: σ² between studies = {}, within studies = {}; I² = {}% (between {}%, within {}%); Q({}) = {}, {}",
+        num(f.sigma2[0], 3),
+        num(f.sigma2[1], 3),
+        num(f.i2[0], 1),
+        num(f.i2[1], 1),
+        num(f.i2[2], 1),
+        f.k - f.beta.len(),
+        num(f.qe, 2),
+        p_clause(Some(f.qe_pval))
+    )
 }
 
 /// Draw a forest layout onto a canvas (origin at the layout's top left).

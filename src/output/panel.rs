@@ -130,6 +130,20 @@ pub struct PanelLayout {
     pub bubbles: Vec<BubbleLayout>,
 }
 
+/// An extra first row of the sensitivity forest: the report's other main
+/// analysis (all outcomes, three-level + CR2), fitted or not.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PanelExtra {
+    /// Row name.
+    pub name: String,
+    /// (estimate, CI lower, CI upper, k), or None when it did not run.
+    pub fit: Option<(f64, f64, f64, usize)>,
+    /// Why it did not run (shown in place of the estimate).
+    pub why: String,
+    /// A sentence added to the small print under the forest (empty: none).
+    pub note: String,
+}
+
 struct Builder {
     texts: Vec<PanelText>,
 }
@@ -180,12 +194,14 @@ const PAD: i32 = 20;
 
 /// Lay out the panel for `s`, `width` pixels wide. `effect_label` names the
 /// effect ("Hedges' g"); `primary_r` is the imputed correlation of the
-/// primary analysis (its row is marked).
+/// primary analysis (its row is marked); `extra`, when given, is drawn as the
+/// first row.
 pub fn sensitivity_panel(
     s: &Sensitivity,
     effect_label: &str,
     primary_r: f64,
     width: i32,
+    extra: Option<&PanelExtra>,
 ) -> PanelLayout {
     let mut b = Builder { texts: Vec::new() };
     let body = size::BODY;
@@ -224,10 +240,16 @@ pub fn sensitivity_panel(
         Tone::Ink,
     );
     y += 10;
-    let mut entries: Vec<(String, Est)> = s
-        .scenarios
-        .iter()
-        .map(|sc| {
+    let mut entries: Vec<(String, Est)> = extra
+        .map(|e| {
+            let est = match e.fit {
+                Some((x, lo, hi, k)) => Est::Fit(x, lo, hi, k),
+                None => Est::None(e.why.clone()),
+            };
+            (e.name.clone(), est)
+        })
+        .into_iter()
+        .chain(s.scenarios.iter().map(|sc| {
             let e = match est_of(&sc.fit) {
                 Est::None(why) if !sc.excluded.is_empty() => Est::None(format!(
                     "{why}: every pooled row is set aside ({})",
@@ -236,7 +258,7 @@ pub fn sensitivity_panel(
                 e => e,
             };
             (sc.name.clone(), e)
-        })
+        }))
         .collect();
     for (r, sc) in &s.correlation {
         let name = if (*r - primary_r).abs() < 1e-12 {
@@ -369,6 +391,10 @@ pub fn sensitivity_panel(
         y += rh;
     }
     let axis_y = y - rh / 2 + 4;
+    let note = extra
+        .filter(|e| !e.note.is_empty())
+        .map(|e| format!(" {}", e.note))
+        .unwrap_or_default();
     let dec = {
         let step = if tv.len() > 1 { tv[1] - tv[0] } else { 1.0 };
         (0..6)
@@ -393,7 +419,15 @@ pub fn sensitivity_panel(
         PAD,
         y,
         inner,
-        "Points: pooled estimate with its 95% CI (same model as the primary analysis). Leave-one-out: the bar spans the estimates with one study left out, the whiskers their widest CI bounds. Dotted line: no effect.",
+        &format!(
+            "Points: pooled estimate with its 95% CI{}. Leave-one-out: the bar spans the estimates with one study left out, the whiskers their widest CI bounds. Dotted line: no effect.{}",
+            if note.is_empty() {
+                " (same model as the primary analysis)"
+            } else {
+                ""
+            },
+            note
+        ),
         small,
         false,
         Tone::Muted,
@@ -792,7 +826,8 @@ pub fn draw_panel<DB: DrawingBackend>(c: &Canvas<'_, DB>, l: &PanelLayout) -> Re
                 c.rect(ci_hi - 1, y - 4, ci_hi + 1, y + 6, colour::PI)?;
                 c.rect(lo - 1, y - 4, hi + 2, y + 7, colour::POOLED)?;
             }
-            SensMark::Empty => {}
+            // The row's text runs across the plot: break the null line there.
+            SensMark::Empty => c.rect(l.plot_x.0, y - 10, l.plot_x.1 + 1, y + 11, colour::PANEL)?,
         }
     }
     for t in &l.texts {

@@ -10,17 +10,20 @@ use super::albatross::{
     AlbatrossLayout, albatross_data, albatross_layout, albatross_png, draw_albatross,
 };
 use super::canvas::{Anchor, render_png};
-use super::forest::{draw_forest, forest_png, forest_svg, heterogeneity_line, model_name};
+use super::forest::{
+    draw_forest, forest_png, forest_svg, heterogeneity_line, model_name,
+    three_level_heterogeneity_line, three_level_model_name,
+};
 use super::funnel::{FunnelData, draw_funnel, funnel_layout, funnel_png, small_study_notes};
 use super::json::RmaSummary;
 use super::layout::{ForestData, ForestStyle, TextItem, forest_layout};
-use super::panel::{draw_panel, sensitivity_panel};
+use super::panel::{PanelExtra, draw_panel, sensitivity_panel};
 use super::style::{colour, num, p_clause, size, wrap};
 use super::write_atomic;
 use crate::analysis::Tau2Ci;
 use crate::analysis::diagnostics::{Diagnostics, Outcome};
-use crate::analysis::multilevel_primary::AllOutcomes;
-use crate::analysis::primary::LeftOut;
+use crate::analysis::multilevel_primary::{AllOutcomes, ThreeLevel};
+use crate::analysis::primary::{LeftOut, UsedRow};
 use crate::analysis::sensitivity::{Scenario, Sensitivity};
 use crate::analysis::vote::{SignTest, VoteCount};
 use crate::data::Direction;
@@ -54,6 +57,97 @@ pub struct ReportRow {
     pub vi: f64,
     /// How the effect size was obtained (empty: as given).
     pub detail: String,
+}
+
+impl ReportRow {
+    /// A pooled spot-reduction row; `detail` lists how the effect size was
+    /// derived.
+    pub fn from_used(u: &UsedRow) -> Self {
+        ReportRow {
+            line: u.line,
+            label: u.label.clone(),
+            n: u.n,
+            yi: u.effect.yi,
+            vi: u.effect.vi,
+            detail: u
+                .effect
+                .derivations
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("; "),
+        }
+    }
+}
+
+/// The headline numbers of the primary analysis, whichever model it is
+/// (the `primary_analysis` key of `results.json`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Headline {
+    /// Which analysis, e.g. "all outcomes, three-level model + CR2".
+    pub analysis: String,
+    /// Pooled estimate.
+    pub estimate: f64,
+    /// CI lower bound.
+    pub ci_lb: f64,
+    /// CI upper bound.
+    pub ci_ub: f64,
+    /// Prediction interval lower bound (None for a common-effect model).
+    pub pi_lb: Option<f64>,
+    /// Prediction interval upper bound.
+    pub pi_ub: Option<f64>,
+    /// Confidence level (fraction).
+    pub level: f64,
+    /// Effect sizes pooled.
+    pub k: usize,
+    /// Studies pooled, when known.
+    pub studies: Option<usize>,
+    /// Degrees of freedom of the t test (None for a z test).
+    pub df: Option<f64>,
+    /// p-value of the test of the pooled effect.
+    pub pval: Option<f64>,
+    /// Whether k counts outcomes (several per study) rather than studies.
+    pub outcomes: bool,
+}
+
+impl Headline {
+    /// The one-outcome-per-study random-effects fit.
+    pub fn one_per_study(fit: &RmaFit, studies: Option<usize>) -> Self {
+        let re = fit.method != Method::FE && fit.k > 1;
+        Headline {
+            analysis: "one outcome per study".into(),
+            estimate: fit.estimate,
+            ci_lb: fit.ci_lb,
+            ci_ub: fit.ci_ub,
+            pi_lb: re.then_some(fit.pi_lb),
+            pi_ub: re.then_some(fit.pi_ub),
+            level: fit.level,
+            k: fit.k,
+            studies,
+            df: fit.ddf.map(|d| d as f64),
+            pval: fit.pval(),
+            outcomes: false,
+        }
+    }
+
+    /// The all-outcomes three-level model with CR2 inference.
+    pub fn three_level(t: &ThreeLevel) -> Self {
+        let r = &t.robust;
+        Headline {
+            analysis: "all outcomes, three-level model + CR2".into(),
+            estimate: r.beta[0],
+            ci_lb: r.ci_lb[0],
+            ci_ub: r.ci_ub[0],
+            pi_lb: Some(t.pi.0),
+            pi_ub: Some(t.pi.1),
+            level: t.fit.level,
+            k: t.fit.k,
+            studies: Some(t.fit.clusters),
+            df: Some(r.df[0]),
+            pval: Some(r.pval[0]),
+            outcomes: true,
+        }
+    }
 }
 
 /// Everything the report shows, computed by the caller.
@@ -122,28 +216,27 @@ impl Report {
 
 /// "Pooled Hedges' g = −0.02 (95% CI −0.18 to 0.14; k = 2; p = 0.34): …" —
 /// the verdict depends only on where the CI lies relative to zero.
-pub fn pooled_sentence(
-    effect_label: &str,
-    fit: &RmaFit,
-    n_studies: Option<usize>,
-    spot: bool,
-) -> String {
-    let lvl = format!("{}", (fit.level * 100.0 * 1e6).round() / 1e6);
+pub fn pooled_sentence(effect_label: &str, h: &Headline, spot: bool) -> String {
+    let lvl = format!("{}", (h.level * 100.0 * 1e6).round() / 1e6);
+    let k = match (h.outcomes, h.studies) {
+        (true, Some(s)) => format!("k = {} outcomes from {s} studies", h.k),
+        _ => format!("k = {}", h.k),
+    };
     let head = format!(
-        "Pooled {effect_label} = {} ({lvl}% CI {} to {}; k = {}; {})",
-        num(fit.estimate, 2),
-        num(fit.ci_lb, 2),
-        num(fit.ci_ub, 2),
-        fit.k,
-        p_clause(fit.pval())
+        "Pooled {effect_label} = {} ({lvl}% CI {} to {}; {k}; {})",
+        num(h.estimate, 2),
+        num(h.ci_lb, 2),
+        num(h.ci_ub, 2),
+        p_clause(h.pval)
     );
-    let verdict = if fit.ci_lb <= 0.0 && fit.ci_ub >= 0.0 {
+    let n_studies = h.studies;
+    let verdict = if h.ci_lb <= 0.0 && h.ci_ub >= 0.0 {
         if spot {
             "no evidence that training a region reduces fat there more than elsewhere; the interval includes zero and is compatible with small effects in either direction."
         } else {
             "the interval includes zero, so the data are compatible with no effect."
         }
-    } else if fit.ci_lb > 0.0 {
+    } else if h.ci_lb > 0.0 {
         if spot {
             "the interval lies above zero, which favours spot reduction (more fat lost in the trained region)."
         } else {
@@ -158,13 +251,13 @@ pub fn pooled_sentence(
     let few = match n_studies {
         Some(n) if n < 3 => Some(format!(
             " With only k = {} effect size{} from {n} stud{}, this is far too little data for a firm conclusion.",
-            fit.k,
-            if fit.k == 1 { "" } else { "s" },
+            h.k,
+            if h.k == 1 { "" } else { "s" },
             if n == 1 { "y" } else { "ies" }
         )),
-        None if fit.k < 3 => Some(format!(
+        None if h.k < 3 => Some(format!(
             " With only k = {}, this is far too little data for a firm conclusion.",
-            fit.k
+            h.k
         )),
         _ => None,
     };
@@ -226,7 +319,7 @@ fn methods_text(input: &ReportInput) -> String {
         ""
     };
     let primary = match &input.all_outcomes {
-        Some(a) if a.primary => " Primary analysis: all outcomes with a three-level model (REML; σ² between and within studies with profile CIs) and CR2 cluster-robust inference with Satterthwaite df (metafor rma.mv + robust, clubSandwich); the one-outcome-per-study analysis below is a sensitivity analysis.".to_string(),
+        Some(a) if a.primary => " Primary analysis: all outcomes with a three-level model (REML; σ² between and within studies with profile CIs) and CR2 cluster-robust inference with Satterthwaite df (metafor rma.mv + robust, clubSandwich), prediction interval from the CR2 SE and both σ² (metafor predict on the robust fit); the one-outcome-per-study analysis is a sensitivity analysis.".to_string(),
         Some(a) => format!(
             " Primary analysis: one outcome per study, REML + Knapp–Hartung, because the all-outcomes three-level model + CR2 cannot run ({}); it becomes primary once it can (at least 2 studies and more outcomes than studies).",
             match &a.result {
@@ -241,8 +334,13 @@ fn methods_text(input: &ReportInput) -> String {
     } else {
         ""
     };
+    let pooled_with = if matches!(&input.all_outcomes, Some(a) if a.primary) {
+        "The one-outcome-per-study analysis is pooled with"
+    } else {
+        "Pooled with"
+    };
     format!(
-        "{}{primary} Pooled with {model}, {test} ({lvl}%), prediction interval as metafor's predict(), \
+        "{}{primary} {pooled_with} {model}, {test} ({lvl}%), prediction interval as metafor's predict(), \
          Q-profile CI for τ²; heterogeneity by Cochran's Q and I².{confounds}{vote} Small-study \
          effects: Egger's regression test and trim and fill (L0), each with k ≥ 3. Computed \
          with {SOFTWARE}, whose rma reproduces R metafor 3.8.1 to at least 6 significant digits.",
@@ -341,7 +439,18 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
     let funnel_l = funnel_layout(&funnel_d, 640, 480);
 
     // --- report.png.
-    let sentence = pooled_sentence(&input.effect_label, fit, input.n_studies_pooled, input.spot);
+    // The primary analysis: all outcomes, three-level + CR2 when it ran;
+    // otherwise one outcome per study.
+    let three = input
+        .all_outcomes
+        .as_ref()
+        .filter(|a| a.primary)
+        .and_then(|a| a.result.done());
+    let headline = match three {
+        Some(t) => Headline::three_level(t),
+        None => Headline::one_per_study(fit, input.n_studies_pooled),
+    };
+    let sentence = pooled_sentence(&input.effect_label, &headline, input.spot);
     let mut p = Page { ops: Vec::new() };
     let cw = PAGE_W - 2 * M;
     // The page's forest plot spans the content width (its own 20 px margins
@@ -376,29 +485,25 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
         true,
         colour::INK,
     );
-    y = q.para(
-        M + 20,
-        y + 4,
-        inner,
-        &format!(
-            "{}. {}",
-            model_name(fit),
-            heterogeneity_text(fit, input.tau2_ci.as_ref())
-        ),
-        size::BODY,
-        false,
-        colour::INK,
-    );
-    if let Some(a) = &input.all_outcomes {
-        y = q.para(
-            M + 20,
-            y + 4,
-            inner,
-            &all_outcomes_sentence(a),
-            size::BODY,
-            false,
-            colour::INK,
-        );
+    let mut paras = Vec::new();
+    match three {
+        Some(t) => {
+            paras.push(three_level_text(t));
+            paras.push(one_per_study_text(input));
+        }
+        None => {
+            paras.push(format!(
+                "{}. {}",
+                model_name(fit),
+                heterogeneity_text(fit, input.tau2_ci.as_ref())
+            ));
+            if let Some(a) = &input.all_outcomes {
+                paras.push(all_outcomes_sentence(a));
+            }
+        }
+    }
+    for text in &paras {
+        y = q.para(M + 20, y + 4, inner, text, size::BODY, false, colour::INK);
     }
     let bottom = y - 8;
     p.ops.push(Op::Rect(M, top, M + cw, bottom, colour::PANEL));
@@ -418,6 +523,11 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
             &input.effect_label,
             crate::escalc::spot::SpotOptions::default().r_impute,
             cw,
+            input
+                .all_outcomes
+                .as_ref()
+                .map(|a| panel_extra(a, fit))
+                .as_ref(),
         )
     });
     if let Some(pl) = &panel_l {
@@ -454,9 +564,16 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
         colour::INK,
     );
     ly += 32;
-    let n_used = input.rows.len();
-    let studies = input
-        .n_studies_pooled
+    // Rows of the primary analysis and those it leaves out.
+    let (n_used, n_studies, left_out) = match (three, &input.all_outcomes) {
+        (Some(_), Some(a)) => (a.rows.len(), Some(a.studies), primary_left_out(input, a)),
+        _ => (
+            input.rows.len(),
+            input.n_studies_pooled,
+            input.left_out.clone(),
+        ),
+    };
+    let studies = n_studies
         .map(|s| format!(" ({s} stud{})", if s == 1 { "y" } else { "ies" }))
         .unwrap_or_default();
     ly = panel.para(
@@ -466,8 +583,8 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
         &format!(
             "Rows pooled: {n_used} of {}{studies}. Not pooled: {}{}",
             input.n_rows,
-            input.left_out.len(),
-            if input.left_out.is_empty() {
+            left_out.len(),
+            if left_out.is_empty() {
                 "."
             } else {
                 ", because:"
@@ -477,7 +594,7 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
         false,
         colour::INK,
     );
-    for (reason, count) in left_out_summary(&input.left_out) {
+    for (reason, count) in left_out_summary(&left_out) {
         panel.text(
             M + 30,
             ly,
@@ -605,6 +722,7 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
         "software": SOFTWARE,
         "effect_measure": input.effect_label,
         "summary": sentence,
+        "primary_analysis": headline,
     });
     let json_err = |e: serde_json::Error| Error::Render {
         what: "results.json".into(),
@@ -642,7 +760,7 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
     }
     let results_json = serde_json::to_string_pretty(&v).map_err(json_err)? + "\n";
 
-    let summary_md = summary_markdown(input, &sentence);
+    let summary_md = summary_markdown(input, &sentence, three);
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("report.png".into(), report_png),
         ("forest.png".into(), forest_png_bytes),
@@ -662,25 +780,35 @@ fn md_escape(s: &str) -> String {
 }
 
 /// `summary.md`: the report in words and tables.
-fn summary_markdown(input: &ReportInput, sentence: &str) -> String {
-    let fit = &input.fit;
-    let mut t = String::new();
-    let _ = writeln!(t, "# {}\n", input.title);
-    let _ = write!(t, "Dataset `{}`, {} rows", input.dataset, input.n_rows);
-    if let Some(d) = &input.search_date {
-        let _ = write!(t, ", search date {d}");
+fn n_cell(n: Option<u32>) -> String {
+    n.map(|n| n.to_string()).unwrap_or_else(|| "–".into())
+}
+
+/// "0.65 [−0.17, 1.47]": the estimate with its 95% Wald CI.
+fn ci_cell(yi: f64, vi: f64) -> String {
+    let h = 1.959_963_984_540_054 * vi.sqrt();
+    format!("{:.2} [{:.2}, {:.2}]", yi, yi - h, yi + h)
+}
+
+fn detail_cell(detail: &str) -> String {
+    if detail.is_empty() {
+        "as reported".to_string()
+    } else {
+        md_escape(detail)
     }
-    let _ = writeln!(t, "; {SOFTWARE}.\n");
-    let _ = writeln!(t, "## Pooled result\n\n{sentence}\n");
-    let _ = writeln!(
-        t,
-        "{}. {}\n",
-        model_name(fit),
-        heterogeneity_text(fit, input.tau2_ci.as_ref())
-    );
+}
+
+/// A two-column markdown table of (name, value).
+fn value_table(t: &mut String, rows: &[(String, String)]) {
     let _ = writeln!(t, "| | value |\n|---|---|");
+    for (k, v) in rows {
+        let _ = writeln!(t, "| {k} | {v} |");
+    }
+}
+
+fn one_per_study_values(fit: &RmaFit) -> Vec<(String, String)> {
     let lvl = format!("{}", (fit.level * 100.0 * 1e6).round() / 1e6);
-    let rows = [
+    [
         ("k", fit.k.to_string()),
         ("estimate", format!("{:.4}", fit.estimate)),
         ("SE", format!("{:.4}", fit.se)),
@@ -705,47 +833,150 @@ fn summary_markdown(input: &ReportInput, sentence: &str) -> String {
             format!("{:.4} ({}), {}", fit.q, fit.q_df, p_clause(fit.q_pval())),
         ),
     ]
-    .map(|(a, b)| (a.to_string(), b));
-    for (k, v) in rows {
-        let _ = writeln!(t, "| {k} | {v} |");
+    .map(|(a, b)| (a.to_string(), b))
+    .to_vec()
+}
+
+fn three_level_values(tl: &ThreeLevel) -> Vec<(String, String)> {
+    let (f, r) = (&tl.fit, &tl.robust);
+    let lvl = format!("{}", (f.level * 100.0 * 1e6).round() / 1e6);
+    let ci = |c: Option<(f64, f64)>| match c {
+        Some((lo, hi)) => format!("{lo:.4} to {hi:.4}"),
+        None => "not found".into(),
+    };
+    [
+        ("k (outcomes)", f.k.to_string()),
+        ("studies", f.clusters.to_string()),
+        ("estimate", format!("{:.4}", r.beta[0])),
+        ("SE (CR2)", format!("{:.4}", r.se[0])),
+        (
+            &*format!("{lvl}% CI (CR2)"),
+            format!("{:.4} to {:.4}", r.ci_lb[0], r.ci_ub[0]),
+        ),
+        (
+            "prediction interval",
+            format!("{:.4} to {:.4}", tl.pi.0, tl.pi.1),
+        ),
+        (
+            "test",
+            format!(
+                "t({:.2}) = {:.4}, {}",
+                r.df[0],
+                r.tval[0],
+                p_clause(Some(r.pval[0]))
+            ),
+        ),
+        (
+            "σ² between studies (profile CI)",
+            format!("{:.4} ({})", f.sigma2[0], ci(f.sigma2_ci[0])),
+        ),
+        (
+            "σ² within studies (profile CI)",
+            format!("{:.4} ({})", f.sigma2[1], ci(f.sigma2_ci[1])),
+        ),
+        (
+            "I² total / between / within",
+            format!("{:.1}% / {:.1}% / {:.1}%", f.i2[0], f.i2[1], f.i2[2]),
+        ),
+        (
+            "Q (df)",
+            format!(
+                "{:.4} ({}), {}",
+                f.qe,
+                f.k - f.beta.len(),
+                p_clause(Some(f.qe_pval))
+            ),
+        ),
+    ]
+    .map(|(a, b)| (a.to_string(), b))
+    .to_vec()
+}
+
+fn summary_markdown(input: &ReportInput, sentence: &str, three: Option<&ThreeLevel>) -> String {
+    let fit = &input.fit;
+    let mut t = String::new();
+    let _ = writeln!(t, "# {}\n", input.title);
+    let _ = write!(t, "Dataset `{}`, {} rows", input.dataset, input.n_rows);
+    if let Some(d) = &input.search_date {
+        let _ = write!(t, ", search date {d}");
     }
-    let _ = writeln!(t, "\n![Forest plot](forest.png)\n");
-    let _ = writeln!(t, "## Rows pooled ({})\n", input.rows.len());
-    let _ = writeln!(
-        t,
-        "| line | study | n | {} [95% CI] | weight | how obtained |\n|---:|---|---:|---|---:|---|",
-        input.effect_label
-    );
-    for r in &input.rows {
-        let h = 1.959_963_984_540_054 * r.vi.sqrt();
+    let _ = writeln!(t, "; {SOFTWARE}.\n");
+    let _ = writeln!(t, "## Pooled result\n\n{sentence}\n");
+    let one_per_study_lines = |t: &mut String| {
         let _ = writeln!(
             t,
-            "| {} | {} | {} | {:.2} [{:.2}, {:.2}] | {:.1}% | {} |",
-            r.line,
-            md_escape(&r.label),
-            r.n.map(|n| n.to_string()).unwrap_or_else(|| "–".into()),
-            r.yi,
-            r.yi - h,
-            r.yi + h,
-            fit.weight_percent(r.vi),
-            if r.detail.is_empty() {
-                "as reported".to_string()
-            } else {
-                md_escape(&r.detail)
+            "{}. {}\n",
+            model_name(fit),
+            heterogeneity_text(fit, input.tau2_ci.as_ref())
+        );
+        value_table(t, &one_per_study_values(fit));
+    };
+    match (three, &input.all_outcomes) {
+        (Some(tl), Some(a)) => {
+            let _ = writeln!(t, "{}\n", three_level_text(tl));
+            value_table(&mut t, &three_level_values(tl));
+            let _ = writeln!(t, "\n![Forest plot](forest.png)\n");
+            let _ = writeln!(t, "## Rows pooled ({})\n", a.rows.len());
+            let _ = writeln!(
+                t,
+                "| line | study | outcome | n | {} [95% CI] | weight | weight, one per study | how obtained |\n|---:|---|---|---:|---|---:|---:|---|",
+                input.effect_label
+            );
+            for (u, w) in a.rows.iter().zip(&tl.weights) {
+                let r = ReportRow::from_used(u);
+                let one = if input.rows.iter().any(|x| x.line == r.line) {
+                    format!("{:.1}%", fit.weight_percent(r.vi))
+                } else {
+                    "–".into()
+                };
+                let _ = writeln!(
+                    t,
+                    "| {} | {} | {} | {} | {} | {w:.1}% | {one} | {} |",
+                    r.line,
+                    md_escape(&r.label),
+                    md_escape(&u.outcome),
+                    n_cell(r.n),
+                    ci_cell(r.yi, r.vi),
+                    detail_cell(&r.detail)
+                );
             }
-        );
-    }
-    if let Some(a) = &input.all_outcomes {
-        let _ = writeln!(
-            t,
-            "\n## All outcomes, three-level model + CR2\n\n{}",
-            all_outcomes_sentence(a)
-        );
+            let _ = writeln!(t, "\n## One outcome per study (sensitivity analysis)\n");
+            one_per_study_lines(&mut t);
+        }
+        _ => {
+            one_per_study_lines(&mut t);
+            let _ = writeln!(t, "\n![Forest plot](forest.png)\n");
+            let _ = writeln!(t, "## Rows pooled ({})\n", input.rows.len());
+            let _ = writeln!(
+                t,
+                "| line | study | n | {} [95% CI] | weight | how obtained |\n|---:|---|---:|---|---:|---|",
+                input.effect_label
+            );
+            for r in &input.rows {
+                let _ = writeln!(
+                    t,
+                    "| {} | {} | {} | {} | {:.1}% | {} |",
+                    r.line,
+                    md_escape(&r.label),
+                    n_cell(r.n),
+                    ci_cell(r.yi, r.vi),
+                    fit.weight_percent(r.vi),
+                    detail_cell(&r.detail)
+                );
+            }
+            if let Some(a) = &input.all_outcomes {
+                let _ = writeln!(
+                    t,
+                    "\n## All outcomes, three-level model + CR2\n\n{}",
+                    all_outcomes_sentence(a)
+                );
+            }
+        }
     }
     if let Some(sens) = &input.sensitivity {
         confounds_markdown(&mut t, sens, &input.effect_label);
         if let Some(a) = &input.all_outcomes {
-            let _ = writeln!(t, "\nSensitivity row: {}", all_outcomes_row(a));
+            let _ = writeln!(t, "\n{}", all_outcomes_row(a));
         }
     }
     if let Some(v) = &input.vote {
@@ -753,7 +984,11 @@ fn summary_markdown(input: &ReportInput, sentence: &str) -> String {
     }
     let _ = writeln!(t, "\n## Rows not pooled, by reason\n");
     let _ = writeln!(t, "| reason | rows |\n|---|---:|");
-    for (reason, count) in left_out_summary(&input.left_out) {
+    let left_out = match (three, &input.all_outcomes) {
+        (Some(_), Some(a)) => primary_left_out(input, a),
+        _ => input.left_out.clone(),
+    };
+    for (reason, count) in left_out_summary(&left_out) {
         let _ = writeln!(t, "| {} | {count} |", md_escape(&reason));
     }
     let _ = writeln!(t, "\n## Small-study effects\n");
@@ -967,6 +1202,81 @@ fn status<T>(name: &str, o: &Outcome<T>) -> String {
     }
 }
 
+/// Rows left out of the all-outcomes analysis: those of the
+/// one-outcome-per-study analysis minus the secondary outcomes it pools.
+fn primary_left_out(input: &ReportInput, a: &AllOutcomes) -> Vec<LeftOut> {
+    input
+        .left_out
+        .iter()
+        .filter(|l| !a.rows.iter().any(|r| r.line == l.line))
+        .cloned()
+        .collect()
+}
+
+/// The model, variance components (with profile CIs) and prediction
+/// interval of the three-level primary analysis.
+fn three_level_text(t: &ThreeLevel) -> String {
+    let ci = |c: Option<(f64, f64)>| match c {
+        Some((lo, hi)) => format!("{} to {}", num(lo, 3), num(hi, 3)),
+        None => "not found".into(),
+    };
+    let lvl = format!("{}", (t.fit.level * 100.0 * 1e6).round() / 1e6);
+    format!(
+        "{}. {}. Profile {lvl}% CIs: σ² between studies {}, within studies {}. Prediction interval {} to {}.",
+        three_level_model_name(t),
+        three_level_heterogeneity_line(t),
+        ci(t.fit.sigma2_ci[0]),
+        ci(t.fit.sigma2_ci[1]),
+        num(t.pi.0, 2),
+        num(t.pi.1, 2)
+    )
+}
+
+/// "Sensitivity analysis, one outcome per study: g = … (95% CI …; k = 5);
+/// model; heterogeneity."
+fn one_per_study_text(input: &ReportInput) -> String {
+    let fit = &input.fit;
+    let lvl = format!("{}", (fit.level * 100.0 * 1e6).round() / 1e6);
+    format!(
+        "Sensitivity analysis, one outcome per study: {} = {} ({lvl}% CI {} to {}; k = {}; {}). {}. {}",
+        input.effect_label,
+        num(fit.estimate, 2),
+        num(fit.ci_lb, 2),
+        num(fit.ci_ub, 2),
+        fit.k,
+        p_clause(fit.pval()),
+        model_name(fit),
+        heterogeneity_text(fit, input.tau2_ci.as_ref())
+    )
+}
+
+/// The other main analysis as an extra row of the sensitivity forest: the
+/// three-level fit when it is primary, or why it did not run.
+fn panel_extra(a: &AllOutcomes, fit: &RmaFit) -> PanelExtra {
+    match &a.result {
+        Outcome::Done(t) => PanelExtra {
+            name: "all outcomes, three-level + CR2 (primary)".into(),
+            fit: Some((
+                t.robust.beta[0],
+                t.robust.ci_lb[0],
+                t.robust.ci_ub[0],
+                t.fit.k,
+            )),
+            why: String::new(),
+            note: format!(
+                "The rows below it pool one outcome per study ({}).",
+                model_name(fit)
+            ),
+        },
+        Outcome::NotRun { reason } => PanelExtra {
+            name: "all outcomes, three-level + CR2".into(),
+            fit: None,
+            why: format!("not run: {reason}"),
+            note: String::new(),
+        },
+    }
+}
+
 /// "All outcomes, three-level model + CR2: …" — the fit or why it cannot run.
 pub fn all_outcomes_sentence(a: &AllOutcomes) -> String {
     match &a.result {
@@ -1007,11 +1317,24 @@ pub fn all_outcomes_sentence(a: &AllOutcomes) -> String {
 fn all_outcomes_row(a: &AllOutcomes) -> String {
     match &a.result {
         Outcome::Done(t) => format!(
-            "all outcomes, three-level + CR2: k = {}, g = {:.2} [{:.2}, {:.2}].",
-            t.fit.k, t.robust.beta[0], t.robust.ci_lb[0], t.robust.ci_ub[0]
+            "{}: all outcomes, three-level + CR2: k = {}, g = {:.2} [{:.2}, {:.2}].{}",
+            if a.primary {
+                "Primary analysis"
+            } else {
+                "Sensitivity row"
+            },
+            t.fit.k,
+            t.robust.beta[0],
+            t.robust.ci_lb[0],
+            t.robust.ci_ub[0],
+            if a.primary {
+                " The scenarios above pool one outcome per study."
+            } else {
+                ""
+            }
         ),
         Outcome::NotRun { reason } => {
-            format!("all outcomes, three-level + CR2: not run ({reason}).")
+            format!("Sensitivity row: all outcomes, three-level + CR2: not run ({reason}).")
         }
     }
 }

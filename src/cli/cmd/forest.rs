@@ -7,14 +7,16 @@ use crate::cli::args::{DEFAULT_DATASET, InputArgs, ModelArgs};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use spotmeta::analysis::confounds::ConfoundOptions;
-use spotmeta::analysis::primary::{PrimaryAnalysis, primary_analysis};
+use spotmeta::analysis::multilevel_primary::{AllOutcomes, all_outcomes};
+use spotmeta::analysis::primary::{PrimaryAnalysis, Selection, primary_analysis};
 use spotmeta::analysis::sensitivity::{Sensitivity, sensitivity};
 use spotmeta::analysis::{Tau2Ci, confint};
 use spotmeta::data::{Table, is_spot_header, load_spot};
 use spotmeta::escalc::spot::SpotOptions;
 use spotmeta::escalc::table::effects;
 use spotmeta::output::forest::{
-    ForestSpec, GENERIC_XLAB, SPOT_XLAB, forest_data, forest_png, forest_svg, spot_studies,
+    ForestSpec, GENERIC_XLAB, SPOT_XLAB, forest_data, forest_data_three_level, forest_png,
+    forest_svg, spot_studies,
 };
 use spotmeta::output::layout::{ForestData, ForestStudy, ForestStyle, forest_layout};
 use spotmeta::{RmaFit, TestKind, ValidRmaOptions, rma};
@@ -42,6 +44,11 @@ pub struct ForestArgs {
     /// Axis label; " · " splits it into left and right halves around zero.
     #[arg(long)]
     xlab: Option<String>,
+    /// On the spot dataset, plot the one-outcome-per-study analysis even when
+    /// the all-outcomes three-level model (the primary analysis once it can
+    /// run) is available.
+    #[arg(long)]
+    one_per_study: bool,
     /// Image width in pixels (the height grows with the number of rows).
     #[arg(long, default_value_t = 1200, value_parser = clap::value_parser!(u32).range(600..=4000))]
     width: u32,
@@ -65,8 +72,12 @@ pub struct Prepared {
     pub tau2_ci: Option<Tau2Ci>,
     /// What the forest plot shows.
     pub forest: ForestData,
-    /// The spot-reduction primary analysis, when the input is that dataset.
+    /// The spot-reduction one-outcome-per-study analysis, when the input is
+    /// that dataset.
     pub primary: Option<PrimaryAnalysis>,
+    /// The spot-reduction all-outcomes three-level analysis (or why it did
+    /// not run); when it ran, it is the primary analysis and `forest` shows it.
+    pub all_outcomes: Option<AllOutcomes>,
     /// Its confound flags and sensitivity analyses (spot dataset, report
     /// only).
     pub sensitivity: Option<Sensitivity>,
@@ -87,6 +98,7 @@ pub fn prepare(
     by: Option<&str>,
     xlab: Option<&str>,
     with_sensitivity: bool,
+    one_per_study: bool,
 ) -> anyhow::Result<Prepared> {
     let path = input
         .file
@@ -120,15 +132,45 @@ pub fn prepare(
         let opts = model.options(TestKind::Knha)?;
         let ds = load_spot(&path)?;
         let pa = primary_analysis(&ds, &SpotOptions::default(), &opts)?;
-        let (studies, legend) = spot_studies(&ds, &pa.selection, &ConfoundOptions::default());
-        let lines: Vec<u64> = pa.selection.used.iter().map(|u| u.line).collect();
-        let spec = ForestSpec {
+        let all = all_outcomes(&ds, &SpotOptions::default(), &opts)?;
+        let spec = |legend| ForestSpec {
             effect_label: "Hedges' g".into(),
             xlab: xlab.unwrap_or(SPOT_XLAB).into(),
             legend,
         };
-        let keys = by_values(&lines)?;
-        let forest = forest_data(studies, keys.as_deref(), &pa.fit, &opts, &spec)?;
+        // The forest shows the primary analysis: all outcomes with the
+        // three-level model + CR2 when it runs, else one outcome per study.
+        let (lines, forest) = match all.result.done().filter(|_| !one_per_study) {
+            Some(t) => {
+                let sel = Selection {
+                    used: all.rows.clone(),
+                    left_out: Vec::new(),
+                };
+                let (studies, legend) = spot_studies(&ds, &sel, &ConfoundOptions::default(), true);
+                let lines: Vec<u64> = sel.used.iter().map(|u| u.line).collect();
+                let clusters: Vec<String> = sel.used.iter().map(|u| u.study_id.clone()).collect();
+                let headings: Vec<String> = sel.used.iter().map(|u| u.label.clone()).collect();
+                let keys = by_values(&lines)?;
+                let forest = forest_data_three_level(
+                    studies,
+                    &clusters,
+                    &headings,
+                    keys.as_deref(),
+                    t,
+                    &opts,
+                    &spec(legend),
+                )?;
+                (lines, forest)
+            }
+            None => {
+                let (studies, legend) =
+                    spot_studies(&ds, &pa.selection, &ConfoundOptions::default(), false);
+                let lines: Vec<u64> = pa.selection.used.iter().map(|u| u.line).collect();
+                let keys = by_values(&lines)?;
+                let forest = forest_data(studies, keys.as_deref(), &pa.fit, &opts, &spec(legend))?;
+                (lines, forest)
+            }
+        };
         let sens = if with_sensitivity {
             Some(sensitivity(
                 &ds,
@@ -149,6 +191,7 @@ pub fn prepare(
             tau2_ci: pa.tau2_ci,
             forest,
             primary: Some(pa),
+            all_outcomes: Some(all),
             omitted: Vec::new(),
         })
     } else {
@@ -191,6 +234,7 @@ pub fn prepare(
             tau2_ci,
             forest,
             primary: None,
+            all_outcomes: None,
             sensitivity: None,
             opts,
             omitted,
@@ -227,6 +271,7 @@ pub fn run(a: ForestArgs) -> anyhow::Result<()> {
         a.by.as_deref(),
         a.xlab.as_deref(),
         false,
+        a.one_per_study,
     )?;
     let layout = forest_layout(&p.forest, &ForestStyle { width: a.width });
     let bytes = match format {

@@ -10,11 +10,9 @@ use anyhow::Context;
 use clap::Args;
 use spotmeta::analysis::confounds::{ConfoundOptions, flag_dataset};
 use spotmeta::analysis::diagnostics::diagnose;
-use spotmeta::analysis::multilevel_primary::all_outcomes;
 use spotmeta::analysis::primary::LeftOut;
 use spotmeta::analysis::vote::vote_count;
 use spotmeta::data::load_spot;
-use spotmeta::escalc::spot::SpotOptions;
 use spotmeta::output::report::{ReportInput, ReportRow, SPOT_SEARCH_DATE, build_report};
 use std::path::PathBuf;
 
@@ -32,7 +30,7 @@ pub struct ReportArgs {
 
 /// Run `spotmeta report`.
 pub fn run(a: ReportArgs) -> anyhow::Result<()> {
-    let p = prepare(&a.input, &a.model, None, None, true)?;
+    let p = prepare(&a.input, &a.model, None, None, true, false)?;
     let dataset = p.path.display().to_string();
     let input = match &p.primary {
         Some(pa) => {
@@ -47,7 +45,6 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
             let ds = load_spot(&p.path)?;
             let flags = flag_dataset(&ds, &pa.selection, &ConfoundOptions::default());
             let vote = vote_count(&ds, &pa.selection, &flags, Some(&pa.fit), p.opts.level());
-            let all = all_outcomes(&ds, &SpotOptions::default(), &p.opts)?;
             ReportInput {
                 title: "Spot reduction: does training a region burn more fat there?".into(),
                 dataset,
@@ -57,25 +54,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
                 spot: true,
                 effect_label: "Hedges' g".into(),
                 measure_text: "Effect sizes: Hedges' g (SMD for parallel-group trials, SMCC for within-subject designs); positive values mean more fat lost in the trained region. One pre-specified primary outcome per study and cohort; exercise interventions only; converted and imputed inputs are listed in summary.md.".into(),
-                rows: pa
-                    .selection
-                    .used
-                    .iter()
-                    .map(|u| ReportRow {
-                        line: u.line,
-                        label: u.label.clone(),
-                        n: u.n,
-                        yi: u.effect.yi,
-                        vi: u.effect.vi,
-                        detail: u
-                            .effect
-                            .derivations
-                            .iter()
-                            .map(|d| d.to_string())
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                    })
-                    .collect(),
+                rows: pa.selection.used.iter().map(ReportRow::from_used).collect(),
                 used_json: serde_json::to_value(&pa.selection.used)?,
                 left_out: pa.selection.left_out.clone(),
                 forest: p.forest.clone(),
@@ -84,7 +63,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
                 diagnostics: p.sensitivity.as_ref().and_then(|s| s.diagnostics.clone()),
                 sensitivity: p.sensitivity.clone(),
                 vote: Some(vote),
-                all_outcomes: Some(all),
+                all_outcomes: p.all_outcomes.clone(),
             }
         }
         None => {

@@ -6,6 +6,7 @@
 use crate::cli::args::{DEFAULT_DATASET, Format, InputArgs, ModelArgs, OutputArgs};
 use clap::Args;
 use spotmeta::analysis::confint;
+use spotmeta::analysis::multilevel_primary::select_all_outcomes;
 use spotmeta::analysis::permutest::permutest;
 use spotmeta::analysis::primary::{PrimaryAnalysis, primary_analysis};
 use spotmeta::analysis::sensitivity::ee_moderators;
@@ -43,7 +44,9 @@ pub struct RmaArgs {
     seed: u64,
     /// Three-level model (metafor `rma.mv(random = ~ 1 | CLUSTER/row)`):
     /// the column holding the cluster (e.g. study_id); `CLUSTER/INNER` is
-    /// accepted when INNER identifies rows within each cluster.
+    /// accepted when INNER identifies rows within each cluster. On the spot
+    /// dataset, --multilevel and --robust pool every outcome (primary or
+    /// not) of the included exercise trials.
     #[arg(long, value_name = "CLUSTER[/INNER]")]
     multilevel: Option<String>,
     /// Cluster-robust CR2 standard errors with Satterthwaite df, clustered by
@@ -210,6 +213,9 @@ fn render_multilevel(f: &MultilevelFit, cluster: &str) -> String {
         "\nI^2: total {:.2}%, between clusters {:.2}%, within clusters {:.2}%\n",
         f.i2[0], f.i2[1], f.i2[2]
     ));
+    if f.k == f.clusters {
+        t.push_str("Note: every cluster has one row, so only the sum of the two components is identified; the split between them is arbitrary.\n");
+    }
     t.push_str(&format!(
         "\nTest for Heterogeneity:\nQ(df = {}) = {:.4}, {}\n\nModel Results:\n\n",
         f.k - f.beta.len(),
@@ -426,9 +432,16 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
         let ds = load_spot(&path)?;
         let pa = primary_analysis(&ds, &SpotOptions::default(), &opts)?;
         if a.multilevel.is_some() || a.robust.is_some() || !a.mods.is_empty() {
-            let rows: Vec<(u64, f64, f64)> = pa
-                .selection
-                .used
+            // Dependent-effects models pool every outcome; a plain
+            // meta-regression stays on one outcome per study.
+            let all;
+            let used = if a.multilevel.is_some() || a.robust.is_some() {
+                all = select_all_outcomes(&ds, &SpotOptions::default());
+                &all
+            } else {
+                &pa.selection.used
+            };
+            let rows: Vec<(u64, f64, f64)> = used
                 .iter()
                 .map(|u| (u.line, u.effect.yi, u.effect.vi))
                 .collect();

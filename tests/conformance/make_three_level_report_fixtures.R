@@ -1,0 +1,49 @@
+# The report's primary analysis when it can run (issue #8): every outcome of
+# tests/fixtures/three_level.csv (10 outcomes from 5 synthetic studies),
+# effect sizes re-derived here with metafor::escalc from the raw columns
+# (SMD for parallel trials: control minus trained change, so positive = more
+# fat lost in the trained region; SMCC for within-subject trials), pooled with
+# rma.mv(random = ~ 1 | study_id/id) (REML), CR2 + Satterthwaite df
+# (robust(..., clubSandwich = TRUE), clubSandwich 0.5.8), the prediction
+# interval of predict() on the robust fit, the forest-plot weights
+# (weights(), type "diagonal"), and the one-outcome-per-study sensitivity row
+# (rma(), REML + Knapp-Hartung on the primary outcomes).
+# Writes fixtures/three_level_report.json.
+# Run from the repository root:
+#   Rscript tests/conformance/make_three_level_report_fixtures.R
+suppressMessages({ library(metafor); library(clubSandwich); library(jsonlite) })
+num <- function(x) if (length(x) == 0 || all(is.na(x))) NULL else unname(c(x))
+d <- read.csv("tests/fixtures/three_level.csv", stringsAsFactors = FALSE)
+es <- do.call(rbind, lapply(seq_len(nrow(d)), function(i) {
+  r <- d[i, ]
+  e <- if (r$design == "parallel")
+    escalc("SMD", m1i = r$change_mean_c, sd1i = r$change_sd_c, n1i = r$n_control,
+           m2i = r$change_mean_t, sd2i = r$change_sd_t, n2i = r$n_trained)
+  else escalc("SMCC", m1i = r$change_mean_c, m2i = r$change_mean_t, sd1i = r$change_sd_c,
+              sd2i = r$change_sd_t, ni = r$n_trained, ri = r$r)
+  data.frame(yi = c(e$yi), vi = c(e$vi))
+}))
+d$yi <- es$yi; d$vi <- es$vi; d$id <- seq_len(nrow(d))
+fit <- rma.mv(yi, vi, random = ~ 1 | study_id/id, data = d,
+              control = list(rel.tol = 1e-10, iter.max = 10000, eval.max = 10000))
+prof <- function(s) unname(confint(fit, sigma2 = s, control = list(tol = 1e-10))$random[1, 2:3])
+rob <- robust(fit, cluster = d$study_id, clubSandwich = TRUE)
+pr <- predict(rob)
+p <- d$primary == "yes"
+one <- rma(yi, vi, data = d[p, ], test = "knha",
+           control = list(threshold = 1e-12, tol = 1e-12, maxiter = 10000))
+out <- list(
+  versions = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
+    clubSandwich = as.character(packageVersion("clubSandwich")), generated = "2026-11-23"),
+  yi = num(d$yi), vi = num(d$vi), cluster = d$study_id,
+  sigma2 = num(fit$sigma2), sigma2_ci = list(prof(1), prof(2)),
+  beta = num(fit$beta), se = num(fit$se), QE = num(fit$QE),
+  robust = list(se = num(rob$se), tval = num(rob$zval), df = num(rob$ddf), pval = num(rob$pval),
+    ci.lb = num(rob$ci.lb), ci.ub = num(rob$ci.ub)),
+  pi = c(num(pr$pi.lb), num(pr$pi.ub)),
+  weights = num(weights(fit)),
+  one_per_study = list(k = one$k, estimate = num(one$beta), ci.lb = num(one$ci.lb),
+    ci.ub = num(one$ci.ub), tau2 = num(one$tau2)))
+write_json(out, "tests/conformance/fixtures/three_level_report.json", digits = I(15),
+  auto_unbox = TRUE, pretty = TRUE, null = "null")
+cat("fixture written\n")
