@@ -348,3 +348,78 @@ fn forest_one_per_study_flag_keeps_the_univariate_plot() {
     assert!(svg.contains("Random-effects model (k = 5)"));
     assert!(!svg.contains("leg DEXA"));
 }
+
+/// `forest --by COL` with the three-level primary analysis: each block gets
+/// its own three-level + CR2 diamond. Reference: `by_design` in
+/// tests/conformance/fixtures/three_level_report.json (metafor 3.8.1
+/// rma.mv + robust(clubSandwich = TRUE) per design).
+#[test]
+fn three_level_forest_subgroups_match_metafor_per_block() {
+    use common::tol::close;
+    use spotmeta::analysis::multilevel_primary::all_outcomes;
+    use spotmeta::data::load_spot;
+    use spotmeta::escalc::spot::SpotOptions;
+    use spotmeta::output::forest::{ForestSpec, forest_data_three_level};
+    use spotmeta::output::layout::ForestStudy;
+    use spotmeta::{RmaOptions, TestKind};
+    const OPTIMISER_REL: f64 = 1e-5;
+    let want = common::read_json("three_level_report.json");
+    let ds = load_spot(&common::root().join("tests/fixtures/three_level.csv")).unwrap();
+    let opts = RmaOptions {
+        test: TestKind::Knha,
+        ..Default::default()
+    }
+    .check()
+    .unwrap();
+    let a = all_outcomes(&ds, &SpotOptions::default(), &opts).unwrap();
+    let t = a.result.done().unwrap();
+    let studies: Vec<ForestStudy> = a
+        .rows
+        .iter()
+        .map(|u| ForestStudy::new(u.outcome.clone(), u.n, u.effect.yi, u.effect.vi))
+        .collect();
+    let clusters: Vec<String> = a.rows.iter().map(|u| u.study_id.clone()).collect();
+    let headings: Vec<String> = a.rows.iter().map(|u| u.label.clone()).collect();
+    let design: Vec<String> = a
+        .rows
+        .iter()
+        .map(|u| {
+            let row = ds.rows.iter().find(|r| r.line == u.line).unwrap();
+            row.design.unwrap().to_string()
+        })
+        .collect();
+    let f = forest_data_three_level(
+        studies,
+        &clusters,
+        &headings,
+        Some(&design),
+        t,
+        &opts,
+        &ForestSpec::default(),
+    )
+    .unwrap();
+    assert_eq!(f.groups.len(), 2);
+    for g in &f.groups {
+        let name = g.name.as_deref().unwrap();
+        let w = &want["by_design"][name];
+        let p = g
+            .pooled
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name}: no diamond"));
+        for (got, key) in [
+            (p.estimate, "estimate"),
+            (p.ci_lb, "ci.lb"),
+            (p.ci_ub, "ci.ub"),
+        ] {
+            let w = w[key].as_f64().unwrap();
+            assert!(
+                close(got, w, OPTIMISER_REL, 1e-8),
+                "{name} {key}: {got} vs {w}"
+            );
+        }
+        assert!(
+            g.studies[0].label.contains(" · "),
+            "rows say study · outcome"
+        );
+    }
+}

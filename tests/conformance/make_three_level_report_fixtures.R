@@ -7,7 +7,8 @@
 # (robust(..., clubSandwich = TRUE), clubSandwich 0.5.8), the prediction
 # interval of predict() on the robust fit, the forest-plot weights
 # (weights(), type "diagonal"), and the one-outcome-per-study sensitivity row
-# (rma(), REML + Knapp-Hartung on the primary outcomes).
+# (rma(), REML + Knapp-Hartung on the primary outcomes), and one fit per
+# design for the subgroup diamonds of `forest --by design`.
 # Writes fixtures/three_level_report.json.
 # Run from the repository root:
 #   Rscript tests/conformance/make_three_level_report_fixtures.R
@@ -32,6 +33,13 @@ pr <- predict(rob)
 p <- d$primary == "yes"
 one <- rma(yi, vi, data = d[p, ], test = "knha",
            control = list(threshold = 1e-12, tol = 1e-12, maxiter = 10000))
+# `spotmeta forest --by design`: one three-level + CR2 fit per design.
+by_design <- lapply(split(d, d$design), function(s) {
+  f <- rma.mv(yi, vi, random = ~ 1 | study_id/id, data = s,
+              control = list(rel.tol = 1e-10, iter.max = 10000, eval.max = 10000))
+  r <- robust(f, cluster = s$study_id, clubSandwich = TRUE)
+  list(k = f$k, estimate = num(r$beta), ci.lb = num(r$ci.lb), ci.ub = num(r$ci.ub))
+})
 out <- list(
   versions = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
     clubSandwich = as.character(packageVersion("clubSandwich")), generated = "2026-11-23"),
@@ -42,6 +50,7 @@ out <- list(
     ci.lb = num(rob$ci.lb), ci.ub = num(rob$ci.ub)),
   pi = c(num(pr$pi.lb), num(pr$pi.ub)),
   weights = num(weights(fit)),
+  by_design = by_design,
   one_per_study = list(k = one$k, estimate = num(one$beta), ci.lb = num(one$ci.lb),
     ci.ub = num(one$ci.ub), tau2 = num(one$tau2)))
 write_json(out, "tests/conformance/fixtures/three_level_report.json", digits = I(15),
