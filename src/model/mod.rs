@@ -160,6 +160,18 @@ impl RmaFit {
 }
 
 fn check_inputs(yi: &[f64], vi: &[f64]) -> Result<()> {
+    // Fast path without branches per study: a non-finite yi has exponent
+    // bits all ones; a positive finite vi has bits in (0, +∞).
+    const EXP: u64 = 0x7ff0_0000_0000_0000;
+    let bad_y = yi
+        .iter()
+        .fold(0u64, |b, y| b | u64::from(y.to_bits() & EXP == EXP));
+    let bad_v = vi.iter().fold(0u64, |b, v| {
+        b | u64::from(v.to_bits().wrapping_sub(1) >= EXP - 1)
+    });
+    if yi.len() == vi.len() && !yi.is_empty() && bad_y | bad_v == 0 {
+        return Ok(());
+    }
     if yi.len() != vi.len() {
         return Err(Error::Unsupported(format!(
             "yi has {} values but vi has {}; give one sampling variance per effect size",
@@ -229,7 +241,12 @@ pub fn rma(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions) -> Result<RmaFit> {
     } else {
         (opts.method, opts.test)
     };
-    let fe = Sums::at(yi, vi, 0.0);
+    // Only the likelihood estimators need the higher moments at τ² = 0.
+    let fe = if matches!(method, Method::ML | Method::REML | Method::EB) {
+        Sums::at(yi, vi, 0.0)
+    } else {
+        Sums::light(yi, vi, 0.0)
+    };
     let est = if k == 1 {
         tau2::Tau2Estimate::closed_form(yi, vi, &fe, 0.0, None)
     } else {
@@ -238,7 +255,7 @@ pub fn rma(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions) -> Result<RmaFit> {
     let tau2 = est.tau2;
 
     // Pooling with model weights.
-    let s = est.sums;
+    let s = est.pool;
     let mut vb = 1.0 / s.sw;
     let mut s2w = 1.0;
     if test.uses_t() {

@@ -12,6 +12,53 @@
 //! * yᵀPy = Σ w (y − μ̂)², yᵀPPy = Σ w² (y − μ̂)², with μ̂ = Σwy/S, and
 //!   yᵀPPPy = Σ w³ (y − μ̂)² − (Σ w² (y − μ̂))²/S (since Py = w∘(y − μ̂)).
 
+/// What pooling needs at the final τ²: Σw, μ̂ and Σw(y − μ̂)².
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Pool {
+    /// S = Σw.
+    pub sw: f64,
+    /// μ̂ = Σwy / Σw.
+    pub mu: f64,
+    /// Σw(y − μ̂)².
+    pub rss: f64,
+}
+
+impl Pool {
+    /// The three pooling sums for τ², one pass with deviations from `shift`
+    /// (two passes when the correction would cancel, as [`Sums::near`]).
+    #[inline]
+    pub fn near(yi: &[f64], vi: &[f64], tau2: f64, shift: f64) -> Pool {
+        let (mut sw, mut a1, mut a2) = (0.0, 0.0, 0.0);
+        for_each_weight(yi, vi, tau2, |w, y| {
+            let we = w * (y - shift);
+            sw += w;
+            a1 += we;
+            a2 += we * (y - shift);
+        });
+        let d = a1 / sw;
+        let rss = a2 - d * a1;
+        if rss.is_finite() && rss >= 0.5 * a2 {
+            Pool {
+                sw,
+                mu: shift + d,
+                rss,
+            }
+        } else {
+            Sums::exact(yi, vi, tau2).pool()
+        }
+    }
+}
+
+/// Call `f(wᵢ, yᵢ)` for every study, wᵢ = 1/(vᵢ + τ²), in order. Callers
+/// keep their sums in named locals: arrays of accumulators invite the SLP
+/// vectoriser into shuffles that are slower than scalar code.
+#[inline(always)]
+fn for_each_weight(yi: &[f64], vi: &[f64], tau2: f64, mut f: impl FnMut(f64, f64)) {
+    for (&y, &v) in yi.iter().zip(vi) {
+        f(1.0 / (v + tau2), y);
+    }
+}
+
 /// Sums over studies for weights w_i = 1/(v_i + τ²).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Sums {
@@ -47,6 +94,42 @@ impl Sums {
         Sums::near(yi, vi, tau2, ybar)
     }
 
+    /// The sums the closed-form estimators and the heterogeneity statistics
+    /// need (Σw, Σw², Σw³, μ̂, Σw(y − μ̂)²) without the higher moments that
+    /// only the likelihood estimators use: `rss2`, `rss3` and `sw2e` are
+    /// NaN, so any use of them shows. About half the work of [`Sums::at`].
+    #[inline]
+    pub fn light(yi: &[f64], vi: &[f64], tau2: f64) -> Sums {
+        let shift = yi.iter().sum::<f64>() / yi.len() as f64;
+        let (mut sw, mut sw2, mut sw3, mut a1, mut a2) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for_each_weight(yi, vi, tau2, |w, y| {
+            let w2 = w * w;
+            let we = w * (y - shift);
+            sw += w;
+            sw2 += w2;
+            sw3 += w2 * w;
+            a1 += we;
+            a2 += we * (y - shift);
+        });
+        let d = a1 / sw;
+        let rss = a2 - d * a1;
+        if !(rss.is_finite() && rss >= 0.5 * a2) {
+            return Sums::exact(yi, vi, tau2);
+        }
+        Sums {
+            k: yi.len() as f64,
+            sw,
+            sw2,
+            sw3,
+            mu: shift + d,
+            rss,
+            rss2: f64::NAN,
+            rss3: f64::NAN,
+            sw2e: f64::NAN,
+            raw_rss: a2,
+        }
+    }
+
     /// Two weighted passes: deviations from the exact weighted mean.
     #[inline]
     pub fn exact(yi: &[f64], vi: &[f64], tau2: f64) -> Sums {
@@ -79,8 +162,7 @@ impl Sums {
     fn one_pass(yi: &[f64], vi: &[f64], tau2: f64, shift: f64) -> Sums {
         let (mut sw, mut sw2, mut sw3) = (0.0, 0.0, 0.0);
         let (mut a1, mut a2, mut b1, mut b2, mut c1, mut c2) = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
-        for (&y, &v) in yi.iter().zip(vi) {
-            let w = 1.0 / (v + tau2);
+        for_each_weight(yi, vi, tau2, |w, y| {
             let w2 = w * w;
             let w3 = w2 * w;
             let e = y - shift;
@@ -93,7 +175,7 @@ impl Sums {
             b2 += w2 * e * e;
             c1 += w3 * e;
             c2 += w3 * e * e;
-        }
+        });
         let d = a1 / sw;
         // Σw^j (e − d)² = Σw^j e² − 2d Σw^j e + d² Σw^j, j = 1, 2, 3.
         let rss = a2 - d * a1;
@@ -110,6 +192,16 @@ impl Sums {
             rss3,
             sw2e: b1 - d * sw2,
             raw_rss: a2,
+        }
+    }
+
+    /// The pooling sums.
+    #[inline]
+    pub fn pool(&self) -> Pool {
+        Pool {
+            sw: self.sw,
+            mu: self.mu,
+            rss: self.rss,
         }
     }
 
@@ -217,5 +309,20 @@ mod tests {
         assert!(rel(p2_bilinear(5, |i| w[i], |i| v[i], |i| v[i]), pvpv));
         assert!(rel(p2_bilinear(5, |i| w[i], |_| 1.0, |i| v[i]), pvp));
         assert!(rel(p2_bilinear(5, |i| w[i], |_| 1.0, |_| 1.0), trpp));
+    }
+
+    #[test]
+    fn light_sums_equal_the_full_ones_and_leave_the_rest_nan() {
+        let y = [0.2, -0.1, 0.5, 0.9, 0.3, 0.4];
+        let v = [0.01, 0.04, 0.02, 0.09, 0.05, 0.03];
+        for tau2 in [0.0, 0.03] {
+            let (f, l) = (Sums::at(&y, &v, tau2), Sums::light(&y, &v, tau2));
+            assert_eq!((l.k, l.sw, l.sw2, l.sw3), (f.k, f.sw, f.sw2, f.sw3));
+            let rel = |a: f64, b: f64| ((a - b) / b).abs() < IDENTITY;
+            assert!(rel(l.mu, f.mu) && rel(l.rss, f.rss) && rel(l.tr_pp(), f.tr_pp()));
+            assert!(l.rss2.is_nan() && l.rss3.is_nan() && l.sw2e.is_nan());
+            let p = Pool::near(&y, &v, tau2, 0.0);
+            assert!(rel(p.sw, f.sw) && rel(p.mu, f.mu) && rel(p.rss, f.rss));
+        }
     }
 }

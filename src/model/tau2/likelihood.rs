@@ -192,7 +192,7 @@ pub(super) fn fit(
         se_tau2: Some(se(method, &s)),
         iterations,
         path,
-        sums: s,
+        pool: s.pool(),
     })
 }
 

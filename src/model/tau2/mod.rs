@@ -13,7 +13,7 @@ mod pm;
 mod sj;
 
 use super::options::{Method, ValidRmaOptions};
-use super::sums::Sums;
+use super::sums::{Pool, Sums};
 use crate::error::Result;
 use serde::Serialize;
 
@@ -57,8 +57,8 @@ pub(crate) struct Tau2Estimate {
     pub se_tau2: Option<f64>,
     pub iterations: u32,
     pub path: ConvergencePath,
-    /// The weighted sums at the final τ² (reused for pooling).
-    pub sums: Sums,
+    /// The pooling sums at the final τ².
+    pub pool: Pool,
 }
 
 impl Tau2Estimate {
@@ -76,10 +76,10 @@ impl Tau2Estimate {
             se_tau2,
             iterations: 0,
             path: ConvergencePath::ClosedForm,
-            sums: if tau2 == 0.0 {
-                *fe
+            pool: if tau2 == 0.0 {
+                fe.pool()
             } else {
-                Sums::near(yi, vi, tau2, fe.mu)
+                Pool::near(yi, vi, tau2, fe.mu)
             },
         }
     }

@@ -57,7 +57,7 @@ pub(super) fn pm(
         } else {
             ConvergencePath::RootFinding
         },
-        sums,
+        pool: sums.pool(),
     })
 }
 
