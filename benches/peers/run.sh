@@ -42,7 +42,7 @@ report() { # peer name, lines "case us"
   local peer=$1
   while read -r case t; do
     [ -n "${ME[$case]:-}" ] || continue
-    printf '%-20s %14.3f %14.3f %9.0fx  (%s)\n' "$case" "${ME[$case]}" "$t" \
+    printf '%-20s %14.3f %14.3f %9.2fx  (%s)\n' "$case" "${ME[$case]}" "$t" \
       "$(echo "$t / ${ME[$case]}" | bc -l)" "$peer"
   done
 }
