@@ -29,6 +29,7 @@ pub mod output;
 // Scale (issue #7): many fits at once.
 pub mod batch;
 pub mod gosh;
+pub mod simulate;
 
 pub use error::{Error, Result};
 pub use model::{Method, RmaFit, RmaOptions, TestKind, ValidRmaOptions, rma};

@@ -47,6 +47,8 @@ pub enum Command {
     Batch(cmd::batch::BatchArgs),
     /// Fit every subset of the studies (exact GOSH); plot I² against the estimate.
     Gosh(cmd::gosh::GoshArgs),
+    /// Monte-Carlo coverage of the z, Knapp-Hartung and truncated intervals and the prediction interval.
+    Simulate(cmd::simulate::SimulateArgs),
 }
 
 /// Run the parsed command.
@@ -65,5 +67,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sensitivity(a) => cmd::sensitivity::run(a),
         Command::Batch(a) => cmd::batch::run(a),
         Command::Gosh(a) => cmd::gosh::run(a),
+        Command::Simulate(a) => cmd::simulate::run(a),
     }
 }

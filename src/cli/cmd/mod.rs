@@ -11,6 +11,7 @@ pub mod gosh;
 pub mod report;
 pub mod rma;
 pub mod sensitivity;
+pub mod simulate;
 pub mod vote;
 
 use crate::cli::args::OutputArgs;
