@@ -159,18 +159,21 @@ impl RmaFit {
     }
 }
 
-fn check_inputs(yi: &[f64], vi: &[f64]) -> Result<()> {
+/// Check the inputs and return the unweighted mean of yi (the shift of the
+/// first weighted pass, computed in the same loop).
+fn check_inputs(yi: &[f64], vi: &[f64]) -> Result<f64> {
     // Fast path without branches per study: a non-finite yi has exponent
     // bits all ones; a positive finite vi has bits in (0, +∞).
     const EXP: u64 = 0x7ff0_0000_0000_0000;
-    let bad_y = yi
-        .iter()
-        .fold(0u64, |b, y| b | u64::from(y.to_bits() & EXP == EXP));
-    let bad_v = vi.iter().fold(0u64, |b, v| {
-        b | u64::from(v.to_bits().wrapping_sub(1) >= EXP - 1)
-    });
-    if yi.len() == vi.len() && !yi.is_empty() && bad_y | bad_v == 0 {
-        return Ok(());
+    let mut bad = 0u64;
+    let mut sum = 0.0;
+    for (y, v) in yi.iter().zip(vi) {
+        sum += y;
+        bad |= u64::from(y.to_bits() & EXP == EXP);
+        bad |= u64::from(v.to_bits().wrapping_sub(1) >= EXP - 1);
+    }
+    if yi.len() == vi.len() && !yi.is_empty() && bad == 0 {
+        return Ok(sum / yi.len() as f64);
     }
     if yi.len() != vi.len() {
         return Err(Error::Unsupported(format!(
@@ -204,7 +207,9 @@ fn check_inputs(yi: &[f64], vi: &[f64]) -> Result<()> {
             });
         }
     }
-    Ok(())
+    Err(Error::Unsupported(
+        "an effect size or sampling variance is not a finite number".into(),
+    ))
 }
 
 /// Fit the intercept-only meta-analytic model (metafor `rma(yi, vi, method=, test=, level=)`).
@@ -224,7 +229,7 @@ fn check_inputs(yi: &[f64], vi: &[f64]) -> Result<()> {
 /// # Ok::<(), spotmeta::Error>(())
 /// ```
 pub fn rma(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions) -> Result<RmaFit> {
-    check_inputs(yi, vi)?;
+    let ybar = check_inputs(yi, vi)?;
     let k = yi.len();
     let mut notes: [Option<Note>; 4] = [None; 4];
     let mut n_notes = 0;
@@ -243,9 +248,9 @@ pub fn rma(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions) -> Result<RmaFit> {
     };
     // Only the likelihood estimators need the higher moments at τ² = 0.
     let fe = if matches!(method, Method::ML | Method::REML | Method::EB) {
-        Sums::at(yi, vi, 0.0)
+        Sums::near(yi, vi, 0.0, ybar)
     } else {
-        Sums::light(yi, vi, 0.0)
+        Sums::light(yi, vi, 0.0, ybar)
     };
     let est = if k == 1 {
         tau2::Tau2Estimate::closed_form(yi, vi, &fe, 0.0, None)

@@ -98,9 +98,10 @@ impl Sums {
     /// need (Σw, Σw², Σw³, μ̂, Σw(y − μ̂)²) without the higher moments that
     /// only the likelihood estimators use: `rss2`, `rss3` and `sw2e` are
     /// NaN, so any use of them shows. About half the work of [`Sums::at`].
+    /// Deviations are taken from `shift` (ideally the unweighted mean) and
+    /// corrected as in [`Sums::near`].
     #[inline]
-    pub fn light(yi: &[f64], vi: &[f64], tau2: f64) -> Sums {
-        let shift = yi.iter().sum::<f64>() / yi.len() as f64;
+    pub fn light(yi: &[f64], vi: &[f64], tau2: f64, shift: f64) -> Sums {
         let (mut sw, mut sw2, mut sw3, mut a1, mut a2) = (0.0, 0.0, 0.0, 0.0, 0.0);
         for_each_weight(yi, vi, tau2, |w, y| {
             let w2 = w * w;
@@ -316,7 +317,7 @@ mod tests {
         let y = [0.2, -0.1, 0.5, 0.9, 0.3, 0.4];
         let v = [0.01, 0.04, 0.02, 0.09, 0.05, 0.03];
         for tau2 in [0.0, 0.03] {
-            let (f, l) = (Sums::at(&y, &v, tau2), Sums::light(&y, &v, tau2));
+            let (f, l) = (Sums::at(&y, &v, tau2), Sums::light(&y, &v, tau2, 0.3));
             assert_eq!((l.k, l.sw, l.sw2, l.sw3), (f.k, f.sw, f.sw2, f.sw3));
             let rel = |a: f64, b: f64| ((a - b) / b).abs() < IDENTITY;
             assert!(rel(l.mu, f.mu) && rel(l.rss, f.rss) && rel(l.tr_pp(), f.tr_pp()));
