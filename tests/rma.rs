@@ -120,13 +120,26 @@ fn rma_matches_metafor_for_every_estimator_and_test() {
 /// finite (the fast path of the input check works on the bit patterns).
 #[test]
 fn input_check_catches_every_bad_value_and_names_the_study() {
-    let opts = RmaOptions::default().check().unwrap();
+    // REML checks before its passes; DL checks inside its first pass.
+    for method in [spotmeta::Method::REML, spotmeta::Method::DL] {
+        check_rejects_bad_values(
+            &RmaOptions {
+                method,
+                ..Default::default()
+            }
+            .check()
+            .unwrap(),
+        );
+    }
+}
+
+fn check_rejects_bad_values(opts: &spotmeta::ValidRmaOptions) {
     let y = [0.1, 0.2, 0.3, 0.4, 0.5];
     let v = [0.01, 0.02, 0.03, 0.04, 0.05];
     for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
         let mut yy = y;
         yy[3] = bad;
-        let e = spotmeta::rma(&yy, &v, &opts).unwrap_err().to_string();
+        let e = spotmeta::rma(&yy, &v, opts).unwrap_err().to_string();
         assert!(
             e.contains("row 4") && e.contains("not a finite number"),
             "{e}"
@@ -142,7 +155,7 @@ fn input_check_catches_every_bad_value_and_names_the_study() {
     ] {
         let mut vv = v;
         vv[2] = bad;
-        let e = spotmeta::rma(&y, &vv, &opts).unwrap_err().to_string();
+        let e = spotmeta::rma(&y, &vv, opts).unwrap_err().to_string();
         assert!(
             e.contains("row 3") && e.contains("must be positive and finite"),
             "{bad}: {e}"

@@ -229,7 +229,24 @@ fn check_inputs(yi: &[f64], vi: &[f64]) -> Result<f64> {
 /// # Ok::<(), spotmeta::Error>(())
 /// ```
 pub fn rma(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions) -> Result<RmaFit> {
-    let ybar = check_inputs(yi, vi)?;
+    let likelihood = matches!(opts.method, Method::ML | Method::REML | Method::EB);
+    // The closed-form estimators need only the light sums at τ² = 0, computed
+    // in the same loop as the input check; the likelihood ones need them all.
+    let fe = if likelihood || yi.len() != vi.len() || yi.is_empty() {
+        let ybar = check_inputs(yi, vi)?;
+        Sums::near(yi, vi, 0.0, ybar)
+    } else {
+        match Sums::light_checked(yi, vi) {
+            (s, false) => s,
+            // check_inputs names the first bad study.
+            (_, true) => {
+                check_inputs(yi, vi)?;
+                return Err(Error::Unsupported(
+                    "an effect size or sampling variance is not a finite number".into(),
+                ));
+            }
+        }
+    };
     let k = yi.len();
     let mut notes: [Option<Note>; 4] = [None; 4];
     let mut n_notes = 0;
@@ -245,12 +262,6 @@ pub fn rma(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions) -> Result<RmaFit> {
         (Method::FE, TestKind::Z)
     } else {
         (opts.method, opts.test)
-    };
-    // Only the likelihood estimators need the higher moments at τ² = 0.
-    let fe = if matches!(method, Method::ML | Method::REML | Method::EB) {
-        Sums::near(yi, vi, 0.0, ybar)
-    } else {
-        Sums::light(yi, vi, 0.0, ybar)
     };
     let est = if k == 1 {
         tau2::Tau2Estimate::closed_form(yi, vi, &fe, 0.0, None)
