@@ -639,7 +639,11 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
     p.text(
         right_x,
         ry,
-        "Funnel plot (contour-enhanced)",
+        if three.is_some() {
+            "Funnel plot (one outcome per study)"
+        } else {
+            "Funnel plot (contour-enhanced)"
+        },
         size::HEADING,
         true,
         colour::INK,
@@ -992,6 +996,12 @@ fn summary_markdown(input: &ReportInput, sentence: &str, three: Option<&ThreeLev
         let _ = writeln!(t, "| {} | {count} |", md_escape(&reason));
     }
     let _ = writeln!(t, "\n## Small-study effects\n");
+    if three.is_some() {
+        let _ = writeln!(
+            t,
+            "On the one-outcome-per-study analysis (funnel plot, Egger's test and trim and fill assume independent effect sizes).\n"
+        );
+    }
     let _ = writeln!(t, "![Funnel plot](funnel.png)\n");
     match &input.diagnostics {
         Some(d) => {
@@ -1406,15 +1416,17 @@ fn synthesis_box(p: &mut Page, v: &VoteCount, al: &AlbatrossLayout, top: i32) ->
         colour::INK,
     );
     y += 28;
-    let cols = [M + 20, M + 190, M + 255, M + 330, M + 400, M + 575];
-    let heads = [
-        "",
-        "favour",
-        "against",
-        "no dir.",
-        "proportion [95% CI]",
-        "p",
+    // The p column ends at the text column's right edge (the albatross plot
+    // starts 30 px further right).
+    let cols = [
+        M + 20,
+        M + 180,
+        M + 238,
+        M + 302,
+        M + 362,
+        M + 20 + text_w - 38,
     ];
+    let heads = ["", "favour", "against", "no dir.", "prop. [95% CI]", "p"];
     for (x, h) in cols.iter().zip(heads) {
         q.text(*x, y, h, size::SMALL, true, colour::MUTED);
     }

@@ -53,7 +53,14 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
                 search_date: Some(SPOT_SEARCH_DATE.into()),
                 spot: true,
                 effect_label: "Hedges' g".into(),
-                measure_text: "Effect sizes: Hedges' g (SMD for parallel-group trials, SMCC for within-subject designs); positive values mean more fat lost in the trained region. One pre-specified primary outcome per study and cohort; exercise interventions only; converted and imputed inputs are listed in summary.md.".into(),
+                measure_text: format!(
+                    "Effect sizes: Hedges' g (SMD for parallel-group trials, SMCC for within-subject designs); positive values mean more fat lost in the trained region. {}; exercise interventions only; converted and imputed inputs are listed in summary.md.",
+                    if p.all_outcomes.as_ref().is_some_and(|a| a.primary) {
+                        "Every regional-fat outcome (each region and method) in the primary analysis, one pre-specified primary outcome per study and cohort in the sensitivity analysis"
+                    } else {
+                        "One pre-specified primary outcome per study and cohort"
+                    }
+                ),
                 rows: pa.selection.used.iter().map(ReportRow::from_used).collect(),
                 used_json: serde_json::to_value(&pa.selection.used)?,
                 left_out: pa.selection.left_out.clone(),
