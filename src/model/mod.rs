@@ -162,54 +162,57 @@ impl RmaFit {
 /// Check the inputs and return the unweighted mean of yi (the shift of the
 /// first weighted pass, computed in the same loop).
 fn check_inputs(yi: &[f64], vi: &[f64]) -> Result<f64> {
-    // Fast path without branches per study: a non-finite yi has exponent
-    // bits all ones; a positive finite vi has bits in (0, +∞).
-    const EXP: u64 = 0x7ff0_0000_0000_0000;
     let mut bad = 0u64;
     let mut sum = 0.0;
-    for (y, v) in yi.iter().zip(vi) {
+    for (&y, &v) in yi.iter().zip(vi) {
         sum += y;
-        bad |= u64::from(y.to_bits() & EXP == EXP);
-        bad |= u64::from(v.to_bits().wrapping_sub(1) >= EXP - 1);
+        bad |= u64::from(sums::bad_input(y, v));
     }
     if yi.len() == vi.len() && !yi.is_empty() && bad == 0 {
-        return Ok(sum / yi.len() as f64);
+        Ok(sum / yi.len() as f64)
+    } else {
+        Err(input_error(yi, vi))
     }
+}
+
+/// What is wrong with inputs the fast check rejected, naming the first bad
+/// study (cold: only reached on bad input).
+#[cold]
+#[inline(never)]
+fn input_error(yi: &[f64], vi: &[f64]) -> Error {
     if yi.len() != vi.len() {
-        return Err(Error::Unsupported(format!(
+        return Error::Unsupported(format!(
             "yi has {} values but vi has {}; give one sampling variance per effect size",
             yi.len(),
             vi.len()
-        )));
+        ));
     }
     if yi.is_empty() {
-        return Err(Error::Unsupported(
+        return Error::Unsupported(
             "no studies to pool: every row was excluded or the input is empty".into(),
-        ));
+        );
     }
     for (i, (&y, &v)) in yi.iter().zip(vi).enumerate() {
         if !y.is_finite() {
-            return Err(Error::Study {
+            return Error::Study {
                 index: i + 1,
                 label: format!("row {}", i + 1),
                 message: format!(
                     "effect size yi = {y} is not a finite number; fix or drop the row"
                 ),
-            });
+            };
         }
         if !(v.is_finite() && v > 0.0) {
-            return Err(Error::Study {
+            return Error::Study {
                 index: i + 1,
                 label: format!("row {}", i + 1),
                 message: format!(
                     "sampling variance vi = {v} must be positive and finite; check the SD/SE and n used to compute it"
                 ),
-            });
+            };
         }
     }
-    Err(Error::Unsupported(
-        "an effect size or sampling variance is not a finite number".into(),
-    ))
+    Error::Unsupported("an effect size or sampling variance is not a finite number".into())
 }
 
 /// Fit the intercept-only meta-analytic model (metafor `rma(yi, vi, method=, test=, level=)`).
@@ -238,13 +241,7 @@ pub fn rma(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions) -> Result<RmaFit> {
     } else {
         match Sums::light_checked(yi, vi) {
             (s, false) => s,
-            // check_inputs names the first bad study.
-            (_, true) => {
-                check_inputs(yi, vi)?;
-                return Err(Error::Unsupported(
-                    "an effect size or sampling variance is not a finite number".into(),
-                ));
-            }
+            (_, true) => return Err(input_error(yi, vi)),
         }
     };
     let k = yi.len();

@@ -49,6 +49,16 @@ impl Pool {
     }
 }
 
+/// Whether yᵢ is not finite or vᵢ is not positive and finite, decided on the
+/// bit patterns without branches (a non-finite double has its exponent bits
+/// all ones; a positive finite one has bits in (0, +∞)), so input checks can
+/// run inside the summation loops.
+#[inline(always)]
+pub(crate) fn bad_input(y: f64, v: f64) -> bool {
+    const EXP: u64 = 0x7ff0_0000_0000_0000;
+    (y.to_bits() & EXP == EXP) | (v.to_bits().wrapping_sub(1) >= EXP - 1)
+}
+
 /// Call `f(wᵢ, yᵢ)` for every study, wᵢ = 1/(vᵢ + τ²), in order. Callers
 /// keep their sums in named locals: arrays of accumulators invite the SLP
 /// vectoriser into shuffles that are slower than scalar code.
@@ -139,13 +149,11 @@ impl Sums {
     /// the unweighted mean.
     #[inline]
     pub fn light_checked(yi: &[f64], vi: &[f64]) -> (Sums, bool) {
-        const EXP: u64 = 0x7ff0_0000_0000_0000;
         let shift = yi[0];
         let mut bad = 0u64;
         let (mut sw, mut sw2, mut sw3, mut a1, mut a2) = (0.0, 0.0, 0.0, 0.0, 0.0);
         for (&y, &v) in yi.iter().zip(vi) {
-            bad |= u64::from(y.to_bits() & EXP == EXP);
-            bad |= u64::from(v.to_bits().wrapping_sub(1) >= EXP - 1);
+            bad |= u64::from(bad_input(y, v));
             let w = 1.0 / v;
             let w2 = w * w;
             let we = w * (y - shift);
