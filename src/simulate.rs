@@ -111,24 +111,44 @@ fn rng_for(seed: u64, rep: usize) -> StdRng {
     StdRng::seed_from_u64(z ^ (z >> 31))
 }
 
+/// The distributions of a checked specification, built once per run.
+struct Sampler<'a> {
+    spec: &'a SimSpec,
+    vi: Uniform<f64>,
+    z: Normal<f64>,
+}
+
+impl<'a> Sampler<'a> {
+    fn new(spec: &'a SimSpec) -> Result<Self> {
+        spec.check()?;
+        Ok(Sampler {
+            spec,
+            vi: Uniform::new_inclusive(spec.vi_min, spec.vi_max)
+                .map_err(|e| Error::option("--vi", e.to_string()))?,
+            z: Normal::new(0.0, 1.0).expect("valid standard normal"),
+        })
+    }
+
+    fn draw(&self, rep: usize) -> SimData {
+        let s = self.spec;
+        let mut rng = rng_for(s.seed, rep);
+        let tau = s.tau2.sqrt();
+        let mut yi = Vec::with_capacity(s.k);
+        let mut vi = Vec::with_capacity(s.k);
+        for _ in 0..s.k {
+            let v: f64 = self.vi.sample(&mut rng);
+            let theta = s.mu + tau * self.z.sample(&mut rng);
+            yi.push(theta + v.sqrt() * self.z.sample(&mut rng));
+            vi.push(v);
+        }
+        let theta_new = s.mu + tau * self.z.sample(&mut rng);
+        SimData { yi, vi, theta_new }
+    }
+}
+
 /// The data set of replication `rep` (0-based).
 pub fn simulated_data(spec: &SimSpec, rep: usize) -> Result<SimData> {
-    spec.check()?;
-    let mut rng = rng_for(spec.seed, rep);
-    let u = Uniform::new_inclusive(spec.vi_min, spec.vi_max)
-        .map_err(|e| Error::option("--vi", e.to_string()))?;
-    let std_normal = Normal::new(0.0, 1.0).expect("valid standard normal");
-    let tau = spec.tau2.sqrt();
-    let mut yi = Vec::with_capacity(spec.k);
-    let mut vi = Vec::with_capacity(spec.k);
-    for _ in 0..spec.k {
-        let v: f64 = u.sample(&mut rng);
-        let theta = spec.mu + tau * std_normal.sample(&mut rng);
-        yi.push(theta + v.sqrt() * std_normal.sample(&mut rng));
-        vi.push(v);
-    }
-    let theta_new = spec.mu + tau * std_normal.sample(&mut rng);
-    Ok(SimData { yi, vi, theta_new })
+    Ok(Sampler::new(spec)?.draw(rep))
 }
 
 /// Coverage of one kind of interval.
@@ -204,33 +224,36 @@ impl Tally {
     }
 }
 
-/// One replication: the fits under the three tests (z fit first; knha and
-/// adhoc share its τ̂²).
-fn one_rep(spec: &SimSpec, opts: &[ValidRmaOptions; 3], rep: usize) -> Result<Tally> {
-    let d = simulated_data(spec, rep)?;
-    let mut t = Tally::default();
-    let mut fits = Vec::with_capacity(3);
-    for o in opts {
-        match rma(&d.yi, &d.vi, o) {
-            Ok(f) => fits.push(f),
+/// One replication: the fits under the three tests (each test estimates the
+/// same τ̂²; it is taken from the z fit).
+fn one_rep(sampler: &Sampler, opts: &[ValidRmaOptions; 3], rep: usize) -> Result<Tally> {
+    let (spec, d) = (sampler.spec, sampler.draw(rep));
+    let mut t = Tally {
+        fits: 1,
+        ..Tally::default()
+    };
+    for (i, o) in opts.iter().enumerate() {
+        let f = match rma(&d.yi, &d.vi, o) {
+            Ok(f) => f,
             Err(Error::Numerical { .. }) => {
-                t.failures = 1;
-                return Ok(t);
+                return Ok(Tally {
+                    failures: 1,
+                    ..Tally::default()
+                });
             }
             Err(e) => return Err(e),
-        }
-    }
-    t.fits = 1;
-    for (i, f) in fits.iter().enumerate() {
+        };
         t.ci_cov[i] = usize::from(f.ci_lb <= spec.mu && spec.mu <= f.ci_ub);
         t.ci_width[i] = f.ci_ub - f.ci_lb;
         if i < 2 {
             t.pi_cov[i] = usize::from(f.pi_lb <= d.theta_new && d.theta_new <= f.pi_ub);
             t.pi_width[i] = f.pi_ub - f.pi_lb;
         }
+        if i == 0 {
+            t.tau2_sum = f.tau2;
+            t.tau2_zero = usize::from(f.tau2 < TAU2_ZERO);
+        }
     }
-    t.tau2_sum = fits[0].tau2;
-    t.tau2_zero = usize::from(fits[0].tau2 < TAU2_ZERO);
     Ok(t)
 }
 
@@ -239,7 +262,7 @@ const CHUNK: usize = 256;
 
 /// Run the simulation (in parallel; the result depends only on `spec`).
 pub fn simulate(spec: &SimSpec) -> Result<Simulation> {
-    spec.check()?;
+    let sampler = Sampler::new(spec)?;
     let opts = [
         spec.opts(TESTS[0])?,
         spec.opts(TESTS[1])?,
@@ -251,7 +274,7 @@ pub fn simulate(spec: &SimSpec) -> Result<Simulation> {
         .map(|c| {
             let mut acc = Tally::default();
             for rep in c * CHUNK..((c + 1) * CHUNK).min(spec.reps) {
-                acc = acc.add(one_rep(spec, &opts, rep)?);
+                acc = acc.add(one_rep(&sampler, &opts, rep)?);
             }
             Ok(acc)
         })

@@ -35,7 +35,8 @@ fn parse_measure(s: &str) -> Result<spotmeta::escalc::Measure, String> {
     s.parse().map_err(|e: spotmeta::Error| e.to_string())
 }
 
-fn parse_method(s: &str) -> Result<Method, String> {
+/// Parse a τ² estimator name for clap.
+pub fn parse_method(s: &str) -> Result<Method, String> {
     s.parse().map_err(|e: spotmeta::Error| e.to_string())
 }
 

@@ -4,7 +4,7 @@
 //! also writes every simulated data set as CSV (rep, study, yi, vi,
 //! theta_new) so another program (e.g. metafor) can be run on the same data.
 
-use crate::cli::args::{Format, OutputArgs};
+use crate::cli::args::{Format, OutputArgs, parse_method};
 use anyhow::{Context, bail};
 use clap::Args;
 use spotmeta::Method;
@@ -44,10 +44,6 @@ pub struct SimulateArgs {
     write_data: Option<PathBuf>,
     #[command(flatten)]
     output: OutputArgs,
-}
-
-fn parse_method(s: &str) -> Result<Method, String> {
-    s.parse().map_err(|e: spotmeta::Error| e.to_string())
 }
 
 fn spec(a: &SimulateArgs) -> anyhow::Result<SimSpec> {
