@@ -309,13 +309,8 @@ pub fn forest_data(
                     label += &format!("; I² = {}%", num(i2, 0));
                 }
                 label.push(')');
-                let name = if key.is_empty() {
-                    "(missing)".to_string()
-                } else {
-                    key.clone()
-                };
                 groups.push(ForestGroup {
-                    name: Some(name),
+                    name: Some(block_name(key)),
                     studies: members,
                     pooled: Some(pooled(label, &sub, false)),
                 });
@@ -399,11 +394,7 @@ pub fn forest_data_three_level(
                     None
                 };
                 groups.push(ForestGroup {
-                    name: Some(if key.is_empty() {
-                        "(missing)".to_string()
-                    } else {
-                        key.clone()
-                    }),
+                    name: Some(block_name(key)),
                     studies: members,
                     pooled,
                 });
@@ -473,6 +464,15 @@ pub fn three_level_heterogeneity_line(t: &ThreeLevel) -> String {
         num(f.qe, 2),
         p_clause(Some(f.qe_pval))
     )
+}
+
+/// Heading of a `--by` block: the value, or "(missing)" for an empty one.
+fn block_name(key: &str) -> String {
+    if key.is_empty() {
+        "(missing)".to_string()
+    } else {
+        key.to_string()
+    }
 }
 
 /// Draw a forest layout onto a canvas (origin at the layout's top left).

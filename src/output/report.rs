@@ -18,7 +18,7 @@ use super::funnel::{FunnelData, draw_funnel, funnel_layout, funnel_png, small_st
 use super::json::RmaSummary;
 use super::layout::{ForestData, ForestStyle, TextItem, forest_layout};
 use super::panel::{PanelExtra, draw_panel, sensitivity_panel};
-use super::style::{colour, num, p_clause, size, wrap};
+use super::style::{colour, level_pct, num, p_clause, size, wrap};
 use super::write_atomic;
 use crate::analysis::Tau2Ci;
 use crate::analysis::diagnostics::{Diagnostics, Outcome};
@@ -217,7 +217,7 @@ impl Report {
 /// "Pooled Hedges' g = −0.02 (95% CI −0.18 to 0.14; k = 2; p = 0.34): …" —
 /// the verdict depends only on where the CI lies relative to zero.
 pub fn pooled_sentence(effect_label: &str, h: &Headline, spot: bool) -> String {
-    let lvl = format!("{}", (h.level * 100.0 * 1e6).round() / 1e6);
+    let lvl = level_pct(h.level);
     let k = match (h.outcomes, h.studies) {
         (true, Some(s)) => format!("k = {} outcomes from {s} studies", h.k),
         _ => format!("k = {}", h.k),
@@ -298,7 +298,7 @@ pub fn left_out_summary(left_out: &[LeftOut]) -> Vec<(String, usize)> {
 
 fn methods_text(input: &ReportInput) -> String {
     let fit = &input.fit;
-    let lvl = format!("{}", (fit.level * 100.0 * 1e6).round() / 1e6);
+    let lvl = level_pct(fit.level);
     let model = if fit.method == Method::FE {
         "a common-effect (inverse-variance) model".to_string()
     } else {
@@ -764,7 +764,7 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
     }
     let results_json = serde_json::to_string_pretty(&v).map_err(json_err)? + "\n";
 
-    let summary_md = summary_markdown(input, &sentence, three);
+    let summary_md = summary_markdown(input, &sentence, three, &left_out);
     let mut files: Vec<(String, Vec<u8>)> = vec![
         ("report.png".into(), report_png),
         ("forest.png".into(), forest_png_bytes),
@@ -811,7 +811,7 @@ fn value_table(t: &mut String, rows: &[(String, String)]) {
 }
 
 fn one_per_study_values(fit: &RmaFit) -> Vec<(String, String)> {
-    let lvl = format!("{}", (fit.level * 100.0 * 1e6).round() / 1e6);
+    let lvl = level_pct(fit.level);
     [
         ("k", fit.k.to_string()),
         ("estimate", format!("{:.4}", fit.estimate)),
@@ -843,7 +843,7 @@ fn one_per_study_values(fit: &RmaFit) -> Vec<(String, String)> {
 
 fn three_level_values(tl: &ThreeLevel) -> Vec<(String, String)> {
     let (f, r) = (&tl.fit, &tl.robust);
-    let lvl = format!("{}", (f.level * 100.0 * 1e6).round() / 1e6);
+    let lvl = level_pct(f.level);
     let ci = |c: Option<(f64, f64)>| match c {
         Some((lo, hi)) => format!("{lo:.4} to {hi:.4}"),
         None => "not found".into(),
@@ -896,7 +896,12 @@ fn three_level_values(tl: &ThreeLevel) -> Vec<(String, String)> {
     .to_vec()
 }
 
-fn summary_markdown(input: &ReportInput, sentence: &str, three: Option<&ThreeLevel>) -> String {
+fn summary_markdown(
+    input: &ReportInput,
+    sentence: &str,
+    three: Option<&ThreeLevel>,
+    left_out: &[LeftOut],
+) -> String {
     let fit = &input.fit;
     let mut t = String::new();
     let _ = writeln!(t, "# {}\n", input.title);
@@ -988,11 +993,7 @@ fn summary_markdown(input: &ReportInput, sentence: &str, three: Option<&ThreeLev
     }
     let _ = writeln!(t, "\n## Rows not pooled, by reason\n");
     let _ = writeln!(t, "| reason | rows |\n|---|---:|");
-    let left_out = match (three, &input.all_outcomes) {
-        (Some(_), Some(a)) => primary_left_out(input, a),
-        _ => input.left_out.clone(),
-    };
-    for (reason, count) in left_out_summary(&left_out) {
+    for (reason, count) in left_out_summary(left_out) {
         let _ = writeln!(t, "| {} | {count} |", md_escape(&reason));
     }
     let _ = writeln!(t, "\n## Small-study effects\n");
@@ -1226,17 +1227,13 @@ fn primary_left_out(input: &ReportInput, a: &AllOutcomes) -> Vec<LeftOut> {
 /// The model, variance components (with profile CIs) and prediction
 /// interval of the three-level primary analysis.
 fn three_level_text(t: &ThreeLevel) -> String {
-    let ci = |c: Option<(f64, f64)>| match c {
-        Some((lo, hi)) => format!("{} to {}", num(lo, 3), num(hi, 3)),
-        None => "not found".into(),
-    };
-    let lvl = format!("{}", (t.fit.level * 100.0 * 1e6).round() / 1e6);
+    let lvl = level_pct(t.fit.level);
     format!(
         "{}. {}. Profile {lvl}% CIs: σ² between studies {}, within studies {}. Prediction interval {} to {}.",
         three_level_model_name(t),
         three_level_heterogeneity_line(t),
-        ci(t.fit.sigma2_ci[0]),
-        ci(t.fit.sigma2_ci[1]),
+        profile_ci(t.fit.sigma2_ci[0]),
+        profile_ci(t.fit.sigma2_ci[1]),
         num(t.pi.0, 2),
         num(t.pi.1, 2)
     )
@@ -1246,7 +1243,7 @@ fn three_level_text(t: &ThreeLevel) -> String {
 /// model; heterogeneity."
 fn one_per_study_text(input: &ReportInput) -> String {
     let fit = &input.fit;
-    let lvl = format!("{}", (fit.level * 100.0 * 1e6).round() / 1e6);
+    let lvl = level_pct(fit.level);
     format!(
         "Sensitivity analysis, one outcome per study: {} = {} ({lvl}% CI {} to {}; k = {}; {}). {}. {}",
         input.effect_label,
@@ -1287,16 +1284,21 @@ fn panel_extra(a: &AllOutcomes, fit: &RmaFit) -> PanelExtra {
     }
 }
 
+/// A profile-likelihood CI for a variance component, "0.022 to 0.207", or
+/// "not found" where the search failed.
+fn profile_ci(c: Option<(f64, f64)>) -> String {
+    match c {
+        Some((lo, hi)) => format!("{} to {}", num(lo, 3), num(hi, 3)),
+        None => "not found".into(),
+    }
+}
+
 /// "All outcomes, three-level model + CR2: …" — the fit or why it cannot run.
 pub fn all_outcomes_sentence(a: &AllOutcomes) -> String {
     match &a.result {
         Outcome::Done(t) => {
             let f = &t.fit;
             let r = &t.robust;
-            let ci = |c: Option<(f64, f64)>| match c {
-                Some((lo, hi)) => format!("{} to {}", num(lo, 3), num(hi, 3)),
-                None => "not found".into(),
-            };
             format!(
                 "All outcomes, three-level model + CR2 ({}): k = {} outcomes from {} studies; σ² between studies = {} (profile 95% CI {}), within studies = {} ({}); pooled g = {} (CR2 95% CI {} to {}; t({:.1}) = {}, {}).",
                 if a.primary {
@@ -1307,9 +1309,9 @@ pub fn all_outcomes_sentence(a: &AllOutcomes) -> String {
                 f.k,
                 f.clusters,
                 num(f.sigma2[0], 3),
-                ci(f.sigma2_ci[0]),
+                profile_ci(f.sigma2_ci[0]),
                 num(f.sigma2[1], 3),
-                ci(f.sigma2_ci[1]),
+                profile_ci(f.sigma2_ci[1]),
                 num(r.beta[0], 2),
                 num(r.ci_lb[0], 2),
                 num(r.ci_ub[0], 2),

@@ -139,6 +139,12 @@ pub fn wrap(text: &str, size: f64, bold: bool, max_w: f64) -> Vec<String> {
     lines
 }
 
+/// A confidence level (a fraction) as a percentage for labels: 0.95 → "95",
+/// 0.975 → "97.5".
+pub fn level_pct(level: f64) -> String {
+    format!("{}", (level * 100.0 * 1e6).round() / 1e6)
+}
+
 /// A number with `digits` decimals and a typographic minus sign ("−0.04");
 /// negative zero prints as "0.00".
 pub fn num(x: f64, digits: usize) -> String {

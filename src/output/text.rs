@@ -45,7 +45,7 @@ fn stars(p: Option<f64>) -> &'static str {
 /// Render a fit (and its τ² CI, when there is one) as text.
 pub fn render_rma(fit: &RmaFit, ci: Option<&Tau2Ci>) -> String {
     let mut o = String::new();
-    let lvl = format!("{}", (fit.level * 100.0 * 1e6).round() / 1e6);
+    let lvl = super::style::level_pct(fit.level);
     if fit.method == Method::FE {
         let _ = writeln!(o, "Common-Effect Model (k = {})\n", fit.k);
     } else {

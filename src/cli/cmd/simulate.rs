@@ -91,7 +91,7 @@ fn row(t: &mut String, name: &str, c: &Coverage) {
 
 fn render(s: &Simulation) -> String {
     let p = &s.spec;
-    let lvl = format!("{}", (p.level * 100.0 * 1e6).round() / 1e6);
+    let lvl = spotmeta::output::style::level_pct(p.level);
     let mut t = format!(
         "Simulation: k = {}, mu = {}, tau^2 = {}, vi ~ Uniform({}, {}), tau^2 by {}, {} replications, seed {}\n\n",
         p.k,
