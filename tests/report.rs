@@ -21,15 +21,25 @@ const FILES: [&str; 6] = [
 /// Written for the spot-reduction dataset only.
 const SPOT_FILES: [&str; 1] = ["albatross.png"];
 
-#[test]
-fn committed_reports_match_a_fresh_run_byte_for_byte() {
+/// Run `spotmeta report [FILE]` from the repository root into a fresh
+/// directory; the directory and its parsed results.json.
+fn run_report(file: Option<&str>) -> (tempfile::TempDir, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     spotmeta()
         .current_dir(common::root())
-        .args(["report", "--out"])
+        .arg("report")
+        .args(file)
+        .arg("--out")
         .arg(dir.path())
         .assert()
         .success();
+    let v = serde_json::from_slice(&fs::read(dir.path().join("results.json")).unwrap()).unwrap();
+    (dir, v)
+}
+
+#[test]
+fn committed_reports_match_a_fresh_run_byte_for_byte() {
+    let (dir, _) = run_report(None);
     for f in FILES.iter().chain(&SPOT_FILES) {
         let fresh = fs::read(dir.path().join(f)).unwrap();
         let committed = fs::read(common::root().join("reports").join(f))
@@ -43,15 +53,7 @@ fn committed_reports_match_a_fresh_run_byte_for_byte() {
 
 #[test]
 fn report_json_has_the_rma_keys_and_the_rows() {
-    let dir = tempfile::tempdir().unwrap();
-    spotmeta()
-        .current_dir(common::root())
-        .args(["report", "--out"])
-        .arg(dir.path())
-        .assert()
-        .success();
-    let v: serde_json::Value =
-        serde_json::from_slice(&fs::read(dir.path().join("results.json")).unwrap()).unwrap();
+    let (_dir, v) = run_report(None);
     for key in [
         "k", "estimate", "ci_lb", "ci_ub", "tau2", "I2", "Q", "Q_pval", "used", "left_out",
     ] {
@@ -156,15 +158,7 @@ fn report_panel_and_json_carry_the_sensitivity_sentence_and_scenarios() {
     assert!(text.contains("Flag thresholds"));
 
     // CLI: results.json and summary.md.
-    let dir = tempfile::tempdir().unwrap();
-    spotmeta()
-        .current_dir(common::root())
-        .args(["report", "--out"])
-        .arg(dir.path())
-        .assert()
-        .success();
-    let v: serde_json::Value =
-        serde_json::from_slice(&fs::read(dir.path().join("results.json")).unwrap()).unwrap();
+    let (dir, v) = run_report(None);
     let sens = &v["sensitivity"];
     assert_eq!(
         sens["sentence"],
@@ -197,15 +191,7 @@ fn report_panel_and_json_carry_the_sensitivity_sentence_and_scenarios() {
 fn report_has_the_vote_count_albatross_points_and_the_three_level_reason() {
     // Issues #8 and #9: the synthesis without numbers and the all-outcomes
     // three-level analysis (which cannot run on today's single study).
-    let dir = tempfile::tempdir().unwrap();
-    spotmeta()
-        .current_dir(common::root())
-        .args(["report", "--out"])
-        .arg(dir.path())
-        .assert()
-        .success();
-    let v: serde_json::Value =
-        serde_json::from_slice(&fs::read(dir.path().join("results.json")).unwrap()).unwrap();
+    let (dir, v) = run_report(None);
     assert_eq!(v["vote"]["overall"]["favour"], 5);
     assert_eq!(v["vote"]["overall"]["against"], 2);
     assert!(!v["albatross"].as_array().unwrap().is_empty());
@@ -232,15 +218,7 @@ fn three_level_model_becomes_the_primary_analysis_when_it_can_run() {
     use common::tol::close;
     let want = common::read_json("three_level_report.json");
     let f = |v: &serde_json::Value| v.as_f64().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    spotmeta()
-        .current_dir(common::root())
-        .args(["report", "tests/fixtures/three_level.csv", "--out"])
-        .arg(dir.path())
-        .assert()
-        .success();
-    let v: serde_json::Value =
-        serde_json::from_slice(&fs::read(dir.path().join("results.json")).unwrap()).unwrap();
+    let (dir, v) = run_report(Some("tests/fixtures/three_level.csv"));
     // REML optimum and profile searches: OPTIMISER_REL as in tests/multilevel.rs.
     const OPTIMISER_REL: f64 = 1e-5;
     let p = &v["primary_analysis"];
