@@ -11,7 +11,7 @@ use spotmeta::analysis::multilevel_primary::{AllOutcomes, all_outcomes};
 use spotmeta::analysis::primary::{PrimaryAnalysis, Selection, primary_analysis};
 use spotmeta::analysis::sensitivity::{Sensitivity, sensitivity};
 use spotmeta::analysis::{Tau2Ci, confint};
-use spotmeta::data::{Table, is_spot_header, load_spot};
+use spotmeta::data::{SpotDataset, Table, is_spot_header, load_spot};
 use spotmeta::escalc::spot::SpotOptions;
 use spotmeta::escalc::table::effects;
 use spotmeta::output::forest::{
@@ -78,6 +78,8 @@ pub struct Prepared {
     /// The spot-reduction all-outcomes three-level analysis (or why it did
     /// not run); when it ran, it is the primary analysis and `forest` shows it.
     pub all_outcomes: Option<AllOutcomes>,
+    /// The spot-reduction dataset as loaded (so callers need not read it again).
+    pub spot: Option<SpotDataset>,
     /// Its confound flags and sensitivity analyses (spot dataset, report
     /// only).
     pub sensitivity: Option<Sensitivity>,
@@ -192,6 +194,7 @@ pub fn prepare(
             forest,
             primary: Some(pa),
             all_outcomes: Some(all),
+            spot: Some(ds),
             omitted: Vec::new(),
         })
     } else {
@@ -235,6 +238,7 @@ pub fn prepare(
             forest,
             primary: None,
             all_outcomes: None,
+            spot: None,
             sensitivity: None,
             opts,
             omitted,

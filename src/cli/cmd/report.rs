@@ -12,7 +12,6 @@ use spotmeta::analysis::confounds::{ConfoundOptions, flag_dataset};
 use spotmeta::analysis::diagnostics::diagnose;
 use spotmeta::analysis::primary::LeftOut;
 use spotmeta::analysis::vote::vote_count;
-use spotmeta::data::load_spot;
 use spotmeta::output::report::{ReportInput, ReportRow, SPOT_SEARCH_DATE, build_report};
 use std::path::PathBuf;
 
@@ -32,8 +31,8 @@ pub struct ReportArgs {
 pub fn run(a: ReportArgs) -> anyhow::Result<()> {
     let p = prepare(&a.input, &a.model, None, None, true, false)?;
     let dataset = p.path.display().to_string();
-    let input = match &p.primary {
-        Some(pa) => {
+    let input = match (&p.primary, &p.spot) {
+        (Some(pa), Some(ds)) => {
             let mut ids: Vec<&str> = pa
                 .selection
                 .used
@@ -42,9 +41,8 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
                 .collect();
             ids.sort_unstable();
             ids.dedup();
-            let ds = load_spot(&p.path)?;
-            let flags = flag_dataset(&ds, &pa.selection, &ConfoundOptions::default());
-            let vote = vote_count(&ds, &pa.selection, &flags, Some(&pa.fit), p.opts.level());
+            let flags = flag_dataset(ds, &pa.selection, &ConfoundOptions::default());
+            let vote = vote_count(ds, &pa.selection, &flags, Some(&pa.fit), p.opts.level());
             ReportInput {
                 title: "Spot reduction: does training a region burn more fat there?".into(),
                 dataset,
@@ -73,7 +71,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
                 all_outcomes: p.all_outcomes.clone(),
             }
         }
-        None => {
+        _ => {
             let rows: Vec<ReportRow> = p
                 .forest
                 .groups
