@@ -117,7 +117,9 @@ fn rma_matches_metafor_for_every_estimator_and_test() {
 }
 
 /// `rma` rejects every non-finite yi and every vi that is not positive and
-/// finite (the fast path of the input check works on the bit patterns).
+/// finite, at every position: the first study (the shift of DL's first
+/// pass), the middle, and the last one, which with an odd k shares its lane
+/// pair with padding.
 #[test]
 fn input_check_catches_every_bad_value_and_names_the_study() {
     // REML checks before its passes; DL checks inside its first pass.
@@ -134,31 +136,38 @@ fn input_check_catches_every_bad_value_and_names_the_study() {
 }
 
 fn check_rejects_bad_values(opts: &spotmeta::ValidRmaOptions) {
-    let y = [0.1, 0.2, 0.3, 0.4, 0.5];
-    let v = [0.01, 0.02, 0.03, 0.04, 0.05];
-    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
-        let mut yy = y;
-        yy[3] = bad;
-        let e = spotmeta::rma(&yy, &v, opts).unwrap_err().to_string();
-        assert!(
-            e.contains("row 4") && e.contains("not a finite number"),
-            "{e}"
-        );
-    }
-    for bad in [
-        0.0,
-        -0.0,
-        -0.01,
-        f64::NAN,
-        f64::INFINITY,
-        -f64::MIN_POSITIVE,
-    ] {
-        let mut vv = v;
-        vv[2] = bad;
-        let e = spotmeta::rma(&y, &vv, opts).unwrap_err().to_string();
-        assert!(
-            e.contains("row 3") && e.contains("must be positive and finite"),
-            "{bad}: {e}"
-        );
+    let y = [0.1, 0.2, 0.3, 0.4, 0.5, 0.35];
+    let v = [0.01, 0.02, 0.03, 0.04, 0.05, 0.025];
+    for k in [5, 6] {
+        let (y, v) = (&y[..k], &v[..k]);
+        assert!(spotmeta::rma(y, v, opts).is_ok());
+        for at in 0..k {
+            let row = format!("row {}", at + 1);
+            for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                let mut yy = y.to_vec();
+                yy[at] = bad;
+                let e = spotmeta::rma(&yy, v, opts).unwrap_err().to_string();
+                assert!(
+                    e.contains(&row) && e.contains("not a finite number"),
+                    "k = {k}, y = {bad} at {at}: {e}"
+                );
+            }
+            for bad in [
+                0.0,
+                -0.0,
+                -0.01,
+                f64::NAN,
+                f64::INFINITY,
+                -f64::MIN_POSITIVE,
+            ] {
+                let mut vv = v.to_vec();
+                vv[at] = bad;
+                let e = spotmeta::rma(y, &vv, opts).unwrap_err().to_string();
+                assert!(
+                    e.contains(&row) && e.contains("must be positive and finite"),
+                    "k = {k}, v = {bad} at {at}: {e}"
+                );
+            }
+        }
     }
 }

@@ -160,19 +160,9 @@ impl RmaFit {
 }
 
 /// Check the inputs and return the unweighted mean of yi (the shift of the
-/// first weighted pass, computed in the same loop).
+/// first weighted pass).
 fn check_inputs(yi: &[f64], vi: &[f64]) -> Result<f64> {
-    let mut bad = 0u64;
-    let mut sum = 0.0;
-    for (&y, &v) in yi.iter().zip(vi) {
-        sum += y;
-        bad |= u64::from(sums::bad_input(y, v));
-    }
-    if yi.len() == vi.len() && !yi.is_empty() && bad == 0 {
-        Ok(sum / yi.len() as f64)
-    } else {
-        Err(input_error(yi, vi))
-    }
+    sums::checked_mean(yi, vi).ok_or_else(|| input_error(yi, vi))
 }
 
 /// What is wrong with inputs the fast check rejected, naming the first bad
@@ -232,18 +222,29 @@ fn input_error(yi: &[f64], vi: &[f64]) -> Error {
 /// # Ok::<(), spotmeta::Error>(())
 /// ```
 pub fn rma(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions) -> Result<RmaFit> {
-    let likelihood = matches!(opts.method, Method::ML | Method::REML | Method::EB);
     // The closed-form estimators need only the light sums at τ² = 0, computed
-    // in the same loop as the input check; the likelihood ones need them all.
-    let fe = if likelihood || yi.len() != vi.len() || yi.is_empty() {
-        let ybar = check_inputs(yi, vi)?;
-        Sums::near(yi, vi, 0.0, ybar)
-    } else {
-        match Sums::light_checked(yi, vi) {
-            (s, false) => s,
-            (_, true) => return Err(input_error(yi, vi)),
-        }
-    };
+    // with the input check and no mean first; that path inlines `fit` so the
+    // sums stay in registers. Everything else takes `rma_general`.
+    if !matches!(opts.method, Method::ML | Method::REML | Method::EB)
+        && let Some(fe) = Sums::light_checked(yi, vi)
+    {
+        return fit(yi, vi, opts, fe);
+    }
+    rma_general(yi, vi, opts)
+}
+
+/// [`rma`] for the likelihood estimators, for bad input (which it reports)
+/// and for data whose first value is far from the rest: all sums at τ² = 0
+/// around the unweighted mean.
+#[inline(never)]
+fn rma_general(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions) -> Result<RmaFit> {
+    let ybar = check_inputs(yi, vi)?;
+    fit(yi, vi, opts, Sums::near(yi, vi, 0.0, ybar))
+}
+
+/// [`rma`] after the sums at τ² = 0 (`fe`) are known.
+#[inline(always)]
+fn fit(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions, fe: Sums) -> Result<RmaFit> {
     let k = yi.len();
     let mut notes: [Option<Note>; 4] = [None; 4];
     let mut n_notes = 0;

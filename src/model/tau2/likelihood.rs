@@ -81,6 +81,7 @@ fn se(method: Method, s: &Sums) -> f64 {
     }
 }
 
+#[inline(never)]
 pub(super) fn fit(
     yi: &[f64],
     vi: &[f64],

@@ -64,6 +64,7 @@ pub(crate) struct Tau2Estimate {
 impl Tau2Estimate {
     /// A closed-form estimate: sums at τ² computed from the inverse-variance
     /// sums `fe` (reused when τ² = 0).
+    #[inline]
     pub(crate) fn closed_form(
         yi: &[f64],
         vi: &[f64],
@@ -87,6 +88,7 @@ impl Tau2Estimate {
 
 /// Estimate τ² with the method in `opts` (k ≥ 2, all vi > 0 and finite);
 /// `fe` holds the sums at τ² = 0 (inverse-variance weights).
+#[inline(always)]
 pub(crate) fn estimate(
     yi: &[f64],
     vi: &[f64],

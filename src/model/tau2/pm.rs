@@ -32,6 +32,7 @@ pub(crate) fn solve_q(
     Some((root, evals, false))
 }
 
+#[inline(never)]
 pub(super) fn pm(
     yi: &[f64],
     vi: &[f64],
