@@ -63,33 +63,33 @@ impl Pool {
 
 /// The unweighted mean of `yi` if the input can be pooled: as many `vi` as
 /// `yi`, at least one study, every yᵢ finite and every vᵢ positive and
-/// finite. One pass in two lanes, like the weighted ones (comparisons are
-/// false for NaN, and 0·y is 0 only for a finite y).
+/// finite ([`usable`]). One pass in two lanes, like the weighted ones.
 #[inline]
 pub(crate) fn checked_mean(yi: &[f64], vi: &[f64]) -> Option<f64> {
     if yi.is_empty() || yi.len() != vi.len() {
         return None;
     }
-    let (z, inf) = (f64x2::ZERO, f64x2::splat(f64::INFINITY));
-    let (yp, yr) = yi.as_chunks::<2>();
-    let (vp, vr) = vi.as_chunks::<2>();
-    let mut ok = z.simd_eq(z);
-    let mut sum = z;
-    for (&y, &v) in yp.iter().zip(vp) {
-        let (y, v) = (f64x2::new(y), f64x2::new(v));
-        ok &= (y * z).simd_eq(z) & v.simd_gt(z) & v.simd_lt(inf);
+    let mut ok = usable(f64x2::ZERO, f64x2::ONE);
+    let mut sum = f64x2::ZERO;
+    for_each_pair(yi, vi, |y, v, _| {
+        ok &= usable(y, v);
         sum += y;
-    }
-    let mut sum = sum.reduce_add();
-    if let (Some(&y), Some(&v)) = (yr.first(), vr.first()) {
-        ok &= f64x2::splat(if y.is_finite() && v > 0.0 && v < f64::INFINITY {
-            f64::from_bits(u64::MAX)
-        } else {
-            0.0
-        });
-        sum += y;
-    }
-    ok.all().then(|| sum / yi.len() as f64)
+    });
+    ok.all().then(|| sum.reduce_add() / yi.len() as f64)
+}
+
+/// All ones in the lanes where y is finite and v is positive and finite,
+/// zero elsewhere (0·y is 0 only for a finite y).
+#[inline(always)]
+fn usable(y: f64x2, v: f64x2) -> f64x2 {
+    (y * f64x2::ZERO).simd_eq(f64x2::ZERO) & positive_finite(v)
+}
+
+/// All ones in the lanes where v is positive and finite (comparisons are
+/// false for NaN).
+#[inline(always)]
+fn positive_finite(v: f64x2) -> f64x2 {
+    v.simd_gt(f64x2::ZERO) & v.simd_lt(f64x2::splat(f64::INFINITY))
 }
 
 /// The unweighted mean of `yi`, summed in two lanes like the weighted passes.
@@ -103,35 +103,45 @@ pub(crate) fn mean(yi: &[f64]) -> f64 {
     (sum.reduce_add() + rest.iter().sum::<f64>()) / yi.len() as f64
 }
 
-/// Call `f(w, y)` for the studies two at a time (up to the shorter of `yi`
-/// and `vi`), in order, with the weights w = 1/(v + τ²) of both lanes from
-/// one packed division. A last odd study is paired with a padding lane of
-/// y = 0 and weight exactly 0, so it adds nothing (±0) to any weighted sum.
-/// Callers keep each sum in its own `f64x2` local.
+/// Call `f(y, v, padded)` for the studies two at a time (up to the shorter
+/// of `yi` and `vi`), in order. A last odd study is paired with a padding
+/// lane of y = 0 and v = 1 (a valid study that adds 0 to any sum of y) and
+/// `padded` set.
+#[inline(always)]
+fn for_each_pair(yi: &[f64], vi: &[f64], mut f: impl FnMut(f64x2, f64x2, bool)) {
+    let n = yi.len().min(vi.len());
+    let (yp, yr) = yi[..n].as_chunks::<2>();
+    let (vp, vr) = vi[..n].as_chunks::<2>();
+    for (&y, &v) in yp.iter().zip(vp) {
+        f(f64x2::new(y), f64x2::new(v), false);
+    }
+    if let (Some(&y), Some(&v)) = (yr.first(), vr.first()) {
+        f(f64x2::new([y, 0.0]), f64x2::new([v, 1.0]), true);
+    }
+}
+
+/// Call `f(w, y)` for the studies two at a time ([`for_each_pair`]), with
+/// the weights w = 1/(v + τ²) of both lanes from one packed division; the
+/// padding lane's weight is exactly 0, so it adds nothing (±0) to any
+/// weighted sum. Callers keep each sum in its own `f64x2` local.
 #[inline(always)]
 fn for_each_weight(yi: &[f64], vi: &[f64], tau2: f64, mut f: impl FnMut(f64x2, f64x2)) {
     for_each_study(yi, vi, tau2, |w, y, _| f(w, y));
 }
 
-/// [`for_each_weight`], also passing the variances of the two lanes (the
-/// padding lane's is 1, a valid variance, so checks on `v` see only data).
+/// [`for_each_weight`], also passing the variances of the two lanes.
 #[inline(always)]
 fn for_each_study(yi: &[f64], vi: &[f64], tau2: f64, mut f: impl FnMut(f64x2, f64x2, f64x2)) {
     let t = f64x2::splat(tau2);
-    let n = yi.len().min(vi.len());
-    let (yp, yr) = yi[..n].as_chunks::<2>();
-    let (vp, vr) = vi[..n].as_chunks::<2>();
-    for (&y, &v) in yp.iter().zip(vp) {
-        let v = f64x2::new(v);
-        f(f64x2::ONE / (v + t), f64x2::new(y), v);
-    }
-    if let (Some(&y), Some(&v)) = (yr.first(), vr.first()) {
-        f(
-            f64x2::new([1.0 / (v + tau2), 0.0]),
-            f64x2::new([y, 0.0]),
-            f64x2::new([v, 1.0]),
-        );
-    }
+    for_each_pair(yi, vi, |y, v, padded| {
+        let w = f64x2::ONE / (v + t);
+        let w = if padded {
+            w * f64x2::new([1.0, 0.0])
+        } else {
+            w
+        };
+        f(w, y, v);
+    });
 }
 
 /// Sums over studies for weights w_i = 1/(v_i + τ²).
@@ -177,25 +187,26 @@ impl Sums {
     /// cancellation (relative error ≤ 64 ε ≈ 1.4e-14).
     ///
     /// `None` when a yᵢ is not finite or a vᵢ is not positive and finite
-    /// (checked in the same loop), or when the correction would cancel more:
-    /// the caller then checks the input and takes [`Sums::at`]. Returning no sums on those rare paths
-    /// keeps the common one free of a join, so its sums stay in registers.
+    /// (checked in the same loop), or when the correction would cancel
+    /// more (or a weight overflows): the caller then checks the input and
+    /// pools around the unweighted mean. Returning no sums on those rare
+    /// paths keeps the common one free of a join, so its sums stay in
+    /// registers.
     #[inline]
     pub fn light_checked(yi: &[f64], vi: &[f64]) -> Option<Sums> {
         if yi.is_empty() || yi.len() != vi.len() {
             return None;
         }
         let shift = yi[0];
-        let (z, sh, inf) = (
-            f64x2::ZERO,
-            f64x2::splat(shift),
-            f64x2::splat(f64::INFINITY),
-        );
+        let (z, sh) = (f64x2::ZERO, f64x2::splat(shift));
         let (mut sw, mut sw2, mut sw3, mut a1, mut a2) = (z, z, z, z, z);
-        // Lanes stay all ones while every v is in (0, +∞) (false for NaN).
-        let mut v_ok = z.simd_eq(z);
+        // Every v is checked here; a yᵢ that is not finite (or a weight that
+        // overflows) then makes Σw(y − y₁)² infinite or NaN, which the
+        // finiteness check on the corrected sum below catches, so the hot
+        // loop skips the check on y that [`usable`] would add.
+        let mut v_ok = positive_finite(f64x2::ONE);
         for_each_study(yi, vi, 0.0, |w, y, v| {
-            v_ok &= v.simd_gt(z) & v.simd_lt(inf);
+            v_ok &= positive_finite(v);
             let w2 = w * w;
             let e = y - sh;
             let we = w * e;
@@ -208,9 +219,6 @@ impl Sums {
         if !v_ok.all() {
             return None;
         }
-        // With every w > 0, a yᵢ that is not finite (or a w that overflows)
-        // makes Σw(y − y₁)² infinite or NaN, so the finiteness check on the
-        // corrected sum below also covers yᵢ.
         let [sw, sw2, sw3, a1, a2] = [sw, sw2, sw3, a1, a2].map(f64x2::reduce_add);
         let d = a1 / sw;
         let rss = a2 - d * a1;
