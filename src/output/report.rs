@@ -214,21 +214,28 @@ impl Report {
     }
 }
 
-/// "Pooled Hedges' g = −0.02 (95% CI −0.18 to 0.14; k = 2; p = 0.34): …" —
-/// the verdict depends only on where the CI lies relative to zero.
-pub fn pooled_sentence(effect_label: &str, h: &Headline, spot: bool) -> String {
-    let lvl = level_pct(h.level);
+/// "Hedges' g = −0.02 (95% CI −0.18 to 0.14; k = 2; p-val = 0.34)": an
+/// estimate with its CI, k (outcomes and studies for a three-level fit) and
+/// p-value.
+fn estimate_clause(effect_label: &str, h: &Headline) -> String {
     let k = match (h.outcomes, h.studies) {
         (true, Some(s)) => format!("k = {} outcomes from {s} studies", h.k),
         _ => format!("k = {}", h.k),
     };
-    let head = format!(
-        "Pooled {effect_label} = {} ({lvl}% CI {} to {}; {k}; {})",
+    format!(
+        "{effect_label} = {} ({}% CI {} to {}; {k}; {})",
         num(h.estimate, 2),
+        level_pct(h.level),
         num(h.ci_lb, 2),
         num(h.ci_ub, 2),
         p_clause(h.pval)
-    );
+    )
+}
+
+/// "Pooled Hedges' g = −0.02 (95% CI −0.18 to 0.14; k = 2; p = 0.34): …" —
+/// the verdict depends only on where the CI lies relative to zero.
+pub fn pooled_sentence(effect_label: &str, h: &Headline, spot: bool) -> String {
+    let head = format!("Pooled {}", estimate_clause(effect_label, h));
     let n_studies = h.studies;
     let verdict = if h.ci_lb <= 0.0 && h.ci_ub >= 0.0 {
         if spot {
@@ -783,7 +790,7 @@ fn md_escape(s: &str) -> String {
     s.replace('|', "\\|")
 }
 
-/// `summary.md`: the report in words and tables.
+/// A participant count for a table cell ("–" when not reported).
 fn n_cell(n: Option<u32>) -> String {
     n.map(|n| n.to_string()).unwrap_or_else(|| "–".into())
 }
@@ -896,6 +903,7 @@ fn three_level_values(tl: &ThreeLevel) -> Vec<(String, String)> {
     .to_vec()
 }
 
+/// `summary.md`: the report in words and tables.
 fn summary_markdown(
     input: &ReportInput,
     sentence: &str,
@@ -1243,15 +1251,9 @@ fn three_level_text(t: &ThreeLevel) -> String {
 /// model; heterogeneity."
 fn one_per_study_text(input: &ReportInput) -> String {
     let fit = &input.fit;
-    let lvl = level_pct(fit.level);
     format!(
-        "Sensitivity analysis, one outcome per study: {} = {} ({lvl}% CI {} to {}; k = {}; {}). {}. {}",
-        input.effect_label,
-        num(fit.estimate, 2),
-        num(fit.ci_lb, 2),
-        num(fit.ci_ub, 2),
-        fit.k,
-        p_clause(fit.pval()),
+        "Sensitivity analysis, one outcome per study: {}. {}. {}",
+        estimate_clause(&input.effect_label, &Headline::one_per_study(fit, None)),
         model_name(fit),
         heterogeneity_text(fit, input.tau2_ci.as_ref())
     )
