@@ -11,7 +11,7 @@
 //! one states exactly why it did not run.
 
 use super::diagnostics::Outcome;
-use super::primary::{UsedRow, participants};
+use super::primary::UsedRow;
 use crate::data::{InterventionType, OutcomeType, SpotDataset, Status};
 use crate::dist;
 use crate::error::{Error, Result};
@@ -86,18 +86,7 @@ pub fn select_all_outcomes(ds: &SpotDataset, spot: &SpotOptions) -> Vec<UsedRow>
                 && r.outcome_type == OutcomeType::RegionalFat
                 && r.intervention_type == InterventionType::Exercise
         })
-        .filter_map(|r| {
-            let effect = spot_effect(r, spot).ok()?;
-            Some(UsedRow {
-                line: r.line,
-                study_id: r.study_id.clone(),
-                label: r.display_label(),
-                outcome: r.outcome_label(),
-                year: r.year,
-                n: participants(r),
-                effect,
-            })
-        })
+        .filter_map(|r| Some(UsedRow::new(r, spot_effect(r, spot).ok()?)))
         .collect()
 }
 

@@ -30,6 +30,21 @@ pub struct UsedRow {
     pub effect: EffectSize,
 }
 
+impl UsedRow {
+    /// A dataset row with its computed effect size.
+    pub(crate) fn new(row: &SpotRow, effect: EffectSize) -> Self {
+        UsedRow {
+            line: row.line,
+            study_id: row.study_id.clone(),
+            label: row.display_label(),
+            outcome: row.outcome_label(),
+            year: row.year,
+            n: participants(row),
+            effect,
+        }
+    }
+}
+
 /// A row that does not enter the pooled estimate, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LeftOut {
@@ -64,7 +79,7 @@ impl Selection {
 }
 
 /// Participants in a row (parallel: both arms; otherwise the trained arm).
-pub(crate) fn participants(row: &SpotRow) -> Option<u32> {
+fn participants(row: &SpotRow) -> Option<u32> {
     match row.design {
         Some(crate::data::Design::Parallel) => Some(row.n_trained? + row.n_control?),
         _ => row.n_trained,
@@ -101,15 +116,7 @@ pub fn select_primary(ds: &SpotDataset, opts: &SpotOptions) -> Selection {
             continue;
         }
         match spot_effect(row, opts) {
-            Ok(effect) => used.push(UsedRow {
-                line: row.line,
-                study_id: row.study_id.clone(),
-                label: row.display_label(),
-                outcome: row.outcome_label(),
-                year: row.year,
-                n: participants(row),
-                effect,
-            }),
+            Ok(effect) => used.push(UsedRow::new(row, effect)),
             Err(why) => left_out.push(skip(format!("no effect size: {why}"))),
         }
     }
