@@ -151,6 +151,13 @@ pub fn simulated_data(spec: &SimSpec, rep: usize) -> Result<SimData> {
     Ok(Sampler::new(spec)?.draw(rep))
 }
 
+/// Every replication's data set, in order (the specification is checked and
+/// the distributions built once).
+pub fn simulated_data_sets(spec: &SimSpec) -> Result<impl Iterator<Item = SimData> + '_> {
+    let sampler = Sampler::new(spec)?;
+    Ok((0..spec.reps).map(move |rep| sampler.draw(rep)))
+}
+
 /// Coverage of one kind of interval.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Coverage {

@@ -8,7 +8,7 @@ use crate::cli::args::{Format, OutputArgs, parse_method};
 use anyhow::{Context, bail};
 use clap::Args;
 use spotmeta::Method;
-use spotmeta::simulate::{Coverage, SimSpec, Simulation, simulate, simulated_data};
+use spotmeta::simulate::{Coverage, SimSpec, Simulation, simulate, simulated_data_sets};
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -138,8 +138,7 @@ fn render(s: &Simulation) -> String {
 fn data_csv(s: &SimSpec) -> anyhow::Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(["rep", "study", "yi", "vi", "theta_new"])?;
-    for rep in 0..s.reps {
-        let d = simulated_data(s, rep)?;
+    for (rep, d) in simulated_data_sets(s)?.enumerate() {
         for (i, (y, v)) in d.yi.iter().zip(&d.vi).enumerate() {
             w.write_record([
                 (rep + 1).to_string(),
