@@ -45,30 +45,21 @@ fn coverage_matches_metafor_on_the_same_data_sets() {
         let method = case["method"].as_str().unwrap();
         let got = run(method, &[]);
         assert_eq!(got["failures"], 0);
-        for (i, c) in got["ci"].as_array().unwrap().iter().enumerate() {
-            assert_eq!(c["fits"], case["fits"]);
-            assert_eq!(
-                c["covered"], case["ci_covered"][i],
-                "{method} CI {}",
-                c["test"]
-            );
-            let w = case["ci_mean_width"][i].as_f64().unwrap();
-            assert!(
-                close_metafor(c["mean_width"].as_f64().unwrap(), w),
-                "{method} CI width {i}"
-            );
-        }
-        for (i, c) in got["pi"].as_array().unwrap().iter().enumerate() {
-            assert_eq!(
-                c["covered"], case["pi_covered"][i],
-                "{method} PI {}",
-                c["test"]
-            );
-            let w = case["pi_mean_width"][i].as_f64().unwrap();
-            assert!(
-                close_metafor(c["mean_width"].as_f64().unwrap(), w),
-                "{method} PI width {i}"
-            );
+        for kind in ["ci", "pi"] {
+            for (i, c) in got[kind].as_array().unwrap().iter().enumerate() {
+                assert_eq!(c["fits"], case["fits"], "{method} {kind} {}", c["test"]);
+                assert_eq!(
+                    c["covered"],
+                    case[format!("{kind}_covered")][i],
+                    "{method} {kind} {}",
+                    c["test"]
+                );
+                let w = case[format!("{kind}_mean_width")][i].as_f64().unwrap();
+                assert!(
+                    close_metafor(c["mean_width"].as_f64().unwrap(), w),
+                    "{method} {kind} width {i}"
+                );
+            }
         }
         assert!(close_metafor(
             got["tau2_mean"].as_f64().unwrap(),
