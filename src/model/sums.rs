@@ -476,6 +476,8 @@ mod tests {
     fn mean_and_input_check_cover_every_study() {
         let y = [0.2, -0.1, 0.5, 0.9, 0.3, 0.4];
         let v = [0.01, 0.04, 0.02, 0.09, 0.05, 0.03];
+        // Means by hand: the first k values of y summed and divided by k
+        // (odd k leaves a study for the padding lane).
         for (k, m) in [(5, 0.36), (4, 0.375), (6, 2.2 / 6.0), (1, 0.2)] {
             assert!(((mean(&y[..k]) - m) / m).abs() < IDENTITY);
             let c = checked_mean(&y[..k], &v[..k]).expect("good input");
