@@ -21,6 +21,7 @@ mod options;
 mod predict;
 pub mod robust;
 mod roots;
+pub(crate) mod scale;
 pub(crate) mod sums;
 pub mod tau2;
 
@@ -37,7 +38,7 @@ use serde::Serialize;
 use sums::Sums;
 
 /// Something the user should know about a fit (printed under the results).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Note {
     /// Only one study: a common-effect estimate is all that can be computed.
@@ -50,23 +51,44 @@ pub enum Note {
     KnhaFactorBelowOne,
     /// Knapp–Hartung applied to a common-effect model (metafor warns too).
     KnhaWithCommonEffect,
+    /// The (restricted) likelihood has more than one local maximum; the
+    /// global one is reported. Log-likelihoods are on metafor's `logLik()` scale.
+    MultipleMaxima {
+        /// τ² at the global maximum (the estimate).
+        tau2: f64,
+        /// Log-likelihood there.
+        loglik: f64,
+        /// τ² at the best other local maximum.
+        other_tau2: f64,
+        /// Log-likelihood there.
+        other_loglik: f64,
+    },
 }
 
 impl Note {
     /// One sentence for printed output.
-    pub fn message(self) -> &'static str {
+    pub fn message(self) -> String {
         match self {
             Note::SingleStudy => {
                 "k = 1: only a common-effect estimate is possible; heterogeneity is undefined."
+                    .into()
             }
-            Note::AllEqual => "All yi are equal: Q = 0 and tau^2 = 0.",
-            Note::Tau2OnBoundary => "tau^2 was estimated on the boundary (0).",
+            Note::AllEqual => "All yi are equal: Q = 0 and tau^2 = 0.".into(),
+            Note::Tau2OnBoundary => "tau^2 was estimated on the boundary (0).".into(),
             Note::KnhaFactorBelowOne => {
-                "The Knapp-Hartung factor is below 1, so the CI is narrower than the z-based one; test = adhoc truncates it at 1."
+                "The Knapp-Hartung factor is below 1, so the CI is narrower than the z-based one; test = adhoc truncates it at 1.".into()
             }
             Note::KnhaWithCommonEffect => {
-                "The Knapp-Hartung method is not meant for common-effect models."
+                "The Knapp-Hartung method is not meant for common-effect models.".into()
             }
+            Note::MultipleMaxima {
+                tau2,
+                loglik,
+                other_tau2,
+                other_loglik,
+            } => format!(
+                "The likelihood has more than one local maximum: tau^2 = {tau2:.6} (logLik = {loglik:.4}, reported) and tau^2 = {other_tau2:.6} (logLik = {other_loglik:.4})."
+            ),
         }
     }
 }
@@ -106,9 +128,9 @@ pub struct RmaFit {
     pub q: f64,
     /// Degrees of freedom of Q (k − 1).
     pub q_df: usize,
-    /// I² in percent (None when k = 1).
+    /// I² in percent (0 when k = 1, as metafor).
     pub i2: Option<f64>,
-    /// H² (None when k = 1).
+    /// H² (1 when k = 1, as metafor).
     pub h2: Option<f64>,
     /// Typical within-study variance s² used in I² and H² (metafor `vt`).
     pub s2: Option<f64>,
@@ -138,9 +160,33 @@ impl RmaFit {
         }
     }
 
-    /// p-value of the Q test for heterogeneity (None when k = 1).
+    /// p-value of the Q test for heterogeneity (1 when k = 1, as metafor).
     pub fn q_pval(&self) -> Option<f64> {
-        (self.k > 1).then(|| dist::pchisq_upper(self.q, self.q_df as f64))
+        Some(if self.k > 1 {
+            dist::pchisq_upper(self.q, self.q_df as f64)
+        } else {
+            1.0
+        })
+    }
+
+    /// Whether every reported number is finite (the test statistic aside,
+    /// which is infinite when the SE is exactly 0).
+    pub fn is_finite(&self) -> bool {
+        let opt = |x: Option<f64>| x.unwrap_or(0.0);
+        (self.estimate
+            + self.se
+            + self.ci_lb
+            + self.ci_ub
+            + self.pi_lb
+            + self.pi_ub
+            + self.tau2
+            + opt(self.se_tau2)
+            + self.q
+            + opt(self.i2)
+            + opt(self.h2)
+            + opt(self.s2)
+            + self.sum_weights)
+            .is_finite()
     }
 
     /// τ (square root of τ²).
@@ -224,22 +270,134 @@ fn input_error(yi: &[f64], vi: &[f64]) -> Error {
 pub fn rma(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions) -> Result<RmaFit> {
     // The closed-form estimators need only the light sums at τ² = 0, computed
     // with the input check and no mean first; that path inlines `fit` so the
-    // sums stay in registers. Everything else takes `rma_general`.
-    if !matches!(opts.method, Method::ML | Method::REML | Method::EB)
-        && let Some(fe) = Sums::light_checked(yi, vi)
+    // sums stay in registers. It is taken only when the weights are far from
+    // overflow and underflow and every result is finite, so it agrees with
+    // the standardised path up to rounding. Everything else (the iterative
+    // estimators, bad input, extreme scales) takes `rma_general`.
+    if matches!(
+        opts.method,
+        Method::FE | Method::DL | Method::HE | Method::HS | Method::SJ
+    ) && let Some(fe) = Sums::light_checked(yi, vi)
+        && fe.sw3 > 1e-200
+        && fe.sw3 < 1e200
+        && let Ok(f) = fit(yi, vi, opts, fe)
+        && f.is_finite()
     {
-        return fit(yi, vi, opts, fe);
+        return Ok(f);
     }
     rma_general(yi, vi, opts)
 }
 
-/// [`rma`] for the likelihood estimators, for bad input (which it reports)
-/// and for data whose first value is far from the rest: all sums at τ² = 0
-/// around the unweighted mean.
+/// [`rma`] on the standardised scale ([`scale`]): the input is checked
+/// (naming the first bad study), centred and scaled by a power of two, fitted,
+/// and the results are put back on the data scale.
 #[inline(never)]
 fn rma_general(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions) -> Result<RmaFit> {
-    let ybar = check_inputs(yi, vi)?;
-    fit(yi, vi, opts, Sums::near(yi, vi, 0.0, ybar))
+    check_inputs(yi, vi)?;
+    let sc = scale::Scale::of(yi, vi);
+    let mut buf = scale::Buffer::new(yi.len());
+    let (ys, vs) = buf.split();
+    sc.standardise(yi, vi, ys, vs)?;
+    let f = fit(ys, vs, opts, Sums::near(ys, vs, 0.0, sums::mean(ys)))?;
+    let out = unscale(f, &sc);
+    if out.is_finite() {
+        Ok(out)
+    } else {
+        Err(not_computable(yi, vi, ys, vs, &f, &out))
+    }
+}
+
+/// A fit on the working scale put back on the data scale.
+fn unscale(f: RmaFit, sc: &scale::Scale) -> RmaFit {
+    let c = sc.c();
+    let estimate = sc.loc_out(f.estimate);
+    let se = f.se * c;
+    let k = f.k as f64;
+    // metafor's logLik: ML −½[k ln 2π + Σln(vᵢ+τ²) + RSS]; REML adds
+    // −½ ln Σwᵢ + ½ ln k and has k − 1 in place of k before ln 2π. On the
+    // data scale Σln(vᵢ+τ²) grows by k ln c² and ln Σw falls by ln c².
+    let reml = f.method == Method::REML;
+    let n = if reml { k - 1.0 } else { k };
+    let ln_c2 = 2.0 * sc.half as f64 * std::f64::consts::LN_2;
+    let ll_out = |ll: f64| {
+        ll - 0.5 * n * ln_c2 - 0.5 * n * (2.0 * std::f64::consts::PI).ln()
+            + if reml { 0.5 * k.ln() } else { 0.0 }
+    };
+    let notes = f.notes.map(|n| match n {
+        Some(Note::MultipleMaxima {
+            tau2,
+            loglik,
+            other_tau2,
+            other_loglik,
+        }) => Some(Note::MultipleMaxima {
+            tau2: sc.var_out(tau2),
+            loglik: ll_out(loglik),
+            other_tau2: sc.var_out(other_tau2),
+            other_loglik: ll_out(other_loglik),
+        }),
+        other => other,
+    });
+    RmaFit {
+        estimate,
+        se,
+        zval: estimate / se,
+        ci_lb: sc.loc_out(f.ci_lb),
+        ci_ub: sc.loc_out(f.ci_ub),
+        pi_lb: sc.loc_out(f.pi_lb),
+        pi_ub: sc.loc_out(f.pi_ub),
+        tau2: sc.var_out(f.tau2),
+        se_tau2: f.se_tau2.map(|s| sc.var_out(s)),
+        s2: f.s2.map(|s| sc.var_out(s)),
+        sum_weights: sc.var_in(f.sum_weights),
+        notes,
+        ..f
+    }
+}
+
+/// Why a fit has a value that is not a finite number, naming the study
+/// that drives it (cold: only reached for extreme input).
+#[cold]
+#[inline(never)]
+fn not_computable(
+    yi: &[f64],
+    vi: &[f64],
+    ys: &[f64],
+    vs: &[f64],
+    working: &RmaFit,
+    out: &RmaFit,
+) -> Error {
+    if !out.sum_weights.is_finite() {
+        let i = (0..vi.len())
+            .min_by(|&i, &j| vi[i].total_cmp(&vi[j]))
+            .unwrap_or(0);
+        return scale::study(
+            i,
+            format!(
+                "sampling variance vi = {:e} is so small that the sum of weights 1/(vi + tau^2) overflows double precision; rescale the effect sizes (e.g. change units) or drop the study",
+                vi[i]
+            ),
+        );
+    }
+    // The study farthest from the pooled estimate (or from the most precise
+    // study) in its own standard errors, on the working scale.
+    let centre = if working.estimate.is_finite() {
+        working.estimate
+    } else {
+        0.0
+    };
+    let far = (0..ys.len())
+        .max_by(|&i, &j| {
+            let d = |i: usize| (ys[i] - centre).abs() / vs[i].sqrt();
+            d(i).total_cmp(&d(j))
+        })
+        .unwrap_or(0);
+    scale::study(
+        far,
+        format!(
+            "the pooled results overflow double precision with yi = {:e} and vi = {:e}; rescale the effect sizes (e.g. change units) or drop the study",
+            yi[far], vi[far]
+        ),
+    )
 }
 
 /// [`rma`] after the sums at τ² = 0 (`fe`) are known.
@@ -315,12 +473,22 @@ fn fit(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions, fe: Sums) -> Result<RmaFi
             Some(s2),
         )
     } else {
-        (0.0, None, None, None)
+        // metafor reports I² = 0, H² = 1 and Q = 0 (p = 1) for a single study.
+        (0.0, Some(0.0), Some(1.0), None)
     };
     if k > 1 && q == 0.0 {
         note(Note::AllEqual);
     } else if k > 1 && method != Method::FE && tau2 == 0.0 {
         note(Note::Tau2OnBoundary);
+    }
+    if let Some((other_tau2, other_ll, tau2, ll)) = est.other_maximum {
+        // Working-scale values; `rma_general` puts them on the data scale.
+        note(Note::MultipleMaxima {
+            tau2,
+            loglik: ll,
+            other_tau2,
+            other_loglik: other_ll,
+        });
     }
 
     Ok(RmaFit {

@@ -15,9 +15,11 @@
 //! likelihood and halved until the likelihood does not decrease, and if Fisher
 //! scoring still fails to converge within `maxiter`, the score equation is
 //! solved by a bracketed search (Brent) so that an answer is found whenever the
-//! likelihood has a maximum on [0, ∞). As in metafor, an ML/REML estimate whose
-//! log-likelihood is below that at τ² = 0 is replaced by 0.
+//! likelihood has a maximum on [0, ∞). The ML/REML answer is then certified as
+//! the global maximum over [0, ∞), τ² = 0 included, or replaced by the better
+//! maximum ([`super::global`]); metafor only compares with τ² = 0.
 
+use super::global::{Maximum, global_maximum, logdet, loglik_of};
 use super::pm::{se_eb_pm, solve_q};
 use super::{ConvergencePath, Tau2Estimate, he_raw};
 use crate::error::{Error, Result};
@@ -28,12 +30,7 @@ use crate::model::sums::Sums;
 /// Log-likelihood (up to a constant) for ML or restricted likelihood for
 /// REML, from the sums `s` at τ².
 fn loglik(vi: &[f64], tau2: f64, s: &Sums, reml: bool) -> f64 {
-    let logdet: f64 = vi.iter().map(|v| (v + tau2).ln()).sum();
-    let mut ll = -0.5 * logdet - 0.5 * s.rss;
-    if reml {
-        ll -= 0.5 * s.sw.ln();
-    }
-    ll
+    loglik_of(logdet(vi, tau2), s, reml)
 }
 
 /// Step from `s` (the sums at the current τ²): Newton with the observed
@@ -173,20 +170,38 @@ pub(super) fn fit(
         path = ConvergencePath::Bracketed;
     }
 
-    // metafor's ll0check: prefer τ² = 0 when its likelihood is higher (only
-    // possible when τ² = 0 is itself a local maximum, i.e. the score there is ≤ 0).
-    if likelihood
-        && tau2 > 0.0
-        && score(method, fe) <= 0.0
-        && loglik(vi, 0.0, fe, reml) > loglik(vi, tau2, &s, reml)
-    {
-        tau2 = 0.0;
-        s = *fe;
-    }
     if tau2 <= 0.0 {
         tau2 = 0.0;
         s = *fe;
         path = ConvergencePath::Boundary;
+    }
+    // Certify the local answer as the global maximum over [0, inf), or
+    // replace it by the better one (this also covers metafor's ll0check).
+    let mut other_maximum = None;
+    if likelihood {
+        let hat = Maximum {
+            tau2,
+            ll: loglik(vi, tau2, &s, reml),
+            sums: s,
+        };
+        let out = global_maximum(yi, vi, fe, hat, reml);
+        iterations += out.evaluations;
+        if out.best.tau2 != tau2 {
+            tau2 = out.best.tau2;
+            s = out.best.sums;
+            path = if tau2 == 0.0 {
+                ConvergencePath::Boundary
+            } else {
+                ConvergencePath::GlobalSearch
+            };
+        }
+        other_maximum = out
+            .maxima
+            .iter()
+            .flatten()
+            .filter(|&&(t, _)| t != tau2)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|&(t, ll)| (t, ll, tau2, out.best.ll));
     }
     Ok(Tau2Estimate {
         tau2,
@@ -194,6 +209,7 @@ pub(super) fn fit(
         iterations,
         path,
         pool: s.pool(),
+        other_maximum,
     })
 }
 

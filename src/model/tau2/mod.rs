@@ -6,6 +6,7 @@
 //! for that estimator, and how the answer was reached.
 
 mod dl;
+mod global;
 mod he;
 mod hs;
 mod likelihood;
@@ -34,6 +35,9 @@ pub enum ConvergencePath {
     RootFinding,
     /// The estimate is on the boundary τ² = 0 (objective decreasing from 0).
     Boundary,
+    /// Fisher scoring found a local maximum; the global search over
+    /// [0, ∞) found a higher one, which is reported.
+    GlobalSearch,
 }
 
 impl ConvergencePath {
@@ -46,6 +50,9 @@ impl ConvergencePath {
             ConvergencePath::Bracketed => "bracketed search (Fisher scoring fallback)",
             ConvergencePath::RootFinding => "root finding (Brent)",
             ConvergencePath::Boundary => "boundary (tau^2 = 0)",
+            ConvergencePath::GlobalSearch => {
+                "global search (Fisher scoring stopped at a lower local maximum)"
+            }
         }
     }
 }
@@ -59,6 +66,9 @@ pub(crate) struct Tau2Estimate {
     pub path: ConvergencePath,
     /// The pooling sums at the final τ².
     pub pool: Pool,
+    /// When the likelihood has more than one local maximum: the best other
+    /// one and the global one, as (τ², ℓ, τ̂², ℓ̂) on the working scale.
+    pub other_maximum: Option<(f64, f64, f64, f64)>,
 }
 
 impl Tau2Estimate {
@@ -82,6 +92,7 @@ impl Tau2Estimate {
             } else {
                 Pool::near(yi, vi, tau2, fe.mu)
             },
+            other_maximum: None,
         }
     }
 }

@@ -59,6 +59,7 @@ pub(super) fn pm(
             ConvergencePath::RootFinding
         },
         pool: sums.pool(),
+        other_maximum: None,
     })
 }
 
