@@ -167,6 +167,10 @@ pub(crate) struct Sums {
     pub sw2e: f64,
     /// Σ w (y − shift)² before the mean correction (cancellation check).
     raw_rss: f64,
+    /// tr(P) (see [`traces`]).
+    trp: f64,
+    /// tr(PP).
+    trpp: f64,
 }
 
 impl Sums {
@@ -222,6 +226,7 @@ impl Sums {
         let [sw, sw2, sw3, a1, a2] = [sw, sw2, sw3, a1, a2].map(f64x2::reduce_add);
         let d = a1 / sw;
         let rss = a2 - d * a1;
+        let (trp, trpp) = traces(vi, 0.0, sw, sw2, sw3);
         (rss.is_finite() && rss >= a2 / 64.0).then_some(Sums {
             k: yi.len() as f64,
             sw,
@@ -233,6 +238,8 @@ impl Sums {
             rss3: f64::NAN,
             sw2e: f64::NAN,
             raw_rss: a2,
+            trp,
+            trpp,
         })
     }
 
@@ -292,6 +299,7 @@ impl Sums {
         let rss = a2 - d * a1;
         let rss2 = b2 - 2.0 * d * b1 + d * d * sw2;
         let rss3 = c2 - 2.0 * d * c1 + d * d * sw3;
+        let (trp, trpp) = traces(vi, tau2, sw, sw2, sw3);
         Sums {
             k: yi.len() as f64,
             sw,
@@ -303,6 +311,8 @@ impl Sums {
             rss3,
             sw2e: b1 - d * sw2,
             raw_rss: a2,
+            trp,
+            trpp,
         }
     }
 
@@ -319,13 +329,13 @@ impl Sums {
     /// tr(P).
     #[inline]
     pub fn tr_p(&self) -> f64 {
-        self.sw - self.sw2 / self.sw
+        self.trp
     }
 
     /// tr(PP) = Σ_ij P_ij².
     #[inline]
     pub fn tr_pp(&self) -> f64 {
-        self.sw2 - 2.0 * self.sw3 / self.sw + self.sw2 * self.sw2 / (self.sw * self.sw)
+        self.trpp
     }
 
     /// yᵀPPPy = Σ w³ (y − μ̂)² − (Σ w² (y − μ̂))² / S (for observed information).
@@ -333,6 +343,48 @@ impl Sums {
     pub fn yp3y(&self) -> f64 {
         self.rss3 - self.sw2e * self.sw2e / self.sw
     }
+}
+
+/// tr(P) = S − S₂/S and tr(PP) = S₂ − 2S₃/S + S₂²/S² from the power sums.
+/// Both cancel when one weight dominates (vᵢ spanning many orders of
+/// magnitude: with a weight ratio r, tr(PP) loses about 2·log10 r digits and
+/// can come out negative); then [`stable_traces`] recomputes them.
+#[inline(always)]
+fn traces(vi: &[f64], tau2: f64, sw: f64, sw2: f64, sw3: f64) -> (f64, f64) {
+    let q = sw2 / sw;
+    let trp = sw - q;
+    let trpp = sw2 - 2.0 * sw3 / sw + q * q;
+    if trp >= 0.01 * sw && trpp >= 0.01 * sw2 {
+        (trp, trpp)
+    } else {
+        stable_traces(vi, tau2)
+    }
+}
+
+/// tr(P) and tr(PP) without the cancellation: with m the largest weight and
+/// R₁, R₂, R₃ the power sums of the others,
+/// S²·tr(P) = S(2mR₁ + R₁² − R₂) and
+/// S²·tr(PP) = m²(R₁² + 3R₂) + 2m(R₁R₂ − R₃) + (R₂R₁² − 2R₁R₃ + R₂²),
+/// where every bracket is a sum of non-negative terms (the last is S²·tr(PP)
+/// of the other studies alone), so m never cancels against itself.
+#[cold]
+#[inline(never)]
+fn stable_traces(vi: &[f64], tau2: f64) -> (f64, f64) {
+    let (mut m, mut r1, mut r2, mut r3) = (0.0f64, 0.0, 0.0, 0.0);
+    for v in vi {
+        let w = 1.0 / (v + tau2);
+        let lo = w.min(m);
+        m = m.max(w);
+        r1 += lo;
+        r2 += lo * lo;
+        r3 += lo * lo * lo;
+    }
+    let s = m + r1;
+    let trp = (2.0 * m * r1 + (r1 * r1 - r2)) / s;
+    let n = m * m * (r1 * r1 + 3.0 * r2)
+        + 2.0 * m * (r1 * r2 - r3)
+        + (r2 * r1 * r1 - 2.0 * r1 * r3 + r2 * r2);
+    (trp, n / (s * s))
 }
 
 /// Σ_ij P_ij² x_i y_j for P built from weights `w(i)` (see module docs).
@@ -420,6 +472,21 @@ mod tests {
         assert!(rel(p2_bilinear(5, |i| w[i], |i| v[i], |i| v[i]), pvpv));
         assert!(rel(p2_bilinear(5, |i| w[i], |_| 1.0, |i| v[i]), pvp));
         assert!(rel(p2_bilinear(5, |i| w[i], |_| 1.0, |_| 1.0), trpp));
+    }
+
+    /// One dominant weight: k = 2 has the closed forms tr P = 2w₁w₂/S and
+    /// tr PP = (tr P)² (P has rank 1); the power-sum formulas cancel there.
+    #[test]
+    fn traces_survive_one_dominant_weight() {
+        let v = [1e-6, 1e6];
+        let (w1, w2) = (1e6, 1e-6);
+        let tp = 2.0 * w1 * w2 / (w1 + w2);
+        let s = Sums::at(&[0.3, -0.2], &v, 0.0);
+        assert!(((s.tr_p() - tp) / tp).abs() < IDENTITY);
+        assert!(((s.tr_pp() - tp * tp) / (tp * tp)).abs() < IDENTITY);
+        // k = 3, equal weights: tr PP = 2w² exactly as the matrix form.
+        let (a, b) = stable_traces(&[0.5, 0.5, 0.5], 0.0);
+        assert!((a - 4.0).abs() < IDENTITY && (b - 8.0).abs() < IDENTITY);
     }
 
     #[test]
