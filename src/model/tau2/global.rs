@@ -38,7 +38,9 @@
 //! differ a lot; such a cell, once narrower than a factor [`NEAR`], is
 //! accepted when the exact curvature ℓ″ is negative at both ends (a
 //! second-order argument, not a bound). Other unsettled cells are split
-//! (geometric midpoint; arithmetic for [0, b]) down to [`MAX_DEPTH`] levels.
+//! (geometric midpoint; arithmetic for [0, b]) down to [`MAX_DEPTH`] levels
+//! and within a budget of [`MAX_EVALUATIONS`] passes; a cell still unsettled
+//! then is accepted (the search is exhaustive only within that budget).
 //! The tail [T, ∞) needs no cells: for ML ℓ ≤ −½ k ln(v_min + T), and for
 //! REML, using Σw ≥ k/(v_max + τ²) and
 //! Σ ln(vᵢ + τ²) ≥ (k − 1) ln(v_min + τ²) + ln(v_max + τ²),
@@ -64,6 +66,9 @@ use crate::model::sums::Sums;
 pub(crate) const DELTA: f64 = 1e-10;
 /// Cell splits allowed below an initial grid cell.
 const MAX_DEPTH: u32 = 24;
+/// Sums evaluations allowed per search (a cap on pathological inputs; the
+/// BCG subsets need at most a few dozen).
+const MAX_EVALUATIONS: u32 = 600;
 /// First positive grid point, relative to v_min.
 const FIRST: f64 = 1.0 / 64.0;
 /// Ratio of the initial geometric grid (branch and bound).
@@ -252,7 +257,10 @@ impl Search<'_> {
         if ub < self.best.ll + DELTA {
             return;
         }
-        if depth >= MAX_DEPTH || b.t - a.t <= 4.0 * f64::EPSILON * b.t {
+        if depth >= MAX_DEPTH
+            || self.evaluations >= MAX_EVALUATIONS
+            || b.t - a.t <= 4.0 * f64::EPSILON * b.t
+        {
             return;
         }
         let mid = if a.t == 0.0 || b.t < 2.0 * a.t {
