@@ -512,7 +512,7 @@ fn fit_group(g: &Groups, w: usize, opts: &BatchOptions) -> GroupFit {
             let (ci, status) = if opts.confint && fit.k > 1 {
                 match confint(yi, vi, &fit, 1e-12) {
                     Ok(ci) => (ci, STATUS_OK.to_string()),
-                    Err(e) => (None, format!("ok; no tau^2 CI: {e}")),
+                    Err(e) => (None, format!("ok; tau^2 CI not computed: {e}")),
                 }
             } else if fit.k == 1 {
                 (None, STATUS_K1.to_string())

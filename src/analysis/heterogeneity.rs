@@ -12,10 +12,13 @@
 //! Roots are found with Brent's method to 1e-12 (metafor's default tolerance
 //! is 1.2e-4; its fixtures for our tests were made with `tol = 1e-12`). Unlike
 //! metafor, the search is not capped at τ² = 100: the bracket is expanded until
-//! it holds the root.
+//! it holds the root. The search runs on the standardised scale of
+//! [`crate::model`], so the interval is equivariant under yᵢ → c·yᵢ + a,
+//! vᵢ → c²·vᵢ.
 
 use crate::dist;
 use crate::error::{Error, Result};
+use crate::model::scale::{Buffer, Scale};
 use crate::model::sums::Sums;
 use crate::model::{Method, RmaFit, bracket_above, brent};
 use serde::Serialize;
@@ -56,13 +59,21 @@ pub fn confint(yi: &[f64], vi: &[f64], fit: &RmaFit, tol: f64) -> Result<Option<
     let alpha = 1.0 - fit.level;
     let crit_u = dist::qchisq(1.0 - alpha / 2.0, df);
     let crit_l = dist::qchisq(alpha / 2.0, df);
-    let q = |t: f64| Sums::at(yi, vi, t).rss;
+    // Solve on the standardised scale (see `crate::model`), so the bracket
+    // start and the tolerance mean the same at every scale of the data.
+    let sc = Scale::of(yi, vi);
+    let mut buf = Buffer::new(yi.len());
+    let (ys, vs) = buf.split();
+    sc.standardise(yi, vi, ys, vs)?;
+    let (ys, vs) = (&*ys, &*vs);
+    let q = |t: f64| Sums::at(ys, vs, t).rss;
     let q0 = q(0.0);
-    let vmax = vi.iter().cloned().fold(0.0, f64::max);
+    let vmax = vs.iter().cloned().fold(0.0, f64::max);
+    let start = (vmax * 10.0).max(sc.var_in(fit.tau2) * 2.0).max(1e-4);
     let solve = |target: f64| -> Result<f64> {
         let f = |t: f64| q(t) - target;
-        let hi = bracket_above(f, (vmax * 10.0).max(fit.tau2 * 2.0).max(1e-4)).ok_or_else(fail)?;
-        Ok(brent(f, 0.0, hi, tol, 10_000).ok_or_else(fail)?.0)
+        let hi = bracket_above(f, start).ok_or_else(fail)?;
+        Ok(sc.var_out(brent(f, 0.0, hi, tol, 10_000).ok_or_else(fail)?.0))
     };
     let (tau2_lb, tau2_ub, null_set) = if q0 < crit_l {
         (0.0, 0.0, true)
@@ -85,6 +96,20 @@ pub fn confint(yi: &[f64], vi: &[f64], fit: &RmaFit, tol: f64) -> Result<Option<
         h2_ub: h2(tau2_ub),
         null_set,
     }))
+}
+
+/// [`confint`] for output that must still print the fit when the interval
+/// fails: the interval, or "not computed: <why>" (issue #14).
+pub fn confint_or_why(
+    yi: &[f64],
+    vi: &[f64],
+    fit: &RmaFit,
+    tol: f64,
+) -> (Option<Tau2Ci>, Option<String>) {
+    match confint(yi, vi, fit, tol) {
+        Ok(ci) => (ci, None),
+        Err(e) => (None, Some(format!("not computed: {e}"))),
+    }
 }
 
 fn fail() -> Error {

@@ -36,4 +36,4 @@ pub mod subgroup;
 pub mod trimfill;
 pub mod vote;
 
-pub use heterogeneity::{Tau2Ci, confint};
+pub use heterogeneity::{Tau2Ci, confint, confint_or_why};

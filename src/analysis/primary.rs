@@ -3,7 +3,7 @@
 //! interventions, pooled with REML and Knapp–Hartung, with a prediction
 //! interval. Every row that is not pooled is listed with the reason.
 
-use crate::analysis::{Tau2Ci, confint};
+use crate::analysis::{Tau2Ci, confint_or_why};
 use crate::data::{InterventionType, OutcomeType, SpotDataset, SpotRow, Status};
 use crate::error::Result;
 use crate::escalc::EffectSize;
@@ -130,8 +130,10 @@ pub struct PrimaryAnalysis {
     pub selection: Selection,
     /// The fitted model.
     pub fit: RmaFit,
-    /// Q-profile CI for τ² (None for FE or k = 1).
+    /// Q-profile CI for τ² (None for FE, k = 1, or when it failed).
     pub tau2_ci: Option<Tau2Ci>,
+    /// "not computed: <why>" when the Q-profile CI failed (the fit stands).
+    pub tau2_ci_why: Option<String>,
 }
 
 /// Run the primary analysis on a loaded dataset.
@@ -143,10 +145,11 @@ pub fn primary_analysis(
     let selection = select_primary(ds, spot);
     let (yi, vi) = (selection.yi(), selection.vi());
     let fit = rma(&yi, &vi, opts)?;
-    let tau2_ci = confint(&yi, &vi, &fit, 1e-12)?;
+    let (tau2_ci, tau2_ci_why) = confint_or_why(&yi, &vi, &fit, 1e-12);
     Ok(PrimaryAnalysis {
         selection,
         fit,
         tau2_ci,
+        tau2_ci_why,
     })
 }

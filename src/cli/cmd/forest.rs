@@ -10,7 +10,7 @@ use spotmeta::analysis::confounds::ConfoundOptions;
 use spotmeta::analysis::multilevel_primary::{AllOutcomes, all_outcomes};
 use spotmeta::analysis::primary::{PrimaryAnalysis, Selection, primary_analysis};
 use spotmeta::analysis::sensitivity::{Sensitivity, sensitivity};
-use spotmeta::analysis::{Tau2Ci, confint};
+use spotmeta::analysis::{Tau2Ci, confint_or_why};
 use spotmeta::data::{SpotDataset, Table, is_spot_header, load_spot};
 use spotmeta::escalc::spot::SpotOptions;
 use spotmeta::escalc::table::effects;
@@ -204,7 +204,10 @@ pub fn prepare(
         let yi: Vec<f64> = used.iter().map(|r| r.yi.unwrap()).collect();
         let vi: Vec<f64> = used.iter().map(|r| r.vi.unwrap()).collect();
         let fit = rma(&yi, &vi, &opts)?;
-        let tau2_ci = confint(&yi, &vi, &fit, 1e-12)?;
+        let (tau2_ci, why) = confint_or_why(&yi, &vi, &fit, 1e-12);
+        if let Some(why) = why {
+            eprintln!("warning: CI for tau^2 (Q-profile) {why}; the plot omits it");
+        }
         let studies = used
             .iter()
             .map(|r| ForestStudy::new(r.label.clone(), None, r.yi.unwrap(), r.vi.unwrap()))

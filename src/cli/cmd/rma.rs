@@ -5,7 +5,7 @@
 
 use crate::cli::args::{DEFAULT_DATASET, Format, InputArgs, ModelArgs, OutputArgs};
 use clap::Args;
-use spotmeta::analysis::confint;
+use spotmeta::analysis::confint_or_why;
 use spotmeta::analysis::multilevel_primary::select_all_outcomes;
 use spotmeta::analysis::permutest::permutest;
 use spotmeta::analysis::primary::{PrimaryAnalysis, primary_analysis};
@@ -462,6 +462,9 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
                 let mut v = serde_json::to_value(RmaSummary::new(&pa.fit, pa.tau2_ci.as_ref()))?;
                 v["used"] = serde_json::to_value(&pa.selection.used)?;
                 v["left_out"] = serde_json::to_value(&pa.selection.left_out)?;
+                if let Some(why) = &pa.tau2_ci_why {
+                    v["tau2_ci"] = serde_json::json!(why);
+                }
                 serde_json::to_string_pretty(&v)? + "\n"
             }
             Format::Text | Format::Csv => render_primary(&path, ds.rows.len(), &pa),
@@ -481,7 +484,7 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
             return super::emit(&a.output, &text);
         }
         let fit = rma(&yi, &vi, &opts)?;
-        let ci = confint(&yi, &vi, &fit, 1e-12)?;
+        let (ci, ci_why) = confint_or_why(&yi, &vi, &fit, 1e-12);
         let omitted: Vec<String> = rows
             .iter()
             .filter_map(|r| {
@@ -494,10 +497,16 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
             Format::Json => {
                 let mut v = serde_json::to_value(RmaSummary::new(&fit, ci.as_ref()))?;
                 v["omitted"] = serde_json::json!(omitted);
+                if let Some(why) = &ci_why {
+                    v["tau2_ci"] = serde_json::json!(why);
+                }
                 serde_json::to_string_pretty(&v)? + "\n"
             }
             Format::Text | Format::Csv => {
                 let mut t = render_rma(&fit, ci.as_ref());
+                if let Some(why) = &ci_why {
+                    let _ = writeln!(t, "Note: CI for tau^2 (Q-profile) {why}");
+                }
                 if !omitted.is_empty() {
                     let _ = writeln!(t, "\n{} row(s) omitted (missing values):", omitted.len());
                     for o in &omitted {
@@ -552,6 +561,9 @@ fn render_primary(path: &std::path::Path, n_rows: usize, pa: &PrimaryAnalysis) -
     }
     let _ = writeln!(t);
     t.push_str(&render_rma(&pa.fit, pa.tau2_ci.as_ref()));
+    if let Some(why) = &pa.tau2_ci_why {
+        let _ = writeln!(t, "Note: CI for tau^2 (Q-profile) {why}");
+    }
     let _ = writeln!(t, "\nRows not pooled ({}):", pa.selection.left_out.len());
     for l in &pa.selection.left_out {
         let _ = writeln!(
