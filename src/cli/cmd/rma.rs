@@ -39,9 +39,9 @@ pub struct RmaArgs {
     /// With --mods: permutation test with this many permutations (metafor `permutest`).
     #[arg(long, requires = "mods")]
     permutest: Option<usize>,
-    /// Seed of the permutation test.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    /// Seed of the permutation test (default 1; only with --permutest).
+    #[arg(long, requires = "permutest")]
+    seed: Option<u64>,
     /// Three-level model (metafor `rma.mv(random = ~ 1 | CLUSTER/row)`):
     /// the column holding the cluster (e.g. study_id); `CLUSTER/INNER` is
     /// accepted when INNER identifies rows within each cluster. On the spot
@@ -413,7 +413,7 @@ fn meta_regression(a: &RmaArgs, r: &Rows, opts: &ValidRmaOptions) -> anyhow::Res
     let dropped = &r.dropped;
     let fit = rma_mods(&yi, &vi, x, opts)?;
     let perm = match a.permutest {
-        Some(n) => Some(permutest(&yi, &vi, x, &fit, opts, n, a.seed)?),
+        Some(n) => Some(permutest(&yi, &vi, x, &fit, opts, n, a.seed.unwrap_or(1))?),
         None => None,
     };
     Ok(match a.output.format {
