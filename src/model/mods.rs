@@ -202,10 +202,23 @@ fn weights(vi: &[f64], tau2: f64) -> Vec<f64> {
     vi.iter().map(|v| 1.0 / (v + tau2)).collect()
 }
 
+/// yᵀPy = Σ wᵢ(yᵢ − xᵢβ̂)², from the residuals: the quadratic form in the
+/// explicit P loses every digit to cancellation when the wᵢ span many orders
+/// of magnitude.
+fn resid_ss(yi: &[f64], x: &Design, beta: &[f64], w: &[f64]) -> f64 {
+    (0..x.k)
+        .map(|i| {
+            let fit: f64 = (0..x.p).map(|j| x.at(i, j) * beta[j]).sum();
+            w[i] * (yi[i] - fit).powi(2)
+        })
+        .sum()
+}
+
 /// yᵀP(τ²)y, the generalised Q statistic.
 fn rss_at(yi: &[f64], vi: &[f64], x: &Design, tau2: f64) -> Result<f64> {
-    let pr = project(yi, x, &weights(vi, tau2))?;
-    Ok(quad(&pr.p, x.k, yi, yi))
+    let w = weights(vi, tau2);
+    let pr = project(yi, x, &w)?;
+    Ok(resid_ss(yi, x, &pr.beta, &w))
 }
 
 /// τ² with its SE and, for ML/REML, the record of the global search.
@@ -227,7 +240,7 @@ fn estimate_tau2(
     let he = {
         let ones = vec![1.0; k];
         let pr = project(yi, x, &ones)?;
-        let rss = quad(&pr.p, k, yi, yi);
+        let rss = resid_ss(yi, x, &pr.beta, &ones);
         let tr_pv: f64 = (0..k).map(|i| pr.p[i * k + i] * vi[i]).sum();
         let tau2 = (rss - tr_pv) / df;
         let se = ((2.0 * p2(&pr.p, k, |i| vi[i], |i| vi[i])
@@ -243,7 +256,7 @@ fn estimate_tau2(
         Method::HE => (he.0.max(0.0), Some(he.1)),
         Method::DL | Method::HS => {
             let pr = project(yi, x, &fe_w)?;
-            let rss = quad(&pr.p, k, yi, yi);
+            let rss = resid_ss(yi, x, &pr.beta, &fe_w);
             let tr_p = trace(&pr.p, k);
             let sw: f64 = fe_w.iter().sum();
             let tr_pp = p2(&pr.p, k, |_| 1.0, |_| 1.0);
@@ -266,8 +279,9 @@ fn estimate_tau2(
         Method::SJ => {
             let ybar = yi.iter().sum::<f64>() / kf;
             let tau0 = yi.iter().map(|y| (y - ybar).powi(2)).sum::<f64>() / kf;
-            let pr = project(yi, x, &weights(vi, tau0))?;
-            let t = (tau0 * quad(&pr.p, k, yi, yi) / df).max(0.0);
+            let w0 = weights(vi, tau0);
+            let pr = project(yi, x, &w0)?;
+            let t = (tau0 * resid_ss(yi, x, &pr.beta, &w0) / df).max(0.0);
             let pvpv = p2(&pr.p, k, |i| vi[i], |i| vi[i]);
             let pvp = p2(&pr.p, k, |_| 1.0, |i| vi[i]);
             let tr_pp = p2(&pr.p, k, |_| 1.0, |_| 1.0);
@@ -308,7 +322,7 @@ fn estimate_tau2(
                 let w = weights(vi, tau2);
                 let pr = project(yi, x, &w)?;
                 let sw: f64 = w.iter().sum();
-                let mut adj = (quad(&pr.p, k, yi, yi) * kf / df - kf) / sw;
+                let mut adj = (resid_ss(yi, x, &pr.beta, &w) * kf / df - kf) / sw;
                 if !adj.is_finite() {
                     break;
                 }
@@ -786,7 +800,7 @@ fn fit_standardised(
     let test = opts.test();
     let mut s2w = 1.0;
     if test.uses_t() {
-        let rss = quad(&pr.p, k, yi, yi);
+        let rss = resid_ss(yi, x, &pr.beta, &w);
         s2w = if rss <= f64::EPSILON {
             0.0
         } else {
@@ -832,8 +846,9 @@ fn fit_standardised(
         }
     };
     // Residual heterogeneity with inverse-variance weights.
-    let fe = project(yi, x, &weights(vi, 0.0))?;
-    let qe = quad(&fe.p, k, yi, yi).max(0.0);
+    let fe_w = weights(vi, 0.0);
+    let fe = project(yi, x, &fe_w)?;
+    let qe = resid_ss(yi, x, &fe.beta, &fe_w).max(0.0);
     let vt = df as f64 / trace(&fe.p, k);
     let (i2, h2) = if opts.method() == Method::FE {
         ((100.0 * (qe - df as f64) / qe).max(0.0), qe / df as f64)
