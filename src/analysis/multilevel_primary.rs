@@ -16,10 +16,10 @@ use crate::data::{InterventionType, OutcomeType, SpotDataset, Status};
 use crate::dist;
 use crate::error::{Error, Result};
 use crate::escalc::spot::{SpotOptions, spot_effect};
-use crate::model::ValidRmaOptions;
 use crate::model::mods::Design;
 use crate::model::multilevel::{Clusters, MultilevelFit, rma_multilevel, weights_percent};
 use crate::model::robust::{RobustFit, robust_multilevel};
+use crate::model::{Method, TestKind, ValidRmaOptions};
 use serde::Serialize;
 
 /// The three-level fit with its CR2 inference.
@@ -37,8 +37,13 @@ pub struct ThreeLevel {
 }
 
 impl ThreeLevel {
-    /// Fit the intercept-only three-level model and its CR2 inference.
+    /// Fit the intercept-only three-level model and its CR2 inference. The
+    /// model is always REML with z tests (metafor rma.mv's defaults, the
+    /// analysis this report section documents); inference on the pooled
+    /// effect comes from CR2 with Satterthwaite df, whatever the `--test` of
+    /// the univariate analysis. Only the confidence level is taken from `opts`.
     pub fn fit(yi: &[f64], vi: &[f64], cl: &Clusters, opts: &ValidRmaOptions) -> Result<Self> {
+        let opts = &opts.with_method(Method::REML).with_test(TestKind::Z);
         let k = yi.len();
         let x = Design {
             k,

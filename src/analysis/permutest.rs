@@ -3,17 +3,20 @@
 //! design matrix are shuffled against (yᵢ, vᵢ), the model is refitted, and
 //! the p-value is the share of permutations — the observed order counted as
 //! the first — whose |z| (per coefficient) or QM (omnibus) is at least the
-//! observed one (within √ε, as metafor). When there are no more than `iter`
-//! orderings (k! ≤ iter) every one is fitted once — the exact test metafor
-//! also switches to; otherwise the shuffles come from a seeded ChaCha RNG, so
-//! a run is reproducible and metafor's own p-values differ only by
-//! Monte-Carlo error.
+//! observed one (within √ε, as metafor). An intercept-only model flips the
+//! signs of the yᵢ instead. As metafor counts them, there are k!/∏ nᵍ!
+//! distinct orderings (nᵍ rows of X identical to each other; e.g. C(7, 3) = 35
+//! for a binary moderator with 3 ones among 7 rows), or 2ᵏ sign patterns;
+//! when that is no more than `iter` every one is fitted once — the exact test
+//! metafor also switches to; otherwise the draws come from a seeded RNG, so a
+//! run is reproducible and metafor's own p-values differ only by Monte-Carlo
+//! error.
 
 use crate::error::{Error, Result};
 use crate::model::{Design, RmaModsFit, ValidRmaOptions, rma_mods};
-use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
 /// Permutation p-values.
@@ -32,6 +35,12 @@ pub struct Permutest {
 }
 
 /// Run `iter` permutations (≥ 2) of the rows of `x` for `fit`.
+///
+/// As metafor's `permutest()`: with moderators the rows of X are permuted,
+/// and the test is exact (every distinct arrangement fitted once) when the
+/// number of distinct arrangements, k!/∏ nᵍ! over groups of identical rows,
+/// is at most `iter`; an intercept-only model flips the signs of the yᵢ
+/// instead, exact when 2ᵏ ≤ `iter`.
 pub fn permutest(
     yi: &[f64],
     vi: &[f64],
@@ -48,32 +57,89 @@ pub fn permutest(
         ));
     }
     let tol = f64::EPSILON.sqrt();
-    let exact = (1..=x.k)
-        .try_fold(1usize, |acc, i| acc.checked_mul(i))
-        .is_some_and(|f| f <= iter);
-    let orders: Box<dyn Iterator<Item = Vec<usize>>> = if exact {
-        Box::new(all_orders(x.k).into_iter())
+    let k = x.k;
+    let int_only = x.p == 1 && x.x.iter().all(|v| *v == 1.0);
+    // Each candidate: rows of X in a new order, or signs of yi.
+    enum Draw {
+        Rows(Vec<usize>),
+        Signs(Vec<f64>),
+    }
+    let (exact, draws): (bool, Box<dyn Iterator<Item = Draw>>) = if int_only {
+        let exact = k < usize::BITS as usize && (1usize << k) <= iter;
+        if exact {
+            (
+                true,
+                Box::new((0..1usize << k).map(move |m| {
+                    Draw::Signs(
+                        (0..k)
+                            .map(|i| if m >> i & 1 == 1 { -1.0 } else { 1.0 })
+                            .collect(),
+                    )
+                })),
+            )
+        } else {
+            let mut rng = StdRng::seed_from_u64(seed);
+            (
+                false,
+                Box::new((0..iter).map(move |i| {
+                    Draw::Signs(
+                        (0..k)
+                            .map(|_| {
+                                if i > 0 && rng.random::<bool>() {
+                                    -1.0
+                                } else {
+                                    1.0
+                                }
+                            })
+                            .collect(),
+                    )
+                })),
+            )
+        }
     } else {
-        let mut rng = StdRng::seed_from_u64(seed);
-        let mut order: Vec<usize> = (0..x.k).collect();
-        Box::new((0..iter).map(move |i| {
-            if i > 0 {
-                order.shuffle(&mut rng);
-            }
-            order.clone()
-        }))
+        let groups = row_groups(x);
+        let exact = distinct_arrangements(&groups).is_some_and(|n| n <= iter as u128);
+        if exact {
+            (
+                true,
+                Box::new(distinct_orders(&groups).into_iter().map(Draw::Rows)),
+            )
+        } else {
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut order: Vec<usize> = (0..k).collect();
+            (
+                false,
+                Box::new((0..iter).map(move |i| {
+                    if i > 0 {
+                        order.shuffle(&mut rng);
+                    }
+                    Draw::Rows(order.clone())
+                })),
+            )
+        }
     };
-    let identity: Vec<usize> = (0..x.k).collect();
+    let identity: Vec<usize> = (0..k).collect();
+    let stat = |f: &RmaModsFit| {
+        if int_only {
+            f.zval[0] * f.zval[0]
+        } else {
+            f.qm
+        }
+    };
     let mut hits = vec![0usize; x.p];
     let (mut qm_hits, mut done) = (0usize, 0usize);
-    for order in orders {
-        let perm = if order == identity {
-            fit.clone()
-        } else {
-            match rma_mods(yi, vi, &x.permuted_rows(&order), opts) {
-                Ok(f) => f,
-                Err(_) => continue, // metafor skips failed refits (na.rm = TRUE)
+    for draw in draws {
+        let refit = match &draw {
+            Draw::Rows(order) if *order == identity => Ok(fit.clone()),
+            Draw::Signs(signs) if signs.iter().all(|s| *s > 0.0) => Ok(fit.clone()),
+            Draw::Rows(order) => rma_mods(yi, vi, &x.permuted_rows(order), opts),
+            Draw::Signs(signs) => {
+                let flipped: Vec<f64> = yi.iter().zip(signs).map(|(y, s)| y * s).collect();
+                rma_mods(&flipped, vi, x, opts)
             }
+        };
+        let Ok(perm) = refit else {
+            continue; // metafor skips failed refits (na.rm = TRUE)
         };
         done += 1;
         for ((h, z), z_obs) in hits.iter_mut().zip(&perm.zval).zip(&fit.zval) {
@@ -81,7 +147,7 @@ pub fn permutest(
                 *h += 1;
             }
         }
-        if perm.qm >= fit.qm - tol {
+        if stat(&perm) >= stat(fit) - tol {
             qm_hits += 1;
         }
     }
@@ -95,26 +161,64 @@ pub fn permutest(
     })
 }
 
-/// Every ordering of 0..k (Heap's algorithm), the identity first.
-fn all_orders(k: usize) -> Vec<Vec<usize>> {
-    let mut a: Vec<usize> = (0..k).collect();
-    let mut c = vec![0usize; k];
-    let mut out = vec![a.clone()];
-    let mut i = 0;
-    while i < k {
-        if c[i] < i {
-            if i % 2 == 0 {
-                a.swap(0, i);
-            } else {
-                a.swap(c[i], i);
-            }
-            out.push(a.clone());
-            c[i] += 1;
-            i = 0;
-        } else {
-            c[i] = 0;
-            i += 1;
+/// For each row of X, the index of the first row identical to it.
+fn row_groups(x: &Design) -> Vec<usize> {
+    let row = |i: usize| &x.x[i * x.p..(i + 1) * x.p];
+    (0..x.k)
+        .map(|i| (0..=i).find(|&j| row(j) == row(i)).unwrap_or(i))
+        .collect()
+}
+
+/// k!/∏ nᵍ!, the number of distinct arrangements of the rows (None on overflow).
+fn distinct_arrangements(groups: &[usize]) -> Option<u128> {
+    let mut counts = std::collections::BTreeMap::new();
+    for g in groups {
+        *counts.entry(*g).or_insert(0u128) += 1;
+    }
+    // ∏ C(placed + n, n), one group at a time.
+    let (mut total, mut placed) = (1u128, 0u128);
+    for n in counts.into_values() {
+        for i in 1..=n {
+            total = total.checked_mul(placed + i)? / i;
         }
+        placed += n;
+    }
+    Some(total)
+}
+
+/// Every distinct arrangement of the rows (rows with the same group are
+/// interchangeable), as row orders: the lexicographic successors of the
+/// sorted group sequence (Knuth's Algorithm L), each mapped to rows by taking
+/// the members of each group in turn. The observed order is among them.
+fn distinct_orders(groups: &[usize]) -> Vec<Vec<usize>> {
+    let mut seq = groups.to_vec();
+    seq.sort_unstable();
+    let mut out = Vec::new();
+    loop {
+        let mut next_member: std::collections::BTreeMap<usize, usize> = Default::default();
+        let order = seq
+            .iter()
+            .map(|g| {
+                let start = next_member.entry(*g).or_insert(0);
+                let row = (0..groups.len())
+                    .filter(|&i| groups[i] == *g)
+                    .nth(*start)
+                    .expect("group member");
+                *start += 1;
+                row
+            })
+            .collect();
+        out.push(order);
+        // Next permutation of seq.
+        let Some(i) = (1..seq.len()).rev().find(|&i| seq[i - 1] < seq[i]) else {
+            break;
+        };
+        let j = (i..seq.len())
+            .rev()
+            .find(|&j| seq[j] > seq[i - 1])
+            .expect("successor");
+        seq.swap(i - 1, j);
+        seq[i..].reverse();
     }
     out
 }
@@ -124,13 +228,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn all_orders_are_distinct_and_complete() {
-        let o = all_orders(4);
-        assert_eq!(o.len(), 24);
-        let mut s = o.clone();
-        s.sort();
-        s.dedup();
-        assert_eq!(s.len(), 24);
-        assert_eq!(o[0], vec![0, 1, 2, 3]);
+    fn distinct_orders_of_a_binary_moderator_number_k_choose_n1() {
+        // 3 ones and 4 zeros in the moderator: C(7, 3) = 35 arrangements.
+        let groups = [0, 1, 1, 0, 1, 0, 0];
+        assert_eq!(distinct_arrangements(&groups), Some(35));
+        let o = distinct_orders(&groups);
+        assert_eq!(o.len(), 35);
+        let mut patterns: Vec<Vec<usize>> = o
+            .iter()
+            .map(|ord| ord.iter().map(|&r| groups[r]).collect())
+            .collect();
+        patterns.sort();
+        patterns.dedup();
+        assert_eq!(patterns.len(), 35);
+        assert!(o.contains(&(0..7).collect::<Vec<_>>()));
     }
 }

@@ -37,8 +37,10 @@ pub struct TrimFill {
     pub fit: RmaFit,
 }
 
-/// Run trim and fill for an intercept-only model fitted with `opts` (k ≥ 3;
-/// the refit uses the z test, as metafor's does).
+/// Run trim and fill for an intercept-only model fitted with `opts` (k ≥ 3).
+/// As metafor's: the trimming and the refit with filled-in studies use the
+/// z test; with no missing studies (k₀ = 0) the original fit, with its own
+/// test (e.g. Knapp–Hartung), is returned unchanged.
 pub fn trimfill(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions) -> Result<TrimFill> {
     let k = yi.len();
     if k < 3 {
@@ -46,6 +48,7 @@ pub fn trimfill(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions) -> Result<TrimFi
             "trim and fill needs at least 3 studies (k = {k})"
         )));
     }
+    let original = opts;
     let opts = opts.with_test(TestKind::Z);
     let sei: Vec<f64> = vi.iter().map(|v| v.sqrt()).collect();
     let slope = rma_mods(yi, vi, &Design::with_intercept(&[("sei", &sei)])?, &opts)?.beta[1];
@@ -100,8 +103,8 @@ pub fn trimfill(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions) -> Result<TrimFi
         k0 = k0f.round_ties_even().max(0.0) as usize;
         k0 = k0.min(k - 1);
     }
-    let base = rma(yi, vi, &opts)?;
     if k0 == 0 {
+        let base = rma(yi, vi, original)?;
         return Ok(TrimFill {
             k0,
             se_k0,

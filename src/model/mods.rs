@@ -17,6 +17,7 @@
 //! R² = max(0, (τ²_RE − τ²)/τ²_RE) uses the intercept-only fit with the same
 //! method (metafor's pseudo-R²).
 
+use super::linalg::{Mat, chol_upper};
 use super::options::{Method, TestKind, ValidRmaOptions};
 use super::roots::{bracket_above, brent};
 use crate::dist;
@@ -121,20 +122,24 @@ pub struct RmaModsFit {
     pub s2w: f64,
     /// Confidence level (fraction).
     pub level: f64,
+    /// ML/REML: the maximised (restricted) log-likelihood with metafor's
+    /// constants (`logLik()`); None for the other methods.
+    pub loglik: Option<f64>,
+    /// What the reader should know about the fit (e.g. several local maxima
+    /// of the likelihood, with their values).
+    pub notes: Vec<String>,
 }
 
-type Mat = Vec<f64>;
-
 /// Inverse of a symmetric positive-definite p × p matrix (row-major).
-fn spd_inverse(a: &[f64], p: usize) -> Option<Mat> {
+fn spd_inverse(a: &[f64], p: usize) -> Option<Vec<f64>> {
     super::linalg::spd_inverse(&super::linalg::Mat::from_rows(p, p, a.to_vec())).map(|m| m.d)
 }
 
 /// Everything at one set of weights: (XᵀWX)⁻¹, β, P (k × k).
 struct Proj {
-    a: Mat,
+    a: Vec<f64>,
     beta: Vec<f64>,
-    p: Mat,
+    p: Vec<f64>,
 }
 
 fn project(yi: &[f64], x: &Design, w: &[f64]) -> Result<Proj> {
@@ -178,12 +183,6 @@ fn quad(p: &[f64], k: usize, u: &[f64], v: &[f64]) -> f64 {
         .sum()
 }
 
-fn mat_vec(p: &[f64], k: usize, v: &[f64]) -> Vec<f64> {
-    (0..k)
-        .map(|i| (0..k).map(|j| p[i * k + j] * v[j]).sum())
-        .collect()
-}
-
 fn trace(p: &[f64], k: usize) -> f64 {
     (0..k).map(|i| p[i * k + i]).sum()
 }
@@ -203,25 +202,45 @@ fn weights(vi: &[f64], tau2: f64) -> Vec<f64> {
     vi.iter().map(|v| 1.0 / (v + tau2)).collect()
 }
 
-/// yᵀP(τ²)y, the generalised Q statistic.
-fn rss_at(yi: &[f64], vi: &[f64], x: &Design, tau2: f64) -> Result<f64> {
-    let pr = project(yi, x, &weights(vi, tau2))?;
-    Ok(quad(&pr.p, x.k, yi, yi))
+/// yᵀPy = Σ wᵢ(yᵢ − xᵢβ̂)², from the residuals: the quadratic form in the
+/// explicit P loses every digit to cancellation when the wᵢ span many orders
+/// of magnitude.
+fn resid_ss(yi: &[f64], x: &Design, beta: &[f64], w: &[f64]) -> f64 {
+    (0..x.k)
+        .map(|i| {
+            let fit: f64 = (0..x.p).map(|j| x.at(i, j) * beta[j]).sum();
+            w[i] * (yi[i] - fit).powi(2)
+        })
+        .sum()
 }
 
-/// Estimate τ² and its SE for the mixed-effects model.
+/// yᵀP(τ²)y, the generalised Q statistic.
+fn rss_at(yi: &[f64], vi: &[f64], x: &Design, tau2: f64) -> Result<f64> {
+    let w = weights(vi, tau2);
+    let pr = project(yi, x, &w)?;
+    Ok(resid_ss(yi, x, &pr.beta, &w))
+}
+
+/// τ² with its SE and, for ML/REML, the record of the global search.
+struct Tau2Estimate {
+    tau2: f64,
+    se: Option<f64>,
+    search: Option<GlobalMax>,
+}
+
+/// Estimate τ² and its SE for the mixed-effects model (standardised scale).
 fn estimate_tau2(
     yi: &[f64],
     vi: &[f64],
     x: &Design,
     opts: &ValidRmaOptions,
-) -> Result<(f64, Option<f64>)> {
+) -> Result<Tau2Estimate> {
     let (k, p) = (x.k, x.p);
     let (kf, df) = (k as f64, (k - p) as f64);
     let he = {
         let ones = vec![1.0; k];
         let pr = project(yi, x, &ones)?;
-        let rss = quad(&pr.p, k, yi, yi);
+        let rss = resid_ss(yi, x, &pr.beta, &ones);
         let tr_pv: f64 = (0..k).map(|i| pr.p[i * k + i] * vi[i]).sum();
         let tau2 = (rss - tr_pv) / df;
         let se = ((2.0 * p2(&pr.p, k, |i| vi[i], |i| vi[i])
@@ -232,12 +251,12 @@ fn estimate_tau2(
         (tau2, se)
     };
     let fe_w = weights(vi, 0.0);
-    Ok(match opts.method() {
+    let est = match opts.method() {
         Method::FE => (0.0, None),
         Method::HE => (he.0.max(0.0), Some(he.1)),
         Method::DL | Method::HS => {
             let pr = project(yi, x, &fe_w)?;
-            let rss = quad(&pr.p, k, yi, yi);
+            let rss = resid_ss(yi, x, &pr.beta, &fe_w);
             let tr_p = trace(&pr.p, k);
             let sw: f64 = fe_w.iter().sum();
             let tr_pp = p2(&pr.p, k, |_| 1.0, |_| 1.0);
@@ -260,8 +279,9 @@ fn estimate_tau2(
         Method::SJ => {
             let ybar = yi.iter().sum::<f64>() / kf;
             let tau0 = yi.iter().map(|y| (y - ybar).powi(2)).sum::<f64>() / kf;
-            let pr = project(yi, x, &weights(vi, tau0))?;
-            let t = (tau0 * quad(&pr.p, k, yi, yi) / df).max(0.0);
+            let w0 = weights(vi, tau0);
+            let pr = project(yi, x, &w0)?;
+            let t = (tau0 * resid_ss(yi, x, &pr.beta, &w0) / df).max(0.0);
             let pvpv = p2(&pr.p, k, |i| vi[i], |i| vi[i]);
             let pvp = p2(&pr.p, k, |_| 1.0, |i| vi[i]);
             let tr_pp = p2(&pr.p, k, |_| 1.0, |_| 1.0);
@@ -278,29 +298,31 @@ fn estimate_tau2(
             let sw: f64 = weights(vi, t).iter().sum();
             (t, Some((2.0 * kf * kf / df).sqrt() / sw))
         }
-        Method::ML | Method::REML | Method::EB => {
+        Method::ML | Method::REML => {
             let method = opts.method();
+            let search = global_max(yi, vi, x, method == Method::REML)?;
+            let tau2 = search.tau2;
+            let w = weights(vi, tau2);
+            let pr = project(yi, x, &w)?;
+            let se = if method == Method::ML {
+                (2.0 / w.iter().map(|v| v * v).sum::<f64>()).sqrt()
+            } else {
+                (2.0 / p2(&pr.p, k, |_| 1.0, |_| 1.0)).sqrt()
+            };
+            return Ok(Tau2Estimate {
+                tau2,
+                se: Some(se),
+                search: Some(search),
+            });
+        }
+        Method::EB => {
             let mut tau2 = he.0.max(0.0);
             let mut converged = false;
             for _ in 0..opts.maxiter {
                 let w = weights(vi, tau2);
                 let pr = project(yi, x, &w)?;
-                let py = mat_vec(&pr.p, k, yi);
-                let yppy: f64 = py.iter().map(|v| v * v).sum();
                 let sw: f64 = w.iter().sum();
-                let mut adj = match method {
-                    Method::ML => {
-                        let sw2: f64 = w.iter().map(|v| v * v).sum();
-                        let obs = 2.0 * quad(&pr.p, k, &py, &py) - sw2;
-                        (yppy - sw) / if obs > 0.0 { obs } else { sw2 }
-                    }
-                    Method::REML => {
-                        let tr_pp = p2(&pr.p, k, |_| 1.0, |_| 1.0);
-                        let obs = 2.0 * quad(&pr.p, k, &py, &py) - tr_pp;
-                        (yppy - trace(&pr.p, k)) / if obs > 0.0 { obs } else { tr_pp }
-                    }
-                    _ => (quad(&pr.p, k, yi, yi) * kf / df - kf) / sw,
-                };
+                let mut adj = (resid_ss(yi, x, &pr.beta, &w) * kf / df - kf) / sw;
                 if !adj.is_finite() {
                     break;
                 }
@@ -315,43 +337,280 @@ fn estimate_tau2(
             }
             if !converged {
                 // Bracketed fallback on the estimating equation.
-                tau2 = match method {
-                    Method::EB => solve_q(yi, vi, x, df, opts)?,
-                    _ => {
-                        let score = |t: f64| -> f64 {
-                            let w = weights(vi, t);
-                            let Ok(pr) = project(yi, x, &w) else {
-                                return f64::NAN;
-                            };
-                            let py = mat_vec(&pr.p, k, yi);
-                            let yppy: f64 = py.iter().map(|v| v * v).sum();
-                            if method == Method::ML {
-                                yppy - w.iter().sum::<f64>()
-                            } else {
-                                yppy - trace(&pr.p, k)
-                            }
-                        };
-                        if score(0.0) <= 0.0 {
-                            0.0
-                        } else {
-                            let hi = bracket_above(score, 1.0).ok_or_else(fail)?;
-                            brent(score, 0.0, hi, opts.tol, opts.maxiter)
-                                .ok_or_else(fail)?
-                                .0
-                        }
-                    }
-                };
+                tau2 = solve_q(yi, vi, x, df, opts)?;
             }
             let tau2 = tau2.max(0.0);
             let w = weights(vi, tau2);
-            let pr = project(yi, x, &w)?;
-            let se = match method {
-                Method::ML => (2.0 / w.iter().map(|v| v * v).sum::<f64>()).sqrt(),
-                Method::REML => (2.0 / p2(&pr.p, k, |_| 1.0, |_| 1.0)).sqrt(),
-                _ => (2.0 * kf * kf / df).sqrt() / w.iter().sum::<f64>(),
-            };
-            (tau2, Some(se))
+            (
+                tau2,
+                Some((2.0 * kf * kf / df).sqrt() / w.iter().sum::<f64>()),
+            )
         }
+    };
+    Ok(Tau2Estimate {
+        tau2: est.0,
+        se: est.1,
+        search: None,
+    })
+}
+
+/// The profile log-likelihood at one τ² (standardised scale, constants
+/// dropped), in O(k·p²) without forming P:
+/// ℓ_ML = −½[Σ ln(vᵢ + τ²) + RSS], ℓ_REML = ℓ_ML − ½ ln det(XᵀWX),
+/// RSS = min_β Σ wᵢ(yᵢ − xᵢβ)², and the derivative of each in τ².
+#[derive(Debug, Clone, Copy)]
+struct Profile {
+    tau2: f64,
+    sum_ln: f64,
+    rss: f64,
+    yppy: f64,
+    logdet: f64,
+    ll: f64,
+    score: f64,
+}
+
+fn profile(yi: &[f64], vi: &[f64], x: &Design, tau2: f64, reml: bool) -> Option<Profile> {
+    let (k, p) = (x.k, x.p);
+    let w = weights(vi, tau2);
+    let mut xtwx = Mat::zeros(p, p);
+    let mut xtwy = vec![0.0; p];
+    for i in 0..k {
+        let row = &x.x[i * p..(i + 1) * p];
+        for a in 0..p {
+            xtwy[a] += row[a] * w[i] * yi[i];
+            for b in 0..p {
+                xtwx.d[a * p + b] += row[a] * w[i] * row[b];
+            }
+        }
+    }
+    let u = chol_upper(&xtwx)?;
+    let logdet = 2.0 * (0..p).map(|j| u.at(j, j).ln()).sum::<f64>();
+    let a = super::linalg::spd_inverse(&xtwx)?;
+    let beta = a.mul_vec(&xtwy);
+    let (mut rss, mut yppy, mut sw, mut hat) = (0.0, 0.0, 0.0, 0.0);
+    let mut sum_ln = 0.0;
+    for i in 0..k {
+        let row = &x.x[i * p..(i + 1) * p];
+        let r = yi[i] - row.iter().zip(&beta).map(|(a, b)| a * b).sum::<f64>();
+        rss += w[i] * r * r;
+        yppy += w[i] * w[i] * r * r;
+        sw += w[i];
+        sum_ln += (vi[i] + tau2).ln();
+        if reml {
+            let xax: f64 = a.mul_vec(row).iter().zip(row).map(|(a, b)| a * b).sum();
+            hat += w[i] * w[i] * xax;
+        }
+    }
+    let (ll, score) = if reml {
+        (-0.5 * (sum_ln + rss + logdet), 0.5 * (yppy - (sw - hat)))
+    } else {
+        (-0.5 * (sum_ln + rss), 0.5 * (yppy - sw))
+    };
+    (ll.is_finite() && score.is_finite()).then_some(Profile {
+        tau2,
+        sum_ln,
+        rss,
+        yppy,
+        logdet,
+        ll,
+        score,
+    })
+}
+
+/// An upper bound of the profile log-likelihood over τ² ∈ [a, b] from its
+/// parts at the two ends. ℓ = A + B (+ C for REML) with
+/// * A(τ²) = −½ Σ ln(vᵢ + τ²): convex, so below its chord;
+/// * B(τ²) = −½ RSS(τ²): RSS = min_β Σ (yᵢ − xᵢβ)²/(vᵢ + τ²) is a partial
+///   minimum of a jointly convex function (u²/s is), hence convex, so B is
+///   concave and below both its tangents, whose slope is ½ Σ wᵢ² rᵢ²
+///   (envelope theorem);
+/// * for REML also C(τ²) = −½ ln det XᵀW(τ²)X. A + C is convex too:
+///   det V · det XᵀV⁻¹X = det XᵀX · det(KᵀVK) for an orthonormal basis K of
+///   the residual space, and ln det(KᵀVK) = ln det(KᵀDK + τ²I) is concave,
+///   so the chord is taken of A + C.
+///
+/// The bound is the maximum of chord + min(tangents) (concave, piecewise
+/// linear: attained at a, b or where the tangents cross), never above the
+/// plain monotone bound −½[Σ ln(vᵢ + a) + RSS(b) (+ ln det XᵀW(b)X)]. It is
+/// second-order tight, so few cells are needed near a maximum.
+fn cell_bound(a: &Profile, b: &Profile, reml: bool) -> f64 {
+    let (ta, tb) = (a.tau2, b.tau2);
+    let width = tb - ta;
+    let convex = |q: &Profile| -0.5 * (q.sum_ln + if reml { q.logdet } else { 0.0 });
+    let chord = |t: f64| {
+        let (aa, ab) = (convex(a), convex(b));
+        if width > 0.0 {
+            aa + (ab - aa) * (t - ta) / width
+        } else {
+            aa
+        }
+    };
+    let (ba, bb) = (-0.5 * a.rss, -0.5 * b.rss);
+    let (ga, gb) = (0.5 * a.yppy, 0.5 * b.yppy);
+    let tangents = |t: f64| (ba + ga * (t - ta)).min(bb + gb * (t - tb));
+    let mut candidates = vec![ta, tb];
+    if ga > gb {
+        let cross = (bb - ba + ga * ta - gb * tb) / (ga - gb);
+        if cross > ta && cross < tb {
+            candidates.push(cross);
+        }
+    }
+    let best = candidates
+        .into_iter()
+        .map(|t| chord(t) + tangents(t))
+        .fold(f64::NEG_INFINITY, f64::max);
+    let monotone = -0.5 * (a.sum_ln + b.rss + if reml { b.logdet } else { 0.0 });
+    best.min(monotone)
+}
+
+/// A local maximum of the profile likelihood (standardised scale).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct LocalMax {
+    tau2: f64,
+    ll: f64,
+}
+
+/// The global maximiser of the (restricted) likelihood over τ² ≥ 0 and every
+/// local maximum seen on the way.
+#[derive(Debug, Clone, PartialEq)]
+struct GlobalMax {
+    tau2: f64,
+    ll: f64,
+    maxima: Vec<LocalMax>,
+    /// Whether the branch-and-bound certificate finished within its budget.
+    certified: bool,
+}
+
+/// Most cells the certificate may split before it gives up (and says so).
+const MAX_SPLITS: usize = 5000;
+
+/// Cells narrower than this (relative to their upper end) are not split: the
+/// certificate's resolution in τ².
+const RESOLUTION: f64 = 1e-9;
+
+/// The certificate's margin, relative to the log-likelihood: no τ² has a
+/// (restricted) log-likelihood more than DELTA·(1 + |ℓ̂|) above the maximum
+/// returned. Every maximum whose basin shows on the refined grid (the score
+/// changes sign) is solved to rounding.
+const DELTA: f64 = 1e-9;
+
+/// ML/REML by a certified global search on the standardised scale (typical
+/// vᵢ ≈ 1): profile the likelihood on a geometric grid of τ², bound it on
+/// every cell between grid points ([`cell_bound`]) and on the tail
+/// [T, ∞) (−½Σ ln(vᵢ + T) for ML; −½Σ ln(vᵢ + T) + (p/2) ln(v_max + T) −
+/// ½ ln det XᵀX for REML, which needs k > p), split every cell whose bound
+/// could beat the best value seen by more than δ, then solve the score
+/// equation in every bracket where the score turns from positive to negative.
+/// τ² = 0 is a candidate whenever the score there is ≤ 0.
+fn global_max(yi: &[f64], vi: &[f64], x: &Design, reml: bool) -> Result<GlobalMax> {
+    let (k, p) = (x.k, x.p);
+    let eval = |t: f64| profile(yi, vi, x, t, reml).ok_or_else(fail);
+    let vmin = vi.iter().cloned().fold(f64::INFINITY, f64::min);
+    let vmax = vi.iter().cloned().fold(0.0, f64::max);
+    let mut pts: Vec<Profile> = vec![eval(0.0)?];
+    for j in -16..=8 {
+        pts.push(eval(10f64.powf(j as f64 / 4.0))?);
+    }
+    let best_of = |pts: &[Profile]| pts.iter().map(|q| q.ll).fold(f64::NEG_INFINITY, f64::max);
+    // ln det XᵀX for the REML tail bound.
+    let logdet_xtx = if reml {
+        let ones = vec![1.0; k];
+        let pr = profile(yi, &ones, x, 0.0, true).ok_or_else(fail)?;
+        pr.logdet
+    } else {
+        0.0
+    };
+    let tail = |t: f64| -> f64 {
+        let s: f64 = vi.iter().map(|v| (v + t).ln()).sum();
+        if reml {
+            -0.5 * s + 0.5 * p as f64 * (vmax + t).ln() - 0.5 * logdet_xtx
+        } else {
+            -0.5 * s
+        }
+    };
+    let delta = |best: f64| DELTA * (1.0 + best.abs());
+    // Extend the grid until the tail cannot beat the best value.
+    let mut top = pts.last().map(|q| q.tau2).unwrap_or(1.0);
+    let mut certified = true;
+    while tail(top) > best_of(&pts) + delta(best_of(&pts)) {
+        top *= 10.0;
+        if !top.is_finite() || top > 1e300 {
+            certified = false;
+            break;
+        }
+        pts.push(eval(top)?);
+    }
+    // Branch and bound over the cells between grid points.
+    let mut splits = 0;
+    loop {
+        let best = best_of(&pts);
+        let mut new = Vec::new();
+        for c in pts.windows(2) {
+            let (a, b) = (&c[0], &c[1]);
+            let negligible = b.tau2 <= vmin * 1e-12 || b.tau2 - a.tau2 <= RESOLUTION * b.tau2;
+            if negligible || cell_bound(a, b, reml) <= best + delta(best) {
+                continue;
+            }
+            let mid = if a.tau2 > 0.0 && b.tau2 > 4.0 * a.tau2 {
+                (a.tau2 * b.tau2).sqrt()
+            } else {
+                0.5 * (a.tau2 + b.tau2)
+            };
+            new.push(mid);
+        }
+        if new.is_empty() {
+            break;
+        }
+        splits += new.len();
+        if splits > MAX_SPLITS {
+            certified = false;
+            break;
+        }
+        for t in new {
+            pts.push(eval(t)?);
+        }
+        pts.sort_by(|a, b| a.tau2.total_cmp(&b.tau2));
+    }
+    // Every local maximum on the refined grid.
+    let mut maxima = Vec::new();
+    if pts[0].score <= 0.0 {
+        maxima.push(LocalMax {
+            tau2: 0.0,
+            ll: pts[0].ll,
+        });
+    }
+    for c in pts.windows(2) {
+        let (a, b) = (&c[0], &c[1]);
+        if a.score > 0.0 && b.score <= 0.0 {
+            let score = |t: f64| profile(yi, vi, x, t, reml).map_or(f64::NAN, |q| q.score);
+            let t = brent(score, a.tau2, b.tau2, 1e-15 * b.tau2, 200)
+                .map(|r| r.0)
+                .unwrap_or(if a.ll > b.ll { a.tau2 } else { b.tau2 });
+            let q = eval(t)?;
+            maxima.push(LocalMax { tau2: t, ll: q.ll });
+        }
+    }
+    if maxima.is_empty() {
+        // No sign change seen (only possible when the search stopped early):
+        // the best grid point.
+        let q = pts
+            .iter()
+            .max_by(|a, b| a.ll.total_cmp(&b.ll))
+            .ok_or_else(fail)?;
+        maxima.push(LocalMax {
+            tau2: q.tau2,
+            ll: q.ll,
+        });
+    }
+    let best = *maxima
+        .iter()
+        .max_by(|a, b| a.ll.total_cmp(&b.ll))
+        .ok_or_else(fail)?;
+    Ok(GlobalMax {
+        tau2: best.tau2,
+        ll: best.ll,
+        maxima,
+        certified,
     })
 }
 
@@ -374,6 +633,13 @@ fn fail() -> Error {
 }
 
 /// Fit a mixed-effects meta-regression (metafor `rma(yi, vi, mods = ~ …)`).
+///
+/// The fit runs on a standardised scale (vᵢ divided by a power of 4 near
+/// their geometric mean, yᵢ centred on their median when the design has an
+/// intercept and divided by the matching power of 2), so every output is
+/// equivariant under yᵢ → c·yᵢ + a, vᵢ → c²·vᵢ for c from 1e-150 to 1e150.
+/// ML and REML return the global maximiser of the (restricted) likelihood
+/// over τ² ≥ 0; when it has more than one local maximum, `notes` lists them.
 pub fn rma_mods(yi: &[f64], vi: &[f64], x: &Design, opts: &ValidRmaOptions) -> Result<RmaModsFit> {
     let (k, p) = (x.k, x.p);
     if yi.len() != k || vi.len() != k {
@@ -386,14 +652,155 @@ pub fn rma_mods(yi: &[f64], vi: &[f64], x: &Design, opts: &ValidRmaOptions) -> R
             "{k} studies cannot support {p} coefficients; a meta-regression needs more studies than coefficients"
         )));
     }
-    let (tau2, se_tau2) = estimate_tau2(yi, vi, x, opts)?;
+    if let Some(i) = (0..k).find(|&i| !(yi[i].is_finite() && vi[i].is_finite() && vi[i] > 0.0)) {
+        return Err(Error::Unsupported(format!(
+            "row {} of the meta-regression has yi = {} and vi = {}; every yi must be finite and every vi finite and > 0",
+            i + 1,
+            yi[i],
+            vi[i]
+        )));
+    }
+    if let Some(i) = (0..k * p).find(|&i| !x.x[i].is_finite()) {
+        return Err(Error::Unsupported(format!(
+            "moderator `{}` is not finite in row {}",
+            x.names[i % p],
+            i / p + 1
+        )));
+    }
+    let st = Standardise::of(yi, vi, x);
+    let ys: Vec<f64> = yi.iter().map(|y| (y - st.centre) / st.root).collect();
+    let vs: Vec<f64> = vi.iter().map(|v| v / st.root / st.root).collect();
+    let (mut fit, search) = fit_standardised(&ys, &vs, x, opts)?;
+    st.restore(&mut fit, x);
+    if let Some(g) = search {
+        let reml = opts.method() == Method::REML;
+        let ln_s = 2.0 * st.root.ln();
+        let kp = if reml { (k - p) as f64 } else { k as f64 };
+        let constant = -0.5 * kp * (2.0 * std::f64::consts::PI).ln()
+            + if reml { 0.5 * logdet_xtx(x)? } else { 0.0 }
+            - 0.5 * kp * ln_s;
+        fit.loglik = Some(g.ll + constant);
+        let s = st.root * st.root;
+        let mut maxima = g.maxima.clone();
+        maxima.sort_by(|a, b| a.tau2.total_cmp(&b.tau2));
+        maxima.dedup_by(|a, b| (a.tau2 - b.tau2).abs() <= 1e-6 * (1.0 + b.tau2));
+        if maxima.len() > 1 {
+            let list: Vec<String> = maxima
+                .iter()
+                .map(|m| {
+                    format!(
+                        "tau^2 = {:.6} (logLik = {:.6})",
+                        m.tau2 * s,
+                        m.ll + constant
+                    )
+                })
+                .collect();
+            fit.notes.push(format!(
+                "the {} likelihood has {} local maxima over tau^2 >= 0: {}; the global one (tau^2 = {:.6}) is reported",
+                if reml { "restricted" } else { "" },
+                maxima.len(),
+                list.join(", "),
+                fit.tau2
+            ).replace("the  likelihood", "the likelihood"));
+        }
+        if !g.certified {
+            fit.notes.push(format!(
+                "the global search over tau^2 stopped after {MAX_SPLITS} cells without certifying the maximum; tau^2 = {:.6} is the best value found",
+                fit.tau2
+            ));
+        }
+    }
+    Ok(fit)
+}
+
+/// ln det XᵀX (metafor's REML likelihood carries +½ of it).
+fn logdet_xtx(x: &Design) -> Result<f64> {
+    let ones = vec![1.0; x.k];
+    let zeros = vec![0.0; x.k];
+    Ok(profile(&zeros, &ones, x, 0.0, true)
+        .ok_or_else(fail)?
+        .logdet)
+}
+
+/// The scale the fit runs on: vᵢ/r², (yᵢ − centre)/r with r a power of 2
+/// (so the scaling itself is exact) and r² within a factor 2 of the
+/// geometric mean of the vᵢ; centre is the median of the yᵢ when the first
+/// column of X is the intercept, else 0.
+struct Standardise {
+    centre: f64,
+    root: f64,
+}
+
+impl Standardise {
+    fn of(yi: &[f64], vi: &[f64], x: &Design) -> Standardise {
+        let mean_ln = vi.iter().map(|v| v.ln()).sum::<f64>() / vi.len() as f64;
+        let e = (mean_ln / 4f64.ln()).round().clamp(-500.0, 500.0) as i32;
+        let root = 2f64.powi(e);
+        let intercept = (0..x.k).all(|i| x.at(i, 0) == 1.0);
+        let centre = if intercept {
+            let mut s = yi.to_vec();
+            s.sort_by(f64::total_cmp);
+            s[s.len() / 2]
+        } else {
+            0.0
+        };
+        Standardise { centre, root }
+    }
+
+    /// Back to the data's scale: coefficients and CIs × r (+ centre for the
+    /// intercept), variances × r².
+    fn restore(&self, fit: &mut RmaModsFit, x: &Design) {
+        let (r, s) = (self.root, self.root * self.root);
+        let intercept = (0..x.k).all(|i| x.at(i, 0) == 1.0);
+        for v in [&mut fit.beta, &mut fit.ci_lb, &mut fit.ci_ub] {
+            for (j, b) in v.iter_mut().enumerate() {
+                *b = *b * r
+                    + if j == 0 && intercept {
+                        self.centre
+                    } else {
+                        0.0
+                    };
+            }
+        }
+        for se in &mut fit.se {
+            *se *= r;
+        }
+        for v in &mut fit.vb {
+            *v *= s;
+        }
+        fit.tau2 *= s;
+        fit.se_tau2 = fit.se_tau2.map(|v| v * s);
+        if intercept {
+            // Centring moved the intercept: its test is redone on the data's scale.
+            fit.zval[0] = fit.beta[0] / fit.se[0];
+            fit.pval[0] = match fit.qm_df.1 {
+                Some(df) => dist::pt_two_sided(fit.zval[0], df as f64),
+                None => dist::pnorm_two_sided(fit.zval[0]),
+            };
+        }
+    }
+}
+
+/// The fit on the standardised scale (see [`Standardise`]).
+fn fit_standardised(
+    yi: &[f64],
+    vi: &[f64],
+    x: &Design,
+    opts: &ValidRmaOptions,
+) -> Result<(RmaModsFit, Option<GlobalMax>)> {
+    let (k, p) = (x.k, x.p);
+    let Tau2Estimate {
+        tau2,
+        se: se_tau2,
+        search,
+    } = estimate_tau2(yi, vi, x, opts)?;
     let w = weights(vi, tau2);
     let pr = project(yi, x, &w)?;
     let df = k - p;
     let test = opts.test();
     let mut s2w = 1.0;
     if test.uses_t() {
-        let rss = quad(&pr.p, k, yi, yi);
+        let rss = resid_ss(yi, x, &pr.beta, &w);
         s2w = if rss <= f64::EPSILON {
             0.0
         } else {
@@ -439,8 +846,9 @@ pub fn rma_mods(yi: &[f64], vi: &[f64], x: &Design, opts: &ValidRmaOptions) -> R
         }
     };
     // Residual heterogeneity with inverse-variance weights.
-    let fe = project(yi, x, &weights(vi, 0.0))?;
-    let qe = quad(&fe.p, k, yi, yi).max(0.0);
+    let fe_w = weights(vi, 0.0);
+    let fe = project(yi, x, &fe_w)?;
+    let qe = resid_ss(yi, x, &fe.beta, &fe_w).max(0.0);
     let vt = df as f64 / trace(&fe.p, k);
     let (i2, h2) = if opts.method() == Method::FE {
         ((100.0 * (qe - df as f64) / qe).max(0.0), qe / df as f64)
@@ -457,7 +865,8 @@ pub fn rma_mods(yi: &[f64], vi: &[f64], x: &Design, opts: &ValidRmaOptions) -> R
             0.0
         })
     };
-    Ok(RmaModsFit {
+    let loglik = search.as_ref().map(|g| g.ll);
+    let fit = RmaModsFit {
         k,
         p,
         method: opts.method(),
@@ -482,7 +891,10 @@ pub fn rma_mods(yi: &[f64], vi: &[f64], x: &Design, opts: &ValidRmaOptions) -> R
         qm_pval,
         s2w,
         level: opts.level(),
-    })
+        loglik,
+        notes: Vec::new(),
+    };
+    Ok((fit, search))
 }
 
 /// Prediction at moderator values `x0` (including the leading 1), with CI and

@@ -50,10 +50,13 @@ pub(crate) fn robust_cr2(
     level: f64,
 ) -> Result<RobustFit> {
     let (k, p) = (x.k, x.p);
-    if cl.len() < 2 {
-        return Err(Error::Unsupported(
-            "cluster-robust inference needs at least 2 clusters".into(),
-        ));
+    if cl.len() < 2 || cl.len() <= p {
+        // metafor's robust() refuses too: with no more clusters than
+        // coefficients the CR2 covariance is rank-deficient.
+        return Err(Error::Unsupported(format!(
+            "cluster-robust inference needs more clusters than coefficients: {} cluster(s) for {p} coefficient(s); cluster by a column with more levels, or drop moderators",
+            cl.len()
+        )));
     }
     let singular = || {
         Error::Unsupported(

@@ -39,9 +39,9 @@ pub struct RmaArgs {
     /// With --mods: permutation test with this many permutations (metafor `permutest`).
     #[arg(long, requires = "mods")]
     permutest: Option<usize>,
-    /// Seed of the permutation test.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    /// Seed of the permutation test (default 1; only with --permutest).
+    #[arg(long, requires = "permutest")]
+    seed: Option<u64>,
     /// Three-level model (metafor `rma.mv(random = ~ 1 | CLUSTER/row)`):
     /// the column holding the cluster (e.g. study_id); `CLUSTER/INNER` is
     /// accepted when INNER identifies rows within each cluster. On the spot
@@ -184,15 +184,24 @@ fn render_robust(names: &[String], r: &RobustFit, cluster: &str) -> String {
     t
 }
 
+/// Notes of a fit, one line each.
+fn render_notes(notes: &[String]) -> String {
+    notes.iter().map(|n| format!("\nNote: {n}\n")).collect()
+}
+
 /// Render a three-level fit like metafor's print.rma.mv.
 fn render_multilevel(f: &MultilevelFit, cluster: &str) -> String {
     let mut t = format!(
-        "Multilevel Model (k = {}; {} clusters of `{cluster}`; method: REML)\n\nVariance Components:\n\n",
-        f.k, f.clusters
+        "Multilevel Model (k = {}; {} clusters of `{cluster}`; method: {})\n\nVariance Components:\n\n",
+        f.k, f.clusters, f.method
     );
     t.push_str(&format!(
         "{:<10} {:>8} {:>8}  {:<24} {}\n",
-        "", "estim", "sqrt", "profile 95% CI", "level"
+        "",
+        "estim",
+        "sqrt",
+        format!("profile {}% CI", 100.0 * f.level),
+        "level"
     ));
     for (s, what) in [
         (0, format!("between `{cluster}`")),
@@ -222,10 +231,21 @@ fn render_multilevel(f: &MultilevelFit, cluster: &str) -> String {
         f.qe,
         p_clause(Some(f.qe_pval))
     ));
+    if let Some(df) = f.df {
+        t.push_str(&format!(
+            "Tests and CIs use the t distribution with k - p = {df} df (metafor rma.mv test = \"t\"; no Knapp-Hartung rescaling in a multilevel model).\n\n"
+        ));
+    }
     let w = f.names.iter().map(|n| n.len()).max().unwrap_or(7).max(7);
     t.push_str(&format!(
         "{:<w$}  {:>9}  {:>8}  {:>8}  {:>7}  {:>9}  {:>9}\n",
-        "", "estimate", "se", "zval", "pval", "ci.lb", "ci.ub"
+        "",
+        "estimate",
+        "se",
+        if f.df.is_some() { "tval" } else { "zval" },
+        "pval",
+        "ci.lb",
+        "ci.ub"
     ));
     for j in 0..f.beta.len() {
         t.push_str(&format!(
@@ -239,6 +259,7 @@ fn render_multilevel(f: &MultilevelFit, cluster: &str) -> String {
             f.ci_ub[j]
         ));
     }
+    t.push_str(&render_notes(&f.notes));
     t
 }
 
@@ -310,6 +331,17 @@ fn dependent_model(
     r: &Rows,
     opts: &ValidRmaOptions,
 ) -> anyhow::Result<String> {
+    if a.permutest.is_some() {
+        anyhow::bail!(
+            "--permutest runs on a meta-regression fitted with --mods alone; it is not available with --multilevel or --robust (metafor's permutest() takes rma.uni fits only)"
+        );
+    }
+    // rma.mv's default test is z: a dataset's default (knha for the spot
+    // data) applies to the univariate fit, an explicit --test to both.
+    let ml_opts = match a.model.test {
+        Some(_) => *opts,
+        None => opts.with_test(TestKind::Z),
+    };
     let x = &r.x;
     let klines: Vec<u64> = r.kept.iter().map(|k| k.0).collect();
     let yi: Vec<f64> = r.kept.iter().map(|k| k.1).collect();
@@ -335,7 +367,7 @@ fn dependent_model(
             }
         }
         let cl = Clusters::from_labels(&column_labels(table, &cluster, &klines)?);
-        let fit = rma_multilevel(&yi, &vi, x, &cl, opts)?;
+        let fit = rma_multilevel(&yi, &vi, x, &cl, &ml_opts)?;
         text.push_str(&render_multilevel(&fit, &cluster));
         json.insert("multilevel".into(), serde_json::to_value(&fit)?);
         json.insert("sigma2".into(), serde_json::json!(fit.sigma2));
@@ -359,6 +391,7 @@ fn dependent_model(
         } else {
             let fit = rma_mods(&yi, &vi, x, opts)?;
             text.push_str(&render_rma_mods(&fit, None));
+            text.push_str(&render_notes(&fit.notes));
             json.insert("model".into(), serde_json::to_value(&fit)?);
             fit.tau2
         };
@@ -380,7 +413,7 @@ fn meta_regression(a: &RmaArgs, r: &Rows, opts: &ValidRmaOptions) -> anyhow::Res
     let dropped = &r.dropped;
     let fit = rma_mods(&yi, &vi, x, opts)?;
     let perm = match a.permutest {
-        Some(n) => Some(permutest(&yi, &vi, x, &fit, opts, n, a.seed)?),
+        Some(n) => Some(permutest(&yi, &vi, x, &fit, opts, n, a.seed.unwrap_or(1))?),
         None => None,
     };
     Ok(match a.output.format {
@@ -392,6 +425,7 @@ fn meta_regression(a: &RmaArgs, r: &Rows, opts: &ValidRmaOptions) -> anyhow::Res
         }
         _ => {
             let mut t = render_rma_mods(&fit, perm.as_ref());
+            t.push_str(&render_notes(&fit.notes));
             if !dropped.is_empty() {
                 t.push_str(&format!(
                     "\n{} row(s) without a moderator value omitted: {}\n",
