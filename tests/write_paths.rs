@@ -8,9 +8,12 @@
 
 mod common;
 
-use spotmeta::data::append::{RowValues, add_row, remove_rows};
+use predicates::prelude::*;
+use spotmeta::data::append::{EditOptions, RowValues, add_row, remove_rows};
+use spotmeta::data::fsguard::DatasetLock;
 use spotmeta::data::schema::COLUMNS;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// One physical record of a file: its bytes (empty for a blank line) and its
 /// own line ending (empty at the end of a file without a final newline).
@@ -208,15 +211,20 @@ fn add_replace_and_remove_every_row_in_every_file_style_match_an_independent_mod
             std::fs::write(&path, &original).unwrap();
             let mut edited = cells.clone();
             edited[col("extraction_notes")].push_str(" (checked)");
-            add_row(&path, &values(&header, &edited), true, false)
-                .unwrap_or_else(|e| panic!("{what}: replace: {e}"));
+            add_row(
+                &path,
+                &values(&header, &edited),
+                true,
+                &EditOptions::default(),
+            )
+            .unwrap_or_else(|e| panic!("{what}: replace: {e}"));
             assert_spliced(&std::fs::read(&path).unwrap(), &toks, at, &edited, &what);
 
             // Remove: every record of the study and cohort goes, with its
             // own line ending; blank lines and every other byte stay.
             std::fs::write(&path, &original).unwrap();
             let (study, cohort) = (&cells[col("study_id")], &cells[col("cohort")]);
-            remove_rows(&path, study, Some(cohort), false)
+            remove_rows(&path, study, Some(cohort), &EditOptions::default())
                 .unwrap_or_else(|e| panic!("{what}: remove: {e}"));
             let kept: Vec<Token> = toks
                 .iter()
@@ -242,8 +250,13 @@ fn add_replace_and_remove_every_row_in_every_file_style_match_an_independent_mod
             }
             let base = join(&without);
             std::fs::write(&path, &base).unwrap();
-            add_row(&path, &values(&header, &cells), false, false)
-                .unwrap_or_else(|e| panic!("{what}: add: {e}"));
+            add_row(
+                &path,
+                &values(&header, &cells),
+                false,
+                &EditOptions::default(),
+            )
+            .unwrap_or_else(|e| panic!("{what}: add: {e}"));
             let mut expected = without.clone();
             expected.push(Token {
                 content: vec![],
@@ -299,4 +312,293 @@ fn remove_on_a_crlf_file_deletes_the_named_rows_and_no_others() {
         .filter(|l| !l.starts_with("walts2008,women,"))
         .collect();
     assert_eq!(after, kept.join("\r\n"), "every other line intact");
+}
+
+// ---- file-system conditions (issue #15, data loss 2 and 4, locks) ----
+
+/// A copy of the bundled dataset without its last row, plus that row as a
+/// one-row CSV for `spotmeta add --from`.
+struct Scratch {
+    dir: tempfile::TempDir,
+    data: PathBuf,
+    row: PathBuf,
+}
+
+fn scratch_dataset() -> Scratch {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(common::dataset("spot_reduction.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (last, rest) = lines.split_last().unwrap();
+    let data = dir.path().join("data.csv");
+    std::fs::write(&data, rest.join("\n") + "\n").unwrap();
+    let row = dir.path().join("row.csv");
+    std::fs::write(&row, format!("{}\n{last}\n", lines[0])).unwrap();
+    Scratch { dir, data, row }
+}
+
+fn add_cmd(data: &Path, row: &Path) -> assert_cmd::Command {
+    let mut c = common::spotmeta();
+    c.arg("add")
+        .arg(data)
+        .arg("--from")
+        .arg(row)
+        .write_stdin("")
+        .timeout(Duration::from_secs(60));
+    c
+}
+
+fn row_count(path: &Path) -> usize {
+    spotmeta::data::check(path).unwrap().rows
+}
+
+#[cfg(unix)]
+#[test]
+fn add_through_a_symlink_writes_the_real_file_and_keeps_the_link() {
+    let s = scratch_dataset();
+    let links = s.dir.path().join("links");
+    std::fs::create_dir(&links).unwrap();
+    let link = links.join("data.csv");
+    std::os::unix::fs::symlink(&s.data, &link).unwrap();
+    let rows = row_count(&s.data);
+    add_cmd(&link, &s.row).assert().success();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link is still a link"
+    );
+    assert_eq!(row_count(&s.data), rows + 1, "the real file got the row");
+    assert!(
+        !links.join("data.csv.lock").exists(),
+        "no lock beside the link"
+    );
+    assert!(
+        s.dir.path().join("data.csv.lock").exists(),
+        "lock beside the real file"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn two_paths_to_one_file_share_one_lock_and_the_waiter_names_the_holder() {
+    let s = scratch_dataset();
+    let link = s.dir.path().join("alias.csv");
+    std::os::unix::fs::symlink(&s.data, &link).unwrap();
+    let real = std::fs::canonicalize(&s.data).unwrap();
+    let held = DatasetLock::acquire(&real, Duration::ZERO).unwrap();
+    let before = std::fs::read(&s.data).unwrap();
+    add_cmd(&link, &s.row)
+        .args(["--wait", "0.5"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("waiting up to 0.5 s"))
+        .stderr(predicate::str::contains(format!(
+            "pid {}",
+            std::process::id()
+        )))
+        .stderr(predicate::str::contains("--wait SECONDS"));
+    assert_eq!(std::fs::read(&s.data).unwrap(), before, "nothing written");
+    drop(held);
+    add_cmd(&link, &s.row)
+        .args(["--wait", "0"])
+        .assert()
+        .success();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_stopped_lock_holder_is_named_as_stopped_with_how_to_resume_it() {
+    let s = scratch_dataset();
+    let real = std::fs::canonicalize(&s.data).unwrap();
+    let mut sleeper = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
+    let pid = sleeper.id();
+    let stop = std::process::Command::new("kill")
+        .args(["-STOP", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(stop.success());
+    let held = DatasetLock::acquire(&real, Duration::ZERO).unwrap();
+    // Pretend the stopped process is the holder.
+    std::fs::write(held.path(), format!("pid={pid}\nsince=0\n")).unwrap();
+    let out = add_cmd(&s.data, &s.row)
+        .args(["--wait", "0.2"])
+        .assert()
+        .failure();
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    out.stderr(predicate::str::contains(format!("pid {pid}")))
+        .stderr(predicate::str::contains("STOPPED"))
+        .stderr(predicate::str::contains(format!("kill -CONT {pid}")));
+}
+
+#[test]
+fn a_stale_lock_file_of_a_dead_process_is_taken_over() {
+    let s = scratch_dataset();
+    let lock = s.dir.path().join("data.csv.lock");
+    std::fs::write(&lock, "pid=4194303\nsince=1\n").unwrap();
+    add_cmd(&s.data, &s.row)
+        .args(["--wait", "0"])
+        .assert()
+        .success();
+    let holder = std::fs::read_to_string(&lock).unwrap();
+    assert!(!holder.contains("4194303"), "holder rewritten: {holder}");
+}
+
+#[test]
+fn a_lock_path_that_cannot_be_opened_says_what_to_do() {
+    let s = scratch_dataset();
+    std::fs::create_dir(s.dir.path().join("data.csv.lock")).unwrap();
+    add_cmd(&s.data, &s.row)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("cannot open the lock file"))
+        .stderr(predicate::str::contains("rm -r"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_hard_linked_dataset_is_refused_and_both_names_keep_their_bytes() {
+    let s = scratch_dataset();
+    let other = s.dir.path().join("other.csv");
+    std::fs::hard_link(&s.data, &other).unwrap();
+    let before = std::fs::read(&s.data).unwrap();
+    add_cmd(&s.data, &s.row)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("2 hard links"));
+    assert_eq!(std::fs::read(&s.data).unwrap(), before);
+    assert_eq!(std::fs::read(&other).unwrap(), before);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_write_protected_dataset_is_refused_not_replaced() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let s = scratch_dataset();
+    std::fs::set_permissions(&s.data, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let (before, ino) = (
+        std::fs::read(&s.data).unwrap(),
+        std::fs::metadata(&s.data).unwrap().ino(),
+    );
+    add_cmd(&s.data, &s.row)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("write-protected (mode 444)"))
+        .stderr(predicate::str::contains("chmod u+w"));
+    common::spotmeta()
+        .args([
+            "remove",
+            s.data.to_str().unwrap(),
+            "--study-id",
+            "walts2008",
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("write-protected"));
+    let meta = std::fs::metadata(&s.data).unwrap();
+    assert_eq!(std::fs::read(&s.data).unwrap(), before);
+    assert_eq!(
+        (meta.ino(), meta.mode() & 0o777),
+        (ino, 0o444),
+        "same file, same mode"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn an_edit_keeps_the_files_mode_and_owner() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let s = scratch_dataset();
+    std::fs::set_permissions(&s.data, std::fs::Permissions::from_mode(0o640)).unwrap();
+    // As root (CI containers), also give the file to another user and group.
+    let owner = if std::fs::metadata("/proc/self").unwrap().uid() == 0 {
+        std::os::unix::fs::chown(&s.data, Some(65534), Some(65534)).unwrap();
+        (65534, 65534)
+    } else {
+        let m = std::fs::metadata(&s.data).unwrap();
+        (m.uid(), m.gid())
+    };
+    add_cmd(&s.data, &s.row).assert().success();
+    let meta = std::fs::metadata(&s.data).unwrap();
+    assert_eq!(meta.mode() & 0o7777, 0o640);
+    assert_eq!((meta.uid(), meta.gid()), owner);
+}
+
+#[test]
+fn temp_files_left_by_a_killed_writer_are_removed_by_the_next_writer() {
+    let s = scratch_dataset();
+    let temps = |dir: &Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".spotmeta-") && n.ends_with(".tmp"))
+            .collect()
+    };
+    let before = std::fs::read(&s.data).unwrap();
+    add_cmd(&s.data, &s.row)
+        .env("SPOTMETA_FAULT_BEFORE_RENAME", "1")
+        .assert()
+        .failure();
+    assert_eq!(std::fs::read(&s.data).unwrap(), before);
+    assert_eq!(
+        temps(s.dir.path()).len(),
+        1,
+        "the killed writer's temp file"
+    );
+    add_cmd(&s.data, &s.row).assert().success();
+    assert!(temps(s.dir.path()).is_empty(), "{:?}", temps(s.dir.path()));
+}
+
+#[test]
+fn a_mistyped_path_is_an_error_and_creates_no_lock_file() {
+    let s = scratch_dataset();
+    let typo = s.dir.path().join("dta.csv");
+    add_cmd(&typo, &s.row)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no such file"));
+    common::spotmeta()
+        .args(["remove", typo.to_str().unwrap(), "--study-id", "x"])
+        .assert()
+        .failure();
+    assert!(!s.dir.path().join("dta.csv.lock").exists());
+    assert!(!typo.exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_a_directory_as_input_is_a_clear_error_not_a_hang() {
+    let s = scratch_dataset();
+    let fifo = s.dir.path().join("pipe.csv");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for cmd in ["check", "rma"] {
+        common::spotmeta()
+            .arg(cmd)
+            .arg(&fifo)
+            .timeout(Duration::from_secs(20))
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(
+                "is a FIFO (named pipe), not a regular file",
+            ));
+    }
+    add_cmd(&fifo, &s.row)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("FIFO"));
+    common::spotmeta()
+        .arg("check")
+        .arg(s.dir.path())
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("is a directory"));
 }

@@ -7,22 +7,30 @@
 //!   cuts out exactly the bytes of the removed records.
 //! * The would-be file is checked in memory with exactly the rules of
 //!   `spotmeta check`; any error refuses the change and nothing is written.
-//! * Writing goes to a temporary file in the same directory, which is fsynced
-//!   and renamed over the original, then the directory is fsynced
-//!   ([`crate::output::write_atomic`]).
-//! * An exclusive lock on `FILE.lock` ([`std::fs::File::lock`]) serialises
-//!   concurrent writers; the operating system releases it if a process dies,
-//!   so a crash never leaves a stale lock. The file is re-read after the lock
-//!   is taken, so no writer overwrites another's row.
+//! * Records are located by the loader's own record locator
+//!   ([`super::load::Span`]), so LF, CRLF, lone-CR, mixed line endings, blank
+//!   lines, a byte-order mark and multi-line quoted fields are all edited at
+//!   exactly the right bytes.
+//! * The edit goes to the real file behind any symlink; a write-protected or
+//!   hard-linked file is refused ([`fsguard::edit_target`]). Writing goes to
+//!   a temporary file next to it with its mode and owner, which is fsynced
+//!   and renamed over it, then the directory is fsynced
+//!   ([`fsguard::replace_file`]).
+//! * An exclusive lock on `REAL.lock` ([`fsguard::DatasetLock`]) serialises
+//!   concurrent writers, waiting at most [`EditOptions::wait`] and naming the
+//!   holder; the operating system releases it if a process dies, so a crash
+//!   never leaves a stale lock. The file is re-read after the lock is taken,
+//!   so no writer overwrites another's row.
 //! * A header that differs from the codebook's column order is an error, never
 //!   a silent reorder.
 
+use super::fsguard;
 use super::schema::COLUMNS;
 use super::{CheckReport, SpotDataset, Table, TableRow, check_bytes, load_spot_bytes};
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Line ending and quoting of an existing CSV file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,34 +120,7 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// A held lock on `FILE.lock`; released on drop (or by the OS if the process dies).
-#[derive(Debug)]
-pub struct DatasetLock {
-    _file: File,
-    path: PathBuf,
-}
-
-impl DatasetLock {
-    /// Wait for the exclusive lock of `dataset`.
-    pub fn acquire(dataset: &Path) -> Result<DatasetLock> {
-        let mut name = dataset.file_name().unwrap_or_default().to_os_string();
-        name.push(".lock");
-        let path = dataset.with_file_name(name);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
-        file.lock().map_err(|e| Error::io(&path, e))?;
-        Ok(DatasetLock { _file: file, path })
-    }
-
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
+pub use super::fsguard::DatasetLock;
 
 /// What a change did (or, with `dry_run`, would do).
 #[derive(Debug)]
@@ -154,6 +135,38 @@ pub struct Change {
     pub removed: Vec<String>,
     /// Whether the file was written.
     pub written: bool,
+    /// The file's bytes before the change.
+    pub before: Vec<u8>,
+    /// The real file changed (symlinks resolved).
+    pub real: PathBuf,
+    /// The dataset lock, held until this `Change` is dropped, so follow-up
+    /// work (`--rerun`'s report) sees exactly the file written.
+    lock: Option<DatasetLock>,
+}
+
+impl Change {
+    /// The lock held for this change (`None` for a dry run).
+    pub fn lock(&self) -> Option<&DatasetLock> {
+        self.lock.as_ref()
+    }
+}
+
+/// How an edit is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EditOptions {
+    /// Check and describe the change; write nothing (and take no lock).
+    pub dry_run: bool,
+    /// How long to wait for another writer's lock.
+    pub wait: Duration,
+}
+
+impl Default for EditOptions {
+    fn default() -> Self {
+        EditOptions {
+            dry_run: false,
+            wait: super::fsguard::DEFAULT_WAIT,
+        }
+    }
 }
 
 /// Values for a new row, by column name (unknown names are refused).
@@ -222,15 +235,19 @@ fn refuse_if_invalid(path: &Path, report: &CheckReport, new_lines: &[u64]) -> Re
 /// (`usize::MAX` for none) and the text of the records it dropped.
 fn apply(
     path: &Path,
-    dry_run: bool,
+    opts: &EditOptions,
     change: impl FnOnce(&[u8]) -> Result<(Vec<u8>, usize, Vec<String>)>,
 ) -> Result<Change> {
-    let _lock = if dry_run {
-        None
+    let dry_run = opts.dry_run;
+    let (real, lock) = if dry_run {
+        fsguard::regular_file(path)?;
+        (path.to_path_buf(), None)
     } else {
-        Some(DatasetLock::acquire(path)?)
+        let real = fsguard::edit_target(path)?;
+        let lock = DatasetLock::acquire(&real, opts.wait)?;
+        (real, Some(lock))
     };
-    let before = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let before = std::fs::read(&real).map_err(|e| Error::io(path, e))?;
     check_header(path, &before)?;
     let (after_bytes, added_at, removed) = change(&before)?;
     let added_lines: Vec<u64> = table_of(path, &after_bytes)
@@ -246,7 +263,7 @@ fn apply(
     refuse_if_invalid(path, &report, &added_lines)?;
     let after = load_spot_bytes(path, &after_bytes)?;
     if !dry_run {
-        crate::output::write_atomic(path, &after_bytes)?;
+        fsguard::replace_file(&real, &after_bytes)?;
     }
     Ok(Change {
         after,
@@ -254,6 +271,9 @@ fn apply(
         added_lines,
         removed,
         written: !dry_run,
+        before,
+        real,
+        lock,
     })
 }
 
@@ -263,9 +283,14 @@ fn table_of(path: &Path, before: &[u8]) -> Result<Table> {
 }
 
 /// Add one row (`replace`: overwrite the row with the same key in place).
-pub fn add_row(path: &Path, values: &RowValues, replace: bool, dry_run: bool) -> Result<Change> {
+pub fn add_row(
+    path: &Path,
+    values: &RowValues,
+    replace: bool,
+    opts: &EditOptions,
+) -> Result<Change> {
     check_names(values)?;
-    apply(path, dry_run, |before| {
+    apply(path, opts, |before| {
         let table = table_of(path, before)?;
         let style = style_of(&table, before);
         let fields: Vec<String> = COLUMNS
@@ -318,9 +343,9 @@ pub fn remove_rows(
     path: &Path,
     study_id: &str,
     cohort: Option<&str>,
-    dry_run: bool,
+    opts: &EditOptions,
 ) -> Result<Change> {
-    apply(path, dry_run, |before| {
+    apply(path, opts, |before| {
         let table = table_of(path, before)?;
         let (sc, cc) = (
             table.column("study_id").expect("header checked"),

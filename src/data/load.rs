@@ -82,10 +82,13 @@ impl Table {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] if the file cannot be opened; [`Error::Csv`] if it is
-    /// empty, has a ragged row, unbalanced quotes or invalid UTF-8.
+    /// [`Error::Io`] if the file is missing, not a regular file (a directory
+    /// or FIFO) or cannot be opened; [`Error::Csv`] if it is empty, has a
+    /// ragged row, unbalanced quotes or invalid UTF-8.
     pub fn read(path: impl AsRef<Path>) -> Result<Table> {
         let path = path.as_ref();
+        // A FIFO or directory is refused before opening, never waited on.
+        super::fsguard::regular_file(path)?;
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         Self::from_named_reader(path.to_path_buf(), file)
     }

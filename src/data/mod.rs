@@ -26,6 +26,7 @@
 //! ```
 
 pub mod append;
+pub mod fsguard;
 pub mod load;
 pub mod schema;
 pub mod validate;
@@ -312,6 +313,7 @@ impl Serialize for CheckReport {
 
 /// Reads and validates `path`, returning the table and every issue.
 fn analyse(path: &Path) -> Result<(Table, Vec<Issue>)> {
+    fsguard::regular_file(path)?;
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     analyse_reader(path, file)
 }
