@@ -83,8 +83,8 @@ impl Table {
     /// # Errors
     ///
     /// [`Error::Io`] if the file is missing, not a regular file (a directory
-    /// or FIFO) or cannot be opened; [`Error::Csv`] if it is empty, has a
-    /// ragged row, unbalanced quotes or invalid UTF-8.
+    /// or FIFO) or cannot be opened; [`Error::Csv`] if it is empty, names a
+    /// column twice, has a ragged row, unbalanced quotes or invalid UTF-8.
     pub fn read(path: impl AsRef<Path>) -> Result<Table> {
         let path = path.as_ref();
         // A FIFO or directory is refused before opening, never waited on.
@@ -105,6 +105,22 @@ impl Table {
 
     fn from_named_reader<R: Read>(path: PathBuf, reader: R) -> Result<Table> {
         let (table, problems) = read_lenient(path, reader)?;
+        if let Some((first, second)) = duplicate_column(&table.headers) {
+            return Err(Error::Csv {
+                location: Box::new(Location {
+                    file: table.path,
+                    line: table.header_span.line,
+                    column: Some(second + 1),
+                    column_name: Some(table.headers[second].clone()),
+                }),
+                message: format!(
+                    "duplicate column `{}` (also column {}); spotmeta will not guess which copy is meant",
+                    table.headers[second],
+                    first + 1
+                ),
+                fix: "rename or remove one of the two columns".to_owned(),
+            });
+        }
         match problems.into_iter().next() {
             None => Ok(table),
             Some(p) => Err(Error::Csv {
@@ -221,6 +237,15 @@ impl Table {
         }
         Ok((values, problems))
     }
+}
+
+/// The first header name that appears twice: (first index, second index).
+fn duplicate_column(headers: &[String]) -> Option<(usize, usize)> {
+    let mut seen = std::collections::HashMap::new();
+    headers
+        .iter()
+        .enumerate()
+        .find_map(|(i, h)| seen.insert(h.as_str(), i).map(|first| (first, i)))
 }
 
 /// Reads every record, setting aside (rather than failing on) ragged rows and
