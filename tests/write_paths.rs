@@ -602,3 +602,113 @@ fn a_fifo_or_a_directory_as_input_is_a_clear_error_not_a_hang() {
         .failure()
         .stderr(predicate::str::contains("is a directory"));
 }
+
+// ---- concurrency ----
+
+/// 32 writers each add a different row while every other one is killed with
+/// SIGKILL at a varying moment. Afterwards the file must be one of the serial
+/// histories: the original bytes untouched, then whole new rows, each at most
+/// once, including every writer that reported success; no torn record.
+#[test]
+fn thirty_two_writers_with_kill_9_leave_a_file_equal_to_a_serial_history() {
+    const WRITERS: usize = 32;
+    let s = scratch_dataset();
+    let original = std::fs::read(&s.data).unwrap();
+    let template = std::fs::read_to_string(&s.row).unwrap();
+    let (header_line, row_line) = template.trim_end().split_once('\n').unwrap();
+    let base = fields(row_line.as_bytes());
+    let rows: Vec<Vec<String>> = (0..WRITERS)
+        .map(|i| {
+            let mut r = base.clone();
+            r[0] = format!("writer{i}x");
+            r
+        })
+        .collect();
+    let bin = assert_cmd::cargo::cargo_bin("spotmeta");
+    let mut children: Vec<(usize, std::process::Child)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let from = s.dir.path().join(format!("row{i}.csv"));
+            let mut text = format!("{header_line}\n").into_bytes();
+            text.extend(csv_line(r, false));
+            text.push(b'\n');
+            std::fs::write(&from, text).unwrap();
+            let child = std::process::Command::new(&bin)
+                .arg("add")
+                .arg(&s.data)
+                .arg("--from")
+                .arg(&from)
+                .args(["--wait", "120"])
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            (i, child)
+        })
+        .collect();
+    // Kill every other writer, at moments spread over the run.
+    let started = std::time::Instant::now();
+    let mut succeeded = Vec::new();
+    let mut killed = 0;
+    while !children.is_empty() {
+        let mut still = Vec::new();
+        for (i, mut c) in children {
+            if let Some(status) = c.try_wait().unwrap() {
+                if status.success() {
+                    succeeded.push(i);
+                }
+                continue;
+            }
+            let due = Duration::from_millis(40 * (i as u64 / 2));
+            if i % 2 == 1 && started.elapsed() >= due {
+                c.kill().unwrap();
+                c.wait().unwrap();
+                killed += 1;
+                continue;
+            }
+            still.push((i, c));
+        }
+        children = still;
+        assert!(started.elapsed() < Duration::from_secs(120), "writers hung");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let after = std::fs::read(&s.data).unwrap();
+    assert!(
+        after.starts_with(&original),
+        "the original bytes are untouched"
+    );
+    let added: Vec<Vec<String>> = tokens(&after[original.len()..])
+        .into_iter()
+        .map(|t| {
+            assert_eq!(t.eol, b"\n", "every new record is whole");
+            fields(&t.content)
+        })
+        .collect();
+    let mut landed: Vec<usize> = added
+        .iter()
+        .map(|f| {
+            rows.iter()
+                .position(|r| r == f)
+                .unwrap_or_else(|| panic!("a torn or foreign record: {f:?}"))
+        })
+        .collect();
+    landed.sort_unstable();
+    let n = landed.len();
+    landed.dedup();
+    assert_eq!(landed.len(), n, "no row twice");
+    for i in &succeeded {
+        assert!(
+            landed.contains(i),
+            "writer {i} succeeded but its row is missing"
+        );
+    }
+    for i in (0..WRITERS).step_by(2) {
+        assert!(
+            succeeded.contains(&i),
+            "writer {i} was never killed but failed ({killed} killed)"
+        );
+    }
+    assert!(spotmeta::data::check(&s.data).unwrap().is_ok());
+}
