@@ -712,3 +712,23 @@ fn thirty_two_writers_with_kill_9_leave_a_file_equal_to_a_serial_history() {
     }
     assert!(spotmeta::data::check(&s.data).unwrap().is_ok());
 }
+
+/// `add --rerun` writes the report while it still holds the dataset lock, so
+/// the report describes the file just written (here: one row more).
+#[test]
+fn add_rerun_regenerates_a_report_of_the_file_just_written() {
+    let s = scratch_dataset();
+    let out = s.dir.path().join("reports");
+    let rows = row_count(&s.data);
+    add_cmd(&s.data, &s.row)
+        .arg("--rerun")
+        .arg("--report-dir")
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pooled effect: before g = "));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(json["rows"], rows + 1);
+    assert_eq!(row_count(&s.data), rows + 1);
+}

@@ -26,7 +26,7 @@
 
 use super::fsguard;
 use super::schema::COLUMNS;
-use super::{CheckReport, SpotDataset, Table, TableRow, check_bytes, load_spot_bytes};
+use super::{CheckReport, SpotDataset, Table, TableRow};
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -250,18 +250,18 @@ fn apply(
     let before = std::fs::read(&real).map_err(|e| Error::io(path, e))?;
     check_header(path, &before)?;
     let (after_bytes, added_at, removed) = change(&before)?;
-    let added_lines: Vec<u64> = table_of(path, &after_bytes)
-        .map(|t| {
-            t.rows
-                .iter()
-                .filter(|r| r.span.start == added_at)
-                .map(|r| r.line)
-                .collect()
-        })
-        .unwrap_or_default();
-    let report = check_bytes(path, &after_bytes)?;
+    // One read and one validation of the would-be file serve the check, the
+    // new row's line and the typed rows.
+    let (table, issues) = super::analyse_reader(path, after_bytes.as_slice())?;
+    let added_lines: Vec<u64> = table
+        .rows
+        .iter()
+        .filter(|r| r.span.start == added_at)
+        .map(|r| r.line)
+        .collect();
+    let report = super::report(path, &table, issues.clone());
     refuse_if_invalid(path, &report, &added_lines)?;
-    let after = load_spot_bytes(path, &after_bytes)?;
+    let after = super::typed(path, (table, issues))?;
     if !dry_run {
         fsguard::replace_file(&real, &after_bytes)?;
     }
