@@ -297,6 +297,13 @@ fn open_lock_file(path: &Path) -> Result<File> {
         .open(path);
     match rw {
         Ok(f) => Ok(f),
+        Err(e) if e.kind() == ErrorKind::PermissionDenied && !path.exists() => Err(refuse(
+            path,
+            e.kind(),
+            format!(
+                "cannot create the lock file ({e}): the dataset's directory is not writable, and an edit writes its new version there too. Edit a copy in a writable directory"
+            ),
+        )),
         Err(e) if e.kind() == ErrorKind::PermissionDenied => {
             File::open(path).map_err(|e| {
                 refuse(
