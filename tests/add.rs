@@ -183,6 +183,8 @@ fn sixteen_concurrent_writers_all_land_and_the_file_stays_valid() {
                 .arg("add")
                 .arg(&path)
                 .args(row_args(&format!("writer{i}x")))
+                // Writers queue for the lock; under CI load the default 5 s may not do.
+                .args(["--wait", "120"])
                 .stdin(std::process::Stdio::null())
                 .stdout(std::process::Stdio::null())
                 .spawn()

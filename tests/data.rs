@@ -465,3 +465,70 @@ fn table_rejects_invalid_utf8_with_its_column() {
         other => panic!("expected Error::Csv, got {other:?}"),
     }
 }
+
+// ── issue #15: limits and overflow ────────────────────────────────────────
+
+/// `good_minimal.csv` with cell (`row`, `column`) replaced, as a scratch file.
+fn edited(row: usize, column: &str, value: &str) -> (tempfile::TempDir, PathBuf) {
+    let mut rdr = csv::Reader::from_path(fixture("good_minimal.csv")).unwrap();
+    let headers = rdr.headers().unwrap().clone();
+    let mut rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    let mut cells: Vec<String> = rows[row].iter().map(str::to_owned).collect();
+    cells[col(column) - 1] = value.to_owned();
+    rows[row] = cells.into_iter().collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("edited.csv");
+    let mut w = csv::Writer::from_path(&path).unwrap();
+    w.write_record(&headers).unwrap();
+    for r in &rows {
+        w.write_record(r).unwrap();
+    }
+    w.flush().unwrap();
+    (dir, path)
+}
+
+#[test]
+fn a_label_over_the_documented_length_is_an_error() {
+    use spotmeta::data::schema::MAX_LABEL_CHARS;
+    let (_d, ok) = edited(0, "label", &"é".repeat(MAX_LABEL_CHARS));
+    assert!(check(&ok).unwrap().is_ok(), "{}", check(&ok).unwrap());
+    let (_d, long) = edited(0, "label", &"L".repeat(16_000));
+    let e = assert_single_error(&check(&long).unwrap(), 2, Some(col("label")), "label");
+    assert!(e.message.contains("16000 characters"), "{e}");
+}
+
+#[test]
+fn a_value_that_overflows_is_an_error_at_its_cell() {
+    let (_d, path) = edited(0, "n_trained", "1e400");
+    assert_single_error(
+        &check(&path).unwrap(),
+        2,
+        Some(col("n_trained")),
+        "n_trained",
+    );
+    let (_d, path) = edited(1, "change_mean_t", "-1e400");
+    let e = assert_single_error(
+        &check(&path).unwrap(),
+        3,
+        Some(col("change_mean_t")),
+        "change_mean_t",
+    );
+    assert!(e.to_string().contains("edited.csv:3:"), "{e}");
+}
+
+#[test]
+fn a_table_naming_a_column_twice_is_an_error_not_the_first_copy() {
+    let text = "yi,vi,yi\n0.1,0.01,0.5\n0.2,0.02,0.6\n";
+    match Table::from_reader("dup.csv", text.as_bytes()) {
+        Err(Error::Csv {
+            location, message, ..
+        }) => {
+            assert_eq!((location.line, location.column), (1, Some(3)));
+            assert!(
+                message.contains("duplicate column `yi` (also column 1)"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a CSV error, got {other:?}"),
+    }
+}

@@ -7,62 +7,66 @@
 //!   cuts out exactly the bytes of the removed records.
 //! * The would-be file is checked in memory with exactly the rules of
 //!   `spotmeta check`; any error refuses the change and nothing is written.
-//! * Writing goes to a temporary file in the same directory, which is fsynced
-//!   and renamed over the original, then the directory is fsynced
-//!   ([`crate::output::write_atomic`]).
-//! * An exclusive lock on `FILE.lock` ([`std::fs::File::lock`]) serialises
-//!   concurrent writers; the operating system releases it if a process dies,
-//!   so a crash never leaves a stale lock. The file is re-read after the lock
-//!   is taken, so no writer overwrites another's row.
+//! * Records are located by the loader's own record locator
+//!   ([`super::load::Span`]), so LF, CRLF, lone-CR, mixed line endings, blank
+//!   lines, a byte-order mark and multi-line quoted fields are all edited at
+//!   exactly the right bytes.
+//! * The edit goes to the real file behind any symlink; a write-protected or
+//!   hard-linked file is refused ([`fsguard::edit_target`]). Writing goes to
+//!   a temporary file next to it with its mode and owner, which is fsynced
+//!   and renamed over it, then the directory is fsynced
+//!   ([`fsguard::replace_file`]).
+//! * An exclusive lock on `REAL.lock` ([`fsguard::DatasetLock`]) serialises
+//!   concurrent writers, waiting at most [`EditOptions::wait`] and naming the
+//!   holder; the operating system releases it if a process dies, so a crash
+//!   never leaves a stale lock. The file is re-read after the lock is taken,
+//!   so no writer overwrites another's row.
 //! * A header that differs from the codebook's column order is an error, never
 //!   a silent reorder.
 
+use super::fsguard;
 use super::schema::COLUMNS;
-use super::{CheckReport, SpotDataset, check_bytes, load_spot_bytes};
+use super::{CheckReport, SpotDataset, Table, TableRow};
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Line ending and quoting of an existing CSV file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CsvStyle {
-    /// Lines end in `\r\n`.
-    pub crlf: bool,
+    /// The header's line ending (`\n`, `\r\n` or `\r`), used for new rows.
+    pub line_ending: &'static [u8],
     /// Every header field is quoted.
     pub quote_all: bool,
     /// The file ends with a line ending.
     pub trailing_newline: bool,
 }
 
-/// Detect the style of `bytes` from its header line.
-pub fn style_of(bytes: &[u8]) -> CsvStyle {
-    let first = bytes.split(|b| *b == b'\n').next().unwrap_or(&[]);
-    let first = first.strip_suffix(b"\r").unwrap_or(first);
-    let header = String::from_utf8_lossy(first);
+/// The style of `bytes`, read into `table`, from its header record.
+pub fn style_of(table: &Table, bytes: &[u8]) -> CsvStyle {
+    let h = table.header_span;
+    let header = String::from_utf8_lossy(&bytes[h.start..h.end]);
     let quote_all = !header.is_empty()
         && header
             .trim_start_matches('\u{feff}')
             .split(',')
             .all(|f| f.len() >= 2 && f.starts_with('"') && f.ends_with('"'));
     CsvStyle {
-        crlf: bytes
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .is_some_and(|p| !bytes[..p].contains(&b'\n')),
+        line_ending: match &bytes[h.end..h.next] {
+            b"\r\n" => b"\r\n",
+            b"\r" => b"\r",
+            _ => b"\n",
+        },
         quote_all,
-        trailing_newline: bytes.last() == Some(&b'\n'),
+        trailing_newline: bytes.last().is_some_and(|b| matches!(b, b'\n' | b'\r')),
     }
 }
 
-/// Serialise one record in `style`.
+/// Serialise one record in `style`, without a line ending.
 fn record_bytes(fields: &[String], style: CsvStyle) -> Result<Vec<u8>> {
     let mut w = csv::WriterBuilder::new()
-        .terminator(if style.crlf {
-            csv::Terminator::CRLF
-        } else {
-            csv::Terminator::Any(b'\n')
-        })
+        .terminator(csv::Terminator::Any(b'\n'))
         .quote_style(if style.quote_all {
             csv::QuoteStyle::Always
         } else {
@@ -71,41 +75,11 @@ fn record_bytes(fields: &[String], style: CsvStyle) -> Result<Vec<u8>> {
         .from_writer(Vec::new());
     w.write_record(fields)
         .map_err(|e| Error::Unsupported(format!("cannot write the row as CSV: {e}")))?;
-    w.into_inner()
-        .map_err(|e| Error::Unsupported(format!("cannot write the row as CSV: {e}")))
-}
-
-/// The byte range of every record (header excluded), with its line number.
-fn record_spans(bytes: &[u8]) -> Result<Vec<(u64, std::ops::Range<usize>)>> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_reader(bytes);
-    let mut spans = Vec::new();
-    let mut rec = csv::ByteRecord::new();
-    let mut prev: Option<(u64, usize)> = None;
-    loop {
-        let more = rdr
-            .read_byte_record(&mut rec)
-            .map_err(|e| Error::Unsupported(format!("cannot parse the file: {e}")))?;
-        let here = rdr.position().byte() as usize;
-        if let Some((line, start)) = prev.take() {
-            spans.push((
-                line,
-                start..if more {
-                    rec.position().map_or(here, |p| p.byte() as usize)
-                } else {
-                    bytes.len()
-                },
-            ));
-        }
-        if !more {
-            break;
-        }
-        let p = rec.position().expect("records have positions");
-        prev = Some((p.line(), p.byte() as usize));
-    }
-    Ok(spans)
+    let mut out = w
+        .into_inner()
+        .map_err(|e| Error::Unsupported(format!("cannot write the row as CSV: {e}")))?;
+    out.pop();
+    Ok(out)
 }
 
 /// Check that the header is the codebook's, column for column.
@@ -146,34 +120,7 @@ fn check_header(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// A held lock on `FILE.lock`; released on drop (or by the OS if the process dies).
-#[derive(Debug)]
-pub struct DatasetLock {
-    _file: File,
-    path: PathBuf,
-}
-
-impl DatasetLock {
-    /// Wait for the exclusive lock of `dataset`.
-    pub fn acquire(dataset: &Path) -> Result<DatasetLock> {
-        let mut name = dataset.file_name().unwrap_or_default().to_os_string();
-        name.push(".lock");
-        let path = dataset.with_file_name(name);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
-        file.lock().map_err(|e| Error::io(&path, e))?;
-        Ok(DatasetLock { _file: file, path })
-    }
-
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
+pub use super::fsguard::DatasetLock;
 
 /// What a change did (or, with `dry_run`, would do).
 #[derive(Debug)]
@@ -188,6 +135,38 @@ pub struct Change {
     pub removed: Vec<String>,
     /// Whether the file was written.
     pub written: bool,
+    /// The file's bytes before the change.
+    pub before: Vec<u8>,
+    /// The real file changed (symlinks resolved).
+    pub real: PathBuf,
+    /// The dataset lock, held until this `Change` is dropped, so follow-up
+    /// work (`--rerun`'s report) sees exactly the file written.
+    lock: Option<DatasetLock>,
+}
+
+impl Change {
+    /// The lock held for this change (`None` for a dry run).
+    pub fn lock(&self) -> Option<&DatasetLock> {
+        self.lock.as_ref()
+    }
+}
+
+/// How an edit is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EditOptions {
+    /// Check and describe the change; write nothing (and take no lock).
+    pub dry_run: bool,
+    /// How long to wait for another writer's lock.
+    pub wait: Duration,
+}
+
+impl Default for EditOptions {
+    fn default() -> Self {
+        EditOptions {
+            dry_run: false,
+            wait: super::fsguard::DEFAULT_WAIT,
+        }
+    }
 }
 
 /// Values for a new row, by column name (unknown names are refused).
@@ -251,24 +230,40 @@ fn refuse_if_invalid(path: &Path, report: &CheckReport, new_lines: &[u64]) -> Re
     })
 }
 
+/// Runs `change` on the file's bytes under the lock; `change` returns the new
+/// bytes, the byte offset where an added or replaced record starts
+/// (`usize::MAX` for none) and the text of the records it dropped.
 fn apply(
     path: &Path,
-    dry_run: bool,
-    change: impl FnOnce(&[u8]) -> Result<(Vec<u8>, Vec<u64>, Vec<String>)>,
+    opts: &EditOptions,
+    change: impl FnOnce(&[u8]) -> Result<(Vec<u8>, usize, Vec<String>)>,
 ) -> Result<Change> {
-    let _lock = if dry_run {
-        None
+    let dry_run = opts.dry_run;
+    let (real, lock) = if dry_run {
+        fsguard::regular_file(path)?;
+        (path.to_path_buf(), None)
     } else {
-        Some(DatasetLock::acquire(path)?)
+        let real = fsguard::edit_target(path)?;
+        let lock = DatasetLock::acquire(&real, opts.wait)?;
+        (real, Some(lock))
     };
-    let before = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let before = std::fs::read(&real).map_err(|e| Error::io(path, e))?;
     check_header(path, &before)?;
-    let (after_bytes, added_lines, removed) = change(&before)?;
-    let report = check_bytes(path, &after_bytes)?;
+    let (after_bytes, added_at, removed) = change(&before)?;
+    // One read and one validation of the would-be file serve the check, the
+    // new row's line and the typed rows.
+    let (table, issues) = super::analyse_reader(path, after_bytes.as_slice())?;
+    let added_lines: Vec<u64> = table
+        .rows
+        .iter()
+        .filter(|r| r.span.start == added_at)
+        .map(|r| r.line)
+        .collect();
+    let report = super::report(path, &table, issues.clone());
     refuse_if_invalid(path, &report, &added_lines)?;
-    let after = load_spot_bytes(path, &after_bytes)?;
+    let after = super::typed(path, (table, issues))?;
     if !dry_run {
-        crate::output::write_atomic(path, &after_bytes)?;
+        fsguard::replace_file(&real, &after_bytes)?;
     }
     Ok(Change {
         after,
@@ -276,60 +271,68 @@ fn apply(
         added_lines,
         removed,
         written: !dry_run,
+        before,
+        real,
+        lock,
     })
 }
 
+/// Reads `before` for an edit; the header was checked already.
+fn table_of(path: &Path, before: &[u8]) -> Result<Table> {
+    Table::from_reader(&path.display().to_string(), before)
+}
+
 /// Add one row (`replace`: overwrite the row with the same key in place).
-pub fn add_row(path: &Path, values: &RowValues, replace: bool, dry_run: bool) -> Result<Change> {
+pub fn add_row(
+    path: &Path,
+    values: &RowValues,
+    replace: bool,
+    opts: &EditOptions,
+) -> Result<Change> {
     check_names(values)?;
-    apply(path, dry_run, |before| {
-        let style = style_of(before);
+    apply(path, opts, |before| {
+        let table = table_of(path, before)?;
+        let style = style_of(&table, before);
         let fields: Vec<String> = COLUMNS
             .iter()
             .map(|c| values.get(c.name).cloned().unwrap_or_default())
             .collect();
         let record = record_bytes(&fields, style)?;
         let key = key_of(values);
-        let spans = record_spans(before)?;
-        let table = super::load::Table::from_reader(&path.display().to_string(), before).ok();
-        let existing = table.as_ref().and_then(|t| {
-            let cols: Vec<usize> = ["study_id", "cohort", "comparison", "region", "method"]
-                .iter()
-                .map(|c| t.column(c).expect("header checked"))
-                .collect();
-            t.rows
-                .iter()
-                .find(|r| cols.iter().zip(&key).all(|(c, k)| r.fields[*c].trim() == k))
-                .map(|r| r.line)
-        });
+        let cols: Vec<usize> = ["study_id", "cohort", "comparison", "region", "method"]
+            .iter()
+            .map(|c| table.column(c).expect("header checked"))
+            .collect();
+        let existing = table
+            .rows
+            .iter()
+            .find(|r| cols.iter().zip(&key).all(|(c, k)| r.fields[*c].trim() == k));
         match existing {
-            Some(line) if !replace => Err(Error::Unsupported(format!(
-                "{}:{line}: a row with the same key (study_id, cohort, comparison, region, method) = ({}) already exists; use --replace to overwrite it (the old row is then printed, so nothing is lost)",
+            Some(row) if !replace => Err(Error::Unsupported(format!(
+                "{}:{}: a row with the same key (study_id, cohort, comparison, region, method) = ({}) already exists; use --replace to overwrite it (the old row is then printed, so nothing is lost)",
                 path.display(),
+                row.line,
                 key.join(", ")
             ))),
-            Some(line) => {
-                let (_, span) = spans
-                    .iter()
-                    .find(|(l, _)| *l == line)
-                    .expect("row has a span")
-                    .clone();
-                let old = String::from_utf8_lossy(&before[span.clone()])
-                    .trim_end()
-                    .to_string();
+            Some(row) => {
+                // The record's own bytes are swapped; its line ending and
+                // everything around it stay as they were.
+                let span = row.span;
+                let old = String::from_utf8_lossy(&before[span.start..span.end]).into_owned();
                 let mut out = before[..span.start].to_vec();
                 out.extend_from_slice(&record);
                 out.extend_from_slice(&before[span.end..]);
-                Ok((out, vec![line], vec![old]))
+                Ok((out, span.start, vec![old]))
             }
             None => {
                 let mut out = before.to_vec();
-                if !style.trailing_newline && !out.is_empty() {
-                    out.extend_from_slice(if style.crlf { b"\r\n" } else { b"\n" });
+                if !style.trailing_newline {
+                    out.extend_from_slice(style.line_ending);
                 }
-                let line = 1 + out.iter().filter(|b| **b == b'\n').count() as u64;
+                let at = out.len();
                 out.extend_from_slice(&record);
-                Ok((out, vec![line], vec![]))
+                out.extend_from_slice(style.line_ending);
+                Ok((out, at, vec![]))
             }
         }
     })
@@ -340,23 +343,22 @@ pub fn remove_rows(
     path: &Path,
     study_id: &str,
     cohort: Option<&str>,
-    dry_run: bool,
+    opts: &EditOptions,
 ) -> Result<Change> {
-    apply(path, dry_run, |before| {
-        let table = super::load::Table::from_reader(&path.display().to_string(), before)?;
+    apply(path, opts, |before| {
+        let table = table_of(path, before)?;
         let (sc, cc) = (
             table.column("study_id").expect("header checked"),
             table.column("cohort").expect("header checked"),
         );
-        let lines: Vec<u64> = table
+        let gone: Vec<&TableRow> = table
             .rows
             .iter()
             .filter(|r| {
                 r.fields[sc].trim() == study_id && cohort.is_none_or(|c| r.fields[cc].trim() == c)
             })
-            .map(|r| r.line)
             .collect();
-        if lines.is_empty() {
+        if gone.is_empty() {
             return Err(Error::Unsupported(format!(
                 "{}: no row with study_id `{study_id}`{}; `spotmeta flags` lists the studies",
                 path.display(),
@@ -365,18 +367,19 @@ pub fn remove_rows(
                     .unwrap_or_default()
             )));
         }
-        let spans = record_spans(before)?;
         let (mut out, mut removed, mut at) = (Vec::with_capacity(before.len()), Vec::new(), 0);
-        for (line, span) in spans.iter().filter(|(l, _)| lines.contains(l)) {
-            out.extend_from_slice(&before[at..span.start]);
+        for row in gone {
+            // The record and its own line ending go; blank lines stay.
+            out.extend_from_slice(&before[at..row.span.start]);
             removed.push(format!(
-                "line {line}: {}",
-                String::from_utf8_lossy(&before[span.clone()]).trim_end()
+                "line {}: {}",
+                row.line,
+                String::from_utf8_lossy(&before[row.span.start..row.span.end])
             ));
-            at = span.end;
+            at = row.span.next;
         }
         out.extend_from_slice(&before[at..]);
-        Ok((out, vec![], removed))
+        Ok((out, usize::MAX, removed))
     })
 }
 
@@ -384,21 +387,17 @@ pub fn remove_rows(
 mod tests {
     use super::*;
 
-    #[test]
-    fn style_detects_crlf_quoting_and_trailing_newline() {
-        let s = style_of(b"\"a\",\"b\"\r\n\"1\",\"2\"\r\n");
-        assert!(s.crlf && s.quote_all && s.trailing_newline);
-        let s = style_of(b"a,b\n1,2");
-        assert!(!s.crlf && !s.quote_all && !s.trailing_newline);
+    fn style(text: &[u8]) -> CsvStyle {
+        style_of(&Table::from_reader("t.csv", text).unwrap(), text)
     }
 
     #[test]
-    fn record_spans_cover_multiline_quoted_fields() {
-        let b = b"a,b\n1,\"x\ny\"\n2,z\n";
-        let spans = record_spans(b).unwrap();
-        assert_eq!(spans.len(), 2);
-        assert_eq!(&b[spans[0].1.clone()], b"1,\"x\ny\"\n");
-        assert_eq!(spans[1].0, 4);
-        assert_eq!(&b[spans[1].1.clone()], b"2,z\n");
+    fn style_detects_line_ending_quoting_and_trailing_newline() {
+        let s = style(b"\"a\",\"b\"\r\n\"1\",\"2\"\r\n");
+        assert!(s.line_ending == b"\r\n" && s.quote_all && s.trailing_newline);
+        let s = style(b"a,b\n1,2");
+        assert!(s.line_ending == b"\n" && !s.quote_all && !s.trailing_newline);
+        let s = style(b"a,b\r1,2\r");
+        assert!(s.line_ending == b"\r" && !s.quote_all && s.trailing_newline);
     }
 }

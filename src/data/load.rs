@@ -16,6 +16,27 @@ use crate::error::{Error, Location, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+/// Where one CSV record sits in the file's bytes: the record locator shared by
+/// the loader (line numbers in messages) and the editor (`spotmeta add` /
+/// `remove` cut and splice exactly these bytes).
+///
+/// Line endings may be `\n`, `\r\n` or a lone `\r`, mixed within a file;
+/// blank lines, a byte-order mark, a missing final line ending and quoted
+/// fields spanning several lines are all located exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
+    /// 1-based physical line where the record starts; a line ends at `\n`,
+    /// `\r\n` or a lone `\r`.
+    pub line: u64,
+    /// First byte of the record (after any blank lines before it).
+    pub start: usize,
+    /// One past the record's last byte, its line ending excluded.
+    pub end: usize,
+    /// One past the record's own line ending (`end` when the file ends
+    /// without one); blank lines after it are not part of the record.
+    pub next: usize,
+}
+
 /// One data row of a [`Table`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableRow {
@@ -23,6 +44,8 @@ pub struct TableRow {
     pub line: u64,
     /// The cells, exactly as written (unquoted, untrimmed).
     pub fields: Vec<String>,
+    /// Where the record sits in the bytes read.
+    pub span: Span,
 }
 
 /// A CSV file as a header and rows of text cells.
@@ -34,6 +57,8 @@ pub struct Table {
     pub headers: Vec<String>,
     /// Data rows, in file order.
     pub rows: Vec<TableRow>,
+    /// Where the header record sits in the bytes read.
+    pub header_span: Span,
 }
 
 /// A record the lenient reader could not accept.
@@ -57,10 +82,13 @@ impl Table {
     ///
     /// # Errors
     ///
-    /// [`Error::Io`] if the file cannot be opened; [`Error::Csv`] if it is
-    /// empty, has a ragged row, unbalanced quotes or invalid UTF-8.
+    /// [`Error::Io`] if the file is missing, not a regular file (a directory
+    /// or FIFO) or cannot be opened; [`Error::Csv`] if it is empty, names a
+    /// column twice, has a ragged row, unbalanced quotes or invalid UTF-8.
     pub fn read(path: impl AsRef<Path>) -> Result<Table> {
         let path = path.as_ref();
+        // A FIFO or directory is refused before opening, never waited on.
+        super::fsguard::regular_file(path)?;
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         Self::from_named_reader(path.to_path_buf(), file)
     }
@@ -77,6 +105,22 @@ impl Table {
 
     fn from_named_reader<R: Read>(path: PathBuf, reader: R) -> Result<Table> {
         let (table, problems) = read_lenient(path, reader)?;
+        if let Some((first, second)) = duplicate_column(&table.headers) {
+            return Err(Error::Csv {
+                location: Box::new(Location {
+                    file: table.path,
+                    line: table.header_span.line,
+                    column: Some(second + 1),
+                    column_name: Some(table.headers[second].clone()),
+                }),
+                message: format!(
+                    "duplicate column `{}` (also column {}); spotmeta will not guess which copy is meant",
+                    table.headers[second],
+                    first + 1
+                ),
+                fix: "rename or remove one of the two columns".to_owned(),
+            });
+        }
         match problems.into_iter().next() {
             None => Ok(table),
             Some(p) => Err(Error::Csv {
@@ -195,6 +239,15 @@ impl Table {
     }
 }
 
+/// The first header name that appears twice: (first index, second index).
+fn duplicate_column(headers: &[String]) -> Option<(usize, usize)> {
+    let mut seen = std::collections::HashMap::new();
+    headers
+        .iter()
+        .enumerate()
+        .find_map(|(i, h)| seen.insert(h.as_str(), i).map(|first| (first, i)))
+}
+
 /// Reads every record, setting aside (rather than failing on) ragged rows and
 /// rows with invalid UTF-8, so a checker can report all of them in one run.
 ///
@@ -203,28 +256,16 @@ pub(crate) fn read_lenient<R: Read>(
     path: PathBuf,
     mut reader: R,
 ) -> Result<(Table, Vec<CsvProblem>)> {
-    // The whole input is kept so a record's true first line can be found:
-    // the csv reader records a position *before* skipping blank lines.
     let mut bytes = Vec::new();
     reader
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(&path, e))?;
-    let start_line = |pos: &csv::Position| {
-        let from = usize::try_from(pos.byte())
-            .unwrap_or(usize::MAX)
-            .min(bytes.len());
-        let skipped = bytes[from..]
-            .iter()
-            .take_while(|b| matches!(b, b'\r' | b'\n'))
-            .filter(|&&b| b == b'\n')
-            .count() as u64;
-        pos.line() + skipped
-    };
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::None)
         .from_reader(bytes.as_slice());
+    let mut locator = Locator::new(&bytes);
     let csv_error = |path: &Path, line: u64, e: csv::Error| Error::Csv {
         location: Box::new(Location {
             file: path.to_path_buf(),
@@ -252,7 +293,7 @@ pub(crate) fn read_lenient<R: Read>(
             fix: "write the column names on the first line".to_owned(),
         });
     }
-    let header_line = record.position().map_or(1, start_line);
+    let header_span = locator.locate(&record, rdr.position());
     let headers: Vec<String> = match decode(&record) {
         Ok(mut h) => {
             if let Some(first) = h.first_mut()
@@ -266,7 +307,7 @@ pub(crate) fn read_lenient<R: Read>(
             return Err(Error::Csv {
                 location: Box::new(Location {
                     file: path,
-                    line: header_line,
+                    line: header_span.line,
                     column: Some(field + 1),
                     column_name: None,
                 }),
@@ -279,15 +320,17 @@ pub(crate) fn read_lenient<R: Read>(
     let mut rows = Vec::new();
     let mut problems = Vec::new();
     loop {
-        let line = start_line(rdr.position());
         match rdr.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(e) => return Err(csv_error(&path, line, e)),
+            Err(e) => return Err(csv_error(&path, locator.line, e)),
         }
-        let line = record.position().map_or(line, start_line);
+        let span = locator.locate(&record, rdr.position());
+        let line = span.line;
         if record.len() != headers.len() {
-            let spans_lines = record.iter().any(|f| f.contains(&b'\n'));
+            let spans_lines = record
+                .iter()
+                .any(|f| f.contains(&b'\n') || f.contains(&b'\r'));
             let quote_hint = if spans_lines {
                 " (a cell spans several lines: probably an unclosed double quote)"
             } else {
@@ -306,7 +349,7 @@ pub(crate) fn read_lenient<R: Read>(
             continue;
         }
         match decode(&record) {
-            Ok(fields) => rows.push(TableRow { line, fields }),
+            Ok(fields) => rows.push(TableRow { line, fields, span }),
             Err(field) => problems.push(CsvProblem {
                 line,
                 column: Some(field + 1),
@@ -320,9 +363,78 @@ pub(crate) fn read_lenient<R: Read>(
             path,
             headers,
             rows,
+            header_span,
         },
         problems,
     ))
+}
+
+/// Finds each record's exact bytes and physical line, in one forward pass.
+///
+/// The csv reader's own positions cannot be used directly: a record's
+/// position is taken *before* the blank lines that precede it, and its line
+/// count ignores a lone `\r`. The locator starts from the reader's byte
+/// offsets and settles both with the bytes themselves.
+struct Locator<'a> {
+    bytes: &'a [u8],
+    /// Bytes before `counted` have had their line endings counted.
+    counted: usize,
+    /// Line number at `counted`.
+    line: u64,
+}
+
+const fn is_eol(b: u8) -> bool {
+    matches!(b, b'\r' | b'\n')
+}
+
+impl<'a> Locator<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Locator {
+            bytes,
+            counted: 0,
+            line: 1,
+        }
+    }
+
+    /// The span of `record`, just read; `after` is the reader's position
+    /// after it.
+    fn locate(&mut self, record: &csv::ByteRecord, after: &csv::Position) -> Span {
+        let len = self.bytes.len();
+        let clamp = |p: u64| usize::try_from(p).unwrap_or(usize::MAX).min(len);
+        let from = record.position().map_or(self.counted, |p| clamp(p.byte()));
+        let mut start = from.max(self.counted);
+        while start < len && is_eol(self.bytes[start]) {
+            start += 1;
+        }
+        let mut end = clamp(after.byte()).max(start);
+        while end > start && is_eol(self.bytes[end - 1]) {
+            end -= 1;
+        }
+        let next = match self.bytes.get(end..).unwrap_or(&[]) {
+            [b'\r', b'\n', ..] => end + 2,
+            [b'\r' | b'\n', ..] => end + 1,
+            _ => end,
+        };
+        self.count_to(start);
+        Span {
+            line: self.line,
+            start,
+            end,
+            next,
+        }
+    }
+
+    /// Advance the line count to byte `to`.
+    fn count_to(&mut self, to: usize) {
+        let bytes = &self.bytes[self.counted..to];
+        for (i, &b) in bytes.iter().enumerate() {
+            let lone_cr = b == b'\r' && self.bytes.get(self.counted + i + 1) != Some(&b'\n');
+            if b == b'\n' || lone_cr {
+                self.line += 1;
+            }
+        }
+        self.counted = to;
+    }
 }
 
 /// Decodes a record as UTF-8; on failure returns the 0-based bad field.
@@ -343,6 +455,8 @@ mod tests {
         for text in [
             "a,b\n1,2\n\n3,\"x\ny\"\n5,6\n",
             "a,b\r\n1,2\r\n\r\n3,\"x\r\ny\"\r\n5,6\r\n",
+            "a,b\r1,2\r\r3,\"x\ry\"\r5,6\r",
+            "a,b\r\n1,2\n\r3,\"x\r\ny\"\r5,6",
         ] {
             let t = Table::from_reader("t.csv", text.as_bytes()).unwrap();
             let lines: Vec<u64> = t.rows.iter().map(|r| r.line).collect();
@@ -355,5 +469,18 @@ mod tests {
         let t = Table::from_reader("t.csv", "yi\n1.5\nNA\n\n-2e-1\n".as_bytes()).unwrap();
         // The blank line is skipped by the reader, not read as a missing value.
         assert_eq!(t.numeric("yi").unwrap(), vec![Some(1.5), None, Some(-0.2)]);
+    }
+
+    #[test]
+    fn spans_cover_exactly_the_record_and_its_own_line_ending() {
+        let text = b"\xef\xbb\xbfa,b\r\n\r\n1,\"x\ny\"\r2,z\n\n3,w";
+        let t = Table::from_reader("t.csv", &text[..]).unwrap();
+        let cut = |s: Span| (&text[s.start..s.end], &text[s.end..s.next]);
+        assert_eq!(cut(t.header_span), (&b"\xef\xbb\xbfa,b"[..], &b"\r\n"[..]));
+        assert_eq!(cut(t.rows[0].span), (&b"1,\"x\ny\""[..], &b"\r"[..]));
+        assert_eq!(cut(t.rows[1].span), (&b"2,z"[..], &b"\n"[..]));
+        assert_eq!(cut(t.rows[2].span), (&b"3,w"[..], &b""[..]));
+        let lines: Vec<u64> = t.rows.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![3, 5, 7]);
     }
 }

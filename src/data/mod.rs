@@ -26,6 +26,7 @@
 //! ```
 
 pub mod append;
+pub mod fsguard;
 pub mod load;
 pub mod schema;
 pub mod validate;
@@ -312,11 +313,15 @@ impl Serialize for CheckReport {
 
 /// Reads and validates `path`, returning the table and every issue.
 fn analyse(path: &Path) -> Result<(Table, Vec<Issue>)> {
+    fsguard::regular_file(path)?;
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     analyse_reader(path, file)
 }
 
-fn analyse_reader<R: std::io::Read>(path: &Path, reader: R) -> Result<(Table, Vec<Issue>)> {
+pub(crate) fn analyse_reader<R: std::io::Read>(
+    path: &Path,
+    reader: R,
+) -> Result<(Table, Vec<Issue>)> {
     let (table, problems) = load::read_lenient(path.to_path_buf(), reader)?;
     let issues = validate::validate(&table, problems);
     Ok((table, issues))
@@ -342,16 +347,19 @@ pub fn is_spot_header(headers: &[String]) -> bool {
 /// its header is not UTF-8. Everything else — ragged rows included — is an
 /// [`Issue`] in the report.
 pub fn check(path: &Path) -> Result<CheckReport> {
-    report(path, analyse(path)?)
+    let (table, issues) = analyse(path)?;
+    Ok(report(path, &table, issues))
 }
 
 /// [`check`] on file contents held in memory (`path` names them in messages),
 /// e.g. the file as it would be after `spotmeta add`.
 pub fn check_bytes(path: &Path, bytes: &[u8]) -> Result<CheckReport> {
-    report(path, analyse_reader(path, bytes)?)
+    let (table, issues) = analyse_reader(path, bytes)?;
+    Ok(report(path, &table, issues))
 }
 
-fn report(path: &Path, (table, issues): (Table, Vec<Issue>)) -> Result<CheckReport> {
+/// The [`CheckReport`] of `table` with its `issues`.
+pub(crate) fn report(path: &Path, table: &Table, issues: Vec<Issue>) -> CheckReport {
     let studies = table
         .text("study_id")
         .map(|ids| {
@@ -361,12 +369,12 @@ fn report(path: &Path, (table, issues): (Table, Vec<Issue>)) -> Result<CheckRepo
                 .len()
         })
         .unwrap_or(0);
-    Ok(CheckReport {
+    CheckReport {
         path: path.to_path_buf(),
         rows: table.rows.len(),
         studies,
         issues,
-    })
+    }
 }
 
 /// Loads `path` as typed rows, refusing a file with any error.
@@ -385,7 +393,7 @@ pub fn load_spot_bytes(path: &Path, bytes: &[u8]) -> Result<SpotDataset> {
     typed(path, analyse_reader(path, bytes)?)
 }
 
-fn typed(path: &Path, (table, issues): (Table, Vec<Issue>)) -> Result<SpotDataset> {
+pub(crate) fn typed(path: &Path, (table, issues): (Table, Vec<Issue>)) -> Result<SpotDataset> {
     let errors: Vec<String> = issues
         .iter()
         .filter(|i| i.is_error())

@@ -353,6 +353,10 @@ const SAMPLE_SIZE: Kind = Kind::Int {
 };
 const YES_NO: &[&str] = &["yes", "no"];
 
+/// The longest `label` accepted, in characters: plots and tables shorten
+/// labels to fit, and a longer one is almost certainly a pasting mistake.
+pub const MAX_LABEL_CHARS: usize = 500;
+
 /// Columns that may be empty for `listed` and `excluded` rows (studies known
 /// only from citations, or cross-sectional work) but are required for every
 /// `included` row, since the analysis needs them.

@@ -10,14 +10,16 @@ use crate::cli::args::{DEFAULT_DATASET, Format};
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches, Parser};
 use spotmeta::analysis::confounds::{ConfoundOptions, flags};
 use spotmeta::analysis::primary::primary_analysis;
-use spotmeta::data::append::{Change, RowValues, add_row, remove_rows};
+use spotmeta::data::append::{Change, EditOptions, RowValues, add_row, remove_rows};
+use spotmeta::data::fsguard::DEFAULT_WAIT;
 use spotmeta::data::schema::{COLUMNS, Kind, REQUIRED_WHEN_INCLUDED};
-use spotmeta::data::{SpotDataset, load_spot};
+use spotmeta::data::{SpotDataset, load_spot_bytes};
 use spotmeta::escalc::spot::{SpotOptions, spot_effect};
 use spotmeta::{RmaOptions, TestKind};
 use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// One optional `--<column>` flag per codebook column.
 #[derive(Debug, Clone, Default)]
@@ -87,7 +89,34 @@ pub struct AddArgs {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     #[command(flatten)]
+    wait: WaitArg,
+    #[command(flatten)]
     columns: ColumnValues,
+}
+
+/// `--wait SECONDS`, shared by `add` and `remove`.
+#[derive(Debug, Args)]
+pub struct WaitArg {
+    /// How long to wait for another spotmeta that is changing the same
+    /// dataset (its pid is shown while waiting) before giving up.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_WAIT.as_secs_f64(), value_parser = parse_wait)]
+    wait: f64,
+}
+
+fn parse_wait(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=86_400.0).contains(&v) => Ok(v),
+        _ => Err("give a number of seconds from 0 to 86400".into()),
+    }
+}
+
+impl WaitArg {
+    fn edit(&self, dry_run: bool) -> EditOptions {
+        EditOptions {
+            dry_run,
+            wait: Duration::from_secs_f64(self.wait),
+        }
+    }
 }
 
 /// Arguments of `spotmeta remove`.
@@ -104,6 +133,8 @@ pub struct RemoveArgs {
     /// Show what would be removed; write nothing.
     #[arg(long)]
     dry_run: bool,
+    #[command(flatten)]
+    wait: WaitArg,
     /// After writing, regenerate the report and print the pooled effect before and after.
     #[arg(long, conflicts_with = "dry_run")]
     rerun: bool,
@@ -266,9 +297,15 @@ fn describe(change: &Change, verb: &str) -> String {
     t
 }
 
-fn rerun(path: &Path, before: &str, dir: &Path) -> anyhow::Result<String> {
-    let ds = load_spot(path)?;
-    let after = pooled_line(&ds);
+/// `--rerun`: regenerate the report while `change` still holds the dataset
+/// lock, so the report describes exactly the file just written.
+fn rerun(path: &Path, change: &Change, dir: &Path) -> anyhow::Result<String> {
+    debug_assert!(change.lock().is_some(), "--rerun needs the lock held");
+    let before = match load_spot_bytes(path, &change.before) {
+        Ok(ds) => pooled_line(&ds),
+        Err(e) => format!("not loadable ({e})"),
+    };
+    let after = pooled_line(&change.after);
     // Exactly `spotmeta report FILE --out DIR`.
     let cli = crate::cli::Cli::try_parse_from([
         std::ffi::OsStr::new("spotmeta"),
@@ -298,12 +335,7 @@ pub fn run_add(a: AddArgs) -> anyhow::Result<()> {
     if std::io::stdin().is_terminal() && a.from.as_deref() != Some(Path::new("-")) {
         prompt_missing(&mut values)?;
     }
-    let before = if a.rerun {
-        Some(pooled_line(&load_spot(&path)?))
-    } else {
-        None
-    };
-    let change = add_row(&path, &values, a.replace, a.dry_run)?;
+    let change = add_row(&path, &values, a.replace, &a.wait.edit(a.dry_run))?;
     let mut text = describe(
         &change,
         if a.dry_run {
@@ -328,8 +360,8 @@ pub fn run_add(a: AddArgs) -> anyhow::Result<()> {
         }))? + "\n";
     }
     print!("{text}");
-    if let Some(b) = before {
-        print!("{}", rerun(&path, &b, &a.report_dir)?);
+    if a.rerun {
+        print!("{}", rerun(&path, &change, &a.report_dir)?);
     }
     Ok(())
 }
@@ -340,19 +372,19 @@ pub fn run_remove(a: RemoveArgs) -> anyhow::Result<()> {
         .file
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
-    let before = if a.rerun {
-        Some(pooled_line(&load_spot(&path)?))
-    } else {
-        None
-    };
-    let change = remove_rows(&path, &a.study_id, a.cohort.as_deref(), a.dry_run)?;
+    let change = remove_rows(
+        &path,
+        &a.study_id,
+        a.cohort.as_deref(),
+        &a.wait.edit(a.dry_run),
+    )?;
     let mut text = describe(&change, "");
     if a.dry_run {
         text.push_str("dry run: nothing written\n");
     }
     print!("{text}");
-    if let Some(b) = before {
-        print!("{}", rerun(&path, &b, &a.report_dir)?);
+    if a.rerun {
+        print!("{}", rerun(&path, &change, &a.report_dir)?);
     }
     Ok(())
 }

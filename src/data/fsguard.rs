@@ -1,0 +1,438 @@
+//! File-system guards for reading and editing a dataset (issue #15, "nothing
+//! lost"):
+//!
+//! * [`regular_file`]: an input must be an existing regular file; a
+//!   directory, FIFO, socket or device is refused *before* it is opened, so a
+//!   FIFO never blocks a command forever.
+//! * [`edit_target`]: the file an edit really changes. Symlinks are followed
+//!   to the real file (its directory gets the temporary file, its name gets
+//!   the lock); a write-protected file (no write bit, mode 444) and a file
+//!   with several hard links are refused with what to do, never replaced.
+//! * [`DatasetLock`]: an exclusive lock on `REAL.lock` next to the real file,
+//!   so two paths to one file exclude each other. The holder writes its pid
+//!   and start time into the lock file; a waiter prints who holds it, waits
+//!   up to a limit (`--wait`), says when the holder is stopped (Ctrl-Z), and
+//!   then fails clearly. The operating system releases the lock of a dead
+//!   process, so a stale lock file (dead pid) is simply taken over.
+//! * [`replace_file`]: the new bytes go to `.spotmeta-NAME.RANDOM.tmp` in the
+//!   real file's directory with the file's mode and owner, are fsynced and
+//!   renamed over it; temporary files left by a killed writer are removed by
+//!   the next writer ([`DatasetLock::acquire`]).
+
+use crate::error::{Error, Result};
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// How long an edit waits for another writer's lock by default.
+pub const DEFAULT_WAIT: Duration = Duration::from_secs(5);
+
+fn refuse(path: &Path, kind: ErrorKind, message: String) -> Error {
+    Error::io(path, std::io::Error::new(kind, message))
+}
+
+/// Checks that `path` exists and is a regular file (symlinks followed)
+/// without opening it.
+///
+/// # Errors
+///
+/// [`Error::Io`] saying what `path` is instead (missing, a directory, a FIFO,
+/// a socket or a device) and what to give.
+pub fn regular_file(path: &Path) -> Result<()> {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            return Err(refuse(
+                path,
+                ErrorKind::NotFound,
+                "no such file; check the path (nothing was created or changed)".into(),
+            ));
+        }
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let what = if meta.is_file() {
+        return Ok(());
+    } else if meta.is_dir() {
+        "a directory"
+    } else {
+        special_kind(&meta)
+    };
+    Err(refuse(
+        path,
+        ErrorKind::InvalidInput,
+        format!(
+            "is {what}, not a regular file; give a CSV file (to read a stream, save it to a file first)"
+        ),
+    ))
+}
+
+#[cfg(unix)]
+fn special_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &std::fs::Metadata) -> &'static str {
+    "not a regular file"
+}
+
+/// The real file an edit of `path` changes: symlinks resolved, checked to be
+/// a regular, writable file with one link.
+///
+/// # Errors
+///
+/// As [`regular_file`]; [`Error::Io`] when the file is write-protected (no
+/// write permission bit, even for root), has several hard links (replacing it
+/// would detach the other names), or cannot be opened for writing.
+pub fn edit_target(path: &Path) -> Result<PathBuf> {
+    regular_file(path)?;
+    let real = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
+    let meta = std::fs::metadata(&real).map_err(|e| Error::io(&real, e))?;
+    if meta.permissions().readonly() {
+        return Err(refuse(
+            path,
+            ErrorKind::PermissionDenied,
+            format!(
+                "the dataset is write-protected{}; spotmeta will not replace it. If you mean to edit it, run `chmod u+w {}` first",
+                mode_text(&meta),
+                real.display()
+            ),
+        ));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.nlink() > 1 {
+            return Err(refuse(
+                path,
+                ErrorKind::Unsupported,
+                format!(
+                    "the dataset has {n} hard links; replacing it would leave the other names with the old rows. Make this name a file of its own first (`cp {f} {f}.new && mv {f}.new {f}`), or use a symlink instead of a hard link",
+                    n = meta.nlink(),
+                    f = real.display()
+                ),
+            ));
+        }
+    }
+    // Can this user write it at all? (Opening for writing changes nothing.)
+    OpenOptions::new().write(true).open(&real).map_err(|e| {
+        if e.kind() == ErrorKind::PermissionDenied {
+            refuse(
+                path,
+                ErrorKind::PermissionDenied,
+                format!(
+                    "permission denied: you cannot write {}; ask its owner, or edit a copy",
+                    real.display()
+                ),
+            )
+        } else {
+            Error::io(&real, e)
+        }
+    })?;
+    Ok(real)
+}
+
+fn mode_text(meta: &std::fs::Metadata) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        format!(" (mode {:o})", meta.permissions().mode() & 0o7777)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        String::new()
+    }
+}
+
+/// `real` with `suffix` appended to its file name.
+fn sibling(real: &Path, prefix: &str, suffix: &str) -> PathBuf {
+    let mut name = std::ffi::OsString::from(prefix);
+    name.push(real.file_name().unwrap_or_default());
+    name.push(suffix);
+    real.with_file_name(name)
+}
+
+/// Who holds a lock, as written in the lock file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    /// Process id.
+    pub pid: u32,
+    /// When it took the lock (seconds since the Unix epoch).
+    pub since: u64,
+}
+
+impl Holder {
+    fn parse(text: &str) -> Option<Holder> {
+        let mut pid = None;
+        let mut since = None;
+        for line in text.lines() {
+            match line.split_once('=') {
+                Some(("pid", v)) => pid = v.trim().parse().ok(),
+                Some(("since", v)) => since = v.trim().parse().ok(),
+                _ => {}
+            }
+        }
+        Some(Holder {
+            pid: pid?,
+            since: since?,
+        })
+    }
+
+    fn describe(&self) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut s = format!(
+            "pid {} (holding it for {} s)",
+            self.pid,
+            now.saturating_sub(self.since)
+        );
+        if process_state(self.pid) == Some('T') {
+            s.push_str(&format!(
+                "; that process is STOPPED (Ctrl-Z): resume it with `fg` in its terminal or `kill -CONT {}`, or end it",
+                self.pid
+            ));
+        }
+        s
+    }
+}
+
+/// The state letter of a process (`R`, `S`, `T` stopped…), where `/proc` exists.
+fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // "pid (comm) S ...": the state follows the last `)`.
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+/// A held lock on the dataset (`REAL.lock` next to the real file); released
+/// on drop, or by the operating system if the process dies.
+#[derive(Debug)]
+pub struct DatasetLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl DatasetLock {
+    /// Takes the exclusive lock of the real file `real` (see [`edit_target`]),
+    /// waiting up to `wait` for another writer, with a message on standard
+    /// error while waiting. Then removes temporary files a killed writer of
+    /// this dataset left behind.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the lock file cannot be opened (with what to do) or
+    /// the lock is still held after `wait` (naming the holder).
+    pub fn acquire(real: &Path, wait: Duration) -> Result<DatasetLock> {
+        let path = sibling(real, "", ".lock");
+        let mut file = open_lock_file(&path)?;
+        let started = Instant::now();
+        let mut told = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+            }
+            let holder = std::fs::read_to_string(&path)
+                .ok()
+                .and_then(|t| Holder::parse(&t))
+                .map_or_else(|| "another process".to_owned(), |h| h.describe());
+            if started.elapsed() >= wait {
+                return Err(refuse(
+                    real,
+                    ErrorKind::WouldBlock,
+                    format!(
+                        "another spotmeta is changing this dataset: the lock {} is held by {holder}; gave up after {} s. Try again when it has finished, or wait longer with --wait SECONDS",
+                        path.display(),
+                        wait.as_secs_f64()
+                    ),
+                ));
+            }
+            if !told {
+                eprintln!(
+                    "spotmeta: waiting up to {} s for the lock {} (held by {holder})",
+                    wait.as_secs_f64(),
+                    path.display()
+                );
+                told = true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Record who holds it (best effort: a read-only lock file still locks).
+        let since = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        if file.set_len(0).is_ok() {
+            let _ = write!(file, "pid={}\nsince={since}\n", std::process::id());
+        }
+        remove_stale_temp_files(real);
+        Ok(DatasetLock { _file: file, path })
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Opens (creating if needed) the lock file; read-only is enough to lock.
+fn open_lock_file(path: &Path) -> Result<File> {
+    let rw = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path);
+    match rw {
+        Ok(f) => Ok(f),
+        Err(e) if e.kind() == ErrorKind::PermissionDenied && !path.exists() => Err(refuse(
+            path,
+            e.kind(),
+            format!(
+                "cannot create the lock file ({e}): the dataset's directory is not writable, and an edit writes its new version there too. Edit a copy in a writable directory"
+            ),
+        )),
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+            File::open(path).map_err(|e| {
+                refuse(
+                    path,
+                    e.kind(),
+                    format!(
+                        "cannot open the lock file ({e}); it probably belongs to another user. If no spotmeta is running on this dataset, remove it (`rm {}`) or ask its owner to",
+                        path.display()
+                    ),
+                )
+            })
+        }
+        Err(e) => Err(refuse(
+            path,
+            e.kind(),
+            format!(
+                "cannot open the lock file ({e}); if it is not a regular file, remove it (`rm -r {}`)",
+                path.display()
+            ),
+        )),
+    }
+}
+
+/// Prefix of this dataset's temporary files (`.spotmeta-NAME.`).
+fn temp_prefix(real: &Path) -> String {
+    format!(
+        ".spotmeta-{}.",
+        real.file_name().unwrap_or_default().to_string_lossy()
+    )
+}
+
+/// Removes `.spotmeta-NAME.*.tmp` next to `real`: only a writer holding the
+/// lock makes them, so any found by the lock holder are left by a killed one.
+fn remove_stale_temp_files(real: &Path) {
+    let (Some(dir), prefix) = (real.parent(), temp_prefix(real)) else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(&prefix) && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Replaces the real file `real` with `bytes` atomically, keeping its mode
+/// and owner. Call with the [`DatasetLock`] held.
+///
+/// # Errors
+///
+/// [`Error::Io`] if the temporary file cannot be written, or the owner
+/// cannot be kept (the file is then left unchanged).
+pub fn replace_file(real: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = real.parent().unwrap_or(Path::new("."));
+    let meta = std::fs::metadata(real).map_err(|e| Error::io(real, e))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&temp_prefix(real))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
+    tmp.as_file()
+        .set_permissions(meta.permissions())
+        .map_err(|e| Error::io(tmp.path(), e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let mine = tmp
+            .as_file()
+            .metadata()
+            .map_err(|e| Error::io(tmp.path(), e))?;
+        if (mine.uid(), mine.gid()) != (meta.uid(), meta.gid()) {
+            std::os::unix::fs::fchown(tmp.as_file(), Some(meta.uid()), Some(meta.gid())).map_err(
+                |e| {
+                    refuse(
+                        real,
+                        e.kind(),
+                        format!(
+                            "cannot keep the file's owner {}:{} ({e}); spotmeta will not change who owns the dataset. Edit it as its owner, or edit a copy",
+                            meta.uid(),
+                            meta.gid()
+                        ),
+                    )
+                },
+            )?;
+            // fchown may clear set-id bits; restore the mode.
+            tmp.as_file()
+                .set_permissions(meta.permissions())
+                .map_err(|e| Error::io(tmp.path(), e))?;
+        }
+    }
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::io(tmp.path(), e))?;
+    // Test hook (debug builds only): die between writing the temporary file
+    // and renaming it, as a killed writer would.
+    #[cfg(debug_assertions)]
+    if std::env::var_os("SPOTMETA_FAULT_BEFORE_RENAME").is_some() {
+        std::process::abort();
+    }
+    tmp.persist(real).map_err(|e| Error::io(real, e.error))?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holder_round_trips_through_the_lock_file_text() {
+        assert_eq!(
+            Holder::parse("pid=42\nsince=1700000000\n"),
+            Some(Holder {
+                pid: 42,
+                since: 1_700_000_000
+            })
+        );
+        assert_eq!(Holder::parse(""), None);
+    }
+
+    #[test]
+    fn this_process_is_running_not_stopped() {
+        assert_ne!(process_state(std::process::id()), Some('T'));
+    }
+}
