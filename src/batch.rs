@@ -667,11 +667,12 @@ pub fn encode(df: &mut DataFrame, format: TableFormat) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// Write `df` to `path` atomically, as CSV or Parquet by extension.
-pub fn write_table(path: &Path, df: &mut DataFrame) -> Result<()> {
+/// Write `df` to `path` atomically, as CSV or Parquet by extension; `path`
+/// must not be one of `inputs` (compared as files on disk, not by name).
+pub fn write_table(path: &Path, df: &mut DataFrame, inputs: &[&Path]) -> Result<()> {
     let format = TableFormat::from_path(path)?;
     let bytes = encode(df, format)?;
-    crate::output::write_atomic(path, &bytes)
+    crate::output::guard::write_output("--out", path, &bytes, inputs)
 }
 
 /// Read a whole CSV or Parquet table (e.g. a batch result, for checking).
