@@ -650,11 +650,9 @@ fn read_csv(path: &Path, keys: &[String], yi: &str, var: &str) -> Result<(DataFr
                     .into(),
             });
         }
-        if std::str::from_utf8(rec.as_slice()).is_err() {
-            let bad = rec
-                .iter()
-                .position(|f| std::str::from_utf8(f).is_err())
-                .unwrap_or(0);
+        // Cell by cell: bytes split by a comma may each be invalid UTF-8
+        // while their concatenation is valid.
+        if let Some(bad) = rec.iter().position(|f| std::str::from_utf8(f).is_err()) {
             return Err(Error::Csv {
                 location: Box::new(csv_location(
                     path,
@@ -666,7 +664,7 @@ fn read_csv(path: &Path, keys: &[String], yi: &str, var: &str) -> Result<(DataFr
                 fix: "save the file as UTF-8 (e.g. \"CSV UTF-8\" in a spreadsheet)".into(),
             });
         }
-        // Valid UTF-8 as a whole, so every cell is.
+        // Every cell is valid UTF-8 now.
         let cell = |i: usize| std::str::from_utf8(&rec[i]).unwrap_or_default();
         for (k, &i) in key_cells.iter_mut().zip(&key_idx) {
             k.push(cell(i));
