@@ -351,3 +351,24 @@ fn concurrent_reports_into_one_directory_leave_one_complete_set() {
     names.sort();
     assert_eq!(names, ["serial0", "serial1", "shared", "t0.csv", "t1.csv"]);
 }
+
+/// Issue #15: finite inputs whose effect size overflows printed `inf` with
+/// exit 0 (checked on the old code); now an error naming file:line.
+#[test]
+fn escalc_refuses_an_effect_size_that_overflows() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("big.csv");
+    fs::write(
+        &data,
+        "study,m1i,sd1i,n1i,m2i,sd2i,n2i\nA,1,1,10,0.5,1,10\nB,1e308,1,10,-1e308,1,10\n",
+    )
+    .unwrap();
+    spotmeta()
+        .arg("escalc")
+        .arg(&data)
+        .args(["--measure", "MD"])
+        .assert()
+        .failure()
+        .stderr(contains("big.csv:3: MD overflows"))
+        .stdout("");
+}
