@@ -109,12 +109,15 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
     b
 }
 
+/// The (yi, vi) of every row in file order (None where missing), or the error.
+type Reading = Result<Vec<(Option<f64>, Option<f64>)>, String>;
+
 /// What `rma`'s reading step makes of the file: the (yi, vi) of every row
 /// (None where missing), or the error. The group column must exist too, as
 /// `batch --group g` needs it, and a column named twice is refused (the
 /// loader's rule on the write-paths branch; spelled out here so the oracle
 /// holds on either side of that merge).
-fn rma_reading(path: &Path) -> Result<Vec<(Option<f64>, Option<f64>)>, String> {
+fn rma_reading(path: &Path) -> Reading {
     let t = Table::read(path).map_err(|e| e.to_string())?;
     for (i, h) in t.headers.iter().enumerate() {
         if t.headers[..i].contains(h) {
@@ -130,7 +133,7 @@ fn rma_reading(path: &Path) -> Result<Vec<(Option<f64>, Option<f64>)>, String> {
 }
 
 /// The same as read by `batch`, in file order.
-fn batch_reading(path: &Path) -> Result<Vec<(Option<f64>, Option<f64>)>, String> {
+fn batch_reading(path: &Path) -> Reading {
     let cols = BatchColumns {
         groups: vec!["g".into()],
         yi: "yi".into(),
