@@ -617,6 +617,11 @@ fn read_csv(path: &Path, keys: &[String], yi: &str, var: &str) -> Result<(DataFr
     let mut key_cells: Vec<KeyCells> = keys.iter().map(|_| KeyCells::default()).collect();
     let (mut yis, mut vis) = (Vec::new(), Vec::new());
     let mut starts: Vec<usize> = Vec::new();
+    // Without a CR only `\n` ends lines, and the reader's own line count
+    // (taken before any blank lines it skips) needs only those skipped `\n`s
+    // added; otherwise every line end is counted in one pass at the end.
+    let lf_only = !bytes.contains(&b'\r');
+    let mut lines: Vec<u64> = Vec::new();
     let mut next = rdr.position().byte();
     loop {
         match rdr.read_byte_record(&mut rec) {
@@ -624,7 +629,12 @@ fn read_csv(path: &Path, keys: &[String], yi: &str, var: &str) -> Result<(DataFr
             Ok(false) => break,
             Err(e) => return Err(read_err(e, skip_line_ends(&bytes, next))),
         }
-        let start = skip_line_ends(&bytes, rec.position().map_or(next, |p| p.byte()));
+        let at = rec.position().map_or(next, |p| p.byte());
+        let start = skip_line_ends(&bytes, at);
+        if lf_only {
+            let skipped = (start - at as usize) as u64;
+            lines.push(rec.position().map_or(0, |p| p.line()) + skipped);
+        }
         next = rdr.position().byte();
         if rec.len() != width {
             let multi = rec.iter().any(|f| f.contains(&b'\n') || f.contains(&b'\r'));
@@ -674,7 +684,9 @@ fn read_csv(path: &Path, keys: &[String], yi: &str, var: &str) -> Result<(DataFr
         vis.push(number_cell(cell(var_idx), || at(var_idx, var))?);
         starts.push(start);
     }
-    let lines = lines_of(&bytes, &starts);
+    if !lf_only {
+        lines = lines_of(&bytes, &starts);
+    }
     let n = starts.len();
     let mut columns: Vec<Column> = key_cells
         .into_iter()

@@ -7,7 +7,8 @@
 //! loader, `check`, `rma` and `batch` as library calls. None may panic, and
 //! `batch` and `rma` must agree on what is valid: `batch` reads a yi/vi
 //! table exactly when `rma`'s reading step (the loader and its numeric
-//! columns) does, and then reads the same values in the same rows.
+//! columns) does, and then reads the same values in the same rows, on the
+//! same lines.
 //!
 //! The case count is fixed (same seed, same cases); a time cap of about
 //! 30 s stops early on a slow machine. Reproduce one case with the seed and
@@ -109,8 +110,9 @@ fn mutate(rng: &mut Rng, seed: &[u8]) -> Vec<u8> {
     b
 }
 
-/// The (yi, vi) of every row in file order (None where missing), or the error.
-type Reading = Result<Vec<(Option<f64>, Option<f64>)>, String>;
+/// The (line, yi, vi) of every row in file order (None where missing), or
+/// the error.
+type Reading = Result<Vec<(u64, Option<f64>, Option<f64>)>, String>;
 
 /// What `rma`'s reading step makes of the file: the (yi, vi) of every row
 /// (None where missing), or the error. The group column must exist too, as
@@ -129,7 +131,11 @@ fn rma_reading(path: &Path) -> Reading {
     }
     let yi = t.numeric("yi").map_err(|e| e.to_string())?;
     let vi = t.numeric("vi").map_err(|e| e.to_string())?;
-    Ok(yi.into_iter().zip(vi).collect())
+    Ok(t.rows
+        .iter()
+        .zip(yi.into_iter().zip(vi))
+        .map(|(r, (y, v))| (r.line, y, v))
+        .collect())
 }
 
 /// The same as read by `batch`, in file order.
@@ -140,10 +146,12 @@ fn batch_reading(path: &Path) -> Reading {
         variance: Variance::Vi("vi".into()),
     };
     let g = read_groups(path, &cols).map_err(|e| e.to_string())?;
-    let mut rows = vec![(None, None); g.rows()];
+    let mut rows = vec![(0, None, None); g.rows()];
     for i in 0..g.rows() {
         let miss = g.missing.get(i).copied().unwrap_or(0);
-        rows[g.rows[i] as usize] = (
+        let row = g.rows[i] as usize;
+        rows[row] = (
+            g.lines[row],
             (miss & 1 == 0).then_some(g.yi[i]),
             (miss & 2 == 0).then_some(g.vi[i]),
         );
@@ -210,11 +218,16 @@ fn mutated_csv_never_panics_and_batch_agrees_with_rma() {
         match (&r, &b) {
             (Ok(r), Ok(b)) => {
                 accepted += 1;
+                // Lines are compared where no CR is involved: this branch's
+                // loader undercounts a lone CR (the shared record locator of
+                // the write-paths branch counts it, as batch does).
+                let lines = !bytes.contains(&b'\r');
                 assert!(
                     r.len() == b.len()
                         && r.iter().zip(b).all(|(x, y)| {
-                            x.0.map(f64::to_bits) == y.0.map(f64::to_bits)
+                            (!lines || x.0 == y.0)
                                 && x.1.map(f64::to_bits) == y.1.map(f64::to_bits)
+                                && x.2.map(f64::to_bits) == y.2.map(f64::to_bits)
                         }),
                     "case {case}: batch and rma read different values\n  rma:   {r:?}\n  batch: {b:?}\n  input: {:?}",
                     String::from_utf8_lossy(&bytes)
