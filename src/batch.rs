@@ -2,8 +2,10 @@
 //!
 //! Evidence maps and simulation studies pool thousands of meta-analyses at
 //! once (one per outcome × region × subgroup). [`read_groups`] reads the
-//! needed columns of a CSV or Parquet table with polars, groups it by one or
-//! more key columns (polars' lazy group-by and sort) and lays every group's
+//! needed columns of a CSV table (by the same rules as every other command:
+//! a malformed file is an error with file:line:column) or a Parquet table,
+//! groups it by one or more key columns (polars' lazy group-by and sort) and
+//! lays every group's
 //! effect sizes out contiguously; [`pool`]
 //! fits every group in parallel (rayon) with the same engine as
 //! [`rma`] (no allocation per fit) plus the Q-profile τ² CI of
@@ -13,7 +15,7 @@
 //!
 //! A group never stops the batch. A group with one study is pooled as `rma`
 //! pools it (common effect; status `k=1: common effect only`). A group with a
-//! missing, non-finite or impossible value (vi ≤ 0, sei ≤ 0) is not pooled: its
+//! missing (empty or `NA`) or impossible value (vi ≤ 0, sei ≤ 0) is not pooled: its
 //! numbers are null and its status names the first bad row (`line N` of a CSV
 //! file, `row N` of a Parquet file) and the reason. Output rows are sorted by
 //! the group keys (nulls first), so the same input gives the same file.
@@ -35,12 +37,11 @@
 //! ```
 
 use crate::analysis::confint;
-use crate::error::{Error, Result};
+use crate::error::{Error, Location, Result};
 use crate::output::json::RmaSummary;
 use crate::{ValidRmaOptions, rma};
 use polars::prelude::{
-    Column, DataFrame, DataType, Field, IntoLazy, PlSmallStr, PolarsError, Schema,
-    SortMultipleOptions, col,
+    Column, DataFrame, DataType, IntoLazy, PlSmallStr, PolarsError, SortMultipleOptions, col,
 };
 use polars_io::csv::read::CsvReadOptions;
 use polars_io::csv::write::CsvWriter;
@@ -49,7 +50,6 @@ use polars_io::parquet::write::ParquetWriter;
 use polars_io::{SerReader, SerWriter};
 use rayon::prelude::*;
 use std::path::Path;
-use std::sync::Arc;
 
 /// Columns of the result after the group keys: the keys of `rma --format
 /// json` (the [`RmaSummary`] fields, in order) and `status`.
@@ -156,6 +156,10 @@ pub struct Groups {
     pub vi: Vec<f64>,
     /// Per value: the 0-based row of the input file it came from.
     pub rows: Vec<u32>,
+    /// Per input row (CSV): the 1-based physical line where its record
+    /// starts, as every other command counts lines (`\n`, `\r\n` or a lone
+    /// `\r` ends a line; blank lines count). Empty for Parquet.
+    pub lines: Vec<u64>,
     /// Per value: bit 1 = yi missing, bit 2 = variance missing (empty: none missing).
     pub missing: Vec<u8>,
     /// How rows are named in messages (`line` for CSV, `row` for Parquet).
@@ -181,6 +185,7 @@ impl Groups {
         Groups {
             keys: DataFrame::new(n, vec![key]).expect("one column"),
             rows: (0..yi.len() as u32).collect(),
+            lines: Vec::new(),
             offsets,
             yi,
             vi,
@@ -207,7 +212,13 @@ impl Groups {
 
     fn row_name(&self, i: usize) -> String {
         match self.row_word {
-            RowWord::Line => format!("line {}", self.rows[i] as u64 + 2),
+            RowWord::Line => format!(
+                "line {}",
+                self.lines
+                    .get(self.rows[i] as usize)
+                    .copied()
+                    .unwrap_or(self.rows[i] as u64 + 2)
+            ),
             RowWord::Row => format!("row {}", self.rows[i] as u64 + 1),
         }
     }
@@ -239,31 +250,13 @@ impl Groups {
     }
 }
 
-/// Column names of a CSV header line or a Parquet schema.
-fn header(path: &Path, format: TableFormat) -> Result<Vec<String>> {
-    match format {
-        TableFormat::Csv => {
-            let mut r = csv::ReaderBuilder::new()
-                .has_headers(true)
-                .from_path(path)
-                .map_err(|e| Error::Invalid {
-                    file: path.to_path_buf(),
-                    problems: vec![format!("cannot read the header line: {e}")],
-                })?;
-            let h = r.headers().map_err(|e| Error::Invalid {
-                file: path.to_path_buf(),
-                problems: vec![format!("cannot read the header line: {e}")],
-            })?;
-            Ok(h.iter().map(str::to_string).collect())
-        }
-        TableFormat::Parquet => {
-            let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-            let schema = ParquetReader::new(f)
-                .schema()
-                .map_err(|e| polars_err(path, e))?;
-            Ok(schema.iter_names().map(|n| n.to_string()).collect())
-        }
-    }
+/// Column names of a Parquet schema.
+fn parquet_header(path: &Path) -> Result<Vec<String>> {
+    let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let schema = ParquetReader::new(f)
+        .schema()
+        .map_err(|e| polars_err(path, e))?;
+    Ok(schema.iter_names().map(|n| n.to_string()).collect())
 }
 
 fn polars_err(path: &Path, e: PolarsError) -> Error {
@@ -275,36 +268,30 @@ fn polars_err(path: &Path, e: PolarsError) -> Error {
     }
 }
 
-const YI: &str = "__spotmeta_yi";
-const VI: &str = "__spotmeta_vi";
-const ROW: &str = "__spotmeta_row";
-
-/// Read `path` (CSV or Parquet, by extension) and split it into groups by
-/// `cols.groups`, sorted by the keys. The effect-size and variance columns are
-/// read as numbers where they parse; anything else (empty, `NA`, text) is
-/// missing and makes its group unpoolable, not the read.
-pub fn read_groups(path: &Path, cols: &BatchColumns) -> Result<Groups> {
-    if cols.groups.is_empty() {
-        return Err(Error::option("--group", "name at least one group column"));
+/// Refuse an input that is not a regular file (a directory, a FIFO, a
+/// device) before opening it: opening a FIFO would wait for a writer.
+fn regular_file(path: &Path) -> Result<()> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_file() {
+        return Ok(());
     }
-    let format = TableFormat::from_path(path)?;
-    if !path.is_file() {
-        return Err(Error::io(
-            path,
-            std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
-        ));
-    }
-    let var = match &cols.variance {
-        Variance::Vi(c) | Variance::Sei(c) => c.clone(),
+    let what = if meta.is_dir() {
+        "is a directory"
+    } else {
+        "is not a regular file (a FIFO, socket or device)"
     };
-    let mut needed: Vec<String> = cols.groups.clone();
-    for c in [&cols.yi, &var] {
-        if !needed.contains(c) {
-            needed.push(c.clone());
-        }
-    }
-    let header = header(path, format)?;
-    for c in &needed {
+    Err(Error::io(
+        path,
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{what}; give a CSV or Parquet file"),
+        ),
+    ))
+}
+
+/// Every needed column is in the header, or a [`Error::MissingColumn`].
+fn check_columns(path: &Path, header: &[String], needed: &[String]) -> Result<()> {
+    for c in needed {
         if !header.iter().any(|h| h == c) {
             return Err(Error::MissingColumn {
                 file: path.to_path_buf(),
@@ -316,36 +303,66 @@ pub fn read_groups(path: &Path, cols: &BatchColumns) -> Result<Groups> {
             });
         }
     }
-    let df = match format {
-        TableFormat::Csv => {
-            // Effect sizes are read as text and cast, so that `NA` or a stray
-            // word makes one value missing instead of failing the whole read.
-            let text: Schema = [cols.yi.as_str(), var.as_str()]
-                .into_iter()
-                .map(|c| Field::new(c.into(), DataType::String))
-                .collect();
-            let names: Vec<PlSmallStr> = needed.iter().map(|c| c.as_str().into()).collect();
-            CsvReadOptions::default()
-                .with_has_header(true)
-                .with_infer_schema_length(Some(10_000))
-                .with_columns(Some(names.into()))
-                .with_schema_overwrite(Some(Arc::new(text)))
-                .try_into_reader_with_file_path(Some(path.to_path_buf()))
-                .and_then(|r| r.finish())
-        }
-        TableFormat::Parquet => {
-            let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-            ParquetReader::new(f)
-                .with_columns(Some(needed.clone()))
-                .finish()
+    Ok(())
+}
+
+const YI: &str = "__spotmeta_yi";
+const VI: &str = "__spotmeta_vi";
+const ROW: &str = "__spotmeta_row";
+
+/// Read `path` (CSV or Parquet, by extension) and split it into groups by
+/// `cols.groups`, sorted by the keys.
+///
+/// A CSV file is read by the rules of every other command (see
+/// [`crate::data::Table`]): a byte-order mark is dropped, `\n`, `\r\n` and a
+/// lone `\r` end lines, blank lines are skipped, cells are not trimmed.
+/// A malformed file is an error naming file:line:column, never a silent
+/// drop: a row with too few or too many cells (an unclosed quote shows as
+/// one), invalid UTF-8, a column named twice, an effect size or variance
+/// that is not a finite number (`abc`, `1e400`). An empty or `NA` effect
+/// size or variance is missing: its group is not pooled and its status
+/// names the row.
+///
+/// # Errors
+///
+/// [`Error::Io`] for a missing file or one that is not a regular file (a
+/// directory or FIFO); [`Error::Csv`], [`Error::Value`] or
+/// [`Error::MissingColumn`] for a malformed table.
+pub fn read_groups(path: &Path, cols: &BatchColumns) -> Result<Groups> {
+    if cols.groups.is_empty() {
+        return Err(Error::option("--group", "name at least one group column"));
+    }
+    let format = TableFormat::from_path(path)?;
+    regular_file(path)?;
+    let var = match &cols.variance {
+        Variance::Vi(c) | Variance::Sei(c) => c.clone(),
+    };
+    let mut needed: Vec<String> = cols.groups.clone();
+    for c in [&cols.yi, &var] {
+        if !needed.contains(c) {
+            needed.push(c.clone());
         }
     }
-    .map_err(|e| polars_err(path, e))?;
+    let (df, lines, yi_col, var_col) = match format {
+        TableFormat::Csv => {
+            let (df, lines) = read_csv(path, &cols.groups, &cols.yi, &var)?;
+            (df, lines, YI, VI)
+        }
+        TableFormat::Parquet => {
+            check_columns(path, &parquet_header(path)?, &needed)?;
+            let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            let df = ParquetReader::new(f)
+                .with_columns(Some(needed.clone()))
+                .finish()
+                .map_err(|e| polars_err(path, e))?;
+            (df, Vec::new(), cols.yi.as_str(), var.as_str())
+        }
+    };
     let keys: Vec<_> = cols.groups.iter().map(|g| col(g.as_str())).collect();
     let mut select = keys.clone();
     select.extend([
-        col(cols.yi.as_str()).cast(DataType::Float64).alias(YI),
-        col(var.as_str()).cast(DataType::Float64).alias(VI),
+        col(yi_col).cast(DataType::Float64).alias(YI),
+        col(var_col).cast(DataType::Float64).alias(VI),
         col(ROW),
     ]);
     let key_names: Vec<&str> = cols.groups.iter().map(String::as_str).collect();
@@ -386,6 +403,7 @@ pub fn read_groups(path: &Path, cols: &BatchColumns) -> Result<Groups> {
         yi,
         vi,
         rows,
+        lines,
         missing,
         row_word: match format {
             TableFormat::Csv => RowWord::Line,
@@ -395,6 +413,290 @@ pub fn read_groups(path: &Path, cols: &BatchColumns) -> Result<Groups> {
     };
     restore_row_order(&mut groups);
     Ok(groups)
+}
+
+/// The text cells of one key column, packed into one buffer.
+#[derive(Default)]
+struct KeyCells {
+    text: String,
+    /// End of each cell in `text`; `None` for an empty cell (null).
+    ends: Vec<Option<usize>>,
+}
+
+impl KeyCells {
+    fn push(&mut self, cell: &str) {
+        if cell.is_empty() {
+            self.ends.push(None);
+        } else {
+            self.text.push_str(cell);
+            self.ends.push(Some(self.text.len()));
+        }
+    }
+
+    fn cells(&self) -> impl Iterator<Item = Option<&str>> {
+        let mut start = 0;
+        self.ends.iter().map(move |e| {
+            e.map(|end| {
+                let s = &self.text[start..end];
+                start = end;
+                s
+            })
+        })
+    }
+
+    /// The column, typed as polars' CSV reader would infer it (integer,
+    /// float or boolean where every present cell parses, else text).
+    fn into_column(self, name: &str) -> Column {
+        fn all<T>(k: &KeyCells, f: impl Fn(&str) -> Option<T>) -> Option<Vec<Option<T>>> {
+            k.cells()
+                .map(|c| match c {
+                    None => Some(None),
+                    Some(s) => f(s).map(Some),
+                })
+                .collect()
+        }
+        let name: PlSmallStr = name.into();
+        if let Some(v) = all(&self, |s| s.parse::<i64>().ok()) {
+            Column::new(name, v)
+        } else if let Some(v) = all(&self, |s| s.parse::<f64>().ok()) {
+            Column::new(name, v)
+        } else if let Some(v) = all(&self, |s| match s.to_ascii_lowercase().as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        }) {
+            Column::new(name, v)
+        } else {
+            Column::new(name, self.cells().collect::<Vec<Option<&str>>>())
+        }
+    }
+}
+
+/// Where a CSV problem sits.
+fn csv_location(path: &Path, line: u64, column: Option<usize>, name: Option<&str>) -> Location {
+    Location {
+        file: path.to_path_buf(),
+        line,
+        column,
+        column_name: name.map(str::to_string),
+    }
+}
+
+/// Number of line ends (`\n`, `\r\n`, lone `\r`) in `b`.
+fn line_ends(b: &[u8]) -> u64 {
+    let lf = b.iter().filter(|&&c| c == b'\n').count();
+    let cr = b.iter().filter(|&&c| c == b'\r').count();
+    if cr == 0 {
+        return lf as u64;
+    }
+    let crlf = b.windows(2).filter(|w| w == b"\r\n").count();
+    (lf + cr - crlf) as u64
+}
+
+/// First byte at or after `from` that is not a line end (a record's start:
+/// the reader's position comes before the blank lines it skips).
+fn skip_line_ends(bytes: &[u8], from: u64) -> usize {
+    let mut i = usize::try_from(from).unwrap_or(usize::MAX).min(bytes.len());
+    while i < bytes.len() && matches!(bytes[i], b'\r' | b'\n') {
+        i += 1;
+    }
+    i
+}
+
+/// The 1-based line of each record start (ascending byte offsets).
+fn lines_of(bytes: &[u8], starts: &[usize]) -> Vec<u64> {
+    let mut out = Vec::with_capacity(starts.len());
+    let (mut line, mut pos) = (1u64, 0usize);
+    for &s in starts {
+        line += line_ends(&bytes[pos..s]);
+        pos = s;
+        out.push(line);
+    }
+    out
+}
+
+/// One cell of the effect-size or variance column: `None` when empty or
+/// `NA`, else a finite number or an error at its line and column.
+fn number_cell(cell: &str, at: impl Fn() -> Location) -> Result<Option<f64>> {
+    if cell.is_empty() || cell == "NA" {
+        return Ok(None);
+    }
+    match crate::data::schema::parse_number(cell) {
+        Some(v) => Ok(Some(v)),
+        None => {
+            let (message, fix) = if cell.parse::<f64>().is_ok() {
+                (
+                    format!("\"{cell}\" is not a finite number (it overflows or is inf/NaN)"),
+                    "write a finite number, or leave the cell empty (or `NA`) if unknown",
+                )
+            } else if cell.trim() != cell {
+                (
+                    format!("\"{cell}\" is not a number"),
+                    "remove the spaces around the value",
+                )
+            } else {
+                (
+                    format!("\"{cell}\" is not a number"),
+                    "write a finite number with `.` as the decimal point, or leave the cell empty (or `NA`) if unknown",
+                )
+            };
+            Err(Error::Value {
+                location: Box::new(at()),
+                message,
+                fix: fix.to_string(),
+            })
+        }
+    }
+}
+
+/// Read the key, effect-size and variance columns of a CSV file straight
+/// into columns (the rules are those of [`read_groups`]). Returns the frame
+/// (key columns under their names, then `YI` and `VI` as numbers with nulls)
+/// and the physical line of every row.
+fn read_csv(path: &Path, keys: &[String], yi: &str, var: &str) -> Result<(DataFrame, Vec<u64>)> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::None)
+        .from_reader(bytes.as_slice());
+    let mut rec = csv::ByteRecord::new();
+    let line_at = |offset: usize| 1 + line_ends(&bytes[..offset.min(bytes.len())]);
+    let read_err = |e: csv::Error, offset: usize| Error::Csv {
+        location: Box::new(csv_location(path, line_at(offset), None, None)),
+        message: e.to_string(),
+        fix: "check that the file is a comma-separated text file".into(),
+    };
+    match rdr.read_byte_record(&mut rec) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(Error::Csv {
+                location: Box::new(csv_location(path, 1, None, None)),
+                message: "the file is empty; a header line is expected".into(),
+                fix: "write the column names on the first line".into(),
+            });
+        }
+        Err(e) => return Err(read_err(e, 0)),
+    }
+    let header_line = line_at(skip_line_ends(&bytes, 0));
+    let mut header = Vec::with_capacity(rec.len());
+    for (i, f) in rec.iter().enumerate() {
+        let h = std::str::from_utf8(f).map_err(|_| Error::Csv {
+            location: Box::new(csv_location(path, header_line, Some(i + 1), None)),
+            message: "the header is not valid UTF-8".into(),
+            fix: "save the file as UTF-8".into(),
+        })?;
+        header.push(
+            if i == 0 {
+                h.trim_start_matches('\u{feff}')
+            } else {
+                h
+            }
+            .to_string(),
+        );
+    }
+    for (i, h) in header.iter().enumerate() {
+        if let Some(first) = header[..i].iter().position(|x| x == h) {
+            return Err(Error::Csv {
+                location: Box::new(csv_location(path, header_line, Some(i + 1), Some(h))),
+                message: format!(
+                    "duplicate column `{h}` (also column {}); spotmeta will not guess which copy is meant",
+                    first + 1
+                ),
+                fix: "rename or remove one of the two columns".into(),
+            });
+        }
+    }
+    let mut needed: Vec<String> = keys.to_vec();
+    needed.extend([yi.to_string(), var.to_string()]);
+    check_columns(path, &header, &needed)?;
+    let index = |name: &str| header.iter().position(|h| h == name).unwrap_or(0);
+    let key_idx: Vec<usize> = keys.iter().map(|k| index(k)).collect();
+    let (yi_idx, var_idx) = (index(yi), index(var));
+    let width = header.len();
+    let mut key_cells: Vec<KeyCells> = keys.iter().map(|_| KeyCells::default()).collect();
+    let (mut yis, mut vis) = (Vec::new(), Vec::new());
+    let mut starts: Vec<usize> = Vec::new();
+    // Without a CR only `\n` ends lines, and the reader's own line count
+    // (taken before any blank lines it skips) needs only those skipped `\n`s
+    // added; otherwise every line end is counted in one pass at the end.
+    let lf_only = !bytes.contains(&b'\r');
+    let mut lines: Vec<u64> = Vec::new();
+    let mut next = rdr.position().byte();
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => return Err(read_err(e, skip_line_ends(&bytes, next))),
+        }
+        let at = rec.position().map_or(next, |p| p.byte());
+        let start = skip_line_ends(&bytes, at);
+        if lf_only {
+            let skipped = (start - at as usize) as u64;
+            lines.push(rec.position().map_or(0, |p| p.line()) + skipped);
+        }
+        next = rdr.position().byte();
+        if rec.len() != width {
+            let multi = rec.iter().any(|f| f.contains(&b'\n') || f.contains(&b'\r'));
+            return Err(Error::Csv {
+                location: Box::new(csv_location(
+                    path,
+                    line_at(start),
+                    Some(rec.len().min(width) + 1),
+                    None,
+                )),
+                message: format!(
+                    "row has {} field(s) but the header has {width}{}",
+                    rec.len(),
+                    if multi {
+                        " (a cell spans several lines: probably an unclosed double quote)"
+                    } else {
+                        ""
+                    }
+                ),
+                fix: "every row needs one value per header column: look for a missing or extra \
+                      comma, or an unclosed double quote; put cells that contain commas in \
+                      double quotes"
+                    .into(),
+            });
+        }
+        // Cell by cell: bytes split by a comma may each be invalid UTF-8
+        // while their concatenation is valid.
+        if let Some(bad) = rec.iter().position(|f| std::str::from_utf8(f).is_err()) {
+            return Err(Error::Csv {
+                location: Box::new(csv_location(
+                    path,
+                    line_at(start),
+                    Some(bad + 1),
+                    Some(&header[bad]),
+                )),
+                message: format!("cell in column {} is not valid UTF-8", bad + 1),
+                fix: "save the file as UTF-8 (e.g. \"CSV UTF-8\" in a spreadsheet)".into(),
+            });
+        }
+        // Every cell is valid UTF-8 now.
+        let cell = |i: usize| std::str::from_utf8(&rec[i]).unwrap_or_default();
+        for (k, &i) in key_cells.iter_mut().zip(&key_idx) {
+            k.push(cell(i));
+        }
+        let at = |i: usize, name: &str| csv_location(path, line_at(start), Some(i + 1), Some(name));
+        yis.push(number_cell(cell(yi_idx), || at(yi_idx, yi))?);
+        vis.push(number_cell(cell(var_idx), || at(var_idx, var))?);
+        starts.push(start);
+    }
+    if !lf_only {
+        lines = lines_of(&bytes, &starts);
+    }
+    let n = starts.len();
+    let mut columns: Vec<Column> = key_cells
+        .into_iter()
+        .zip(keys)
+        .map(|(k, name)| k.into_column(name))
+        .collect();
+    columns.push(Column::new(YI.into(), yis));
+    columns.push(Column::new(VI.into(), vis));
+    let df = DataFrame::new(n, columns).map_err(|e| polars_err(path, e))?;
+    Ok((df, lines))
 }
 
 /// Within every group, put the values back in file order (the fits then see
@@ -667,11 +969,12 @@ pub fn encode(df: &mut DataFrame, format: TableFormat) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// Write `df` to `path` atomically, as CSV or Parquet by extension.
-pub fn write_table(path: &Path, df: &mut DataFrame) -> Result<()> {
+/// Write `df` to `path` atomically, as CSV or Parquet by extension; `path`
+/// must not be one of `inputs` (compared as files on disk, not by name).
+pub fn write_table(path: &Path, df: &mut DataFrame, inputs: &[&Path]) -> Result<()> {
     let format = TableFormat::from_path(path)?;
     let bytes = encode(df, format)?;
-    crate::output::write_atomic(path, &bytes)
+    crate::output::guard::write_output("--out", path, &bytes, inputs)
 }
 
 /// Read a whole CSV or Parquet table (e.g. a batch result, for checking).

@@ -269,3 +269,126 @@ fn nothing_is_written_when_the_input_is_bad() {
         .collect();
     assert!(leftovers.is_empty());
 }
+
+/// `read_groups` on `bytes` written to a scratch `t.csv`, grouped by `g`.
+fn read_bytes(bytes: &[u8]) -> (tempfile::TempDir, spotmeta::Result<spotmeta::batch::Groups>) {
+    use spotmeta::batch::{BatchColumns, Variance, read_groups};
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t.csv");
+    std::fs::write(&p, bytes).unwrap();
+    let cols = BatchColumns {
+        groups: vec!["g".into()],
+        yi: "yi".into(),
+        variance: Variance::Vi("vi".into()),
+    };
+    let r = read_groups(&p, &cols);
+    (dir, r)
+}
+
+/// The error of reading `bytes`, as displayed.
+fn read_error(bytes: &[u8]) -> String {
+    match read_bytes(bytes) {
+        (_d, Err(e)) => e.to_string(),
+        (_d, Ok(g)) => panic!("accepted with {} rows: {:?}", g.rows(), g.yi),
+    }
+}
+
+/// Issue #15: batch read CSV differently from every other command and
+/// dropped rows silently. Each case failed on the old (polars) reader: it
+/// kept only the rows before an unclosed quote, merged rows split by a lone
+/// CR, made a phantom empty-key group from blank lines, used the first of
+/// two `yi` columns, and gave no location for bad UTF-8 or text values.
+#[test]
+fn a_malformed_csv_is_an_error_with_its_location() {
+    let cases: [(&[u8], &[&str]); 6] = [
+        // An unclosed quote swallows the rest of the file into one cell.
+        (
+            b"g,yi,vi\na,0.1,0.02\n\"a,0.2,0.03\na,0.3,0.04\n",
+            &["t.csv:3:", "unclosed double quote"],
+        ),
+        (
+            b"g,yi,vi,yi\na,0.1,0.02,0.5\n",
+            &["t.csv:1:4", "duplicate column `yi`"],
+        ),
+        (
+            b"g,yi,vi\na,0.1,0.02\nb\xff,0.2,0.03\n",
+            &["t.csv:3:1", "not valid UTF-8"],
+        ),
+        (
+            b"g,yi,vi\na,0.1,0.02\na,abc,0.03\n",
+            &["t.csv:3:2 (column `yi`)", "\"abc\" is not a number"],
+        ),
+        (
+            b"g,yi,vi\r\na,0.1,0.02\r\n\r\na,1e400,0.03\r\n",
+            &["t.csv:4:2 (column `yi`)", "not a finite number"],
+        ),
+        (
+            b"g,yi,vi\na,0.1,0.02,7\n",
+            &["t.csv:2:4", "row has 4 field(s) but the header has 3"],
+        ),
+    ];
+    for (bytes, want) in cases {
+        let e = read_error(bytes);
+        for w in want {
+            assert!(
+                e.contains(w),
+                "{:?}: {e}\n  (wanted {w:?})",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+    }
+}
+
+#[test]
+fn lone_cr_crlf_and_blank_lines_read_every_row_and_count_lines_as_rma_does() {
+    for text in [
+        "g,yi,vi\ra,0.1,0.02\ra,0.2,0\r\rb,0.3,0.03",
+        "g,yi,vi\r\na,0.1,0.02\r\na,0.2,0\r\n\r\nb,0.3,0.03\r\n",
+        "\u{feff}g,yi,vi\na,0.1,0.02\na,0.2,0\n\nb,0.3,0.03\n\n",
+    ] {
+        let (_d, g) = read_bytes(text.as_bytes());
+        let g = g.unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        // Two groups (no phantom empty-key group from blank lines), three rows.
+        assert_eq!((g.len(), g.rows()), (2, 3), "{text:?}");
+        assert_eq!(g.lines, [2, 3, 5], "{text:?}");
+        let opts = spotmeta::batch::BatchOptions {
+            rma: spotmeta::RmaOptions::default().check().unwrap(),
+            confint: false,
+        };
+        let fits = spotmeta::batch::pool(&g, &opts, &|_| {});
+        assert!(
+            fits[0].status.contains("line 3: vi = 0"),
+            "{}",
+            fits[0].status
+        );
+    }
+}
+
+#[test]
+fn a_directory_or_a_fifo_as_input_is_refused_without_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let as_dir = dir.path().join("d.csv");
+    std::fs::create_dir(&as_dir).unwrap();
+    let fifo = dir.path().join("f.csv");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    let out = dir.path().join("out.csv");
+    spotmeta()
+        .args(["batch", as_dir.to_str().unwrap(), "--group", "g"])
+        .args(["--out", out.to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("is a directory"));
+    if made {
+        spotmeta()
+            .args(["batch", fifo.to_str().unwrap(), "--group", "g"])
+            .args(["--out", out.to_str().unwrap()])
+            .timeout(std::time::Duration::from_secs(20))
+            .assert()
+            .failure()
+            .stderr(predicates::str::contains("not a regular file"));
+    }
+    assert!(!out.exists());
+}

@@ -73,6 +73,17 @@ impl Problems<'_> {
         };
         self.list.push(format!("{loc}: {message} — fix: {fix}"));
     }
+
+    /// A problem of a whole row (no single cell to blame).
+    fn push_row(&mut self, row: usize, message: String, fix: &str) {
+        let loc = Location {
+            file: self.table.path.clone(),
+            line: self.table.rows[row].line,
+            column: None,
+            column_name: None,
+        };
+        self.list.push(format!("{loc}: {message} — fix: {fix}"));
+    }
 }
 
 fn labels(table: &Table, slab: Option<&str>) -> Result<Vec<String>> {
@@ -249,6 +260,13 @@ pub fn effects(table: &Table, source: &Source, slab: Option<&str>) -> Result<Vec
                     Measure::SMCC => change::smcc(x[0], x[1], x[2], x[3], x[4], x[5]),
                 };
                 match r {
+                    // Finite inputs can still overflow (issue #15: escalc
+                    // printed `inf` and exited 0).
+                    Some((y, v)) if !(y.is_finite() && v.is_finite()) => problems.push_row(
+                        i,
+                        format!("{measure} overflows: yi = {y}, vi = {v}"),
+                        "check the magnitudes of this row's means and SDs (or rescale the units)",
+                    ),
                     Some((y, v)) => {
                         out[i].yi = Some(y);
                         out[i].vi = Some(v);

@@ -10,12 +10,14 @@
 //! | [`funnel`] | contour-enhanced funnel plot layout and drawing |
 //! | [`panel`] | the report's confounds and sensitivity panel |
 //! | [`report`] | `spotmeta report`: report.png, plots, results.json, summary.md |
+//! | [`guard`] | output safety: never over an input; a directory's files replaced at once |
 //! | [`canvas`], [`style`] | drawing surfaces, font, colours, sizes |
 
 pub mod albatross;
 pub mod canvas;
 pub mod forest;
 pub mod funnel;
+pub mod guard;
 pub mod json;
 pub mod layout;
 pub mod panel;

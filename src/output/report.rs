@@ -2,7 +2,9 @@
 //! `forest.png`, `forest.svg`, `funnel.png`, `results.json` and `summary.md`.
 //!
 //! [`build_report`] computes every file in memory first; [`Report::write`]
-//! then writes them atomically, so a failure leaves no partial report. The
+//! then replaces the directory's report files all at once (see
+//! [`super::guard::replace_dir_files`]), so a failure or a concurrent run
+//! never leaves a mixed or partial report. The
 //! output is deterministic: no timestamps, the embedded font, a fixed PNG
 //! encoder, JSON keys in a fixed order.
 
@@ -19,7 +21,6 @@ use super::json::RmaSummary;
 use super::layout::{ForestData, ForestStyle, TextItem, forest_layout};
 use super::panel::{PanelExtra, draw_panel, sensitivity_panel};
 use super::style::{colour, level_pct, num, p_clause, size, wrap};
-use super::write_atomic;
 use crate::analysis::Tau2Ci;
 use crate::analysis::diagnostics::{Diagnostics, Outcome};
 use crate::analysis::multilevel_primary::{AllOutcomes, ThreeLevel};
@@ -203,14 +204,41 @@ pub struct Report {
     pub files: Vec<(String, Vec<u8>)>,
 }
 
+/// Every file name a report can contain: [`Report::write`] replaces these
+/// (a name a new report lacks, such as `albatross.png` for a generic table,
+/// is removed) and keeps any other file of the directory.
+pub const REPORT_FILES: [&str; 7] = [
+    "report.png",
+    "forest.png",
+    "forest.svg",
+    "funnel.png",
+    "albatross.png",
+    "results.json",
+    "summary.md",
+];
+
 impl Report {
-    /// Create `dir` if needed and write every file atomically.
-    pub fn write(&self, dir: &Path) -> Result<()> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        for (name, bytes) in &self.files {
-            write_atomic(&dir.join(name), bytes)?;
-        }
-        Ok(())
+    /// Publish the report in `dir` (created if missing): its report files
+    /// ([`REPORT_FILES`]) are replaced all at once by this report's, other
+    /// files of `dir` are kept. Runs under a lock on `dir`, so concurrent
+    /// writers follow one another; on failure `dir` keeps its previous set.
+    /// `inputs` are the files the report was computed from: a `dir` that
+    /// holds one of them is refused.
+    ///
+    /// Safe to call while holding another lock (e.g. the dataset lock of
+    /// `add --rerun`): it takes only the lock of `dir`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Option`] for a refused `dir`; [`Error::Io`] if writing or
+    /// renaming fails.
+    pub fn write(&self, dir: &Path, inputs: &[&Path]) -> Result<()> {
+        debug_assert!(
+            self.files
+                .iter()
+                .all(|(n, _)| REPORT_FILES.contains(&n.as_str()))
+        );
+        super::guard::replace_dir_files(dir, &self.files, &REPORT_FILES, inputs)
     }
 }
 

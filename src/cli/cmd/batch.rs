@@ -11,6 +11,7 @@ use spotmeta::batch::{
     BatchColumns, BatchOptions, STATUS_K1, STATUS_OK, TableFormat, Variance, pool, read_groups,
     to_frame, write_table,
 };
+use spotmeta::output::guard::refuse_input_as_output;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -88,6 +89,7 @@ impl Progress {
 pub fn run(a: BatchArgs) -> anyhow::Result<()> {
     // Check everything cheap before reading anything.
     let out_format = TableFormat::from_path(&a.out)?;
+    refuse_input_as_output("--out", &a.out, &[&a.file])?;
     let opts = BatchOptions {
         rma: a.model.options(TestKind::Z)?,
         confint: !a.no_confint,
@@ -129,7 +131,7 @@ pub fn run(a: BatchArgs) -> anyhow::Result<()> {
     })?;
     progress.bar.finish_and_clear();
     let mut df = to_frame(&groups, &fits, &opts)?;
-    write_table(&a.out, &mut df)?;
+    write_table(&a.out, &mut df, &[&a.file])?;
     let ok = fits.iter().filter(|f| f.status == STATUS_OK).count();
     let k1 = fits.iter().filter(|f| f.status == STATUS_K1).count();
     let not = fits.iter().filter(|f| f.summary.is_none()).count();

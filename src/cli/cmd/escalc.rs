@@ -69,5 +69,5 @@ pub fn run(a: EscalcArgs) -> anyhow::Result<()> {
             t
         }
     };
-    super::emit(&a.output, &text)
+    super::emit(&a.output, &text, &[&path])
 }

@@ -130,5 +130,5 @@ pub fn run(a: FlagsArgs) -> anyhow::Result<()> {
             t
         }
     };
-    super::emit(&a.output, &text)
+    super::emit(&a.output, &text, &[&path])
 }

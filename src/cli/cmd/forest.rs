@@ -285,7 +285,7 @@ pub fn run(a: ForestArgs) -> anyhow::Result<()> {
         ImageFormat::Png => forest_png(&layout)?,
         ImageFormat::Svg => forest_svg(&layout)?.into_bytes(),
     };
-    spotmeta::output::write_atomic(&a.out, &bytes)
+    spotmeta::output::guard::write_output("--out", &a.out, &bytes, &[&p.path])
         .with_context(|| format!("writing {}", a.out.display()))?;
     Ok(())
 }

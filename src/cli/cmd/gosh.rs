@@ -13,7 +13,7 @@ use spotmeta::escalc::spot::SpotOptions;
 use spotmeta::escalc::table::effects;
 use spotmeta::gosh::plot::{GoshPlotOptions, gosh_png};
 use spotmeta::gosh::{Gosh, GoshOptions, HARD_MAX_K, gosh};
-use spotmeta::output::write_atomic;
+use spotmeta::output::guard::write_output;
 use spotmeta::{TestKind, ValidRmaOptions};
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -199,6 +199,11 @@ pub fn run(a: GoshArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let input = a
+        .input
+        .file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
     std::fs::create_dir_all(&a.out)
         .map_err(|e| anyhow::anyhow!("{}: cannot create the directory: {e}", a.out.display()))?;
     let mut written = Vec::new();
@@ -209,7 +214,7 @@ pub fn run(a: GoshArgs) -> anyhow::Result<()> {
     ] {
         if let Some(bytes) = bytes {
             let path = a.out.join(name);
-            write_atomic(&path, bytes)?;
+            write_output("--out", &path, bytes, &[&input])?;
             written.push(path.display().to_string());
         }
     }

@@ -16,11 +16,15 @@ pub mod vote;
 
 use crate::cli::args::OutputArgs;
 use std::io::Write;
+use std::path::Path;
 
-/// Send finished output to `--out` (atomically) or to standard output.
-pub fn emit(out: &OutputArgs, text: &str) -> anyhow::Result<()> {
+/// Send finished output to `--out` (atomically, and never over one of
+/// `inputs`) or to standard output.
+pub fn emit(out: &OutputArgs, text: &str, inputs: &[&Path]) -> anyhow::Result<()> {
     match &out.out {
-        Some(path) => spotmeta::output::write_atomic(path, text.as_bytes())?,
+        Some(path) => {
+            spotmeta::output::guard::write_output("--out", path, text.as_bytes(), inputs)?
+        }
         None => {
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(text.as_bytes())?;

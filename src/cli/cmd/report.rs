@@ -2,9 +2,10 @@
 //! `forest.png`, `forest.svg`, `funnel.png`, `albatross.png` (spot dataset),
 //! `results.json` and `summary.md`
 //! (default DIR `reports/`). Everything is computed before anything is
-//! written, and every file is written atomically.
+//! written; then the directory's report files are replaced all at once, under
+//! a lock on the directory ([`spotmeta::output::report::Report::write`]).
 
-use crate::cli::args::{InputArgs, ModelArgs};
+use crate::cli::args::{DEFAULT_DATASET, InputArgs, ModelArgs};
 use crate::cli::cmd::forest::prepare;
 use anyhow::Context;
 use clap::Args;
@@ -12,6 +13,7 @@ use spotmeta::analysis::confounds::{ConfoundOptions, flag_dataset};
 use spotmeta::analysis::diagnostics::diagnose;
 use spotmeta::analysis::primary::LeftOut;
 use spotmeta::analysis::vote::vote_count;
+use spotmeta::output::guard::refuse_dir_holding_input;
 use spotmeta::output::report::{ReportInput, ReportRow, SPOT_SEARCH_DATE, build_report};
 use std::path::PathBuf;
 
@@ -29,6 +31,13 @@ pub struct ReportArgs {
 
 /// Run `spotmeta report`.
 pub fn run(a: ReportArgs) -> anyhow::Result<()> {
+    let file = a
+        .input
+        .file
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
+    // Refused before any work; checked again when the report is published.
+    refuse_dir_holding_input("--out", &a.out, &[&file])?;
     let p = prepare(&a.input, &a.model, None, None, true, false)?;
     let dataset = p.path.display().to_string();
     let input = match (&p.primary, &p.spot) {
@@ -124,7 +133,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
     };
     let report = build_report(&input)?;
     report
-        .write(&a.out)
+        .write(&a.out, &[&p.path])
         .with_context(|| format!("writing the report to {}", a.out.display()))?;
     for (name, _) in &report.files {
         println!("{}", a.out.join(name).display());

@@ -489,7 +489,7 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
                 }
             };
             let text = extended_model(&a, &table, &rows, &opts, &derived)?;
-            return super::emit(&a.output, &text);
+            return super::emit(&a.output, &text, &[&path]);
         }
         match a.output.format {
             Format::Json => {
@@ -515,7 +515,7 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
                 .map(|r| (r.line, r.yi.unwrap(), r.vi.unwrap()))
                 .collect();
             let text = extended_model(&a, &table, &rows, &opts, &|_, _| None)?;
-            return super::emit(&a.output, &text);
+            return super::emit(&a.output, &text, &[&path]);
         }
         let fit = rma(&yi, &vi, &opts)?;
         let (ci, ci_why) = confint_or_why(&yi, &vi, &fit, 1e-12);
@@ -551,7 +551,7 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
             }
         }
     };
-    super::emit(&a.output, &text)
+    super::emit(&a.output, &text, &[&path])
 }
 
 /// The primary analysis as text: rows used, the model, rows left out.

@@ -213,5 +213,5 @@ pub fn run(a: SensitivityArgs) -> anyhow::Result<()> {
         Format::Json => serde_json::to_string_pretty(&s)? + "\n",
         _ => render(&s),
     };
-    super::emit(&a.output, &text)
+    super::emit(&a.output, &text, &[&path])
 }

@@ -120,5 +120,5 @@ pub fn run(a: VoteArgs) -> anyhow::Result<()> {
         Format::Json => serde_json::to_string_pretty(&v)? + "\n",
         _ => render(&v),
     };
-    super::emit(&a.output, &text)
+    super::emit(&a.output, &text, &[&path])
 }

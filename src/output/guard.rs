@@ -1,0 +1,515 @@
+//! Output safety (issue #15): an output never lands on an input, and a
+//! directory's file set is replaced all at once.
+//!
+//! - [`refuse_input_as_output`] compares files by device and inode (not by
+//!   name), so `--out` given as the input under another spelling, through a
+//!   symlink or as a hard link is refused before anything is written.
+//! - [`write_output`] is that check followed by [`write_atomic`] (temporary
+//!   file in the same directory, then rename): every `--out` file goes
+//!   through it.
+//! - [`replace_dir_files`] publishes a set of files as the content of a
+//!   directory: it builds the new set in a sibling temporary directory, then
+//!   swaps it in with two renames, under a lock on the directory, so a
+//!   reader sees either the old set or the new one and a failure leaves the
+//!   old set intact. `spotmeta report` uses it; so can any caller that holds
+//!   another lock (e.g. the dataset lock of `add --rerun`).
+//!
+//! The swap is two renames (old → aside, new → in place); between them the
+//! directory is briefly absent. A run killed exactly there is repaired by
+//! the next run, which puts the old set back before starting.
+
+use super::write_atomic;
+use crate::error::{Error, Result};
+use std::fs;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+/// Identity of a file: device and inode on Unix, the canonical path elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FileId {
+    #[cfg(unix)]
+    dev_ino: (u64, u64),
+    #[cfg(not(unix))]
+    canonical: PathBuf,
+}
+
+/// The identity of the file `path` names (following symlinks), or `None`
+/// when there is no such file (yet).
+fn file_id(path: &Path) -> Option<FileId> {
+    let meta = fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let _ = &meta;
+        Some(FileId {
+            dev_ino: (meta.dev(), meta.ino()),
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        Some(FileId {
+            canonical: fs::canonicalize(path).ok()?,
+        })
+    }
+}
+
+/// Refuse `out` (the value of the option `option`) when it is the same file
+/// as one of `inputs`: same device and inode, whatever the spelling,
+/// symlinks or hard links. An `out` that does not exist yet is fine.
+///
+/// # Errors
+///
+/// [`Error::Option`] naming the option, both paths and what to do.
+pub fn refuse_input_as_output(option: &str, out: &Path, inputs: &[&Path]) -> Result<()> {
+    let Some(out_id) = file_id(out) else {
+        return Ok(());
+    };
+    for input in inputs {
+        if file_id(input).as_ref() == Some(&out_id) {
+            return Err(Error::option(
+                option,
+                format!(
+                    "{} is the input file {} (same file on disk); writing there would replace \
+                     the input. Choose another output path.",
+                    out.display(),
+                    input.display()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuse a directory `dir` (the value of `option`) that is, or contains
+/// at any depth, one of `inputs`, or that holds the current working
+/// directory: replacing its content would lose them.
+///
+/// # Errors
+///
+/// [`Error::Option`] naming the option, both paths and what to do.
+pub fn refuse_dir_holding_input(option: &str, dir: &Path, inputs: &[&Path]) -> Result<()> {
+    let Some(dir_id) = file_id(dir) else {
+        return Ok(());
+    };
+    let holds = |path: &Path| -> bool {
+        let Ok(canonical) = fs::canonicalize(path) else {
+            return false;
+        };
+        canonical
+            .ancestors()
+            .any(|a| file_id(a).as_ref() == Some(&dir_id))
+    };
+    for input in inputs {
+        if holds(input) {
+            return Err(Error::option(
+                option,
+                format!(
+                    "the directory {} holds the input file {}; its content is replaced as a \
+                     whole, which would lose the input. Write into a directory of its own \
+                     (e.g. reports/).",
+                    dir.display(),
+                    input.display()
+                ),
+            ));
+        }
+    }
+    if std::env::current_dir().is_ok_and(|cwd| holds(&cwd)) {
+        return Err(Error::option(
+            option,
+            format!(
+                "the directory {} is (or holds) the current directory; its content is replaced \
+                 as a whole. Write into a subdirectory (e.g. reports/).",
+                dir.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Write `bytes` to the output `path` (the value of `option`) atomically,
+/// after checking that `path` is none of `inputs`.
+///
+/// # Errors
+///
+/// [`Error::Option`] if `path` is an input (nothing is written);
+/// [`Error::Io`] if writing fails (the old file, if any, is kept).
+pub fn write_output(option: &str, path: &Path, bytes: &[u8], inputs: &[&Path]) -> Result<()> {
+    refuse_input_as_output(option, path, inputs)?;
+    write_atomic(path, bytes)
+}
+
+/// Sibling paths used while replacing `dir`: its parent, and the names of
+/// the lock file and of the temporary directories.
+struct Siblings {
+    parent: PathBuf,
+    name: String,
+}
+
+impl Siblings {
+    fn of(dir: &Path) -> Result<Siblings> {
+        // Resolve `.`, `..` and a trailing slash so the directory has a name
+        // and a parent; a missing directory's parent must exist or be created.
+        let absolute = std::path::absolute(dir).map_err(|e| Error::io(dir, e))?;
+        let (parent, name) = match fs::canonicalize(&absolute) {
+            Ok(c) => (
+                c.parent().map(Path::to_path_buf),
+                c.file_name().map(|n| n.to_string_lossy().into_owned()),
+            ),
+            Err(_) => (
+                absolute.parent().map(Path::to_path_buf),
+                absolute
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned()),
+            ),
+        };
+        match (parent, name) {
+            (Some(parent), Some(name)) if name != ".." => Ok(Siblings { parent, name }),
+            _ => Err(Error::option(
+                "--out",
+                format!(
+                    "{}: the output directory needs a name and a parent directory",
+                    dir.display()
+                ),
+            )),
+        }
+    }
+
+    fn lock(&self) -> PathBuf {
+        self.parent.join(format!(".{}.spotmeta-lock", self.name))
+    }
+
+    fn prefix(&self, kind: &str) -> String {
+        format!(".{}.spotmeta-{kind}.", self.name)
+    }
+
+    fn target(&self) -> PathBuf {
+        self.parent.join(&self.name)
+    }
+
+    /// A fresh, empty sibling directory `.NAME.spotmeta-KIND.<unique>`.
+    fn fresh(&self, kind: &str) -> Result<PathBuf> {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        for n in 0..1000u32 {
+            let p = self.parent.join(format!(
+                "{}{}-{stamp}-{n}",
+                self.prefix(kind),
+                std::process::id()
+            ));
+            match fs::create_dir(&p) {
+                Ok(()) => return Ok(p),
+                Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(Error::io(&p, e)),
+            }
+        }
+        Err(Error::io(
+            &self.parent,
+            std::io::Error::new(ErrorKind::AlreadyExists, "no free temporary name"),
+        ))
+    }
+
+    /// Leftovers of earlier runs (`kind` = `new` or `old`), oldest name first.
+    fn leftovers(&self, kind: &str) -> Result<Vec<PathBuf>> {
+        let prefix = self.prefix(kind);
+        let mut v: Vec<PathBuf> = fs::read_dir(&self.parent)
+            .map_err(|e| Error::io(&self.parent, e))?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .map(|e| e.path())
+            .collect();
+        v.sort();
+        Ok(v)
+    }
+
+    /// Repair what a killed run left: an old set moved aside but never
+    /// replaced goes back in place; temporary directories are removed.
+    fn recover(&self) -> Result<()> {
+        let target = self.target();
+        let old = self.leftovers("old")?;
+        if fs::symlink_metadata(&target).is_err()
+            && let Some(last) = old.last()
+        {
+            fs::rename(last, &target).map_err(|e| Error::io(last, e))?;
+        }
+        for p in self
+            .leftovers("old")?
+            .into_iter()
+            .chain(self.leftovers("new")?)
+        {
+            fs::remove_dir_all(&p).map_err(|e| Error::io(&p, e))?;
+        }
+        Ok(())
+    }
+}
+
+/// An exclusive lock on a directory's sibling lock file. The file is
+/// removed on release, so no lock file stays behind; a waiter that wakes up
+/// holding a removed file's lock sees that the path now names another file
+/// (or none) and tries again.
+struct DirLock {
+    file: fs::File,
+    path: PathBuf,
+}
+
+impl DirLock {
+    fn take(path: &Path, dir: &Path) -> Result<DirLock> {
+        let mut told = false;
+        loop {
+            let file = fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(path)
+                .map_err(|e| Error::io(path, e))?;
+            match file.try_lock() {
+                Ok(()) => {}
+                Err(fs::TryLockError::WouldBlock) => {
+                    if !told {
+                        eprintln!(
+                            "waiting for another spotmeta run writing into {} to finish (lock {})",
+                            dir.display(),
+                            path.display()
+                        );
+                        told = true;
+                    }
+                    file.lock().map_err(|e| Error::io(path, e))?;
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(Error::io(path, e)),
+            }
+            let held = file.metadata().ok().and_then(|m| same_id(&m, path));
+            if held == Some(true) {
+                return Ok(DirLock {
+                    file,
+                    path: path.to_path_buf(),
+                });
+            }
+        }
+    }
+}
+
+/// Whether `path` still names the file whose metadata is `held`.
+fn same_id(held: &fs::Metadata, path: &Path) -> Option<bool> {
+    let now = fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        Some(held.dev() == now.dev() && held.ino() == now.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (held, now);
+        Some(true)
+    }
+}
+
+impl Drop for DirLock {
+    fn drop(&mut self) {
+        // Remove while still holding the lock, then release it.
+        let _ = fs::remove_file(&self.path);
+        let _ = self.file.unlock();
+    }
+}
+
+/// Replace the files of directory `dir` named in `owned` by `files` (name,
+/// bytes) all at once; files of `dir` not named in `owned` (a README, a
+/// user's notes, subdirectories) are kept. `inputs` are the files the
+/// output was computed from: a `dir` that is or holds one of them, or holds
+/// the current directory, is refused.
+///
+/// Steps, under an exclusive lock on `.DIR.spotmeta-lock` next to `dir`
+/// (concurrent calls run one after the other): repair a killed earlier run;
+/// write every file into a new sibling directory `.DIR.spotmeta-new.*`
+/// (fsynced) and link the kept files into it; rename `dir` aside, rename the
+/// new directory into place, remove the old one. Any failure before the
+/// swap removes the new directory and leaves `dir` as it was.
+///
+/// # Errors
+///
+/// [`Error::Option`] for a refused `dir`; [`Error::Io`] if the directory
+/// cannot be created, written or renamed.
+pub fn replace_dir_files(
+    dir: &Path,
+    files: &[(String, Vec<u8>)],
+    owned: &[&str],
+    inputs: &[&Path],
+) -> Result<()> {
+    refuse_dir_holding_input("--out", dir, inputs)?;
+    if let Ok(m) = fs::metadata(dir)
+        && !m.is_dir()
+    {
+        return Err(Error::option(
+            "--out",
+            format!("{} exists and is not a directory", dir.display()),
+        ));
+    }
+    let s = Siblings::of(dir)?;
+    fs::create_dir_all(&s.parent).map_err(|e| Error::io(&s.parent, e))?;
+    let _lock = DirLock::take(&s.lock(), dir)?;
+    s.recover()?;
+    let new = s.fresh("new")?;
+    let built = fill(&s.target(), &new, files, owned);
+    if let Err(e) = built {
+        let _ = fs::remove_dir_all(&new);
+        return Err(e);
+    }
+    swap(&s, &new)
+}
+
+/// Write `files` into the empty directory `new` and link into it every
+/// entry of `target` (if it exists) not named in `owned` or `files`.
+fn fill(target: &Path, new: &Path, files: &[(String, Vec<u8>)], owned: &[&str]) -> Result<()> {
+    // A directory under one of our names is someone's data: refuse rather
+    // than replace it.
+    for name in owned
+        .iter()
+        .copied()
+        .chain(files.iter().map(|(n, _)| n.as_str()))
+    {
+        let p = target.join(name);
+        if fs::symlink_metadata(&p).is_ok_and(|m| m.is_dir()) {
+            return Err(Error::option(
+                "--out",
+                format!(
+                    "{} is a directory where a report file belongs; move it away and run again",
+                    p.display()
+                ),
+            ));
+        }
+    }
+    for (name, bytes) in files {
+        write_atomic(&new.join(name), bytes)?;
+    }
+    match fs::read_dir(target) {
+        Ok(entries) => {
+            // The new directory gets the old one's permissions.
+            if let Ok(m) = fs::metadata(target) {
+                fs::set_permissions(new, m.permissions()).map_err(|e| Error::io(new, e))?;
+            }
+            for entry in entries {
+                let entry = entry.map_err(|e| Error::io(target, e))?;
+                let name = entry.file_name();
+                let n = name.to_string_lossy();
+                if owned.contains(&n.as_ref()) || files.iter().any(|(f, _)| *f == n) {
+                    continue;
+                }
+                keep(&entry.path(), &new.join(&name))?;
+            }
+        }
+        Err(e) if e.kind() == ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(target, e)),
+    }
+    if let Ok(d) = fs::File::open(new) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Carry `from` over to `to`: a hard link for a file (a copy where links
+/// are not possible), the same target for a symlink, recursively for a
+/// directory.
+fn keep(from: &Path, to: &Path) -> Result<()> {
+    let meta = fs::symlink_metadata(from).map_err(|e| Error::io(from, e))?;
+    let ft = meta.file_type();
+    if ft.is_symlink() {
+        let target = fs::read_link(from).map_err(|e| Error::io(from, e))?;
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&target, to).map_err(|e| Error::io(to, e))?;
+        #[cfg(not(unix))]
+        fs::copy(from, to)
+            .map_err(|e| Error::io(to, e))
+            .map(|_| ())?;
+    } else if ft.is_dir() {
+        fs::create_dir(to).map_err(|e| Error::io(to, e))?;
+        fs::set_permissions(to, meta.permissions()).map_err(|e| Error::io(to, e))?;
+        for entry in fs::read_dir(from).map_err(|e| Error::io(from, e))? {
+            let entry = entry.map_err(|e| Error::io(from, e))?;
+            keep(&entry.path(), &to.join(entry.file_name()))?;
+        }
+    } else if fs::hard_link(from, to).is_err() {
+        fs::copy(from, to).map_err(|e| Error::io(to, e))?;
+    }
+    Ok(())
+}
+
+/// Put the complete directory `new` in place of the target.
+fn swap(s: &Siblings, new: &Path) -> Result<()> {
+    let target = s.target();
+    let aside = if fs::symlink_metadata(&target).is_ok() {
+        let aside = s.fresh("old")?;
+        // `fresh` made an empty directory to reserve the name; a directory
+        // renamed onto an empty directory replaces it.
+        if let Err(e) = fs::rename(&target, &aside) {
+            let _ = fs::remove_dir(&aside);
+            let _ = fs::remove_dir_all(new);
+            return Err(Error::io(&target, e));
+        }
+        Some(aside)
+    } else {
+        None
+    };
+    // Test hook (debug builds only): die between the two renames.
+    #[cfg(debug_assertions)]
+    if std::env::var_os("SPOTMETA_FAULT_IN_SWAP").is_some() {
+        std::process::abort();
+    }
+    if let Err(e) = fs::rename(new, &target) {
+        if let Some(aside) = &aside {
+            let _ = fs::rename(aside, &target);
+        }
+        let _ = fs::remove_dir_all(new);
+        return Err(Error::io(&target, e));
+    }
+    if let Ok(d) = fs::File::open(&s.parent) {
+        let _ = d.sync_all();
+    }
+    if let Some(aside) = aside {
+        fs::remove_dir_all(&aside).map_err(|e| Error::io(&aside, e))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_output_is_not_an_input() {
+        let d = tempfile::tempdir().unwrap();
+        let input = d.path().join("in.csv");
+        fs::write(&input, "yi,vi\n").unwrap();
+        refuse_input_as_output("--out", &d.path().join("new.txt"), &[&input]).unwrap();
+    }
+
+    #[test]
+    fn the_same_file_under_another_spelling_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let input = d.path().join("in.csv");
+        fs::write(&input, "yi,vi\n").unwrap();
+        let other = d.path().join(".").join("in.csv");
+        let e = refuse_input_as_output("--out", &other, &[&input]).unwrap_err();
+        assert!(e.to_string().contains("--out"), "{e}");
+    }
+
+    #[test]
+    fn a_failed_fill_leaves_the_directory_as_it_was() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("r");
+        fs::create_dir(&out).unwrap();
+        fs::write(out.join("a.txt"), "old").unwrap();
+        // A file name with a directory part that does not exist fails.
+        let files = vec![
+            ("a.txt".to_string(), b"new".to_vec()),
+            ("no/such.txt".to_string(), b"x".to_vec()),
+        ];
+        assert!(replace_dir_files(&out, &files, &["a.txt"], &[]).is_err());
+        assert_eq!(fs::read_to_string(out.join("a.txt")).unwrap(), "old");
+        let names: Vec<_> = fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("spotmeta-new") || n.contains("spotmeta-old"))
+            .collect();
+        assert!(names.is_empty(), "{names:?}");
+    }
+}

@@ -1,0 +1,374 @@
+//! Issue #15, outputs: no command writes its output over one of its inputs
+//! (same file on disk, whatever the spelling: the same path, `dir/./file`, a
+//! symlink, a hard link), and `spotmeta report` replaces its directory's
+//! report files all at once (a failure leaves the old set; concurrent runs
+//! do not mix; a run killed mid-swap is repaired by the next one; other
+//! files of the directory are kept).
+
+mod common;
+
+use common::{dataset, root, spotmeta};
+use predicates::str::contains;
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// A scratch directory holding a copy of the bundled dataset.
+fn scratch_dataset() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("spot.csv");
+    fs::copy(dataset("spot_reduction.csv"), &data).unwrap();
+    (dir, data)
+}
+
+/// A long yi/vi table with two groups, for `batch`.
+fn scratch_long_table() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("long.csv");
+    fs::write(
+        &data,
+        "outcome,yi,vi\na,0.1,0.02\na,0.3,0.03\na,0.2,0.04\nb,0.5,0.05\nb,0.4,0.02\n",
+    )
+    .unwrap();
+    (dir, data)
+}
+
+/// The ways to name `file` as an output: itself, another spelling, a
+/// symlink and a hard link (the last two created next to it).
+fn aliases(file: &Path) -> Vec<(&'static str, PathBuf)> {
+    let dir = file.parent().unwrap();
+    let name = file.file_name().unwrap();
+    let ext = file.extension().unwrap().to_str().unwrap();
+    let sym = dir.join(format!("via_symlink.{ext}"));
+    let hard = dir.join(format!("via_hardlink.{ext}"));
+    if !sym.exists() {
+        std::os::unix::fs::symlink(file, &sym).unwrap();
+        fs::hard_link(file, &hard).unwrap();
+    }
+    vec![
+        ("same path", file.to_path_buf()),
+        ("other spelling", dir.join(".").join(name)),
+        ("symlink", sym),
+        ("hard link", hard),
+    ]
+}
+
+/// Run `args` with `--out` set to every alias of `input`: each run fails
+/// naming `--out`, and the input keeps every byte.
+fn refuses_every_alias(input: &Path, args: &[&str]) {
+    let before = fs::read(input).unwrap();
+    for (how, out) in aliases(input) {
+        spotmeta()
+            .args(args)
+            .arg(input)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .failure()
+            .stderr(contains("--out"))
+            .stderr(contains("same file"));
+        assert_eq!(
+            fs::read(input).unwrap(),
+            before,
+            "{args:?} with --out = input ({how}) changed the input"
+        );
+    }
+}
+
+#[test]
+fn rma_refuses_an_out_that_is_its_input() {
+    let (_d, data) = scratch_dataset();
+    refuses_every_alias(&data, &["rma"]);
+}
+
+#[test]
+fn escalc_refuses_an_out_that_is_its_input() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("means.csv");
+    fs::write(
+        &data,
+        "study,m1i,sd1i,n1i,m2i,sd2i,n2i\nA,1,1,10,0.5,1,10\nB,2,1,12,1,1.5,11\n",
+    )
+    .unwrap();
+    refuses_every_alias(&data, &["escalc", "--measure", "SMD"]);
+}
+
+#[test]
+fn forest_svg_refuses_an_out_that_is_its_input() {
+    let (_d, data) = scratch_dataset();
+    // --format svg, so the .csv output names are accepted as SVG files.
+    refuses_every_alias(&data, &["forest", "--format", "svg"]);
+}
+
+#[test]
+fn batch_refuses_an_out_that_is_its_input() {
+    let (_d, data) = scratch_long_table();
+    refuses_every_alias(&data, &["batch", "--group", "outcome"]);
+}
+
+#[test]
+fn flags_vote_and_sensitivity_refuse_an_out_that_is_their_input() {
+    let (_d, data) = scratch_dataset();
+    for cmd in ["flags", "vote", "sensitivity"] {
+        let before = fs::read(&data).unwrap();
+        spotmeta()
+            .arg(cmd)
+            .arg(&data)
+            .arg("--out")
+            .arg(&data)
+            .assert()
+            .failure()
+            .stderr(contains("same file"));
+        assert_eq!(fs::read(&data).unwrap(), before, "{cmd} changed its input");
+    }
+}
+
+#[test]
+fn simulate_refuses_an_out_equal_to_its_write_data_file() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("sim.csv");
+    fs::write(&data, "keep me\n").unwrap();
+    fs::hard_link(&data, d.path().join("alias.csv")).unwrap();
+    spotmeta()
+        .args(["simulate", "--k", "3", "--tau2", "0.1", "--reps", "5"])
+        .arg("--write-data")
+        .arg(&data)
+        .arg("--out")
+        .arg(d.path().join("alias.csv"))
+        .assert()
+        .failure()
+        .stderr(contains("same file"));
+    assert_eq!(fs::read_to_string(&data).unwrap(), "keep me\n");
+}
+
+#[test]
+fn an_out_that_is_a_new_file_next_to_the_input_is_written() {
+    let (d, data) = scratch_dataset();
+    let out = d.path().join("rma.txt");
+    spotmeta()
+        .arg("rma")
+        .arg(&data)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    assert!(fs::read_to_string(&out).unwrap().contains("estimate"));
+}
+
+#[test]
+fn report_refuses_a_directory_holding_its_input() {
+    let (d, data) = scratch_dataset();
+    let before = fs::read(&data).unwrap();
+    for out in [d.path().to_path_buf(), d.path().join(".")] {
+        spotmeta()
+            .arg("report")
+            .arg(&data)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .failure()
+            .stderr(contains("holds the input"));
+    }
+    assert_eq!(fs::read(&data).unwrap(), before);
+    // Nothing was written next to it.
+    let names: Vec<_> = fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("spot.csv")]);
+}
+
+/// The files of `dir` (name → bytes), lock and temporary siblings excluded.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// `spotmeta report FILE --out DIR [extra]` from the repository root.
+fn report(file: &Path, dir: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    spotmeta()
+        .current_dir(root())
+        .arg("report")
+        .arg(file)
+        .arg("--out")
+        .arg(dir)
+        .args(extra)
+        .assert()
+}
+
+/// A small generic yi/vi table (fast to report on).
+fn small_table(dir: &Path, name: &str, shift: f64) -> PathBuf {
+    let p = dir.join(name);
+    let mut s = String::from("slab,yi,vi\n");
+    for (i, (y, v)) in [(0.1, 0.02), (0.3, 0.03), (0.25, 0.04), (-0.1, 0.05)]
+        .iter()
+        .enumerate()
+    {
+        s += &format!("Study {},{},{v}\n", i + 1, y + shift);
+    }
+    fs::write(&p, s).unwrap();
+    p
+}
+
+#[test]
+fn a_report_that_fails_midway_leaves_the_previous_set_intact() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("reports");
+    let first = small_table(d.path(), "first.csv", 0.0);
+    report(&first, &out, &[]).success();
+    // One of the report's names is taken by a directory: the old code
+    // replaced report.png, forest.png, ... and then failed on summary.md,
+    // leaving a mix of the two runs.
+    fs::remove_file(out.join("summary.md")).unwrap();
+    fs::create_dir(out.join("summary.md")).unwrap();
+    fs::write(out.join("summary.md/notes.txt"), "mine").unwrap();
+    let old = files(&out);
+    let second = small_table(d.path(), "second.csv", 1.0);
+    report(&second, &out, &[])
+        .failure()
+        .stderr(contains("summary.md"));
+    assert_eq!(files(&out), old, "the failed run changed the old set");
+    assert_eq!(
+        fs::read_to_string(out.join("summary.md/notes.txt")).unwrap(),
+        "mine"
+    );
+    let leftovers: Vec<_> = fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".spotmeta-new") || n.contains(".spotmeta-old"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "temporary directories left: {leftovers:?}"
+    );
+}
+
+#[test]
+fn a_report_keeps_other_files_and_drops_report_files_it_no_longer_makes() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("reports");
+    fs::create_dir(&out).unwrap();
+    fs::write(out.join("README.md"), "how to regenerate").unwrap();
+    fs::create_dir(out.join("extra")).unwrap();
+    fs::write(out.join("extra/n.txt"), "x").unwrap();
+    // A stale albatross.png (only the spot dataset's report has one).
+    fs::write(out.join("albatross.png"), "stale").unwrap();
+    let table = small_table(d.path(), "t.csv", 0.0);
+    report(&table, &out, &[]).success();
+    let got = files(&out);
+    assert_eq!(got["README.md"], b"how to regenerate");
+    assert_eq!(fs::read_to_string(out.join("extra/n.txt")).unwrap(), "x");
+    assert!(!got.contains_key("albatross.png"), "{:?}", got.keys());
+    assert!(got.contains_key("summary.md") && got.contains_key("report.png"));
+}
+
+#[test]
+fn a_report_killed_between_the_renames_is_repaired_by_the_next_run() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("reports");
+    let first = small_table(d.path(), "first.csv", 0.0);
+    report(&first, &out, &[]).success();
+    let old = files(&out);
+    // Debug-build hook: abort after moving the old set aside.
+    let second = small_table(d.path(), "second.csv", 1.0);
+    spotmeta()
+        .current_dir(root())
+        .env("SPOTMETA_FAULT_IN_SWAP", "1")
+        .arg("report")
+        .arg(&second)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .failure();
+    assert!(!out.exists(), "the hook should stop between the renames");
+    // The next run puts the old set back, then replaces it as usual.
+    report(&first, &out, &[]).success();
+    assert_eq!(files(&out), old);
+    let leftovers: Vec<_> = fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".spotmeta-new") || n.contains(".spotmeta-old"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn concurrent_reports_into_one_directory_leave_one_complete_set() {
+    let d = tempfile::tempdir().unwrap();
+    let tables: Vec<PathBuf> = (0..2)
+        .map(|i| small_table(d.path(), &format!("t{i}.csv"), i as f64))
+        .collect();
+    // The set each input gives on its own.
+    let sets: Vec<BTreeMap<String, Vec<u8>>> = tables
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let o = d.path().join(format!("serial{i}"));
+            report(t, &o, &[]).success();
+            files(&o)
+        })
+        .collect();
+    assert_ne!(sets[0], sets[1]);
+    let out = d.path().join("shared");
+    let bin = assert_cmd::cargo::cargo_bin("spotmeta");
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            std::process::Command::new(&bin)
+                .current_dir(root())
+                .arg("report")
+                .arg(&tables[i % 2])
+                .arg("--out")
+                .arg(&out)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let got = files(&out);
+    assert!(
+        got == sets[0] || got == sets[1],
+        "the directory mixes two runs: {:?}",
+        got.keys()
+    );
+    // No lock file or temporary directory is left behind.
+    let mut names: Vec<_> = fs::read_dir(d.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["serial0", "serial1", "shared", "t0.csv", "t1.csv"]);
+}
+
+/// Issue #15: finite inputs whose effect size overflows printed `inf` with
+/// exit 0 (checked on the old code); now an error naming file:line.
+#[test]
+fn escalc_refuses_an_effect_size_that_overflows() {
+    let d = tempfile::tempdir().unwrap();
+    let data = d.path().join("big.csv");
+    fs::write(
+        &data,
+        "study,m1i,sd1i,n1i,m2i,sd2i,n2i\nA,1,1,10,0.5,1,10\nB,1e308,1,10,-1e308,1,10\n",
+    )
+    .unwrap();
+    spotmeta()
+        .arg("escalc")
+        .arg(&data)
+        .args(["--measure", "MD"])
+        .assert()
+        .failure()
+        .stderr(contains("big.csv:3: MD overflows"))
+        .stdout("");
+}
