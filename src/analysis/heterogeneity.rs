@@ -99,7 +99,7 @@ pub fn confint(yi: &[f64], vi: &[f64], fit: &RmaFit, tol: f64) -> Result<Option<
 }
 
 /// [`confint`] for output that must still print the fit when the interval
-/// fails: the interval, or "not computed: <why>" (issue #14).
+/// fails: the interval, or "not computed: …" with the reason (issue #14).
 pub fn confint_or_why(
     yi: &[f64],
     vi: &[f64],

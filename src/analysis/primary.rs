@@ -132,7 +132,7 @@ pub struct PrimaryAnalysis {
     pub fit: RmaFit,
     /// Q-profile CI for τ² (None for FE, k = 1, or when it failed).
     pub tau2_ci: Option<Tau2Ci>,
-    /// "not computed: <why>" when the Q-profile CI failed (the fit stands).
+    /// "not computed: …" with the reason when the Q-profile CI failed (the fit stands).
     pub tau2_ci_why: Option<String>,
 }
 

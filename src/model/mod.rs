@@ -173,20 +173,24 @@ impl RmaFit {
     /// which is infinite when the SE is exactly 0).
     pub fn is_finite(&self) -> bool {
         let opt = |x: Option<f64>| x.unwrap_or(0.0);
-        (self.estimate
-            + self.se
-            + self.ci_lb
-            + self.ci_ub
-            + self.pi_lb
-            + self.pi_ub
-            + self.tau2
-            + opt(self.se_tau2)
-            + self.q
-            + opt(self.i2)
-            + opt(self.h2)
-            + opt(self.s2)
-            + self.sum_weights)
-            .is_finite()
+        // Independent checks (no chain of additions on the fast path).
+        [
+            self.estimate,
+            self.se,
+            self.ci_lb,
+            self.ci_ub,
+            self.pi_lb,
+            self.pi_ub,
+            self.tau2,
+            opt(self.se_tau2),
+            self.q,
+            opt(self.i2),
+            opt(self.h2),
+            opt(self.s2),
+            self.sum_weights,
+        ]
+        .iter()
+        .all(|x| x.is_finite())
     }
 
     /// τ (square root of τ²).
@@ -280,10 +284,13 @@ pub fn rma(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions) -> Result<RmaFit> {
     ) && let Some(fe) = Sums::light_checked(yi, vi)
         && fe.sw3 > 1e-200
         && fe.sw3 < 1e200
-        && let Ok(f) = fit(yi, vi, opts, fe)
-        && f.is_finite()
     {
-        return Ok(f);
+        let f = fit(yi, vi, opts, fe);
+        if let Ok(fit) = &f
+            && fit.is_finite()
+        {
+            return f;
+        }
     }
     rma_general(yi, vi, opts)
 }

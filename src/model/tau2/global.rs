@@ -51,9 +51,9 @@
 //! bounds need cells that shrink geometrically towards each maximum). That
 //! is done for k ≤ [`CERTIFY_MAX_K`], where several maxima are common (issue
 //! #14's examples have k = 3–6). Larger k take the *scan*: the score on a
-//! geometric grid of ratio 2 from v_min/64 to T, every + to − sign change
+//! geometric grid of ratio 4 from v_min/64 to T, every + to − sign change
 //! not holding τ̂ refined by Brent and compared. The scan misses a maximum
-//! only if two maxima share a factor-2 cell, and costs about 15 passes.
+//! only if two maxima share a factor-4 cell, and costs about 8 passes.
 //!
 //! The search runs on standardised data (v_min in [1, 4), see
 //! [`crate::model`]), so the grid, the tolerance and T are scale-free.
@@ -74,7 +74,7 @@ const FIRST: f64 = 1.0 / 64.0;
 /// Ratio of the initial geometric grid (branch and bound).
 const RATIO: f64 = 16.0;
 /// Ratio of the grid in scan mode.
-const SCAN_RATIO: f64 = 2.0;
+const SCAN_RATIO: f64 = 4.0;
 /// Largest k certified by branch and bound; larger k use the scan.
 pub(crate) const CERTIFY_MAX_K: usize = 12;
 /// Relative width of the cell around a maximum accepted on its curvature.
@@ -194,10 +194,10 @@ impl Search<'_> {
     /// Record a local maximum (merging one already seen at nearly the same τ²).
     fn record(&mut self, m: Maximum) {
         let near = |t: f64| (t - m.tau2).abs() <= 1e-6 * (t.max(m.tau2) + 1.0);
-        if !self.maxima.iter().flatten().any(|&(t, _)| near(t)) {
-            if let Some(slot) = self.maxima.iter_mut().find(|s| s.is_none()) {
-                *slot = Some((m.tau2, m.ll));
-            }
+        if !self.maxima.iter().flatten().any(|&(t, _)| near(t))
+            && let Some(slot) = self.maxima.iter_mut().find(|s| s.is_none())
+        {
+            *slot = Some((m.tau2, m.ll));
         }
         if m.ll > self.best.ll {
             self.best = m;
