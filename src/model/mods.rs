@@ -371,16 +371,21 @@ struct Profile {
 
 fn profile(yi: &[f64], vi: &[f64], x: &Design, tau2: f64, reml: bool) -> Option<Profile> {
     let (k, p) = (x.k, x.p);
-    let w = weights(vi, tau2);
     let mut xtwx = Mat::zeros(p, p);
     let mut xtwy = vec![0.0; p];
     for i in 0..k {
         let row = &x.x[i * p..(i + 1) * p];
+        let w = 1.0 / (vi[i] + tau2);
         for a in 0..p {
-            xtwy[a] += row[a] * w[i] * yi[i];
-            for b in 0..p {
-                xtwx.d[a * p + b] += row[a] * w[i] * row[b];
+            xtwy[a] += row[a] * w * yi[i];
+            for b in 0..=a {
+                xtwx.d[a * p + b] += row[a] * w * row[b];
             }
+        }
+    }
+    for a in 0..p {
+        for b in a + 1..p {
+            xtwx.d[a * p + b] = xtwx.d[b * p + a];
         }
     }
     let u = chol_upper(&xtwx)?;
@@ -391,14 +396,18 @@ fn profile(yi: &[f64], vi: &[f64], x: &Design, tau2: f64, reml: bool) -> Option<
     let mut sum_ln = 0.0;
     for i in 0..k {
         let row = &x.x[i * p..(i + 1) * p];
+        let w = 1.0 / (vi[i] + tau2);
         let r = yi[i] - row.iter().zip(&beta).map(|(a, b)| a * b).sum::<f64>();
-        rss += w[i] * r * r;
-        yppy += w[i] * w[i] * r * r;
-        sw += w[i];
+        rss += w * r * r;
+        yppy += w * w * r * r;
+        sw += w;
         sum_ln += (vi[i] + tau2).ln();
         if reml {
-            let xax: f64 = a.mul_vec(row).iter().zip(row).map(|(a, b)| a * b).sum();
-            hat += w[i] * w[i] * xax;
+            let mut xax = 0.0;
+            for c in 0..p {
+                xax += row[c] * (0..p).map(|d| a.d[c * p + d] * row[d]).sum::<f64>();
+            }
+            hat += w * w * xax;
         }
     }
     let (ll, score) = if reml {
@@ -508,6 +517,8 @@ fn global_max(yi: &[f64], vi: &[f64], x: &Design, reml: bool) -> Result<GlobalMa
     let vmin = vi.iter().cloned().fold(f64::INFINITY, f64::min);
     let vmax = vi.iter().cloned().fold(0.0, f64::max);
     let mut pts: Vec<Profile> = vec![eval(0.0)?];
+    // Quarter-decade steps: fine enough that the basin of a lower local
+    // maximum shows as a sign change of the score (for the notes).
     for j in -16..=8 {
         pts.push(eval(10f64.powf(j as f64 / 4.0))?);
     }
