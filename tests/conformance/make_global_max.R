@@ -145,9 +145,11 @@ global_max <- function(y, v, x, reml) {
   peaks <- lapply(cand, function(i) {
     lo <- g[max(i - 1L, 1L)]
     hi <- g[i + 1L]
-    o <- optimize(f, c(lo, hi), maximum = TRUE, tol = (hi - lo) * 1e-12)
+    # on [0, 1] rather than [lo, hi]: optimize() on raw tau^2 near 1e200
+    # stops 2e-5 (relative) short of the maximiser
+    o <- optimize(function(s) f(lo + s * (hi - lo)), c(0, 1), maximum = TRUE, tol = 1e-12)
     best <- c(t = g[i], ll = ll[i])
-    if (o$objective > best[["ll"]]) best <- c(t = o$maximum, ll = o$objective)
+    if (o$objective > best[["ll"]]) best <- c(t = lo + o$maximum * (hi - lo), ll = o$objective)
     if (i == 1L && ll[1] >= best[["ll"]]) best <- c(t = 0, ll = ll[1])
     c(best, i = i)
   })
