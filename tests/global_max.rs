@@ -254,13 +254,11 @@ fn assert_no_misses(with_mod: bool) {
 }
 
 #[test]
-#[ignore = "needs #14 engine fix (branches est-univariate/est-models)"]
 fn intercept_only_reml_and_ml_reach_the_global_maximum_on_every_set() {
     assert_no_misses(false);
 }
 
 #[test]
-#[ignore = "needs #14 engine fix (branches est-univariate/est-models)"]
 fn one_moderator_reml_and_ml_reach_the_global_maximum_on_every_set() {
     assert_no_misses(true);
 }
@@ -346,7 +344,6 @@ fn reml() -> ValidRmaOptions {
 }
 
 #[test]
-#[ignore = "needs #14 engine fix (branches est-univariate/est-models)"]
 fn leave1out_and_influence_refit_the_bcg_trio_at_its_global_maximum() {
     let d = downstream();
     let quads = d["leave1out_influence"].as_array().unwrap();
@@ -400,7 +397,6 @@ fn leave1out_and_influence_refit_the_bcg_trio_at_its_global_maximum() {
 }
 
 #[test]
-#[ignore = "needs #14 engine fix (branches est-univariate/est-models)"]
 fn cumulative_fits_starting_with_the_bcg_trio_reach_the_global_maximum() {
     let d = downstream();
     let (yi, vi) = (nums(&d["bcg"]["yi"]), nums(&d["bcg"]["vi"]));
@@ -441,7 +437,6 @@ fn two_maxima_subsets(d: &Value) -> Vec<(u64, [f64; 6])> {
 }
 
 #[test]
-#[ignore = "needs #14 engine fix (branches est-univariate/est-models)"]
 fn gosh_on_all_bcg_trials_fits_every_two_maxima_subset_at_its_global_maximum() {
     use spotmeta::gosh::{GoshOptions, gosh};
     let d = downstream();
@@ -483,7 +478,6 @@ fn gosh_on_all_bcg_trials_fits_every_two_maxima_subset_at_its_global_maximum() {
 }
 
 #[test]
-#[ignore = "needs #14 engine fix (branches est-univariate/est-models)"]
 fn batch_pools_bcg_groups_with_two_maxima_at_their_global_maximum() {
     use spotmeta::batch::{BatchOptions, Groups, pool};
     let d = downstream();
