@@ -820,6 +820,16 @@ fn fit_standardised(
         if test == TestKind::Adhoc && s2w < 1.0 {
             s2w = 1.0;
         }
+        if s2w == 0.0 {
+            // Every yi is fitted exactly: the Knapp-Hartung SEs are 0 and the t
+            // statistics 0/0 or ±inf. Refuse rather than print them.
+            return Err(Error::Numerical {
+                what: "Knapp-Hartung test".into(),
+                message: "the model fits every yi exactly (residual sum of squares 0), so the \
+                          t-based standard errors are 0; use --test z or --test adhoc"
+                    .into(),
+            });
+        }
     }
     let vb: Vec<f64> = pr.a.iter().map(|v| v * s2w).collect();
     let se: Vec<f64> = (0..p).map(|j| vb[j * p + j].sqrt()).collect();
