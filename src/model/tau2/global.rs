@@ -16,8 +16,15 @@
 //! because RSS is convex), a cell [a, b] is settled by one of three rules:
 //!
 //! 1. **Value bound.** Each piece is monotone, so on [a, b]
-//!    ℓ ≤ A(a) + B(b) + C(b). If this is below ℓ* + δ, no point of the cell
-//!    beats ℓ*.
+//!    ℓ ≤ A(a) + B(b) + C(b). Two sharper bounds use the exact ℓ(a), ℓ(b)
+//!    and the score and curvature bounds of rules 2 and 3 (w = b − a,
+//!    x⁺ = max(x, 0)): first order, ℓ ≤ min(ℓ(a) + (U/2)⁺ w, ℓ(b) + (−L/2)⁺ w)
+//!    with U, L the bounds on 2ℓ′ of rule 2; second order (Taylor with
+//!    Lagrange remainder from either end),
+//!    ℓ ≤ min(ℓ(a) + ℓ′(a)⁺ w, ℓ(b) + (−ℓ′(b))⁺ w) + ½ H w², with H ≥ 0 the
+//!    bound on ℓ″ of rule 3 (only reached when H ≥ 0). If the smallest bound
+//!    is below ℓ* + δ, no point of the cell beats ℓ*. The second-order bound
+//!    settles the cells next to a maximum (where ℓ′ ≈ 0) once ½ H w² < δ.
 //! 2. **Monotone cell.** 2ℓ′ = R₂ − S [+ S₂/S for REML]. On [a, b],
 //!    2ℓ′ ≤ R₂(a) − S(b) [+ S₂(a)/S(b)] and 2ℓ′ ≥ R₂(b) − S(a) [+ S₂(b)/S(a)].
 //!    If the upper bound is < 0 (or the lower > 0) the maximum over the cell
@@ -47,8 +54,8 @@
 //! ℓ ≤ −½ (k − 1) ln(v_min + T) − ½ ln k (k ≥ 2); T is chosen so the bound is
 //! below ℓ* − δ. The boundary τ² = 0 is always compared.
 //!
-//! **Cost.** Certification needs a few dozen O(k) passes (the first-order
-//! bounds need cells that shrink geometrically towards each maximum). That
+//! **Cost.** Certification needs a few dozen O(k) passes (the cells next to
+//! each maximum must shrink until ½ H w² < δ). That
 //! is done for k ≤ [`CERTIFY_MAX_K`], where several maxima are common (issue
 //! #14's examples have k = 3–6). Larger k take the *scan*: the score on a
 //! geometric grid of ratio 4 from v_min/64 to T, every + to − sign change
@@ -252,9 +259,22 @@ impl Search<'_> {
         {
             return;
         }
-        // Rule 1: value bound.
-        let ub = -0.5 * logdet(self.vi, a.t) - 0.5 * sb.rss - r * 0.5 * sb.sw.ln();
-        if ub < self.best.ll + DELTA {
+        // Rule 1: value bound, zeroth order (monotone pieces), then first
+        // and second order (Taylor from each end with the score bounds `up`,
+        // `lo` and the curvature bound `h`).
+        let lda = logdet(self.vi, a.t);
+        let ub = -0.5 * lda - 0.5 * sb.rss - r * 0.5 * sb.sw.ln();
+        let target = self.best.ll + DELTA;
+        if ub < target {
+            return;
+        }
+        let w = b.t - a.t;
+        let la = loglik_of(lda, sa, self.reml);
+        let lb = self.ll(&b);
+        let first = (la + (0.5 * up).max(0.0) * w).min(lb + (-0.5 * lo).max(0.0) * w);
+        let second =
+            (la + (0.5 * ga).max(0.0) * w).min(lb + (-0.5 * gb).max(0.0) * w) + 0.5 * h * w * w;
+        if first.min(second) < target {
             return;
         }
         if depth >= MAX_DEPTH
