@@ -34,6 +34,14 @@
 //!    yᵀP³y = xᵀPx = Σw(x − x̄_w)² ≥ w_min Σx² = w_min R₂, so
 //!    B″ ≤ −w_min(b) R₂(b) with w_min(b) = 1/(v_max + b); and for REML
 //!    C″ = ½[S₂² − 2S₃S]/S² ≤ −½ S₃/S (Cauchy–Schwarz: S₂² ≤ S₃S) ≤ −½S₃(b)/S(a).
+//!    A tighter bound, used when smaller: with P the projection matrix,
+//!    dP/dτ² = −P², so d(yᵀPⁿy)/dτ² = −n yᵀPⁿ⁺¹y ≤ 0 and
+//!    d tr(P²)/dτ² = −2 tr(P³) ≤ 0: yᵀP³y and tr(P²) decrease. Hence
+//!    B″ ≤ −yᵀP³y(b), and A″ + C″ = ½ tr(P²) ≤ ½ tr(P²)(a) for REML
+//!    (A″ ≤ ½S₂(a) for ML); a margin of 16 k ε times the magnitude of the
+//!    terms covers the cancellation in these differences. This bound tends
+//!    to the exact ℓ″ as the cell shrinks, so cells near a maximum with
+//!    ℓ″ < 0 are settled here.
 //!    If the sum is < 0, ℓ is strictly concave on the cell, so it has at most
 //!    one local maximum there: an end point, or (when the score changes sign)
 //!    an interior point, found by Brent's method on the score and compared.
@@ -246,7 +254,16 @@ impl Search<'_> {
         }
         // Rule 3: concave, so that maximum is the only one.
         let wmin = 1.0 / (self.vmax + b.t);
-        let h = 0.5 * sa.sw2 - wmin * sb.rss2 - r * 0.5 * sb.sw3 / sa.sw;
+        let loose = 0.5 * sa.sw2 - wmin * sb.rss2 - r * 0.5 * sb.sw3 / sa.sw;
+        // Tighter: ½ tr(P²)(a) [REML] or ½ S₂(a) [ML], minus yᵀP³y(b), with
+        // a margin for the cancellation in both differences.
+        let (q, c3) = (sa.sw2 / sa.sw, sa.sw3 / sa.sw);
+        let a2 = 0.5 * (sa.sw2 + r * (q * q - 2.0 * c3));
+        let margin = 16.0
+            * self.yi.len() as f64
+            * f64::EPSILON
+            * (0.5 * sa.sw2 + r * (0.5 * q * q + c3) + sb.rss3);
+        let h = loose.min(a2 - sb.yp3y() + margin);
         if h < 0.0 {
             return;
         }
