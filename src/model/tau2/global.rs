@@ -48,11 +48,12 @@
 //!
 //! Any cell whose score goes from + to − holds a local maximum; if none is
 //! recorded there it is found by Brent's method on the score and recorded.
-//! The cell around a recorded maximum can never be settled by first-order
-//! bounds (it contains the maximum), and rule 3 fails there when the weights
-//! differ a lot; such a cell, once narrower than a factor [`NEAR`], is
-//! accepted when the exact curvature ℓ″ is negative at both ends (a
-//! second-order argument, not a bound). Other unsettled cells are split
+//! The cell around a recorded maximum can never be settled by a value bound
+//! (it contains the maximum); rule 3 settles it once it is narrow enough,
+//! since its curvature bound tends to the exact ℓ″ < 0 there. (An earlier
+//! version accepted that cell on the exact curvature at its two ends, a
+//! second-order argument rather than a bound; it is no longer needed.)
+//! Unsettled cells are split
 //! (geometric midpoint; arithmetic for [0, b]) down to [`MAX_DEPTH`] levels
 //! and within a budget of [`MAX_EVALUATIONS`] passes; a cell still unsettled
 //! then is accepted (the search is exhaustive only within that budget).
@@ -92,8 +93,6 @@ const RATIO: f64 = 16.0;
 const SCAN_RATIO: f64 = 4.0;
 /// Largest k certified by branch and bound; larger k use the scan.
 pub(crate) const CERTIFY_MAX_K: usize = 12;
-/// Relative width of the cell around a maximum accepted on its curvature.
-const NEAR: f64 = 1.5;
 
 /// Σ ln(vᵢ + τ²) without one logarithm per study: the mantissas are
 /// multiplied (renormalised every few terms) and the binary exponents added.
@@ -125,16 +124,6 @@ fn frexp(x: f64) -> (f64, i64) {
     }
     let m = f64::from_bits((bits & !(0x7ff << 52)) | (1023 << 52));
     (m, exp - 1023)
-}
-
-/// ℓ″ at a point (both factors ½ included), from the sums there.
-#[inline]
-fn curvature(s: &Sums, reml: bool) -> f64 {
-    let mut c = 0.5 * s.sw2 - s.yp3y();
-    if reml {
-        c += 0.5 * (s.sw2 * s.sw2 - 2.0 * s.sw3 * s.sw) / (s.sw * s.sw);
-    }
-    c
 }
 
 /// The objective from the log-determinant and the sums at τ².
@@ -180,7 +169,6 @@ struct Search<'a> {
     yi: &'a [f64],
     vi: &'a [f64],
     reml: bool,
-    vmin: f64,
     vmax: f64,
     best: Maximum,
     maxima: [Option<(f64, f64)>; 4],
@@ -267,15 +255,6 @@ impl Search<'_> {
         if h < 0.0 {
             return;
         }
-        // The narrow cell around a recorded maximum with negative curvature
-        // at both ends (second-order acceptance, see the module doc).
-        if holds_max
-            && b.t <= NEAR * a.t.max(self.vmin)
-            && curvature(sa, self.reml) < 0.0
-            && curvature(sb, self.reml) < 0.0
-        {
-            return;
-        }
         // Rule 1: value bound, zeroth order (monotone pieces), then first
         // and second order (Taylor from each end with the score bounds `up`,
         // `lo` and the curvature bound `h`).
@@ -344,7 +323,6 @@ pub(crate) fn global_maximum(
         yi,
         vi,
         reml,
-        vmin,
         vmax,
         best: hat,
         maxima: [Some((hat.tau2, hat.ll)), None, None, None],
