@@ -399,6 +399,16 @@ pub fn replace_file(real: &Path, bytes: &[u8]) -> Result<()> {
                 .map_err(|e| Error::io(tmp.path(), e))?;
         }
     }
+    persist_synced(tmp, real, dir)
+}
+
+/// The last step of every atomic write: fsync the finished temporary file,
+/// rename it over `target` and fsync the directory `dir` holding both.
+pub(crate) fn persist_synced(
+    tmp: tempfile::NamedTempFile,
+    target: &Path,
+    dir: &Path,
+) -> Result<()> {
     tmp.as_file()
         .sync_all()
         .map_err(|e| Error::io(tmp.path(), e))?;
@@ -408,7 +418,8 @@ pub fn replace_file(real: &Path, bytes: &[u8]) -> Result<()> {
     if std::env::var_os("SPOTMETA_FAULT_BEFORE_RENAME").is_some() {
         std::process::abort();
     }
-    tmp.persist(real).map_err(|e| Error::io(real, e.error))?;
+    tmp.persist(target)
+        .map_err(|e| Error::io(target, e.error))?;
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }

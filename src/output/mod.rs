@@ -55,18 +55,5 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
             .set_permissions(std::fs::Permissions::from_mode(mode))
             .map_err(|e| Error::io(tmp.path(), e))?;
     }
-    tmp.as_file()
-        .sync_all()
-        .map_err(|e| Error::io(tmp.path(), e))?;
-    // Test hook (debug builds only): die between writing the temporary file
-    // and renaming it, as a killed writer would.
-    #[cfg(debug_assertions)]
-    if std::env::var_os("SPOTMETA_FAULT_BEFORE_RENAME").is_some() {
-        std::process::abort();
-    }
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::data::fsguard::persist_synced(tmp, path, dir)
 }
