@@ -10,7 +10,7 @@ use common::tol::close_metafor;
 use serde_json::Value;
 use spotmeta::analysis::{cumul, influence, leave1out};
 use spotmeta::model::{Design, predict_mods, rma_mods};
-use spotmeta::{Method, RmaOptions, TestKind, ValidRmaOptions, rma};
+use spotmeta::{Method, TestKind, rma};
 
 fn nums(v: &Value) -> Vec<f64> {
     v.as_array()
@@ -27,15 +27,7 @@ fn datasets() -> Vec<Value> {
         .clone()
 }
 
-fn opts(method: Method, test: TestKind) -> ValidRmaOptions {
-    RmaOptions {
-        method,
-        test,
-        ..Default::default()
-    }
-    .check()
-    .unwrap()
-}
+use common::opts;
 
 fn assert_all(name: &str, got: &[f64], want: &Value) {
     let want = nums(want);

@@ -18,7 +18,7 @@ use spotmeta::analysis::cumul::cumul;
 use spotmeta::analysis::influence::influence;
 use spotmeta::analysis::leave1out::leave1out;
 use spotmeta::model::Note;
-use spotmeta::{Method, RmaOptions, TestKind, ValidRmaOptions, rma};
+use spotmeta::{Method, TestKind, rma};
 
 /// (yi, vi) of the BCG rows (1-based, file order).
 fn bcg(rows: &[usize]) -> (Vec<f64>, Vec<f64>) {
@@ -58,15 +58,7 @@ fn rows(v: &Value, key: &str) -> Vec<usize> {
     nums(v, key).into_iter().map(|x| x as usize).collect()
 }
 
-fn opts(method: Method, test: TestKind) -> ValidRmaOptions {
-    RmaOptions {
-        method,
-        test,
-        ..Default::default()
-    }
-    .check()
-    .unwrap()
-}
+use common::opts;
 
 fn assert_metafor(got: f64, want: f64, what: &str) {
     assert!(

@@ -18,7 +18,7 @@ use spotmeta::analysis::permutest::permutest;
 use spotmeta::analysis::trimfill::trimfill;
 use spotmeta::model::multilevel::{Clusters, rma_multilevel};
 use spotmeta::model::robust::robust_univariate;
-use spotmeta::model::{Design, Method, RmaOptions, TestKind, ValidRmaOptions, rma_mods};
+use spotmeta::model::{Design, Method, TestKind, ValidRmaOptions, rma_mods};
 
 /// R's `optimize(tol = 1e-14)` locates a maximum to about √ε relative in τ²
 /// (the likelihood is flat there); the log-likelihood itself is exact to
@@ -43,15 +43,7 @@ fn fixture() -> Value {
     common::read_json("estimation_models.json")
 }
 
-fn opts(method: Method, test: TestKind) -> ValidRmaOptions {
-    RmaOptions {
-        method,
-        test,
-        ..Default::default()
-    }
-    .check()
-    .unwrap()
-}
+use common::opts;
 
 fn one_moderator(x: &[f64]) -> Design {
     Design::with_intercept(&[("x", x)]).unwrap()

@@ -36,3 +36,18 @@ pub fn read_json(name: &str) -> serde_json::Value {
     });
     serde_json::from_str(&text).expect("fixture is valid JSON")
 }
+
+/// Checked `rma` options with everything but the estimator and the test at
+/// metafor's defaults.
+pub fn opts(
+    method: spotmeta::model::Method,
+    test: spotmeta::model::TestKind,
+) -> spotmeta::model::ValidRmaOptions {
+    spotmeta::model::RmaOptions {
+        method,
+        test,
+        ..Default::default()
+    }
+    .check()
+    .unwrap()
+}
