@@ -268,27 +268,6 @@ fn polars_err(path: &Path, e: PolarsError) -> Error {
     }
 }
 
-/// Refuse an input that is not a regular file (a directory, a FIFO, a
-/// device) before opening it: opening a FIFO would wait for a writer.
-fn regular_file(path: &Path) -> Result<()> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if meta.is_file() {
-        return Ok(());
-    }
-    let what = if meta.is_dir() {
-        "is a directory"
-    } else {
-        "is not a regular file (a FIFO, socket or device)"
-    };
-    Err(Error::io(
-        path,
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("{what}; give a CSV or Parquet file"),
-        ),
-    ))
-}
-
 /// Every needed column is in the header, or a [`Error::MissingColumn`].
 fn check_columns(path: &Path, header: &[String], needed: &[String]) -> Result<()> {
     for c in needed {
@@ -333,7 +312,7 @@ pub fn read_groups(path: &Path, cols: &BatchColumns) -> Result<Groups> {
         return Err(Error::option("--group", "name at least one group column"));
     }
     let format = TableFormat::from_path(path)?;
-    regular_file(path)?;
+    crate::data::fsguard::regular_input(path, "a CSV or Parquet file")?;
     let var = match &cols.variance {
         Variance::Vi(c) | Variance::Sei(c) => c.clone(),
     };

@@ -40,6 +40,16 @@ fn refuse(path: &Path, kind: ErrorKind, message: String) -> Error {
 /// [`Error::Io`] saying what `path` is instead (missing, a directory, a FIFO,
 /// a socket or a device) and what to give.
 pub fn regular_file(path: &Path) -> Result<()> {
+    regular_input(path, "a CSV file")
+}
+
+/// [`regular_file`] for a reader that takes `give` (e.g. "a CSV or Parquet
+/// file"), named in the message.
+///
+/// # Errors
+///
+/// As [`regular_file`].
+pub fn regular_input(path: &Path, give: &str) -> Result<()> {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == ErrorKind::NotFound => {
@@ -62,7 +72,7 @@ pub fn regular_file(path: &Path) -> Result<()> {
         path,
         ErrorKind::InvalidInput,
         format!(
-            "is {what}, not a regular file; give a CSV file (to read a stream, save it to a file first)"
+            "is {what}, not a regular file; give {give} (to read a stream, save it to a file first)"
         ),
     ))
 }
