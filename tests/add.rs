@@ -85,6 +85,52 @@ fn a_valid_row_is_appended_after_the_untouched_original_bytes() {
 }
 
 #[test]
+fn a_reported_session_range_is_written_verbatim_and_flagged_at_its_conservative_end() {
+    // Issue #16: the cell keeps its bytes (en dash included); the flag rule
+    // uses the trained minimum against the comparison maximum (57 vs 45).
+    let (_d, path) = scratch();
+    let before = fs::read(&path).unwrap();
+    let args = [
+        row_args("smith2024"),
+        [
+            "--session-min-trained",
+            "57–84",
+            "--session-min-control",
+            "45",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+    ]
+    .concat();
+    add(&path, &args)
+        .success()
+        .stdout(predicate::str::contains("EE_SESSION_LENGTH"))
+        .stdout(predicate::str::contains("EE_SESSION_UNREPORTED").not());
+    let after = String::from_utf8(fs::read(&path).unwrap()).unwrap();
+    assert_eq!(&after.as_bytes()[..before.len()], &before[..]);
+    assert!(
+        after[before.len()..].contains(",,57–84,45,"),
+        "{}",
+        &after[before.len()..]
+    );
+    spotmeta().arg("check").arg(&path).assert().success();
+
+    // A range written the wrong way round is refused and nothing changes.
+    let (_d, path) = scratch();
+    let before = fs::read(&path).unwrap();
+    let args = [
+        row_args("smith2024"),
+        vec!["--session-min-trained".into(), "84-57".into()],
+    ]
+    .concat();
+    add(&path, &args).failure().stderr(predicate::str::contains(
+        "write the smaller value first: `57-84`",
+    ));
+    assert_eq!(fs::read(&path).unwrap(), before);
+}
+
+#[test]
 fn every_kind_of_bad_row_leaves_the_file_byte_identical_and_says_what_to_fix() {
     let (_d, path) = scratch();
     let before = fs::read(&path).unwrap();

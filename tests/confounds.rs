@@ -79,6 +79,71 @@ fn brobakken_like_sessions_raise_session_and_weekly_flags_with_the_numbers() {
     );
 }
 
+/// The session flags of a parallel row with these session cells (a number or
+/// a reported range, as written in the CSV).
+fn session_codes(trained: &str, control: &str, per_week: &str) -> Vec<String> {
+    let mut extra = json!({"session_min_trained": trained, "session_min_control": control});
+    if !per_week.is_empty() {
+        extra["sessions_per_week"] = json!(per_week);
+    }
+    codes(&row(extra))
+        .into_iter()
+        .filter(|c| c.starts_with("EE_SESSION") || c == "EE_WEEKLY_VOLUME")
+        .collect()
+}
+
+#[test]
+fn a_reported_range_raises_a_flag_only_at_its_conservative_end() {
+    // Issue #16. Defaults: ratio ≥ 1.25 or ≥ 15 min/session; ≥ 60 min/week.
+    // Trained range wholly above: test trained minimum vs comparison maximum.
+    // 57/45 = 1.267 ≥ 1.25 → fires at both ends.
+    assert_eq!(session_codes("57-84", "45", ""), vec!["EE_SESSION_LENGTH"]);
+    // 55/45 = 1.22 and 10 min apart at the conservative end → no flag, although
+    // the upper reading (84 vs 45) alone would raise it.
+    assert!(session_codes("55-84", "45", "").is_empty());
+    assert_eq!(session_codes("84", "45", ""), vec!["EE_SESSION_LENGTH"]);
+    // The comparison range counts at its maximum: 57 vs 40-45 fires, 57 vs
+    // 40-46 (ratio 1.24, 11 min) does not.
+    assert_eq!(session_codes("57", "40-45", ""), vec!["EE_SESSION_LENGTH"]);
+    assert!(session_codes("57", "40-46", "").is_empty());
+    // Ranges that straddle (overlap) contain a reading with equal sessions.
+    assert!(session_codes("40-90", "45-60", "").is_empty());
+    assert!(session_codes("30-50", "45", "").is_empty());
+    // Comparison longer than trained: the same rule, mirrored (trained maximum
+    // vs comparison minimum): 45 vs 60 fires, 45-50 vs 60 (ratio 1.2, 10 min)
+    // does not.
+    assert_eq!(session_codes("45", "60-70", ""), vec!["EE_SESSION_LENGTH"]);
+    assert!(session_codes("45-50", "60", "").is_empty());
+    // Weekly volume: fewest sessions per week × closest minutes.
+    // 3 × (57 − 45) = 36 min/week and ratio 1.267 → fires on the ratio.
+    assert_eq!(
+        session_codes("57-84", "45", "3-5"),
+        vec!["EE_SESSION_LENGTH", "EE_WEEKLY_VOLUME"]
+    );
+    // 55 vs 45 at 5-7 sessions: 5 × 10 = 50 < 60 min/week, ratio 1.22 → no
+    // weekly flag, although 7 × 10 = 70 would raise it.
+    assert!(session_codes("55", "45", "5-7").is_empty());
+    assert_eq!(session_codes("55", "45", "6-7"), vec!["EE_WEEKLY_VOLUME"]);
+}
+
+#[test]
+fn a_range_flag_names_the_range_and_the_end_it_was_tested_at() {
+    let r = row(
+        json!({"session_min_trained": "57-84", "session_min_control": 45.0,
+        "sessions_per_week": 4.0}),
+    );
+    let f = flags(&r, None, &ConfoundOptions::default());
+    let reason = |c: &str| f.iter().find(|x| x.code == c).unwrap().reason.clone();
+    assert_eq!(
+        reason("EE_SESSION_LENGTH"),
+        "57-84 vs 45 min per session; at the conservative end 57 vs 45 (ratio 1.27)"
+    );
+    assert_eq!(
+        reason("EE_WEEKLY_VOLUME"),
+        "228 vs 180 min per week at the conservative end (4 sessions/week × 57 vs 45 min; reported 4 sessions/week, 57-84 vs 45 min)"
+    );
+}
+
 #[test]
 fn thresholds_are_options() {
     let r = row(json!({"session_min_trained": 50.0, "session_min_control": 45.0}));
@@ -221,14 +286,27 @@ fn on_the_bundled_dataset_the_sentence_explains_why_nothing_moves() {
         .map(|(_, sc)| sc.fit.as_ref().unwrap().estimate)
         .collect();
     assert!(est[0] != est[1] && est[1] != est[2], "{est:?}");
-    // Brobakken 2023 (parallel, longer sessions recorded as a manual flag) is flagged.
+    // Brobakken 2023 (parallel; trained session 57-84 min as reported, control
+    // 45 min): issue #16 — EE_SESSION_LENGTH (high) at the conservative end
+    // 57 vs 45, no longer EE_SESSION_UNREPORTED.
     let b = s
         .flags
         .iter()
         .find(|f| f.study_id == "brobakken2023" && f.outcome.starts_with("trunk"))
         .unwrap();
+    let session = b
+        .flags
+        .iter()
+        .find(|f| f.code == "EE_SESSION_LENGTH")
+        .unwrap_or_else(|| panic!("{:?}", b.flags));
+    assert_eq!(session.severity, Severity::High);
     assert!(
-        b.flags.iter().any(|f| f.code == "EE_SESSION_UNREPORTED"),
+        session.reason.starts_with("57-84 vs 45 min"),
+        "{}",
+        session.reason
+    );
+    assert!(
+        b.flags.iter().all(|f| f.code != "EE_SESSION_UNREPORTED"),
         "{:?}",
         b.flags
     );

@@ -532,3 +532,64 @@ fn a_table_naming_a_column_twice_is_an_error_not_the_first_copy() {
         other => panic!("expected a CSV error, got {other:?}"),
     }
 }
+
+// ── issue #16: reported ranges ────────────────────────────────────────────
+
+#[test]
+fn a_session_range_loads_typed_with_both_ends() {
+    use spotmeta::data::ReportedRange;
+    for cell in ["57-84", "57–84"] {
+        let (_d, path) = edited(0, "session_min_trained", cell);
+        let data = load_spot(&path).unwrap();
+        assert_eq!(
+            data.rows[0].session_min_trained,
+            Some(ReportedRange { lo: 57.0, hi: 84.0 }),
+            "{cell}"
+        );
+    }
+    let (_d, path) = edited(0, "sessions_per_week", "3");
+    assert_eq!(
+        load_spot(&path).unwrap().rows[0].sessions_per_week,
+        Some(ReportedRange::point(3.0))
+    );
+}
+
+#[test]
+fn a_malformed_or_descending_range_is_an_error_at_its_cell_saying_what_to_write() {
+    for (cell, says) in [
+        (
+            "57 to 84",
+            "write one number (e.g. `45`) or a reported range as LOW-HIGH",
+        ),
+        ("57 - 84", "without spaces"),
+        ("57-84-90", "LOW-HIGH"),
+        ("84-57", "write the smaller value first: `57-84`"),
+        ("-5-84", "LOW-HIGH"),
+    ] {
+        let (_d, path) = edited(1, "session_min_control", cell);
+        let e = assert_single_error(
+            &check(&path).unwrap(),
+            3,
+            Some(col("session_min_control")),
+            "session_min_control",
+        );
+        let text = e.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "{}:3:{}:",
+                path.display(),
+                col("session_min_control")
+            )),
+            "{text}"
+        );
+        assert!(e.fix.contains(says), "{cell}: {e}");
+    }
+    let (_d, path) = edited(0, "sessions_per_week", "0-3");
+    let e = assert_single_error(
+        &check(&path).unwrap(),
+        2,
+        Some(col("sessions_per_week")),
+        "sessions_per_week",
+    );
+    assert!(e.message.contains("out of range"), "{e}");
+}

@@ -13,9 +13,9 @@
 //!
 //! | code | severity | raised when |
 //! |---|---|---|
-//! | `EE_SESSION_LENGTH` | high | parallel; both arms exercise; minutes per session differ by ratio ≥ `session_ratio` or ≥ `session_diff_min` |
+//! | `EE_SESSION_LENGTH` | high | parallel; both arms exercise; minutes per session differ by ratio ≥ `session_ratio` or ≥ `session_diff_min` (at the conservative end of a reported range) |
 //! | `EE_SESSION_UNREPORTED` | moderate | parallel; the comparison exercises; a session length is not reported |
-//! | `EE_WEEKLY_VOLUME` | high | parallel; sessions/week × minutes differ by ratio ≥ `session_ratio` or ≥ `weekly_diff_min` |
+//! | `EE_WEEKLY_VOLUME` | high | parallel; sessions/week × minutes differ by ratio ≥ `session_ratio` or ≥ `weekly_diff_min` (at the conservative end) |
 //! | `EE_NO_EXERCISE_CONTROL` | high | parallel; comparison arm did no exercise |
 //! | `EE_NOT_MEASURED` | moderate | parallel; energy expenditure `no`, `unclear` or not recorded |
 //! | `DIET_UNCONTROLLED` | moderate | parallel; diet `no`, `unclear` or not recorded |
@@ -24,8 +24,17 @@
 //! | `IMPUTED` | low | an SD or correlation behind the effect size was imputed |
 //! | `SMALL_N` | low | fewer than `small_n` participants per arm |
 //! | `MANUAL_*` | manual | the row's `manual_flag` column, with its reason |
+//!
+//! **Reported ranges** (issue #16). `sessions_per_week` and the session-minute
+//! columns may hold a range `LOW-HIGH` when the source allows two readings. A
+//! flag built on a ratio or difference fires only if it holds at the end of
+//! the ranges least favourable to it: the closest pair of trained and
+//! comparison minutes ([`conservative_pair`]) and the fewest sessions per
+//! week. Overlapping ranges never raise `EE_SESSION_LENGTH`.
 
-use crate::data::{AssessmentMethod, Comparison, Design, DietControlled, EeMeasured, SpotRow};
+use crate::data::{
+    AssessmentMethod, Comparison, Design, DietControlled, EeMeasured, ReportedRange, SpotRow,
+};
 use crate::escalc::EffectSize;
 use serde::Serialize;
 use std::fmt;
@@ -140,6 +149,68 @@ fn mentions_word(text: &str, word: &str) -> bool {
         .any(|w| w.eq_ignore_ascii_case(word))
 }
 
+/// The (trained, comparison) pair least favourable to a flag that says the
+/// arms differ: the closest points of the two ranges. Overlapping ranges give
+/// a common value (some reading has equal sessions, so no flag can hold at
+/// every reading). For single values this is just `(t, c)`.
+pub fn conservative_pair(t: ReportedRange, c: ReportedRange) -> (f64, f64) {
+    if t.lo > c.hi {
+        (t.lo, c.hi)
+    } else if c.lo > t.hi {
+        (t.hi, c.lo)
+    } else {
+        let common = t.lo.max(c.lo);
+        (common, common)
+    }
+}
+
+/// `EE_SESSION_LENGTH` and `EE_WEEKLY_VOLUME` for session minutes `t` and `c`
+/// (each a value or a reported range) and sessions per week `s` (shared by
+/// both arms). Each rule is tested at the conservative end: the closest pair
+/// of minutes ([`conservative_pair`]) and the fewest sessions per week, so a
+/// reported range raises a flag only if every reading of it would.
+fn session_flags(
+    t: ReportedRange,
+    c: ReportedRange,
+    s: Option<ReportedRange>,
+    opts: &ConfoundOptions,
+    add: &mut impl FnMut(&str, Severity, String),
+) {
+    let (ct, cc) = conservative_pair(t, c);
+    let exact = t.is_point() && c.is_point();
+    let r = ratio(ct, cc);
+    if r >= opts.session_ratio || (ct - cc).abs() >= opts.session_diff_min {
+        add(
+            "EE_SESSION_LENGTH",
+            Severity::High,
+            if exact {
+                format!("{ct} vs {cc} min per session (ratio {r:.2})")
+            } else {
+                format!(
+                    "{t} vs {c} min per session; at the conservative end {ct} vs {cc} (ratio {r:.2})"
+                )
+            },
+        );
+    }
+    if let Some(s) = s {
+        let (wt, wc) = (s.lo * ct, s.lo * cc);
+        if ratio(wt, wc) >= opts.session_ratio || (wt - wc).abs() >= opts.weekly_diff_min {
+            add(
+                "EE_WEEKLY_VOLUME",
+                Severity::High,
+                if exact && s.is_point() {
+                    format!("{wt} vs {wc} min per week ({s} sessions/week)")
+                } else {
+                    format!(
+                        "{wt} vs {wc} min per week at the conservative end ({} sessions/week × {ct} vs {cc} min; reported {s} sessions/week, {t} vs {c} min)",
+                        s.lo
+                    )
+                },
+            );
+        }
+    }
+}
+
 const CENTRAL: &[&str] = &["abdomen", "trunk", "android", "waist", "suprailiac"];
 
 /// Flags for one row (its effect size, when it has one, tells `IMPUTED`).
@@ -165,28 +236,7 @@ pub fn flags(row: &SpotRow, effect: Option<&EffectSize>, opts: &ConfoundOptions)
             );
         } else {
             match (mt, mc) {
-                (Some(t), Some(c)) => {
-                    let r = ratio(t, c);
-                    if r >= opts.session_ratio || (t - c).abs() >= opts.session_diff_min {
-                        add(
-                            "EE_SESSION_LENGTH",
-                            Severity::High,
-                            format!("{t} vs {c} min per session (ratio {r:.2})"),
-                        );
-                    }
-                    if let Some(s) = row.sessions_per_week {
-                        let (wt, wc) = (s * t, s * c);
-                        if ratio(wt, wc) >= opts.session_ratio
-                            || (wt - wc).abs() >= opts.weekly_diff_min
-                        {
-                            add(
-                                "EE_WEEKLY_VOLUME",
-                                Severity::High,
-                                format!("{wt} vs {wc} min per week ({s} sessions/week)"),
-                            );
-                        }
-                    }
-                }
+                (Some(t), Some(c)) => session_flags(t, c, row.sessions_per_week, opts, &mut add),
                 _ => {
                     let missing = match (mt, mc) {
                         (None, None) => "either arm",

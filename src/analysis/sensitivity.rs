@@ -11,7 +11,7 @@ use super::diagnostics::{Diagnostics, Outcome, diagnose};
 use super::permutest::{Permutest, permutest};
 use super::primary::{Selection, select_primary};
 use super::subgroup::{Subgroups, subgroups};
-use crate::data::{Design as StudyDesign, SpotDataset, SpotRow};
+use crate::data::{Design as StudyDesign, ReportedRange, SpotDataset, SpotRow};
 use crate::error::Result;
 use crate::escalc::spot::SpotOptions;
 use crate::model::{Design, RmaFit, RmaModsFit, ValidRmaOptions, rma, rma_mods};
@@ -75,18 +75,26 @@ pub struct EeMetareg {
 /// The two energy-expenditure moderators of a row: ln(trained/comparison
 /// minutes per session) and the weekly-minute difference. Rows comparing limbs
 /// or regions within the same people get 0 for both (the compared units share
-/// one energy balance); parallel rows without both session lengths get none.
+/// one energy balance); parallel rows without both session lengths get none,
+/// and so do rows where a session length or `sessions_per_week` is a reported
+/// range (`57-84`): a regression needs one value, and picking an end of the
+/// range would be a guess (the flag rules, which can use the conservative end,
+/// still see the range).
 pub fn ee_moderators(row: &SpotRow) -> (Option<f64>, Option<f64>) {
+    let single = |r: Option<ReportedRange>| r.filter(|r| r.is_point()).map(|r| r.lo);
     match row.design {
         Some(StudyDesign::WithinSubject) | Some(StudyDesign::Crossover) => (Some(0.0), Some(0.0)),
-        _ => match (row.session_min_trained, row.session_min_control) {
+        _ => match (
+            single(row.session_min_trained),
+            single(row.session_min_control),
+        ) {
             (Some(t), Some(c)) => {
                 let ratio = if t > 0.0 && c > 0.0 {
                     Some((t / c).ln())
                 } else {
                     None
                 };
-                let weekly = row.sessions_per_week.map(|s| s * (t - c));
+                let weekly = single(row.sessions_per_week).map(|s| s * (t - c));
                 (ratio, weekly)
             }
             _ => (None, None),

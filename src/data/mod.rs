@@ -34,7 +34,7 @@ pub mod validate;
 pub use load::{Table, TableRow};
 pub use schema::{
     AssessmentMethod, COLUMNS, ColumnSpec, Comparison, Design, DietControlled, Direction, DispType,
-    EeMeasured, InterventionType, Kind, OutcomeType, Status, ValueSource,
+    EeMeasured, InterventionType, Kind, OutcomeType, ReportedRange, Status, ValueSource,
 };
 pub use validate::{Issue, Severity};
 
@@ -84,12 +84,12 @@ pub struct SpotRow {
     pub n_control: Option<u32>,
     /// Intervention length in weeks.
     pub weeks: Option<f64>,
-    /// Sessions per week.
-    pub sessions_per_week: Option<f64>,
-    /// Minutes per session, trained arm.
-    pub session_min_trained: Option<f64>,
-    /// Minutes per session, control arm.
-    pub session_min_control: Option<f64>,
+    /// Sessions per week (a single value or a reported range).
+    pub sessions_per_week: Option<ReportedRange>,
+    /// Minutes per session, trained arm (a single value or a reported range).
+    pub session_min_trained: Option<ReportedRange>,
+    /// Minutes per session, control arm (a single value or a reported range).
+    pub session_min_control: Option<ReportedRange>,
     /// What the trained region is compared with.
     pub comparison: Option<Comparison>,
     /// Whether energy intake was controlled.

@@ -206,6 +206,122 @@ pub enum Bound {
     Exclusive(f64),
 }
 
+/// A value reported either as one number or as a range `LOW-HIGH` (e.g. a
+/// session length the source gives two readings of: `57-84`). Columns of
+/// [`Kind::Range`] hold it; a single number is the range `lo = hi`.
+///
+/// Rules built on a difference between two such values use the end least
+/// favourable to them (see `analysis::confounds`), so a range never makes a
+/// flag fire that one of its readings would not.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReportedRange {
+    /// Smallest reported value.
+    pub lo: f64,
+    /// Largest reported value (`lo ≤ hi`).
+    pub hi: f64,
+}
+
+/// Why a cell is not a [`ReportedRange`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum RangeError {
+    /// Neither a number nor `LOW-HIGH`.
+    NotARange,
+    /// `LOW-HIGH` with `LOW > HIGH`.
+    Descending(f64, f64),
+}
+
+impl ReportedRange {
+    /// The range holding the single value `v`.
+    pub fn point(v: f64) -> Self {
+        ReportedRange { lo: v, hi: v }
+    }
+
+    /// Whether the range is a single value.
+    pub fn is_point(self) -> bool {
+        self.lo == self.hi
+    }
+
+    /// Parses a cell: one finite number (`45`, `4.5`), or two non-negative
+    /// numbers joined by `-` or an en dash `–` without spaces (`57-84`,
+    /// `57–84`), the smaller first.
+    pub fn parse(cell: &str) -> std::result::Result<Self, RangeError> {
+        if let Some(v) = parse_number(cell) {
+            return Ok(Self::point(v));
+        }
+        let unsigned = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .next()
+                    .is_some_and(|b| b.is_ascii_digit() || b == b'.')
+                && !s.contains(['-', '–', '+'])
+        };
+        let (lo, hi) = ['–', '-']
+            .iter()
+            .find_map(|&sep| cell.split_once(sep))
+            .filter(|(a, b)| unsigned(a) && unsigned(b))
+            .and_then(|(a, b)| Some((parse_number(a)?, parse_number(b)?)))
+            .ok_or(RangeError::NotARange)?;
+        if lo > hi {
+            return Err(RangeError::Descending(lo, hi));
+        }
+        Ok(ReportedRange { lo, hi })
+    }
+}
+
+impl fmt::Display for ReportedRange {
+    /// `45` for a single value, `57-84` for a range.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_point() {
+            write!(f, "{}", self.lo)
+        } else {
+            write!(f, "{}-{}", self.lo, self.hi)
+        }
+    }
+}
+
+impl serde::Serialize for ReportedRange {
+    /// A number for a single value, the text `LOW-HIGH` for a range.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        if self.is_point() {
+            s.serialize_f64(self.lo)
+        } else {
+            s.collect_str(self)
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ReportedRange {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ReportedRange;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number or a range `LOW-HIGH`")
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Self::Value, E> {
+                Ok(ReportedRange::point(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Self::Value, E> {
+                Ok(ReportedRange::point(v as f64))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Self::Value, E> {
+                Ok(ReportedRange::point(v as f64))
+            }
+            fn visit_str<E: serde::de::Error>(
+                self,
+                v: &str,
+            ) -> std::result::Result<Self::Value, E> {
+                ReportedRange::parse(v).map_err(|_| {
+                    E::custom(format!(
+                        "expected a number or a range `LOW-HIGH`, found \"{v}\""
+                    ))
+                })
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
 /// A textual pattern an identifier must match (the crate has no regex engine;
 /// each pattern is a small hand-written matcher).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -285,6 +401,14 @@ pub enum Kind {
         /// Upper bound.
         upper: Bound,
     },
+    /// A [`ReportedRange`]: one number, or `LOW-HIGH` with `LOW ≤ HIGH`; both
+    /// ends must lie between the bounds.
+    Range {
+        /// Lower bound of each end.
+        lower: Bound,
+        /// Upper bound of each end.
+        upper: Bound,
+    },
     /// A correlation: |r| ≥ 1 is an error, r ≤ 0 a warning (negative
     /// between-limb correlations are possible but unusual).
     Correlation,
@@ -303,7 +427,7 @@ impl Kind {
     pub fn is_numeric(self) -> bool {
         matches!(
             self,
-            Kind::Int { .. } | Kind::Float { .. } | Kind::Correlation
+            Kind::Int { .. } | Kind::Float { .. } | Kind::Range { .. } | Kind::Correlation
         )
     }
 }
@@ -343,7 +467,11 @@ const POSITIVE: Kind = Kind::Float {
     lower: Bound::Exclusive(0.0),
     upper: Bound::Unbounded,
 };
-const NON_NEGATIVE: Kind = Kind::Float {
+const POSITIVE_RANGE: Kind = Kind::Range {
+    lower: Bound::Exclusive(0.0),
+    upper: Bound::Unbounded,
+};
+const NON_NEGATIVE_RANGE: Kind = Kind::Range {
     lower: Bound::Inclusive(0.0),
     upper: Bound::Unbounded,
 };
@@ -446,21 +574,21 @@ pub const COLUMNS: &[ColumnSpec] = &[
     col("weeks", POSITIVE, false, "intervention length in weeks"),
     col(
         "sessions_per_week",
-        POSITIVE,
+        POSITIVE_RANGE,
         false,
-        "training sessions per week",
+        "training sessions per week (a number, or a reported range `LOW-HIGH`)",
     ),
     col(
         "session_min_trained",
-        NON_NEGATIVE,
+        NON_NEGATIVE_RANGE,
         false,
-        "minutes per session, trained arm",
+        "minutes per session, trained arm (a number, or a reported range `LOW-HIGH`)",
     ),
     col(
         "session_min_control",
-        NON_NEGATIVE,
+        NON_NEGATIVE_RANGE,
         false,
-        "minutes per session, control arm",
+        "minutes per session, control arm (a number, or a reported range `LOW-HIGH`)",
     ),
     col(
         "comparison",
@@ -737,6 +865,32 @@ impl ColumnSpec {
                 ),
                 Some(_) => Verdict::Ok,
             },
+            Kind::Range { lower, upper } => match ReportedRange::parse(cell) {
+                Err(RangeError::NotARange) => Verdict::Error(
+                    format!("column `{name}`: \"{cell}\" is not a number or a range"),
+                    "write one number (e.g. `45`) or a reported range as LOW-HIGH (e.g. `57-84`; \
+                     `57–84` with an en dash also works), without spaces or units; leave the cell \
+                     empty if it was not reported"
+                        .to_owned(),
+                ),
+                Err(RangeError::Descending(lo, hi)) => Verdict::Error(
+                    format!("column `{name}`: range \"{cell}\" runs downwards ({lo} > {hi})"),
+                    format!("write the smaller value first: `{hi}-{lo}`"),
+                ),
+                Ok(r) => match [r.lo, r.hi].into_iter().find(|v| !within(*v, lower, upper)) {
+                    Some(v) => Verdict::Error(
+                        format!(
+                            "column `{name}`: {v} is out of range; it must be {}",
+                            range_text(lower, upper)
+                        ),
+                        format!(
+                            "check the report's {}; leave the cell empty if it was not reported",
+                            self.description
+                        ),
+                    ),
+                    None => Verdict::Ok,
+                },
+            },
             Kind::Correlation => match parse_number(cell) {
                 None => not_a_number(name, cell, "a finite number"),
                 Some(v) if v.abs() >= 1.0 => Verdict::Error(
@@ -797,6 +951,69 @@ mod tests {
         assert!(Pattern::ManualFlag.matches("MANUAL_CHECK_SD"));
         assert!(!Pattern::ManualFlag.matches("MANUAL_"));
         assert!(!Pattern::ManualFlag.matches("manual_check"));
+    }
+
+    #[test]
+    fn a_reported_range_is_one_number_or_low_dash_high() {
+        // Issue #16: Brobakken 2023's trained-arm session is 57 or 84 min.
+        let r = |lo, hi| Ok(ReportedRange { lo, hi });
+        assert_eq!(ReportedRange::parse("45"), r(45.0, 45.0));
+        assert_eq!(ReportedRange::parse("4.5"), r(4.5, 4.5));
+        assert_eq!(ReportedRange::parse("57-84"), r(57.0, 84.0));
+        assert_eq!(ReportedRange::parse("57–84"), r(57.0, 84.0));
+        assert_eq!(ReportedRange::parse("2.5-3"), r(2.5, 3.0));
+        assert_eq!(ReportedRange::parse("45-45"), r(45.0, 45.0));
+        assert_eq!(
+            ReportedRange::parse("84-57"),
+            Err(RangeError::Descending(84.0, 57.0))
+        );
+        for bad in [
+            "57 - 84",
+            "57 to 84",
+            "57-",
+            "-84-",
+            "57--84",
+            "57-84-90",
+            "57—84",
+            "57–-84",
+            "ca. 60",
+            "57-84 min",
+            "+57-84",
+            "NaN-5",
+            "57-inf",
+        ] {
+            assert_eq!(
+                ReportedRange::parse(bad),
+                Err(RangeError::NotARange),
+                "{bad}"
+            );
+        }
+        // A negative single number parses; the column's bounds refuse it.
+        assert_eq!(ReportedRange::parse("-5"), r(-5.0, -5.0));
+    }
+
+    #[test]
+    fn range_columns_check_both_ends_and_the_order() {
+        let (_, minutes) = spec("session_min_trained").unwrap();
+        assert_eq!(minutes.check("57-84"), Verdict::Ok);
+        assert_eq!(minutes.check("0"), Verdict::Ok);
+        let msg = |v: Verdict| match v {
+            Verdict::Error(m, f) => format!("{m} | {f}"),
+            other => panic!("expected an error, got {other:?}"),
+        };
+        let m = msg(minutes.check("84-57"));
+        assert!(m.contains("runs downwards") && m.contains("`57-84`"), "{m}");
+        let m = msg(minutes.check("57 to 84"));
+        assert!(
+            m.contains("not a number or a range") && m.contains("`57-84`"),
+            "{m}"
+        );
+        assert!(msg(minutes.check("-5")).contains("out of range"));
+        let (_, spw) = spec("sessions_per_week").unwrap();
+        assert_eq!(spw.check("3-5"), Verdict::Ok);
+        assert!(msg(spw.check("0-5")).contains("out of range"));
+        assert_eq!(ReportedRange::point(45.0).to_string(), "45");
+        assert_eq!(ReportedRange { lo: 57.0, hi: 84.0 }.to_string(), "57-84");
     }
 
     #[test]
