@@ -70,7 +70,7 @@ fn a_valid_row_is_appended_after_the_untouched_original_bytes() {
     let before = fs::read(&path).unwrap();
     add(&path, &row_args("smith2024"))
         .success()
-        .stdout(predicate::str::contains("added line 44: Smith 2024"))
+        .stdout(predicate::str::contains("added line 45: Smith 2024"))
         // metafor: escalc("SMD", m1i=-100, sd1i=380, n1i=12, m2i=-300, sd2i=400, n2i=12)$yi = 0.4949
         .stdout(predicate::str::contains("SMD yi = 0.4949"))
         .stdout(predicate::str::contains("EE_SESSION_UNREPORTED"));
@@ -202,7 +202,7 @@ fn a_duplicate_key_is_refused_unless_replace_which_prints_the_old_row() {
         .arg(&path)
         .assert()
         .success()
-        .stdout(predicate::str::contains("43 rows"));
+        .stdout(predicate::str::contains("44 rows"));
 }
 
 #[test]
@@ -214,7 +214,7 @@ fn dry_run_writes_nothing() {
         &[row_args("smith2024"), vec!["--dry-run".into()]].concat(),
     )
     .success()
-    .stdout(predicate::str::contains("would add line 44"))
+    .stdout(predicate::str::contains("would add line 45"))
     .stdout(predicate::str::contains("dry run: nothing written"));
     assert_eq!(fs::read(&path).unwrap(), before);
 }
@@ -252,7 +252,7 @@ fn sixteen_concurrent_writers_all_land_and_the_file_stays_valid() {
         .arg(&path)
         .assert()
         .success()
-        .stdout(predicate::str::contains("58 rows"));
+        .stdout(predicate::str::contains("59 rows"));
 }
 
 #[test]
@@ -380,7 +380,7 @@ fn rows_can_come_from_csv_toml_or_stdin() {
         .write_stdin("")
         .assert()
         .success()
-        .stdout(predicate::str::contains("added line 44"));
+        .stdout(predicate::str::contains("added line 45"));
 }
 
 #[test]
@@ -393,7 +393,7 @@ fn remove_cuts_exactly_the_study_rows_and_dry_run_keeps_them() {
         .args(["--study-id", "kordi2015", "--dry-run"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("removed: line 35"));
+        .stdout(predicate::str::contains("removed: line 36"));
     assert_eq!(fs::read_to_string(&path).unwrap(), before);
     spotmeta()
         .arg("remove")
