@@ -135,7 +135,7 @@ impl ReviewRules {
             Ok(true)
         } else {
             Err(format!(
-                "not run with {studies} stud{} (fewer than {}): the Cochrane Handbook (§13.3.5.4) advises against small-study tests below 10 studies; `--small-study` runs them anyway, labelled underpowered",
+                "only {studies} stud{} (fewer than {}); the Cochrane Handbook (§13.3.5.4) advises against small-study tests below 10 studies; `--small-study` runs them anyway, labelled underpowered",
                 if studies == 1 { "y" } else { "ies" },
                 self.small_study_min_k
             ))

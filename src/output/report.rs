@@ -420,7 +420,7 @@ fn methods_text(input: &ReportInput) -> String {
         }
     );
     let vote = if input.vote.is_some() {
-        " Synthesis without numbers (Cochrane SWiM): exact binomial sign test on the directions of all primary outcomes (R binom.test, Clopper–Pearson CI), overall and by energy-expenditure flag; albatross plot (Harrison et al. 2017) with Hedges' g contours."
+        " Synthesis without numbers (Cochrane SWiM): exact binomial sign test (Dixon & Mood 1946) on the favour/against directions of all primary outcomes (R binom.test, Clopper–Pearson CI), with the no-difference results (ties) shown and, as a sensitivity test, split half to each direction (an odd tie dropped), overall and by energy-expenditure flag; albatross plot (Harrison et al. 2017) with Hedges' g contours."
     } else {
         ""
     };
@@ -516,6 +516,19 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
         vi,
         estimate: fit.estimate,
         xlab: input.effect_label.clone(),
+        no_contours: {
+            let studies = input.n_studies_pooled.unwrap_or(input.rows.len());
+            input.rules.small_study(studies).err().map(|_| {
+                format!(
+                    "fewer than {} studies ({}; Cochrane Handbook §13.3.5.4)",
+                    input.rules.small_study_min_k,
+                    match input.n_studies_pooled {
+                        Some(s) => k_clause(input.rows.len(), s),
+                        None => format!("k = {studies}"),
+                    }
+                )
+            })
+        },
         ..Default::default()
     };
     if let Some(d) = &input.diagnostics {
@@ -725,10 +738,10 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
     p.text(
         right_x,
         ry,
-        if three.is_some() {
-            "Funnel plot (one outcome per study)"
-        } else {
-            "Funnel plot (contour-enhanced)"
+        match (three.is_some(), funnel_d.no_contours.is_some()) {
+            (true, _) => "Funnel plot (one outcome per study)",
+            (false, true) => "Funnel plot",
+            (false, false) => "Funnel plot (contour-enhanced)",
         },
         size::HEADING,
         true,
@@ -1453,12 +1466,51 @@ fn sign_cells(s: &SignTest) -> [String; 5] {
     [
         s.favour.to_string(),
         s.against.to_string(),
-        s.no_direction.to_string(),
+        s.ties.to_string(),
         prop,
         s.pval
             .map(|p| super::style::pval(Some(p)))
             .unwrap_or_else(|| "–".into()),
     ]
+}
+
+/// The ties-split sensitivity cells: "8 vs 5", proportion [CI], p.
+fn split_cells(s: &SignTest) -> [String; 3] {
+    match &s.ties_split {
+        Some(x) => [
+            format!(
+                "{} vs {}{}",
+                x.favour,
+                x.against,
+                if x.dropped > 0 { " (1 dropped)" } else { "" }
+            ),
+            format!("{:.2} [{:.2}, {:.2}]", x.proportion, x.ci_lb, x.ci_ub),
+            super::style::pval(Some(x.pval)),
+        ],
+        None => ["–".into(), "–".into(), "–".into()],
+    }
+}
+
+/// What the sign tests do, in one paragraph (report page and summary.md).
+const SIGN_TEST_TEXT: &str = "Each primary outcome counts once whatever it reports, as favours, against, no difference (a tie) or not reported. Directions come from the paper (or the sign of a pooled effect). The exact sign test (Dixon & Mood 1946; R binom.test, Clopper–Pearson CI) uses the directional results; because no-difference results are mostly the non-significant ones, a sensitivity test splits the ties, half to each direction with an odd tie dropped. Results not reported are not counted.";
+
+/// "Ties split: all 8 vs 5, p = 0.58; …" for the report page.
+fn split_sentence(v: &VoteCount) -> String {
+    let parts: Vec<String> = [
+        ("all", &v.overall),
+        ("with an EE flag", &v.ee_flagged),
+        ("without", &v.ee_unflagged),
+    ]
+    .iter()
+    .map(|(name, s)| {
+        let [n, prop, p] = split_cells(s);
+        format!("{name} {n}, proportion {prop}, p = {p}")
+    })
+    .collect();
+    format!(
+        "Sensitivity, ties split evenly (odd tie dropped): {}.",
+        parts.join("; ")
+    )
 }
 
 fn counts_sentence(v: &VoteCount) -> String {
@@ -1522,7 +1574,7 @@ fn synthesis_box(p: &mut Page, v: &VoteCount, al: &AlbatrossLayout, top: i32) ->
         M + 362,
         M + 20 + text_w - 38,
     ];
-    let heads = ["", "favour", "against", "no dir.", "prop. [95% CI]", "p"];
+    let heads = ["", "favour", "against", "no diff.", "prop. [95% CI]", "p"];
     for (x, h) in cols.iter().zip(heads) {
         q.text(*x, y, h, size::SMALL, true, colour::MUTED);
     }
@@ -1545,7 +1597,18 @@ fn synthesis_box(p: &mut Page, v: &VoteCount, al: &AlbatrossLayout, top: i32) ->
         M + 20,
         y + 4,
         text_w,
-        "Each primary outcome counts once whatever it reports. Directions come from the paper (or the sign of a pooled effect); results without a direction are not tested, as ties in a sign test. The plot places every outcome with a p-value and n by p and direction; summary.md lists the evidence table.",
+        &split_sentence(v),
+        size::BODY,
+        false,
+        colour::INK,
+    );
+    y = q.para(
+        M + 20,
+        y + 4,
+        text_w,
+        &format!(
+            "{SIGN_TEST_TEXT} The plot places every outcome with a p-value and n by p and direction; summary.md lists the evidence table."
+        ),
         size::SMALL,
         false,
         colour::MUTED,
@@ -1573,9 +1636,10 @@ fn vote_markdown(t: &mut String, v: &VoteCount) {
         v.agreement,
         counts_sentence(v)
     );
+    let _ = writeln!(t, "{SIGN_TEST_TEXT}\n");
     let _ = writeln!(
         t,
-        "| sign test | favour | against | no direction | proportion [95% CI] | p |\n|---|---:|---:|---:|---|---:|"
+        "| sign test | favour | against | no difference | not reported | directional: proportion [95% CI] | p | ties split: favour vs against | proportion [95% CI] | p |\n|---|---:|---:|---:|---:|---|---:|---|---|---:|"
     );
     for (name, s) in [
         ("all", &v.overall),
@@ -1583,10 +1647,11 @@ fn vote_markdown(t: &mut String, v: &VoteCount) {
         ("without an EE flag", &v.ee_unflagged),
     ] {
         let c = sign_cells(s);
+        let x = split_cells(s);
         let _ = writeln!(
             t,
-            "| {name} | {} | {} | {} | {} | {} |",
-            c[0], c[1], c[2], c[3], c[4]
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            c[0], c[1], c[2], s.not_reported, c[3], c[4], x[0], x[1], x[2]
         );
     }
     let _ = writeln!(t, "\n![Albatross plot](albatross.png)\n");

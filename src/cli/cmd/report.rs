@@ -12,7 +12,7 @@ use crate::cli::cmd::forest::prepare;
 use anyhow::Context;
 use clap::Args;
 use spotmeta::analysis::confounds::{ConfoundOptions, flag_dataset};
-use spotmeta::analysis::diagnostics::diagnose;
+use spotmeta::analysis::diagnostics::{Diagnostics, diagnose};
 use spotmeta::analysis::primary::LeftOut;
 use spotmeta::analysis::vote::vote_count;
 use spotmeta::output::guard::refuse_dir_holding_input;
@@ -58,6 +58,13 @@ pub fn generate(a: ReportArgs) -> anyhow::Result<Report> {
     let rules = review_rules(Some(&a.primary_rules), Some(&a.small_study))?;
     let p = prepare(&a.input, &a.model, &rules, None, None, true, false)?;
     let dataset = p.path.display().to_string();
+    // The small-study rule (issue #16) on the diagnostics the report shows.
+    let gate = |d: Option<&Diagnostics>, studies: usize| {
+        d.cloned().map(|mut d| {
+            d.apply_small_study_rule(studies, &rules);
+            d
+        })
+    };
     let input = match (&p.primary, &p.spot) {
         (Some(pa), Some(ds)) => {
             let flags = flag_dataset(ds, &pa.selection, &ConfoundOptions::default());
@@ -84,8 +91,14 @@ pub fn generate(a: ReportArgs) -> anyhow::Result<Report> {
                 forest: p.forest.clone(),
                 fit: p.fit,
                 tau2_ci: p.tau2_ci,
-                diagnostics: p.sensitivity.as_ref().and_then(|s| s.diagnostics.clone()),
-                sensitivity: p.sensitivity.clone(),
+                diagnostics: gate(
+                    p.sensitivity.as_ref().and_then(|s| s.diagnostics.as_ref()),
+                    pa.selection.studies(),
+                ),
+                sensitivity: p.sensitivity.clone().map(|mut s| {
+                    s.diagnostics = gate(s.diagnostics.as_ref(), pa.selection.studies());
+                    s
+                }),
                 vote: Some(vote),
                 all_outcomes: p.all_outcomes.clone(),
                 rules,
@@ -132,7 +145,10 @@ pub fn generate(a: ReportArgs) -> anyhow::Result<Report> {
                         reason: why.clone(),
                     })
                     .collect(),
-                diagnostics: Some(diagnose(&yi, &vi, &labels, None, &p.fit, &p.opts)?),
+                diagnostics: gate(
+                    Some(&diagnose(&yi, &vi, &labels, None, &p.fit, &p.opts)?),
+                    yi.len(),
+                ),
                 sensitivity: None,
                 vote: None,
                 all_outcomes: None,
