@@ -121,7 +121,8 @@ pub fn all_outcomes(
         ))
     } else if k <= studies {
         Some(format!(
-            "needs more outcomes than studies (some study with two or more outcomes) to separate the two variance components; today {k} outcomes from {studies} studies"
+            "needs more outcomes than studies (some study with two or more outcomes) to separate the two variance components; today {}",
+            super::rules::k_clause(k, studies)
         ))
     } else {
         None
