@@ -415,3 +415,55 @@ fn remove_cuts_exactly_the_study_rows_and_dry_run_keeps_them() {
         .failure()
         .stderr(predicate::str::contains("no row with study_id"));
 }
+
+/// Issue #16: adding a second study with two outcomes lets the three-level
+/// model run on 2 clusters, which the small-k rules keep out of the primary
+/// analysis; `add --rerun` prints exactly the headline the regenerated
+/// report renders (its `summary` sentence and `primary_analysis`).
+#[test]
+fn add_rerun_prints_the_headline_of_the_regenerated_report() {
+    let (dir, path) = scratch();
+    let first = row_args("smith2024");
+    add(&path, &first).success();
+    let second = with(with(first, "--region", "trunk"), "--primary", "no");
+    let out = dir.path().join("reports");
+    let stdout = spotmeta()
+        .arg("add")
+        .arg(&path)
+        .args(&second)
+        .arg("--rerun")
+        .arg("--report-dir")
+        .arg(&out)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let stdout = String::from_utf8(stdout).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("results.json")).unwrap()).unwrap();
+    let head = &json["primary_analysis"];
+    assert_eq!(head["analysis"], "one outcome per study");
+    assert_eq!(json["all_outcomes"]["primary"], false);
+    let why = head["why_not_three_level"].as_str().unwrap();
+    assert!(
+        why.starts_with("CR2 on 2 studies (clusters), fewer than 4"),
+        "{why}"
+    );
+    let after = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("  after:  "))
+        .unwrap_or_else(|| panic!("no after line in {stdout}"));
+    let clause = after
+        .strip_suffix("; one outcome per study")
+        .unwrap_or_else(|| panic!("{after}"));
+    let summary = json["summary"].as_str().unwrap();
+    assert!(
+        summary.starts_with(&format!("Pooled {clause}: ")),
+        "console {clause:?} vs report {summary:?}"
+    );
+    assert!(
+        clause.contains("k = 3 effect sizes from 2 studies"),
+        "{clause}"
+    );
+}

@@ -369,6 +369,7 @@ fn contour_funnel_has_the_three_significance_regions_and_hollow_filled_points() 
         fill_vi: vec![0.09],
         xlab: "g".into(),
         notes: vec!["Egger's regression test not run: too few studies.".into()],
+        no_contours: None,
     };
     let l = funnel_layout(&d, 640, 480);
     let ps: Vec<f64> = l.contours.iter().map(|c| c.p).collect();
@@ -497,4 +498,29 @@ fn albatross_cli_writes_png_and_svg() {
         .assert()
         .failure()
         .stderr(predicates::str::contains("--format png|svg"));
+}
+
+/// Issue #16: below the small-study threshold the funnel has no contours,
+/// no region legend, and says why as its first note.
+#[test]
+fn funnel_without_contours_says_why() {
+    let d = FunnelData {
+        yi: vec![0.1, -0.3],
+        vi: vec![0.04, 0.01],
+        estimate: 0.0,
+        xlab: "g".into(),
+        no_contours: Some("fewer than 10 studies".into()),
+        ..Default::default()
+    };
+    let l = funnel_layout(&d, 640, 480);
+    assert!(l.contours.is_empty());
+    assert!(
+        l.legend
+            .iter()
+            .all(|k| !matches!(k.kind, spotmeta::output::funnel::KeyKind::Region(_)))
+    );
+    assert_eq!(
+        l.notes[0].text,
+        "No significance contours: fewer than 10 studies."
+    );
 }

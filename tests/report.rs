@@ -24,11 +24,17 @@ const SPOT_FILES: [&str; 1] = ["albatross.png"];
 /// Run `spotmeta report [FILE]` from the repository root into a fresh
 /// directory; the directory and its parsed results.json.
 fn run_report(file: Option<&str>) -> (tempfile::TempDir, serde_json::Value) {
+    run_report_with(file, &[])
+}
+
+/// [`run_report`] with extra options.
+fn run_report_with(file: Option<&str>, extra: &[&str]) -> (tempfile::TempDir, serde_json::Value) {
     let dir = tempfile::tempdir().unwrap();
     spotmeta()
         .current_dir(common::root())
         .arg("report")
         .args(file)
+        .args(extra)
         .arg("--out")
         .arg(dir.path())
         .assert()
@@ -208,18 +214,117 @@ fn report_has_the_vote_count_albatross_points_and_the_three_level_reason() {
     assert!(md.contains("Primary analysis: one outcome per study, REML + Knapp–Hartung"));
 }
 
-/// Issue #8: once the all-outcomes three-level model can run, it is the
-/// report's primary analysis — headline, forest plot, `primary_analysis` in
-/// results.json — and the one-outcome-per-study fit becomes a sensitivity
-/// row. Reference: tests/conformance/make_three_level_report_fixtures.R
-/// (metafor 3.8.1 `rma.mv` + `robust(clubSandwich = TRUE)` + `predict` +
-/// `weights`, clubSandwich 0.5.8) on tests/fixtures/three_level.csv.
+/// Issue #16: tests/fixtures/three_level.csv gives CR2 on 5 studies with
+/// Satterthwaite df = 3.98 (metafor 3.8.1 + clubSandwich 0.5.8,
+/// fixtures/three_level_report.json), below the default 4, so the
+/// three-level model stays a sensitivity row, the reason is printed and the
+/// headline is the one-outcome-per-study fit.
+#[test]
+fn three_level_model_with_cr2_df_below_four_is_only_a_sensitivity_row() {
+    let (dir, v) = run_report(Some("tests/fixtures/three_level.csv"));
+    let p = &v["primary_analysis"];
+    assert_eq!(p["analysis"], "one outcome per study");
+    assert_eq!(v["all_outcomes"]["primary"], false);
+    let why = "CR2 Satterthwaite df = 3.98, below 4; CR2 inference with df below 4 is unreliable (Tipton 2015), so it is a sensitivity analysis";
+    assert_eq!(p["why_not_three_level"], why);
+    assert_eq!(v["all_outcomes"]["why_not_primary"], why);
+    let md = fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(md.contains(&format!(
+        "All outcomes, three-level model + CR2 (sensitivity analysis, not primary: {why})"
+    )));
+    assert!(
+        md.contains("k = 5 effect sizes from 5 studies"),
+        "headline k"
+    );
+    assert!(md.contains(&format!("Sensitivity row: all outcomes, three-level + CR2: k = 10 effect sizes from 5 studies, g = 0.30 [-0.31, 0.91]. Not primary: {why}.")));
+    // The forest plot shows the primary (one outcome per study) analysis.
+    let svg = fs::read_to_string(dir.path().join("forest.svg")).unwrap();
+    assert!(svg.contains("Random-effects model (k = 5)"));
+    assert!(!svg.contains("leg DEXA"));
+}
+
+/// Issue #16, the issue's own case: the bundled dataset plus one more study
+/// with several outcomes (Alpha 2001 from tests/fixtures/three_level.csv)
+/// lets the three-level model run on 2 clusters; it must not become primary.
+#[test]
+fn three_level_model_on_two_studies_is_not_primary() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("spot.csv");
+    let mut text = fs::read_to_string(common::dataset("spot_reduction.csv")).unwrap();
+    let extra = fs::read_to_string(common::root().join("tests/fixtures/three_level.csv")).unwrap();
+    for l in extra.lines().filter(|l| l.starts_with("alpha2001,")) {
+        text.push_str(l);
+        text.push('\n');
+    }
+    fs::write(&data, text).unwrap();
+    let (_out, v) = run_report(Some(data.to_str().unwrap()));
+    assert_eq!(v["all_outcomes"]["result"]["robust"]["clusters"], 2);
+    assert_eq!(v["all_outcomes"]["primary"], false);
+    assert_eq!(v["primary_analysis"]["analysis"], "one outcome per study");
+    assert!(
+        v["primary_analysis"]["why_not_three_level"]
+            .as_str()
+            .unwrap()
+            .starts_with("CR2 on 2 studies (clusters), fewer than 4")
+    );
+}
+
+/// Out-of-range rule settings are refused with the flag named, and nothing
+/// is written.
+#[test]
+fn report_refuses_rule_settings_out_of_range() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, value) in [
+        ("--min-clusters", "1"),
+        ("--min-cr2-df", "0"),
+        ("--small-study-min-k", "2"),
+    ] {
+        spotmeta()
+            .current_dir(common::root())
+            .args(["report", "--out"])
+            .arg(dir.path())
+            .args([flag, value])
+            .assert()
+            .failure()
+            .stderr(predicates::str::contains(flag));
+    }
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+/// Issue #16: Egger's test and trim and fill are not run on the bundled
+/// dataset (1 study), the funnel has no contours and says why; with
+/// `--small-study` they are attempted and labelled underpowered.
+#[test]
+fn small_study_methods_need_ten_studies_or_the_explicit_option() {
+    let (dir, _) = run_report(None);
+    let md = fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(md.contains("- Egger's regression test not run: only 1 study (fewer than 10); the Cochrane Handbook (§13.3.5.4)"));
+    let (dir, v) = run_report_with(Some("tests/fixtures/three_level.csv"), &["--small-study"]);
+    let md = fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert!(md.contains("- Underpowered (fewer studies than the small-study rule asks; run on request with --small-study; read as descriptive only): Egger's regression test"), "{md}");
+    assert_eq!(
+        v["sensitivity"]["diagnostics"]["small_study_underpowered"],
+        true
+    );
+}
+
+/// Issue #8 with the rule relaxed: once the all-outcomes three-level model
+/// runs and passes the small-k rules (here `--min-cr2-df 3.9`, so that the
+/// fixture's df = 3.98 passes), it is the report's primary analysis —
+/// headline, forest plot, `primary_analysis` in results.json — and the
+/// one-outcome-per-study fit becomes a sensitivity row. Reference:
+/// tests/conformance/make_three_level_report_fixtures.R (metafor 3.8.1
+/// `rma.mv` + `robust(clubSandwich = TRUE)` + `predict` + `weights`,
+/// clubSandwich 0.5.8) on tests/fixtures/three_level.csv.
 #[test]
 fn three_level_model_becomes_the_primary_analysis_when_it_can_run() {
     use common::tol::close;
     let want = common::read_json("three_level_report.json");
     let f = |v: &serde_json::Value| v.as_f64().unwrap();
-    let (dir, v) = run_report(Some("tests/fixtures/three_level.csv"));
+    let (dir, v) = run_report_with(
+        Some("tests/fixtures/three_level.csv"),
+        &["--min-cr2-df", "3.9"],
+    );
     // REML optimum and profile searches: OPTIMISER_REL as in tests/multilevel.rs.
     const OPTIMISER_REL: f64 = 1e-5;
     let p = &v["primary_analysis"];
@@ -282,13 +387,13 @@ fn three_level_model_becomes_the_primary_analysis_when_it_can_run() {
     // Headline and tables.
     let md = fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(md.contains(
-        "Pooled Hedges' g = 0.30 (95% CI −0.31 to 0.91; k = 10 outcomes from 5 studies; p = 0.24)"
+        "Pooled Hedges' g = 0.30 (95% CI −0.31 to 0.91; k = 10 effect sizes from 5 studies; p = 0.24)"
     ));
     assert!(md.contains("## Rows pooled (10)"));
     assert!(md.contains("| 3 | Alpha 2001 | arm DEXA | 24 | 1.37 [0.48, 2.26] | 6.5% | – |"));
     assert!(md.contains("## One outcome per study (sensitivity analysis)"));
     assert!(md.contains(
-        "Primary analysis: all outcomes, three-level + CR2: k = 10, g = 0.30 [-0.31, 0.91]."
+        "Primary analysis: all outcomes, three-level + CR2: k = 10 effect sizes from 5 studies, g = 0.30 [-0.31, 0.91]."
     ));
 
     // The forest plot shows every outcome under its study, weighted as
@@ -350,7 +455,13 @@ fn three_level_forest_subgroups_match_metafor_per_block() {
     }
     .check()
     .unwrap();
-    let a = all_outcomes(&ds, &SpotOptions::default(), &opts).unwrap();
+    let a = all_outcomes(
+        &ds,
+        &SpotOptions::default(),
+        &opts,
+        &spotmeta::analysis::rules::ReviewRules::default(),
+    )
+    .unwrap();
     let t = a.result.done().unwrap();
     let studies: Vec<ForestStudy> = a
         .rows

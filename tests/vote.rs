@@ -8,6 +8,9 @@
 //! binom.test(0, 4)   # p 0.125, CI 0 0.60236463561647458
 //! binom.test(9, 10)  # p 0.021484375000000014, CI 0.554983882971804565 0.997471421455538243
 //! binom.test(3, 12)  # p 0.145996093750000083, CI 0.054860644527992761 0.571858461878189117
+//! binom.test(8, 13)  # p 0.58105468749999967, CI 0.31577760291406304 0.86142066110983939
+//! binom.test(3, 4)   # p 0.62500000000000011, CI 0.19412044968324341 0.99369053679029018
+//! binom.test(4, 7)   # p 1, CI 0.18405156764008304 0.9010117215574921
 //! escalc("SMD", ti = qt(0.02/2, 18, lower.tail=FALSE), n1i=10, n2i=10)  # 1.0931140098813865, 0.2298724559649741
 //! cm(44)*qt(0.975,44)/sqrt(45)              # 0.29527804653405992
 //! cm(22)*qt(0.975,22)*sqrt(1/14+1/10)       # 0.82899871615687104
@@ -182,5 +185,67 @@ fn the_bundled_dataset_counts_every_primary_outcome_once() {
     assert!(
         matches!(kostek.g_from_p, Some(GFromP::Bounded { .. })),
         "{kostek:?}"
+    );
+}
+
+/// Issue #16: the "no difference" results are shown as ties, left out of the
+/// exact test and split in the sensitivity test (half to each direction, an
+/// odd tie dropped). Bundled dataset: 5 favour, 2 against, 6 ties overall
+/// (8 vs 5 split); EE-flagged 2/0/3 (3 vs 1, one dropped); unflagged 3/2/3
+/// (4 vs 3, one dropped). R references in the module header.
+#[test]
+fn ties_are_shown_and_split_in_the_sensitivity_sign_test() {
+    let ds = load_spot(&common::dataset("spot_reduction.csv")).unwrap();
+    let opts = RmaOptions {
+        test: TestKind::Knha,
+        ..Default::default()
+    }
+    .check()
+    .unwrap();
+    let pa = primary_analysis(&ds, &SpotOptions::default(), &opts).unwrap();
+    let flags = flag_dataset(&ds, &pa.selection, &ConfoundOptions::default());
+    let v = vote_count(&ds, &pa.selection, &flags, Some(&pa.fit), 0.95);
+    for (s, counts, split, dropped, (p, lb, ub)) in [
+        (
+            &v.overall,
+            (5, 2, 6, 0),
+            (8, 5),
+            0,
+            (
+                0.581_054_687_499_999_7,
+                0.315_777_602_914_063,
+                0.861_420_661_109_839_4,
+            ),
+        ),
+        (
+            &v.ee_flagged,
+            (2, 0, 3, 0),
+            (3, 1),
+            1,
+            (
+                0.625_000_000_000_000_1,
+                0.194_120_449_683_243_4,
+                0.993_690_536_790_290_2,
+            ),
+        ),
+        (
+            &v.ee_unflagged,
+            (3, 2, 3, 0),
+            (4, 3),
+            1,
+            (1.0, 0.184_051_567_640_083, 0.901_011_721_557_492_1),
+        ),
+    ] {
+        assert_eq!((s.favour, s.against, s.ties, s.not_reported), counts);
+        let x = s.ties_split.expect("something to test");
+        assert_eq!(((x.favour, x.against), x.dropped), (split, dropped));
+        assert!((x.pval - p).abs() < P_ABS, "p {} vs R {p}", x.pval);
+        assert!(close(x.ci_lb, lb, METAFOR_REL, 1e-12));
+        assert!(close_metafor(x.ci_ub, ub));
+    }
+    assert!(
+        v.agreement.contains("6 reported no difference (ties"),
+        "{}",
+        v.agreement
     );
 }

@@ -2,11 +2,14 @@
 //! cannot run: leave-one-out, influence, cumulative by year, Egger's
 //! regression test (k ≥ 3) and trim and fill (k ≥ 3). Used by `spotmeta
 //! sensitivity` and the report, for the spot dataset and for any table.
+//! [`Diagnostics::apply_small_study_rule`] then keeps Egger's test and trim
+//! and fill only with enough studies ([`crate::analysis::rules`], issue #16).
 
 use super::cumul::{CumulStep, cumul, order_by};
 use super::influence::{Influence, influence};
 use super::leave1out::{Leave1Out, leave1out};
 use super::regtest::{Regtest, RegtestModel, regtest};
+use super::rules::ReviewRules;
 use super::trimfill::{TrimFill, trimfill};
 use crate::error::{Error, Result};
 use crate::model::{RmaFit, ValidRmaOptions};
@@ -58,6 +61,28 @@ pub struct Diagnostics {
     pub regtest: Outcome<Regtest>,
     /// metafor `trimfill()` (L0).
     pub trimfill: Outcome<TrimFill>,
+    /// Egger's test and trim and fill ran below the small-study threshold on
+    /// request (`--small-study`): underpowered, descriptive only.
+    pub small_study_underpowered: bool,
+}
+
+impl Diagnostics {
+    /// The small-study rule: with fewer than `rules.small_study_min_k`
+    /// studies Egger's test and trim and fill are replaced by the reason
+    /// (Cochrane Handbook §13.3.5.4), unless `rules.force_small_study`, which
+    /// keeps them and marks them underpowered.
+    pub fn apply_small_study_rule(&mut self, studies: usize, rules: &ReviewRules) {
+        match rules.small_study(studies) {
+            Ok(underpowered) => self.small_study_underpowered = underpowered,
+            Err(reason) => {
+                self.regtest = Outcome::NotRun {
+                    reason: reason.clone(),
+                };
+                self.trimfill = Outcome::NotRun { reason };
+                self.small_study_underpowered = false;
+            }
+        }
+    }
 }
 
 /// Run the battery for `fit` on `yi`, `vi` (`years` orders the cumulative
@@ -97,5 +122,94 @@ pub fn diagnose(
         })?,
         regtest: Outcome::from(regtest(yi, vi, RegtestModel::Rma, &opts))?,
         trimfill: Outcome::from(trimfill(yi, vi, &opts))?,
+        small_study_underpowered: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Method, RmaOptions, TestKind, rma};
+
+    /// 12 synthetic studies with a small-study pattern (larger effects with
+    /// larger variances), so Egger's test and trim and fill can run.
+    fn battery(k: usize) -> Diagnostics {
+        let vi: Vec<f64> = (0..k).map(|i| 0.01 + 0.02 * i as f64).collect();
+        let yi: Vec<f64> = vi
+            .iter()
+            .enumerate()
+            .map(|(i, v)| 0.1 + 2.0 * v + 0.03 * (i % 3) as f64)
+            .collect();
+        let labels: Vec<String> = (0..k).map(|i| format!("s{i}")).collect();
+        let opts = RmaOptions {
+            method: Method::REML,
+            test: TestKind::Z,
+            ..Default::default()
+        }
+        .check()
+        .unwrap();
+        let fit = rma(&yi, &vi, &opts).unwrap();
+        diagnose(&yi, &vi, &labels, None, &fit, &opts).unwrap()
+    }
+
+    #[test]
+    fn small_study_methods_run_from_ten_studies() {
+        let mut d = battery(10);
+        d.apply_small_study_rule(10, &ReviewRules::default());
+        assert!(d.regtest.done().is_some() && d.trimfill.done().is_some());
+        assert!(!d.small_study_underpowered);
+    }
+
+    #[test]
+    fn below_ten_studies_they_do_not_run_and_say_why() {
+        let mut d = battery(6);
+        assert!(d.regtest.done().is_some(), "k = 6 can be computed");
+        d.apply_small_study_rule(6, &ReviewRules::default());
+        for o in [
+            &d.regtest.clone().map_reason(),
+            &d.trimfill.clone().map_reason(),
+        ] {
+            let why = o.as_deref().expect("not run");
+            assert!(why.starts_with("only 6 studies (fewer than 10)"));
+            assert!(why.contains("§13.3.5.4") && why.contains("--small-study"));
+        }
+    }
+
+    #[test]
+    fn forced_below_ten_they_run_labelled_underpowered() {
+        let mut d = battery(6);
+        let rules = ReviewRules {
+            force_small_study: true,
+            ..ReviewRules::default()
+        };
+        d.apply_small_study_rule(6, &rules);
+        assert!(d.regtest.done().is_some() && d.trimfill.done().is_some());
+        assert!(d.small_study_underpowered);
+        let notes = crate::output::funnel::small_study_notes(&d);
+        assert!(
+            notes.iter().all(|n| n.starts_with("Underpowered")),
+            "{notes:?}"
+        );
+    }
+
+    /// Cluster count, not effect-size count, decides: 12 effect sizes from
+    /// 6 studies stay below the rule.
+    #[test]
+    fn the_rule_counts_studies_not_effect_sizes() {
+        let mut d = battery(12);
+        d.apply_small_study_rule(6, &ReviewRules::default());
+        assert!(d.regtest.done().is_none() && d.trimfill.done().is_none());
+    }
+
+    trait Reason {
+        fn map_reason(self) -> Option<String>;
+    }
+    impl<T> Reason for Outcome<T> {
+        fn map_reason(self) -> Option<String> {
+            match self {
+                Outcome::NotRun { reason } => Some(reason),
+                Outcome::Done(_) => None,
+            }
+        }
+    }
 }

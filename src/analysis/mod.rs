@@ -31,6 +31,7 @@ pub mod multilevel_primary;
 pub mod permutest;
 pub mod primary;
 pub mod regtest;
+pub mod rules;
 pub mod sensitivity;
 pub mod subgroup;
 pub mod trimfill;

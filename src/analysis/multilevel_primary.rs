@@ -6,12 +6,16 @@
 //! `robust(..., clubSandwich = TRUE)`).
 //!
 //! It is the report's primary analysis when it can run (at least 2 studies
-//! and more rows than studies); otherwise the one-outcome-per-study REML +
+//! and more rows than studies) and is identified and stable under the
+//! review's small-k rules ([`crate::analysis::rules`], issue #16: at least 4
+//! studies and CR2 df ≥ 4); otherwise the one-outcome-per-study REML +
 //! Knapp–Hartung analysis ([`crate::analysis::primary`]) is primary and this
-//! one states exactly why it did not run.
+//! one states exactly why it did not run or why it is only a sensitivity
+//! analysis.
 
 use super::diagnostics::Outcome;
 use super::primary::UsedRow;
+use super::rules::ReviewRules;
 use crate::data::{InterventionType, OutcomeType, SpotDataset, Status};
 use crate::dist;
 use crate::error::{Error, Result};
@@ -75,8 +79,11 @@ pub struct AllOutcomes {
     pub rows: Vec<UsedRow>,
     /// Distinct studies among them.
     pub studies: usize,
-    /// Whether this is the primary analysis (it ran).
+    /// Whether this is the primary analysis (it ran and passed the small-k
+    /// rules).
     pub primary: bool,
+    /// Why a fit that ran is not primary (small-k rules), else None.
+    pub why_not_primary: Option<String>,
     /// The fit, or the reason it was not run.
     pub result: Outcome<ThreeLevel>,
 }
@@ -95,12 +102,14 @@ pub fn select_all_outcomes(ds: &SpotDataset, spot: &SpotOptions) -> Vec<UsedRow>
         .collect()
 }
 
-/// Select every outcome ([`select_all_outcomes`]) and fit the three-level
-/// model + CR2 (intercept only).
+/// Select every outcome ([`select_all_outcomes`]), fit the three-level
+/// model + CR2 (intercept only) and decide with `rules` whether it is the
+/// primary analysis.
 pub fn all_outcomes(
     ds: &SpotDataset,
     spot: &SpotOptions,
     opts: &ValidRmaOptions,
+    rules: &ReviewRules,
 ) -> Result<AllOutcomes> {
     let rows = select_all_outcomes(ds, spot);
     let ids: Vec<String> = rows.iter().map(|r| r.study_id.clone()).collect();
@@ -112,7 +121,8 @@ pub fn all_outcomes(
         ))
     } else if k <= studies {
         Some(format!(
-            "needs more outcomes than studies (some study with two or more outcomes) to separate the two variance components; today {k} outcomes from {studies} studies"
+            "needs more outcomes than studies (some study with two or more outcomes) to separate the two variance components; today {}",
+            super::rules::k_clause(k, studies)
         ))
     } else {
         None
@@ -129,8 +139,12 @@ pub fn all_outcomes(
             }
         }
     };
+    let why_not_primary = result
+        .done()
+        .and_then(|t| rules.three_level_not_primary(t.robust.clusters, t.robust.df[0]));
     Ok(AllOutcomes {
-        primary: matches!(result, Outcome::Done(_)),
+        primary: result.done().is_some() && why_not_primary.is_none(),
+        why_not_primary,
         rows,
         studies,
         result,
@@ -163,7 +177,13 @@ mod tests {
     #[test]
     fn bundled_dataset_has_one_study_and_says_why() {
         let ds = load_spot(&root().join("datasets/spot_reduction.csv")).unwrap();
-        let a = all_outcomes(&ds, &SpotOptions::default(), &opts()).unwrap();
+        let a = all_outcomes(
+            &ds,
+            &SpotOptions::default(),
+            &opts(),
+            &ReviewRules::default(),
+        )
+        .unwrap();
         assert!(!a.primary);
         assert_eq!((a.rows.len(), a.studies), (2, 1));
         match &a.result {
@@ -176,13 +196,34 @@ mod tests {
     }
 
     /// tests/fixtures/three_level.csv: 10 outcomes from 5 studies, so the
-    /// model runs (numbers against metafor in tests/report.rs).
+    /// model runs (numbers against metafor in tests/report.rs); its CR2 df
+    /// is 3.98 (metafor/clubSandwich, fixtures/three_level_report.json), so
+    /// under the default rules it is a sensitivity analysis, and primary once
+    /// the df threshold is lowered below 3.98.
     #[test]
     fn several_outcomes_per_study_give_a_three_level_fit_with_cr2() {
         let ds = load_spot(&root().join("tests/fixtures/three_level.csv")).unwrap();
-        let a = all_outcomes(&ds, &SpotOptions::default(), &opts()).unwrap();
+        let a = all_outcomes(
+            &ds,
+            &SpotOptions::default(),
+            &opts(),
+            &ReviewRules::default(),
+        )
+        .unwrap();
         assert_eq!((a.rows.len(), a.studies), (10, 5));
-        assert!(a.primary);
+        assert!(!a.primary);
+        assert!(
+            a.why_not_primary
+                .as_deref()
+                .unwrap()
+                .starts_with("CR2 Satterthwaite df = 3.98, below 4")
+        );
+        let lowered = ReviewRules {
+            min_cr2_df: 3.9,
+            ..ReviewRules::default()
+        };
+        let b = all_outcomes(&ds, &SpotOptions::default(), &opts(), &lowered).unwrap();
+        assert!(b.primary && b.why_not_primary.is_none());
         let t = a.result.done().expect("the model runs");
         assert_eq!((t.fit.k, t.fit.clusters, t.robust.clusters), (10, 5, 5));
         assert_eq!(t.weights.len(), 10);

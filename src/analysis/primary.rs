@@ -76,6 +76,14 @@ impl Selection {
     pub fn vi(&self) -> Vec<f64> {
         self.used.iter().map(|u| u.effect.vi).collect()
     }
+    /// Distinct studies (`study_id`) among the used rows: the "studies" of
+    /// [`crate::analysis::rules::k_clause`].
+    pub fn studies(&self) -> usize {
+        let mut ids: Vec<&str> = self.used.iter().map(|u| u.study_id.as_str()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.len()
+    }
 }
 
 /// Participants in a row (parallel: both arms; otherwise the trained arm).

@@ -3,12 +3,19 @@
 //! included exercise trial counts, whether it gave numbers, an exact or
 //! bounded p-value, or only a direction.
 //!
-//! * **Sign test** on the direction of effect (favours spot reduction vs
-//!   against; results reported without a direction are left out, as ties are
-//!   in a sign test): exact binomial test of 50 % with the Clopper–Pearson CI
-//!   for the proportion favouring spot reduction, exactly as R's
-//!   `binom.test(x, n)`. Also within studies with and without an
-//!   energy-expenditure flag.
+//! * **Sign test** on the direction of effect (Dixon & Mood 1946, *JASA*
+//!   41:557–566). Every result is counted as favours spot reduction,
+//!   against, no difference (a tie) or not reported. The primary test is the
+//!   exact binomial test of 50 % on the directional results (favour vs
+//!   against; ties set aside, the classical sign test), with the
+//!   Clopper–Pearson CI for the proportion favouring spot reduction, exactly
+//!   as R's `binom.test(x, n)`. Because "no difference" results are mostly
+//!   the non-significant ones, dropping them can bias the direction count
+//!   (issue #16), so a sensitivity test splits the ties: half of them to
+//!   each direction, an odd tie dropped (the even-split rule for ties in the
+//!   sign test; Dixon & Mood 1946; compared with other tie rules by Coakley
+//!   & Heise 1996, *Biometrics* 52:1242–1251). Both run overall and within
+//!   studies with and without an energy-expenditure flag.
 //! * **Effect sizes from p-values** ([`crate::escalc::pvalue`]): exact where
 //!   an exact p, the direction and n are known; bounds otherwise.
 //! * **Agreement**: whether the pooled estimate and the sign test point the
@@ -63,15 +70,38 @@ pub struct Evidence {
     pub ee_flagged: bool,
 }
 
-/// Exact binomial (sign) test of H₀: proportion = ½ (R `binom.test`).
+/// The sign test with the ties split: half of the "no difference" results
+/// to each direction, an odd one dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TiesSplit {
+    /// Favouring spot reduction, with half the ties.
+    pub favour: u64,
+    /// Against, with half the ties.
+    pub against: u64,
+    /// Ties dropped (0 or 1: the odd one).
+    pub dropped: u64,
+    /// Proportion favouring spot reduction.
+    pub proportion: f64,
+    /// Clopper–Pearson CI lower bound.
+    pub ci_lb: f64,
+    /// Clopper–Pearson CI upper bound.
+    pub ci_ub: f64,
+    /// Two-sided exact p-value.
+    pub pval: f64,
+}
+
+/// Exact binomial (sign) test of H₀: proportion = ½ (R `binom.test`) on the
+/// directional results, with the ties shown and split in a sensitivity test.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct SignTest {
     /// Results favouring spot reduction.
     pub favour: u64,
     /// Results against.
     pub against: u64,
-    /// Results without a direction (not tested).
-    pub no_direction: u64,
+    /// Results reported as no difference (ties; not in the primary test).
+    pub ties: u64,
+    /// Results reported without any direction (not counted anywhere).
+    pub not_reported: u64,
     /// Proportion favouring spot reduction (None when no result has a direction).
     pub proportion: Option<f64>,
     /// Clopper–Pearson CI lower bound.
@@ -80,6 +110,8 @@ pub struct SignTest {
     pub ci_ub: Option<f64>,
     /// Two-sided exact p-value.
     pub pval: Option<f64>,
+    /// Sensitivity: the ties split evenly (None when nothing is left).
+    pub ties_split: Option<TiesSplit>,
 }
 
 /// R's `binom.test(x, n, p = 0.5)`: two-sided p (sum of the probabilities no
@@ -114,16 +146,32 @@ pub fn binom_test(x: u64, n: u64, level: f64) -> (f64, f64, f64) {
     (pval, lb, ub)
 }
 
-/// The sign test over `evidence`.
+/// The sign test over `evidence`: exact test on the directional results,
+/// and the ties-split sensitivity test.
 pub fn sign_test<'a>(evidence: impl IntoIterator<Item = &'a Evidence>, level: f64) -> SignTest {
-    let (mut favour, mut against, mut none) = (0, 0, 0);
+    let (mut favour, mut against, mut ties, mut none) = (0, 0, 0, 0);
     for e in evidence {
         match e.direction {
             Some(Direction::FavoursSpotReduction) => favour += 1,
             Some(Direction::Against) => against += 1,
-            _ => none += 1,
+            Some(Direction::Null) => ties += 1,
+            None => none += 1,
         }
     }
+    let half = ties / 2;
+    let (sf, sa) = (favour + half, against + half);
+    let ties_split = (sf + sa > 0).then(|| {
+        let (pval, ci_lb, ci_ub) = binom_test(sf, sf + sa, level);
+        TiesSplit {
+            favour: sf,
+            against: sa,
+            dropped: ties % 2,
+            proportion: sf as f64 / (sf + sa) as f64,
+            ci_lb,
+            ci_ub,
+            pval,
+        }
+    });
     let n = favour + against;
     let (pval, lb, ub) = if n > 0 {
         binom_test(favour, n, level)
@@ -134,11 +182,13 @@ pub fn sign_test<'a>(evidence: impl IntoIterator<Item = &'a Evidence>, level: f6
     SignTest {
         favour,
         against,
-        no_direction: none,
+        ties,
+        not_reported: none,
         proportion: some(favour as f64 / n.max(1) as f64),
         ci_lb: some(lb),
         ci_ub: some(ub),
         pval: some(pval),
+        ties_split,
     }
 }
 
@@ -297,8 +347,23 @@ fn agreement(fit: Option<&RmaFit>, s: &SignTest, n_pooled: usize, n_p: usize) ->
         ),
         _ => "no result reports a direction".to_string(),
     };
+    let ties_text = match (s.ties, &s.ties_split) {
+        (0, _) => String::new(),
+        (t, Some(x)) => format!(
+            "; {t} reported no difference (ties, left out of that test); with the ties split evenly{}, {} of {} favour spot reduction (p = {:.2})",
+            if x.dropped > 0 {
+                " and the odd one dropped"
+            } else {
+                ""
+            },
+            x.favour,
+            x.favour + x.against,
+            x.pval
+        ),
+        (t, None) => format!("; {t} reported no difference (ties)"),
+    };
     let head = format!(
-        "{n_pooled} primary outcome(s) contributed numbers to the pooled estimate and {n_p} more reported only a p-value or a direction; {sign_text}."
+        "{n_pooled} primary outcome(s) contributed numbers to the pooled estimate and {n_p} more reported only a p-value or a direction; {sign_text}{ties_text}."
     );
     match pooled {
         None => format!(

@@ -2,6 +2,7 @@
 //! library's checked option types.
 
 use clap::{Args, ValueEnum};
+use spotmeta::analysis::rules::ReviewRules;
 use spotmeta::{Method, RmaOptions, TestKind, ValidRmaOptions};
 use std::path::PathBuf;
 
@@ -93,4 +94,50 @@ pub struct OutputArgs {
     /// Write to this file instead of standard output (written atomically).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
+}
+
+/// When the all-outcomes three-level + CR2 model may be primary (issue #16;
+/// library [`spotmeta::analysis::rules::ReviewRules`], defaults documented
+/// there).
+#[derive(Debug, Clone, Args)]
+pub struct PrimaryRulesArgs {
+    /// Studies (clusters) needed before the all-outcomes three-level + CR2
+    /// model may be the primary analysis.
+    #[arg(long, value_name = "N", default_value_t = ReviewRules::default().min_clusters)]
+    pub min_clusters: usize,
+    /// CR2 Satterthwaite df needed before the three-level + CR2 model may be
+    /// the primary analysis (Tipton 2015: below 4 it is unreliable).
+    #[arg(long, value_name = "DF", default_value_t = ReviewRules::default().min_cr2_df)]
+    pub min_cr2_df: f64,
+}
+
+/// When the small-study methods run (issue #16).
+#[derive(Debug, Clone, Args)]
+pub struct SmallStudyArgs {
+    /// Studies needed before Egger's test, trim and fill and the funnel
+    /// plot's significance contours run (Cochrane Handbook §13.3.5.4: 10).
+    #[arg(long, value_name = "K", default_value_t = ReviewRules::default().small_study_min_k)]
+    pub small_study_min_k: usize,
+    /// Run the small-study methods with fewer studies than that anyway,
+    /// labelled underpowered.
+    #[arg(long)]
+    pub small_study: bool,
+}
+
+/// Checked rules from the groups a command has (the others keep their
+/// defaults, which that command does not use).
+pub fn review_rules(
+    primary: Option<&PrimaryRulesArgs>,
+    small: Option<&SmallStudyArgs>,
+) -> Result<ReviewRules, spotmeta::Error> {
+    let mut r = ReviewRules::default();
+    if let Some(p) = primary {
+        r.min_clusters = p.min_clusters;
+        r.min_cr2_df = p.min_cr2_df;
+    }
+    if let Some(s) = small {
+        r.small_study_min_k = s.small_study_min_k;
+        r.force_small_study = s.small_study;
+    }
+    r.check()
 }

@@ -34,6 +34,10 @@ pub struct FunnelData {
     pub xlab: String,
     /// Lines printed under the plot (Egger's test, trim and fill).
     pub notes: Vec<String>,
+    /// Why the significance contours are left out (the small-study rule of
+    /// [`crate::analysis::rules`]: fewer than 10 studies), or None to draw
+    /// them.
+    pub no_contours: Option<String>,
 }
 
 /// One significance contour: the triangle inside which a study is *not*
@@ -156,6 +160,7 @@ pub fn funnel_layout(d: &FunnelData, width: u32, plot_height: u32) -> FunnelLayo
     let (dx, dy) = (dec(&x_ticks_v), dec(&y_ticks_v));
     let contours = LEVELS
         .iter()
+        .filter(|_| d.no_contours.is_none())
         .map(|&(p, z)| Contour {
             p,
             z,
@@ -173,15 +178,18 @@ pub fn funnel_layout(d: &FunnelData, width: u32, plot_height: u32) -> FunnelLayo
     let mut y = plot.3 + 8 + (s * 2.3) as i32 + lh + 4;
     let mut legend = Vec::new();
     let mut x = 12;
-    let mut legend_texts = vec![TextItem {
-        x: 12,
-        y,
-        text: "Shaded: where a study would be significant (two-sided test of 0):".into(),
-        size: s,
-        bold: false,
-        anchor: Anchor::Left,
-    }];
-    y += lh;
+    let mut legend_texts = Vec::new();
+    if d.no_contours.is_none() {
+        legend_texts.push(TextItem {
+            x: 12,
+            y,
+            text: "Shaded: where a study would be significant (two-sided test of 0):".into(),
+            size: s,
+            bold: false,
+            anchor: Anchor::Left,
+        });
+        y += lh;
+    }
     let mut key = |x: &mut i32, y: i32, kind: KeyKind, label: &str| {
         legend.push(FunnelKey {
             x: *x,
@@ -191,12 +199,14 @@ pub fn funnel_layout(d: &FunnelData, width: u32, plot_height: u32) -> FunnelLayo
         });
         *x += 18 + text_width(label, s, false).ceil() as i32 + 16;
     };
-    key(&mut x, y, KeyKind::Region(Some(0)), "p < 0.01");
-    key(&mut x, y, KeyKind::Region(Some(1)), "0.01 ≤ p < 0.05");
-    key(&mut x, y, KeyKind::Region(Some(2)), "0.05 ≤ p < 0.10");
-    key(&mut x, y, KeyKind::Region(None), "p ≥ 0.10");
-    y += lh;
-    x = 12;
+    if d.no_contours.is_none() {
+        key(&mut x, y, KeyKind::Region(Some(0)), "p < 0.01");
+        key(&mut x, y, KeyKind::Region(Some(1)), "0.01 ≤ p < 0.05");
+        key(&mut x, y, KeyKind::Region(Some(2)), "0.05 ≤ p < 0.10");
+        key(&mut x, y, KeyKind::Region(None), "p ≥ 0.10");
+        y += lh;
+        x = 12;
+    }
     key(&mut x, y, KeyKind::Study, "study");
     if !d.fill_yi.is_empty() {
         key(&mut x, y, KeyKind::Filled, "filled by trim and fill");
@@ -204,7 +214,11 @@ pub fn funnel_layout(d: &FunnelData, width: u32, plot_height: u32) -> FunnelLayo
     key(&mut x, y, KeyKind::Estimate, "pooled estimate");
     y += lh + 4;
     let mut notes = std::mem::take(&mut legend_texts);
-    for n in &d.notes {
+    let why_no_contours = d
+        .no_contours
+        .as_ref()
+        .map(|why| format!("No significance contours: {why}."));
+    for n in why_no_contours.iter().chain(&d.notes) {
         for l in wrap(n, s, false, (w - 24) as f64) {
             notes.push(TextItem {
                 x: 12,
@@ -300,6 +314,10 @@ pub fn small_study_notes(d: &crate::analysis::diagnostics::Diagnostics) -> Vec<S
         ),
         Outcome::NotRun { reason } => format!("Trim and fill not run: {reason}."),
     };
+    if d.small_study_underpowered {
+        let label = "Underpowered (fewer studies than the small-study rule asks; run on request with --small-study; read as descriptive only): ";
+        return vec![format!("{label}{egger}"), format!("{label}{tf}")];
+    }
     vec![egger, tf]
 }
 
@@ -322,7 +340,13 @@ pub fn draw_funnel<DB: DrawingBackend>(c: &Canvas<'_, DB>, l: &FunnelLayout) -> 
     let (x0, y0, x1, y1) = l.plot;
     // Shade from the outside in: p < 0.01 fills the plot, each narrower
     // triangle paints the next-lighter band, the innermost is white.
-    c.rect(x0, y0, x1 + 1, y1 + 1, SHADES[0])?;
+    // Without contours (small-study rule) the plot is plain white.
+    let background = if l.contours.is_empty() {
+        colour::WHITE
+    } else {
+        SHADES[0]
+    };
+    c.rect(x0, y0, x1 + 1, y1 + 1, background)?;
     for (i, ct) in l.contours.iter().enumerate() {
         let col = SHADES.get(i + 1).copied().unwrap_or(colour::WHITE);
         c.polygon(&ct.triangle, col)?;

@@ -25,6 +25,7 @@ use crate::analysis::Tau2Ci;
 use crate::analysis::diagnostics::{Diagnostics, Outcome};
 use crate::analysis::multilevel_primary::{AllOutcomes, ThreeLevel};
 use crate::analysis::primary::{LeftOut, UsedRow};
+use crate::analysis::rules::{K_DEFINITION, ReviewRules, k_clause};
 use crate::analysis::sensitivity::{Scenario, Sensitivity};
 use crate::analysis::vote::{SignTest, VoteCount};
 use crate::data::Direction;
@@ -99,16 +100,19 @@ pub struct Headline {
     pub pi_ub: Option<f64>,
     /// Confidence level (fraction).
     pub level: f64,
-    /// Effect sizes pooled.
+    /// Effect sizes pooled (the one definition of k,
+    /// [`crate::analysis::rules::K_DEFINITION`]).
     pub k: usize,
-    /// Studies pooled, when known.
+    /// Studies (distinct `study_id`) they come from, when known.
     pub studies: Option<usize>,
     /// Degrees of freedom of the t test (None for a z test).
     pub df: Option<f64>,
     /// p-value of the test of the pooled effect.
     pub pval: Option<f64>,
-    /// Whether k counts outcomes (several per study) rather than studies.
-    pub outcomes: bool,
+    /// Why the all-outcomes three-level + CR2 model is not the primary
+    /// analysis (it did not run, or the small-k rules demote it); None when
+    /// it is primary or does not apply (a generic table).
+    pub why_not_three_level: Option<String>,
 }
 
 impl Headline {
@@ -127,7 +131,7 @@ impl Headline {
             studies,
             df: fit.ddf.map(|d| d as f64),
             pval: fit.pval(),
-            outcomes: false,
+            why_not_three_level: None,
         }
     }
 
@@ -146,8 +150,33 @@ impl Headline {
             studies: Some(t.fit.clusters),
             df: Some(r.df[0]),
             pval: Some(r.pval[0]),
-            outcomes: true,
+            why_not_three_level: None,
         }
+    }
+
+    /// The headline of the primary analysis: the all-outcomes three-level
+    /// model when `all` says it is primary, else the one-outcome-per-study
+    /// `fit` on `studies` studies. The report renders this value and
+    /// `spotmeta add --rerun` prints it ([`Headline::console`]), so the two
+    /// cannot disagree.
+    pub fn primary(fit: &RmaFit, studies: Option<usize>, all: Option<&AllOutcomes>) -> Self {
+        if let Some(t) = all.filter(|a| a.primary).and_then(|a| a.result.done()) {
+            return Headline::three_level(t);
+        }
+        let mut h = Headline::one_per_study(fit, studies);
+        h.why_not_three_level = all.map(|a| match (&a.result, &a.why_not_primary) {
+            (Outcome::NotRun { reason }, _) => format!("not run: {reason}"),
+            (Outcome::Done(_), Some(why)) => why.clone(),
+            (Outcome::Done(_), None) => String::new(),
+        });
+        h
+    }
+
+    /// One console line: "Hedges' g = −0.02 (95% CI −0.18 to 0.14; k = 2
+    /// effect sizes from 1 study; p = 0.34); one outcome per study" — the
+    /// report's own clause and analysis name.
+    pub fn console(&self, effect_label: &str) -> String {
+        format!("{}; {}", estimate_clause(effect_label, self), self.analysis)
     }
 }
 
@@ -195,6 +224,8 @@ pub struct ReportInput {
     /// All outcomes, three-level model + CR2, or why it cannot run (spot
     /// dataset; issue #8).
     pub all_outcomes: Option<AllOutcomes>,
+    /// The small-k rules the analyses were run under (stated in the methods).
+    pub rules: ReviewRules,
 }
 
 /// The finished report: file names and their bytes.
@@ -202,6 +233,8 @@ pub struct ReportInput {
 pub struct Report {
     /// (file name, contents), in writing order.
     pub files: Vec<(String, Vec<u8>)>,
+    /// The headline the report renders (`primary_analysis` in results.json).
+    pub headline: Headline,
 }
 
 /// Every file name a report can contain: [`Report::write`] replaces these
@@ -242,13 +275,13 @@ impl Report {
     }
 }
 
-/// "Hedges' g = −0.02 (95% CI −0.18 to 0.14; k = 2; p-val = 0.34)": an
-/// estimate with its CI, k (outcomes and studies for a three-level fit) and
-/// p-value.
+/// "Hedges' g = −0.02 (95% CI −0.18 to 0.14; k = 2 effect sizes from 1
+/// study; p = 0.34)": an estimate with its CI, k (with the studies, when
+/// known) and p-value.
 fn estimate_clause(effect_label: &str, h: &Headline) -> String {
-    let k = match (h.outcomes, h.studies) {
-        (true, Some(s)) => format!("k = {} outcomes from {s} studies", h.k),
-        _ => format!("k = {}", h.k),
+    let k = match h.studies {
+        Some(s) => k_clause(h.k, s),
+        None => format!("k = {}", h.k),
     };
     format!(
         "{effect_label} = {} ({}% CI {} to {}; {k}; {})",
@@ -285,10 +318,8 @@ pub fn pooled_sentence(effect_label: &str, h: &Headline, spot: bool) -> String {
     let mut s = format!("{head}: {verdict}");
     let few = match n_studies {
         Some(n) if n < 3 => Some(format!(
-            " With only k = {} effect size{} from {n} stud{}, this is far too little data for a firm conclusion.",
-            h.k,
-            if h.k == 1 { "" } else { "s" },
-            if n == 1 { "y" } else { "ies" }
+            " With only {}, this is far too little data for a firm conclusion.",
+            k_clause(h.k, n)
         )),
         None if h.k < 3 => Some(format!(
             " With only k = {}, this is far too little data for a firm conclusion.",
@@ -353,19 +384,43 @@ fn methods_text(input: &ReportInput) -> String {
     } else {
         ""
     };
+    let r = &input.rules;
+    let rule = format!(
+        "it is primary only when it runs (at least 2 studies and more outcomes than studies) with at least {} studies and CR2 df ≥ {} (Tipton 2015)",
+        r.min_clusters, r.min_cr2_df
+    );
     let primary = match &input.all_outcomes {
-        Some(a) if a.primary => " Primary analysis: all outcomes with a three-level model (REML; σ² between and within studies with profile CIs) and CR2 cluster-robust inference with Satterthwaite df (metafor rma.mv + robust, clubSandwich), prediction interval from the CR2 SE and both σ² (metafor predict on the robust fit); the one-outcome-per-study analysis is a sensitivity analysis.".to_string(),
+        Some(a) if a.primary => format!(
+            " Primary analysis: all outcomes with a three-level model (REML; σ² between and within studies with profile CIs) and CR2 cluster-robust inference with Satterthwaite df (metafor rma.mv + robust, clubSandwich), prediction interval from the CR2 SE and both σ² (metafor predict on the robust fit); {rule}; the one-outcome-per-study analysis is a sensitivity analysis."
+        ),
         Some(a) => format!(
-            " Primary analysis: one outcome per study, REML + Knapp–Hartung, because the all-outcomes three-level model + CR2 cannot run ({}); it becomes primary once it can (at least 2 studies and more outcomes than studies).",
-            match &a.result {
-                Outcome::NotRun { reason } => reason.as_str(),
-                Outcome::Done(_) => "",
+            " Primary analysis: one outcome per study, REML + Knapp–Hartung, because the all-outcomes three-level model + CR2 {}; {rule}.",
+            match (&a.result, &a.why_not_primary) {
+                (Outcome::NotRun { reason }, _) => format!("cannot run ({reason})"),
+                (Outcome::Done(_), why) => format!(
+                    "is only a sensitivity analysis ({})",
+                    why.as_deref().unwrap_or("")
+                ),
             }
         ),
         None => String::new(),
     };
+    let k_def = if input.spot {
+        format!(" {K_DEFINITION}")
+    } else {
+        String::new()
+    };
+    let small_study = format!(
+        " Small-study effects (Egger's regression test, trim and fill (L0), significance contours of the funnel plot): only with at least {} studies (Cochrane Handbook §13.3.5.4){}.",
+        r.small_study_min_k,
+        if r.force_small_study {
+            "; run on request (--small-study) below that, labelled underpowered"
+        } else {
+            ""
+        }
+    );
     let vote = if input.vote.is_some() {
-        " Synthesis without numbers (Cochrane SWiM): exact binomial sign test on the directions of all primary outcomes (R binom.test, Clopper–Pearson CI), overall and by energy-expenditure flag; albatross plot (Harrison et al. 2017) with Hedges' g contours."
+        " Synthesis without numbers (Cochrane SWiM): exact binomial sign test (Dixon & Mood 1946) on the favour/against directions of all primary outcomes (R binom.test, Clopper–Pearson CI), with the no-difference results (ties) shown and, as a sensitivity test, split half to each direction (an odd tie dropped), overall and by energy-expenditure flag; albatross plot (Harrison et al. 2017) with Hedges' g contours."
     } else {
         ""
     };
@@ -375,9 +430,8 @@ fn methods_text(input: &ReportInput) -> String {
         "Pooled with"
     };
     format!(
-        "{}{primary} {pooled_with} {model}, {test} ({lvl}%), prediction interval as metafor's predict(), \
-         Q-profile CI for τ²; heterogeneity by Cochran's Q and I².{confounds}{vote} Small-study \
-         effects: Egger's regression test and trim and fill (L0), each with k ≥ 3. Computed \
+        "{}{k_def}{primary} {pooled_with} {model}, {test} ({lvl}%), prediction interval as metafor's predict(), \
+         Q-profile CI for τ²; heterogeneity by Cochran's Q and I².{confounds}{vote}{small_study} Computed \
          with {SOFTWARE}, whose rma reproduces R metafor 3.8.1 to at least 6 significant digits.",
         input.measure_text
     )
@@ -462,6 +516,19 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
         vi,
         estimate: fit.estimate,
         xlab: input.effect_label.clone(),
+        no_contours: {
+            let studies = input.n_studies_pooled.unwrap_or(input.rows.len());
+            input.rules.small_study(studies).err().map(|_| {
+                format!(
+                    "fewer than {} studies ({}; Cochrane Handbook §13.3.5.4)",
+                    input.rules.small_study_min_k,
+                    match input.n_studies_pooled {
+                        Some(s) => k_clause(input.rows.len(), s),
+                        None => format!("k = {studies}"),
+                    }
+                )
+            })
+        },
         ..Default::default()
     };
     if let Some(d) = &input.diagnostics {
@@ -481,10 +548,7 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
         .as_ref()
         .filter(|a| a.primary)
         .and_then(|a| a.result.done());
-    let headline = match three {
-        Some(t) => Headline::three_level(t),
-        None => Headline::one_per_study(fit, input.n_studies_pooled),
-    };
+    let headline = Headline::primary(fit, input.n_studies_pooled, input.all_outcomes.as_ref());
     let sentence = pooled_sentence(&input.effect_label, &headline, input.spot);
     let mut p = Page { ops: Vec::new() };
     let cw = PAGE_W - 2 * M;
@@ -674,10 +738,10 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
     p.text(
         right_x,
         ry,
-        if three.is_some() {
-            "Funnel plot (one outcome per study)"
-        } else {
-            "Funnel plot (contour-enhanced)"
+        match (three.is_some(), funnel_d.no_contours.is_some()) {
+            (true, _) => "Funnel plot (one outcome per study)",
+            (false, true) => "Funnel plot",
+            (false, false) => "Funnel plot (contour-enhanced)",
         },
         size::HEADING,
         true,
@@ -811,7 +875,7 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
     }
     files.push(("results.json".into(), results_json.into_bytes()));
     files.push(("summary.md".into(), summary_md.into_bytes()));
-    Ok(Report { files })
+    Ok(Report { files, headline })
 }
 
 fn md_escape(s: &str) -> String {
@@ -1291,6 +1355,20 @@ fn one_per_study_text(input: &ReportInput) -> String {
 /// three-level fit when it is primary, or why it did not run.
 fn panel_extra(a: &AllOutcomes, fit: &RmaFit) -> PanelExtra {
     match &a.result {
+        Outcome::Done(t) if !a.primary => PanelExtra {
+            name: "all outcomes, three-level + CR2 (sensitivity)".into(),
+            fit: Some((
+                t.robust.beta[0],
+                t.robust.ci_lb[0],
+                t.robust.ci_ub[0],
+                t.fit.k,
+            )),
+            why: String::new(),
+            note: format!(
+                "Not primary: {}.",
+                a.why_not_primary.as_deref().unwrap_or("small-k rules")
+            ),
+        },
         Outcome::Done(t) => PanelExtra {
             name: "all outcomes, three-level + CR2 (primary)".into(),
             fit: Some((
@@ -1330,14 +1408,13 @@ pub fn all_outcomes_sentence(a: &AllOutcomes) -> String {
             let f = &t.fit;
             let r = &t.robust;
             format!(
-                "All outcomes, three-level model + CR2 ({}): k = {} outcomes from {} studies; σ² between studies = {} (profile 95% CI {}), within studies = {} ({}); pooled g = {} (CR2 95% CI {} to {}; t({:.1}) = {}, {}).",
-                if a.primary {
-                    "primary analysis"
-                } else {
-                    "sensitivity analysis"
+                "All outcomes, three-level model + CR2 ({}): {}; σ² between studies = {} (profile 95% CI {}), within studies = {} ({}); pooled g = {} (CR2 95% CI {} to {}; t({:.2}) = {}, {}).",
+                match &a.why_not_primary {
+                    _ if a.primary => "primary analysis".to_string(),
+                    Some(why) => format!("sensitivity analysis, not primary: {why}"),
+                    None => "sensitivity analysis".to_string(),
                 },
-                f.k,
-                f.clusters,
+                k_clause(f.k, f.clusters),
                 num(f.sigma2[0], 3),
                 profile_ci(f.sigma2_ci[0]),
                 num(f.sigma2[1], 3),
@@ -1359,20 +1436,20 @@ pub fn all_outcomes_sentence(a: &AllOutcomes) -> String {
 fn all_outcomes_row(a: &AllOutcomes) -> String {
     match &a.result {
         Outcome::Done(t) => format!(
-            "{}: all outcomes, three-level + CR2: k = {}, g = {:.2} [{:.2}, {:.2}].{}",
+            "{}: all outcomes, three-level + CR2: {}, g = {:.2} [{:.2}, {:.2}].{}",
             if a.primary {
                 "Primary analysis"
             } else {
                 "Sensitivity row"
             },
-            t.fit.k,
+            k_clause(t.fit.k, t.fit.clusters),
             t.robust.beta[0],
             t.robust.ci_lb[0],
             t.robust.ci_ub[0],
-            if a.primary {
-                " The scenarios above pool one outcome per study."
-            } else {
-                ""
+            match &a.why_not_primary {
+                _ if a.primary => " The scenarios above pool one outcome per study.".to_string(),
+                Some(why) => format!(" Not primary: {why}."),
+                None => String::new(),
             }
         ),
         Outcome::NotRun { reason } => {
@@ -1389,12 +1466,51 @@ fn sign_cells(s: &SignTest) -> [String; 5] {
     [
         s.favour.to_string(),
         s.against.to_string(),
-        s.no_direction.to_string(),
+        s.ties.to_string(),
         prop,
         s.pval
             .map(|p| super::style::pval(Some(p)))
             .unwrap_or_else(|| "–".into()),
     ]
+}
+
+/// The ties-split sensitivity cells: "8 vs 5", proportion [CI], p.
+fn split_cells(s: &SignTest) -> [String; 3] {
+    match &s.ties_split {
+        Some(x) => [
+            format!(
+                "{} vs {}{}",
+                x.favour,
+                x.against,
+                if x.dropped > 0 { " (1 dropped)" } else { "" }
+            ),
+            format!("{:.2} [{:.2}, {:.2}]", x.proportion, x.ci_lb, x.ci_ub),
+            super::style::pval(Some(x.pval)),
+        ],
+        None => ["–".into(), "–".into(), "–".into()],
+    }
+}
+
+/// What the sign tests do, in one paragraph (report page and summary.md).
+const SIGN_TEST_TEXT: &str = "Each primary outcome counts once whatever it reports, as favours, against, no difference (a tie) or not reported. Directions come from the paper (or the sign of a pooled effect). The exact sign test (Dixon & Mood 1946; R binom.test, Clopper–Pearson CI) uses the directional results; because no-difference results are mostly the non-significant ones, a sensitivity test splits the ties, half to each direction with an odd tie dropped. Results not reported are not counted.";
+
+/// "Ties split: all 8 vs 5, p = 0.58; …" for the report page.
+fn split_sentence(v: &VoteCount) -> String {
+    let parts: Vec<String> = [
+        ("all", &v.overall),
+        ("with an EE flag", &v.ee_flagged),
+        ("without", &v.ee_unflagged),
+    ]
+    .iter()
+    .map(|(name, s)| {
+        let [n, prop, p] = split_cells(s);
+        format!("{name} {n}, proportion {prop}, p = {p}")
+    })
+    .collect();
+    format!(
+        "Sensitivity, ties split evenly (odd tie dropped): {}.",
+        parts.join("; ")
+    )
 }
 
 fn counts_sentence(v: &VoteCount) -> String {
@@ -1458,7 +1574,7 @@ fn synthesis_box(p: &mut Page, v: &VoteCount, al: &AlbatrossLayout, top: i32) ->
         M + 362,
         M + 20 + text_w - 38,
     ];
-    let heads = ["", "favour", "against", "no dir.", "prop. [95% CI]", "p"];
+    let heads = ["", "favour", "against", "no diff.", "prop. [95% CI]", "p"];
     for (x, h) in cols.iter().zip(heads) {
         q.text(*x, y, h, size::SMALL, true, colour::MUTED);
     }
@@ -1481,7 +1597,18 @@ fn synthesis_box(p: &mut Page, v: &VoteCount, al: &AlbatrossLayout, top: i32) ->
         M + 20,
         y + 4,
         text_w,
-        "Each primary outcome counts once whatever it reports. Directions come from the paper (or the sign of a pooled effect); results without a direction are not tested, as ties in a sign test. The plot places every outcome with a p-value and n by p and direction; summary.md lists the evidence table.",
+        &split_sentence(v),
+        size::BODY,
+        false,
+        colour::INK,
+    );
+    y = q.para(
+        M + 20,
+        y + 4,
+        text_w,
+        &format!(
+            "{SIGN_TEST_TEXT} The plot places every outcome with a p-value and n by p and direction; summary.md lists the evidence table."
+        ),
         size::SMALL,
         false,
         colour::MUTED,
@@ -1509,9 +1636,10 @@ fn vote_markdown(t: &mut String, v: &VoteCount) {
         v.agreement,
         counts_sentence(v)
     );
+    let _ = writeln!(t, "{SIGN_TEST_TEXT}\n");
     let _ = writeln!(
         t,
-        "| sign test | favour | against | no direction | proportion [95% CI] | p |\n|---|---:|---:|---:|---|---:|"
+        "| sign test | favour | against | no difference | not reported | directional: proportion [95% CI] | p | ties split: favour vs against | proportion [95% CI] | p |\n|---|---:|---:|---:|---:|---|---:|---|---|---:|"
     );
     for (name, s) in [
         ("all", &v.overall),
@@ -1519,10 +1647,11 @@ fn vote_markdown(t: &mut String, v: &VoteCount) {
         ("without an EE flag", &v.ee_unflagged),
     ] {
         let c = sign_cells(s);
+        let x = split_cells(s);
         let _ = writeln!(
             t,
-            "| {name} | {} | {} | {} | {} | {} |",
-            c[0], c[1], c[2], c[3], c[4]
+            "| {name} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            c[0], c[1], c[2], s.not_reported, c[3], c[4], x[0], x[1], x[2]
         );
     }
     let _ = writeln!(t, "\n![Albatross plot](albatross.png)\n");

@@ -9,12 +9,15 @@
 use crate::cli::args::{DEFAULT_DATASET, Format};
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches, Parser};
 use spotmeta::analysis::confounds::{ConfoundOptions, flags};
+use spotmeta::analysis::multilevel_primary::all_outcomes;
 use spotmeta::analysis::primary::primary_analysis;
+use spotmeta::analysis::rules::ReviewRules;
 use spotmeta::data::append::{Change, EditOptions, RowValues, add_row, remove_rows};
 use spotmeta::data::fsguard::DEFAULT_WAIT;
 use spotmeta::data::schema::{COLUMNS, Kind, REQUIRED_WHEN_INCLUDED};
 use spotmeta::data::{SpotDataset, load_spot_bytes};
 use spotmeta::escalc::spot::{SpotOptions, spot_effect};
+use spotmeta::output::report::Headline;
 use spotmeta::{RmaOptions, TestKind};
 use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Read, Write};
@@ -226,6 +229,8 @@ fn prompt_missing(values: &mut RowValues) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The headline of `ds`'s primary analysis with `spotmeta report`'s
+/// defaults, through the same [`Headline::primary`] the report renders.
 fn pooled_line(ds: &SpotDataset) -> String {
     let opts = RmaOptions {
         test: TestKind::Knha,
@@ -233,14 +238,24 @@ fn pooled_line(ds: &SpotDataset) -> String {
     }
     .check()
     .expect("valid defaults");
-    match primary_analysis(ds, &SpotOptions::default(), &opts) {
-        Ok(pa) => format!(
-            "g = {:.3} [{:.3}, {:.3}], k = {}",
-            pa.fit.estimate, pa.fit.ci_lb, pa.fit.ci_ub, pa.fit.k
-        ),
+    let spot = SpotOptions::default();
+    let rules = ReviewRules::default();
+    let headline = primary_analysis(ds, &spot, &opts).and_then(|pa| {
+        let all = all_outcomes(ds, &spot, &opts, &rules)?;
+        Ok(Headline::primary(
+            &pa.fit,
+            Some(pa.selection.studies()),
+            Some(&all),
+        ))
+    });
+    match headline {
+        Ok(h) => h.console(EFFECT_LABEL),
         Err(e) => format!("not poolable ({e})"),
     }
 }
+
+/// The effect label of the spot-reduction report.
+const EFFECT_LABEL: &str = "Hedges' g";
 
 fn describe(change: &Change, verb: &str) -> String {
     let mut t = String::new();
@@ -305,8 +320,8 @@ fn rerun(path: &Path, change: &Change, dir: &Path) -> anyhow::Result<String> {
         Ok(ds) => pooled_line(&ds),
         Err(e) => format!("not loadable ({e})"),
     };
-    let after = pooled_line(&change.after);
-    // Exactly `spotmeta report FILE --out DIR`.
+    // Exactly `spotmeta report FILE --out DIR`; "after" is the headline
+    // that report rendered.
     let cli = crate::cli::Cli::try_parse_from([
         std::ffi::OsStr::new("spotmeta"),
         "report".as_ref(),
@@ -314,9 +329,14 @@ fn rerun(path: &Path, change: &Change, dir: &Path) -> anyhow::Result<String> {
         "--out".as_ref(),
         dir.as_os_str(),
     ])?;
-    crate::cli::run(cli)?;
+    let crate::cli::Command::Report(args) = cli.command else {
+        unreachable!("parsed as `report`")
+    };
+    let after = crate::cli::cmd::report::generate(args)?
+        .headline
+        .console(EFFECT_LABEL);
     Ok(format!(
-        "pooled effect: before {before}; after {after} (report regenerated in {})\n",
+        "pooled effect (primary analysis, as in the report):\n  before: {before}\n  after:  {after}\n(report regenerated in {})\n",
         dir.display()
     ))
 }

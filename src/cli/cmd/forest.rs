@@ -3,12 +3,13 @@
 //! other table the model chosen with the same options as `rma`. `--by COL`
 //! adds subgroups with their own diamonds.
 
-use crate::cli::args::{DEFAULT_DATASET, InputArgs, ModelArgs};
+use crate::cli::args::{DEFAULT_DATASET, InputArgs, ModelArgs, PrimaryRulesArgs, review_rules};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use spotmeta::analysis::confounds::ConfoundOptions;
 use spotmeta::analysis::multilevel_primary::{AllOutcomes, all_outcomes};
 use spotmeta::analysis::primary::{PrimaryAnalysis, Selection, primary_analysis};
+use spotmeta::analysis::rules::ReviewRules;
 use spotmeta::analysis::sensitivity::{Sensitivity, sensitivity};
 use spotmeta::analysis::{Tau2Ci, confint_or_why};
 use spotmeta::data::{SpotDataset, Table, is_spot_header, load_spot};
@@ -38,6 +39,8 @@ pub struct ForestArgs {
     input: InputArgs,
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    rules: PrimaryRulesArgs,
     /// Column whose values define subgroups (each gets a heading and a diamond).
     #[arg(long, value_name = "COL")]
     by: Option<String>,
@@ -45,8 +48,8 @@ pub struct ForestArgs {
     #[arg(long)]
     xlab: Option<String>,
     /// On the spot dataset, plot the one-outcome-per-study analysis even when
-    /// the all-outcomes three-level model (the primary analysis once it can
-    /// run) is available.
+    /// the all-outcomes three-level model is the primary analysis (it is
+    /// once it runs with enough studies and CR2 df; see --min-clusters).
     #[arg(long)]
     one_per_study: bool,
     /// Image width in pixels (the height grows with the number of rows).
@@ -93,10 +96,12 @@ pub struct Prepared {
 
 /// Load `input`, fit the model and collect the forest-plot data (and, for
 /// the spot-reduction dataset with `with_sensitivity`, the sensitivity
-/// analyses the report shows).
+/// analyses the report shows). `rules` decide whether the three-level model
+/// is primary.
 pub fn prepare(
     input: &InputArgs,
     model: &ModelArgs,
+    rules: &ReviewRules,
     by: Option<&str>,
     xlab: Option<&str>,
     with_sensitivity: bool,
@@ -134,15 +139,16 @@ pub fn prepare(
         let opts = model.options(TestKind::Knha)?;
         let ds = load_spot(&path)?;
         let pa = primary_analysis(&ds, &SpotOptions::default(), &opts)?;
-        let all = all_outcomes(&ds, &SpotOptions::default(), &opts)?;
+        let all = all_outcomes(&ds, &SpotOptions::default(), &opts, rules)?;
         let spec = |legend| ForestSpec {
             effect_label: "Hedges' g".into(),
             xlab: xlab.unwrap_or(SPOT_XLAB).into(),
             legend,
         };
         // The forest shows the primary analysis: all outcomes with the
-        // three-level model + CR2 when it runs, else one outcome per study.
-        let (lines, forest) = match all.result.done().filter(|_| !one_per_study) {
+        // three-level model + CR2 when it is primary, else one outcome per
+        // study.
+        let (lines, forest) = match all.result.done().filter(|_| all.primary && !one_per_study) {
             Some(t) => {
                 let sel = Selection {
                     used: all.rows.clone(),
@@ -272,9 +278,11 @@ pub fn format_of(out: &Path, given: Option<ImageFormat>) -> anyhow::Result<Image
 /// Run `spotmeta forest`.
 pub fn run(a: ForestArgs) -> anyhow::Result<()> {
     let format = format_of(&a.out, a.format)?;
+    let rules = review_rules(Some(&a.rules), None)?;
     let p = prepare(
         &a.input,
         &a.model,
+        &rules,
         a.by.as_deref(),
         a.xlab.as_deref(),
         false,

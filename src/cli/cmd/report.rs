@@ -5,16 +5,18 @@
 //! written; then the directory's report files are replaced all at once, under
 //! a lock on the directory ([`spotmeta::output::report::Report::write`]).
 
-use crate::cli::args::{DEFAULT_DATASET, InputArgs, ModelArgs};
+use crate::cli::args::{
+    DEFAULT_DATASET, InputArgs, ModelArgs, PrimaryRulesArgs, SmallStudyArgs, review_rules,
+};
 use crate::cli::cmd::forest::prepare;
 use anyhow::Context;
 use clap::Args;
 use spotmeta::analysis::confounds::{ConfoundOptions, flag_dataset};
-use spotmeta::analysis::diagnostics::diagnose;
+use spotmeta::analysis::diagnostics::{Diagnostics, diagnose};
 use spotmeta::analysis::primary::LeftOut;
 use spotmeta::analysis::vote::vote_count;
 use spotmeta::output::guard::refuse_dir_holding_input;
-use spotmeta::output::report::{ReportInput, ReportRow, SPOT_SEARCH_DATE, build_report};
+use spotmeta::output::report::{Report, ReportInput, ReportRow, SPOT_SEARCH_DATE, build_report};
 use std::path::PathBuf;
 
 /// Arguments of `spotmeta report`.
@@ -24,6 +26,10 @@ pub struct ReportArgs {
     input: InputArgs,
     #[command(flatten)]
     model: ModelArgs,
+    #[command(flatten)]
+    primary_rules: PrimaryRulesArgs,
+    #[command(flatten)]
+    small_study: SmallStudyArgs,
     /// Directory to write the report into (created if missing).
     #[arg(long, short, default_value = "reports")]
     out: PathBuf,
@@ -31,6 +37,17 @@ pub struct ReportArgs {
 
 /// Run `spotmeta report`.
 pub fn run(a: ReportArgs) -> anyhow::Result<()> {
+    let out = a.out.clone();
+    let report = generate(a)?;
+    for (name, _) in &report.files {
+        println!("{}", out.join(name).display());
+    }
+    Ok(())
+}
+
+/// Compute the report, publish it in `--out` and return it (its
+/// [`Report::headline`] is what `add --rerun` prints).
+pub fn generate(a: ReportArgs) -> anyhow::Result<Report> {
     let file = a
         .input
         .file
@@ -38,25 +55,25 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
     // Refused before any work; checked again when the report is published.
     refuse_dir_holding_input("--out", &a.out, &[&file])?;
-    let p = prepare(&a.input, &a.model, None, None, true, false)?;
+    let rules = review_rules(Some(&a.primary_rules), Some(&a.small_study))?;
+    let p = prepare(&a.input, &a.model, &rules, None, None, true, false)?;
     let dataset = p.path.display().to_string();
+    // The small-study rule (issue #16) on the diagnostics the report shows.
+    let gate = |d: Option<&Diagnostics>, studies: usize| {
+        d.cloned().map(|mut d| {
+            d.apply_small_study_rule(studies, &rules);
+            d
+        })
+    };
     let input = match (&p.primary, &p.spot) {
         (Some(pa), Some(ds)) => {
-            let mut ids: Vec<&str> = pa
-                .selection
-                .used
-                .iter()
-                .map(|u| u.study_id.as_str())
-                .collect();
-            ids.sort_unstable();
-            ids.dedup();
             let flags = flag_dataset(ds, &pa.selection, &ConfoundOptions::default());
             let vote = vote_count(ds, &pa.selection, &flags, Some(&pa.fit), p.opts.level());
             ReportInput {
                 title: "Spot reduction: does training a region burn more fat there?".into(),
                 dataset,
                 n_rows: p.n_rows,
-                n_studies_pooled: Some(ids.len()),
+                n_studies_pooled: Some(pa.selection.studies()),
                 search_date: Some(SPOT_SEARCH_DATE.into()),
                 spot: true,
                 effect_label: "Hedges' g".into(),
@@ -74,10 +91,17 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
                 forest: p.forest.clone(),
                 fit: p.fit,
                 tau2_ci: p.tau2_ci,
-                diagnostics: p.sensitivity.as_ref().and_then(|s| s.diagnostics.clone()),
-                sensitivity: p.sensitivity.clone(),
+                diagnostics: gate(
+                    p.sensitivity.as_ref().and_then(|s| s.diagnostics.as_ref()),
+                    pa.selection.studies(),
+                ),
+                sensitivity: p.sensitivity.clone().map(|mut s| {
+                    s.diagnostics = gate(s.diagnostics.as_ref(), pa.selection.studies());
+                    s
+                }),
                 vote: Some(vote),
                 all_outcomes: p.all_outcomes.clone(),
+                rules,
             }
         }
         _ => {
@@ -121,10 +145,14 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
                         reason: why.clone(),
                     })
                     .collect(),
-                diagnostics: Some(diagnose(&yi, &vi, &labels, None, &p.fit, &p.opts)?),
+                diagnostics: gate(
+                    Some(&diagnose(&yi, &vi, &labels, None, &p.fit, &p.opts)?),
+                    yi.len(),
+                ),
                 sensitivity: None,
                 vote: None,
                 all_outcomes: None,
+                rules,
                 forest: p.forest.clone(),
                 fit: p.fit,
                 tau2_ci: p.tau2_ci,
@@ -135,8 +163,5 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
     report
         .write(&a.out, &[&p.path])
         .with_context(|| format!("writing the report to {}", a.out.display()))?;
-    for (name, _) in &report.files {
-        println!("{}", a.out.join(name).display());
-    }
-    Ok(())
+    Ok(report)
 }

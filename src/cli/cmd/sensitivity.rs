@@ -5,10 +5,13 @@
 //! leave-one-out / influence / cumulative / Egger / trim-and-fill battery.
 
 use super::flags::ThresholdArgs;
-use crate::cli::args::{DEFAULT_DATASET, Format, ModelArgs, OutputArgs};
+use crate::cli::args::{
+    DEFAULT_DATASET, Format, ModelArgs, OutputArgs, SmallStudyArgs, review_rules,
+};
 use clap::Args;
 use spotmeta::TestKind;
 use spotmeta::analysis::diagnostics::Outcome;
+use spotmeta::analysis::primary::select_primary;
 use spotmeta::analysis::sensitivity::{Scenario, Sensitivity, sensitivity};
 use spotmeta::data::load_spot;
 use spotmeta::escalc::spot::SpotOptions;
@@ -25,6 +28,8 @@ pub struct SensitivityArgs {
     model: ModelArgs,
     #[command(flatten)]
     thresholds: ThresholdArgs,
+    #[command(flatten)]
+    small_study: SmallStudyArgs,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -165,7 +170,15 @@ pub fn render(s: &Sensitivity) -> String {
                 let _ = writeln!(t, "  not run: {reason}");
             }
         }
-        let _ = writeln!(t, "\nSmall-study effects:");
+        let _ = writeln!(
+            t,
+            "\nSmall-study effects{}:",
+            if d.small_study_underpowered {
+                " (UNDERPOWERED: fewer studies than the small-study rule asks; descriptive only)"
+            } else {
+                ""
+            }
+        );
         match &d.regtest {
             Outcome::Done(r) => {
                 let _ = writeln!(
@@ -203,12 +216,17 @@ pub fn render(s: &Sensitivity) -> String {
 pub fn run(a: SensitivityArgs) -> anyhow::Result<()> {
     let opts = a.model.options(TestKind::Knha)?;
     let conf = a.thresholds.options()?;
+    let rules = review_rules(None, Some(&a.small_study))?;
     let path = a
         .file
         .clone()
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
     let ds = load_spot(&path)?;
-    let s = sensitivity(&ds, &SpotOptions::default(), &conf, &opts)?;
+    let mut s = sensitivity(&ds, &SpotOptions::default(), &conf, &opts)?;
+    let studies = select_primary(&ds, &SpotOptions::default()).studies();
+    if let Some(d) = s.diagnostics.as_mut() {
+        d.apply_small_study_rule(studies, &rules);
+    }
     let text = match a.output.format {
         Format::Json => serde_json::to_string_pretty(&s)? + "\n",
         _ => render(&s),

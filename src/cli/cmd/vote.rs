@@ -27,16 +27,37 @@ pub struct VoteArgs {
 }
 
 fn sign_line(name: &str, s: &SignTest) -> String {
-    match (s.proportion, s.ci_lb, s.ci_ub, s.pval) {
-        (Some(q), Some(lb), Some(ub), Some(p)) => format!(
-            "  {name:<26} {} favour, {} against, {} without direction: proportion {q:.2} [{lb:.2}, {ub:.2}], p = {p:.4}",
-            s.favour, s.against, s.no_direction
+    let counts = format!(
+        "{} favour, {} against, {} no difference, {} not reported",
+        s.favour, s.against, s.ties, s.not_reported
+    );
+    let exact = match (s.proportion, s.ci_lb, s.ci_ub, s.pval) {
+        (Some(q), Some(lb), Some(ub), Some(p)) => {
+            format!("directional only: proportion {q:.2} [{lb:.2}, {ub:.2}], p = {p:.4}")
+        }
+        _ => "directional only: no result with a direction".into(),
+    };
+    let split = match &s.ties_split {
+        Some(x) => format!(
+            "ties split ({} vs {}{}): proportion {:.2} [{:.2}, {:.2}], p = {:.4}",
+            x.favour,
+            x.against,
+            if x.dropped > 0 {
+                ", odd tie dropped"
+            } else {
+                ""
+            },
+            x.proportion,
+            x.ci_lb,
+            x.ci_ub,
+            x.pval
         ),
-        _ => format!(
-            "  {name:<26} no result with a direction ({} without)",
-            s.no_direction
-        ),
-    }
+        None => "ties split: nothing to test".into(),
+    };
+    format!(
+        "  {name:<26} {counts}\n  {:<26} {exact}\n  {:<26} {split}",
+        "", ""
+    )
 }
 
 /// Render the synthesis as text.
