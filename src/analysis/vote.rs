@@ -258,12 +258,8 @@ pub fn vote_count(
         };
         let contribution = if yi.is_some() {
             Contribution::Pooled
-        } else if p.is_some()
-            || matches!(
-                direction,
-                Some(Direction::FavoursSpotReduction | Direction::Against)
-            )
-        {
+        } else if p.is_some() || direction.is_some() {
+            // "No difference" is a result too: a tie in the sign test.
             Contribution::PValueOrDirection
         } else {
             Contribution::Nothing
