@@ -133,6 +133,7 @@ fn report_panel_and_json_carry_the_sensitivity_sentence_and_scenarios() {
             "all studies",
             "without EE-flagged studies",
             "without any flagged study",
+            "d_z metric (change-score SD)",
             "imputed r = 0.3",
             "imputed r = 0.5 (primary)",
             "imputed r = 0.7",
@@ -143,7 +144,7 @@ fn report_panel_and_json_carry_the_sensitivity_sentence_and_scenarios() {
     assert_eq!(l.rows[2].mark, SensMark::Empty);
     assert!(l.rows[2].effect.starts_with("nothing left to pool"));
     assert!(matches!(l.rows[0].mark, SensMark::Point { .. }));
-    assert!(matches!(l.rows[6].mark, SensMark::Range { .. }));
+    assert!(matches!(l.rows[7].mark, SensMark::Range { .. }));
     assert!(l.zero.is_some());
     let text: String = l
         .texts
@@ -175,7 +176,8 @@ fn report_panel_and_json_carry_the_sensitivity_sentence_and_scenarios() {
         [
             "all studies",
             "without EE-flagged studies",
-            "without any flagged study"
+            "without any flagged study",
+            "d_z metric (change-score SD)"
         ]
     );
     assert_eq!(sens["correlation"].as_array().unwrap().len(), 3);
