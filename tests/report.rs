@@ -283,13 +283,13 @@ fn three_level_model_becomes_the_primary_analysis_when_it_can_run() {
     // Headline and tables.
     let md = fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(md.contains(
-        "Pooled Hedges' g = 0.30 (95% CI −0.31 to 0.91; k = 10 outcomes from 5 studies; p = 0.24)"
+        "Pooled raw-score SMD = 0.29 (95% CI −0.29 to 0.87; k = 10 outcomes from 5 studies; p = 0.23)"
     ));
     assert!(md.contains("## Rows pooled (10)"));
-    assert!(md.contains("| 3 | Alpha 2001 | arm DEXA | 24 | 1.37 [0.48, 2.26] | 6.5% | – |"));
+    assert!(md.contains("| 3 | Alpha 2001 | arm DEXA | 24 | 1.37 [0.46, 2.29] | 5.2% | – |"));
     assert!(md.contains("## One outcome per study (sensitivity analysis)"));
     assert!(md.contains(
-        "Primary analysis: all outcomes, three-level + CR2: k = 10, g = 0.30 [-0.31, 0.91]."
+        "Primary analysis: all outcomes, three-level + CR2: k = 10, g = 0.29 [-0.29, 0.87]."
     ));
 
     // The forest plot shows every outcome under its study, weighted as
