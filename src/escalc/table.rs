@@ -218,13 +218,13 @@ pub fn effects(table: &Table, source: &Source, slab: Option<&str>) -> Result<Vec
                 }
             }
             if let Some(col) = table.column("measure") {
-                for i in 0..n {
-                    if out[i].yi.is_none() {
+                for (i, e) in out.iter_mut().enumerate() {
+                    if e.yi.is_none() {
                         continue;
                     }
                     let cell = table.rows[i].fields[col].trim();
                     match cell.parse::<Measure>() {
-                        Ok(m) => out[i].metric = Some(m.metric()),
+                        Ok(m) => e.metric = Some(m.metric()),
                         Err(_) => problems.push(
                             i,
                             "measure",
