@@ -122,6 +122,22 @@ pub enum Error {
         message: String,
     },
 
+    /// Effect sizes on different metrics (e.g. raw-score and change-score
+    /// standardised) were about to be pooled together.
+    #[error(
+        "refusing to pool effect sizes of different metrics: {first} is {first_metric}, {other} is {other_metric}\n  fix: they are not on one scale (Morris & DeShon 2002); convert them to one metric (datasets/README.md, section 4) or pool each metric separately"
+    )]
+    MixedMetrics {
+        /// A study of the first metric met.
+        first: String,
+        /// Its metric.
+        first_metric: String,
+        /// A study of another metric.
+        other: String,
+        /// That metric.
+        other_metric: String,
+    },
+
     /// Input is valid but too small or degenerate for the requested analysis.
     #[error("{0}")]
     Unsupported(String),

@@ -71,8 +71,10 @@ fn a_valid_row_is_appended_after_the_untouched_original_bytes() {
     add(&path, &row_args("smith2024"))
         .success()
         .stdout(predicate::str::contains("added line 45: Smith 2024"))
-        // metafor: escalc("SMD", m1i=-100, sd1i=380, n1i=12, m2i=-300, sd2i=400, n2i=12)$yi = 0.4949
-        .stdout(predicate::str::contains("SMD yi = 0.4949"))
+        // Raw-score metric (#16), tests/conformance/dppc2_formulas.R:
+        // dppc2(-100, -300, 380, 400, 12, 12, 0.5) = 0.4949744 (pre SDs from
+        // the change SDs with r_prepost = 0.5 imputed)
+        .stdout(predicate::str::contains("DPPC2 yi = 0.4950"))
         .stdout(predicate::str::contains("EE_SESSION_UNREPORTED"));
     let after = fs::read(&path).unwrap();
     assert_eq!(&after[..before.len()], &before[..]);
@@ -351,7 +353,7 @@ fn rows_can_come_from_csv_toml_or_stdin() {
         .write_stdin("")
         .assert()
         .success()
-        .stdout(predicate::str::contains("SMD yi = 0.4949"));
+        .stdout(predicate::str::contains("DPPC2 yi = 0.4950"));
     spotmeta()
         .arg("add")
         .arg(&path)
@@ -359,7 +361,7 @@ fn rows_can_come_from_csv_toml_or_stdin() {
         .write_stdin(csv_row.clone())
         .assert()
         .success()
-        .stdout(predicate::str::contains("SMD yi = 0.4949"));
+        .stdout(predicate::str::contains("DPPC2 yi = 0.4950"));
     let toml_row: String = pairs
         .iter()
         .map(|(k, v)| {

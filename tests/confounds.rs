@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use spotmeta::analysis::confounds::{ConfoundOptions, Severity, flags};
 use spotmeta::analysis::sensitivity::sensitivity;
 use spotmeta::data::{SpotRow, load_spot};
+use spotmeta::escalc::Metric;
 use spotmeta::escalc::spot::{SpotOptions, spot_effect};
 use spotmeta::{RmaOptions, TestKind};
 
@@ -217,6 +218,9 @@ fn manual_flags_are_shown_as_manual() {
 
 #[test]
 fn sensitivity_repools_without_ee_flagged_studies_as_metafor() {
+    // The metafor values below were computed on the change-score (d_z)
+    // effects (escalc "SMD" of changes / "SMCC"), so the analysis runs on that
+    // metric; the raw-score metric is checked in tests/metric.rs.
     let ds = load_spot(&common::root().join("tests/fixtures/sensitivity.csv")).unwrap();
     let opts = RmaOptions {
         test: TestKind::Knha,
@@ -226,7 +230,10 @@ fn sensitivity_repools_without_ee_flagged_studies_as_metafor() {
     .unwrap();
     let s = sensitivity(
         &ds,
-        &SpotOptions::default(),
+        &SpotOptions {
+            metric: Metric::ChangeScore,
+            ..Default::default()
+        },
         &ConfoundOptions::default(),
         &opts,
     )
@@ -236,7 +243,8 @@ fn sensitivity_repools_without_ee_flagged_studies_as_metafor() {
         .iter()
         .map(|x| x.fit.as_ref().map_or(0, |f| f.k))
         .collect();
-    assert_eq!(k, vec![4, 2, 2]);
+    // The fourth scenario is the d_z metric itself: here the same four rows.
+    assert_eq!(k, vec![4, 2, 2, 4]);
     let all = s.scenarios[0].fit.as_ref().unwrap();
     assert!(
         close_metafor(all.estimate, 0.177_471_587_015_448_24),

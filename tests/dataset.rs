@@ -4,8 +4,10 @@
 //! * Every effect size computed from its real rows equals `metafor::escalc` on
 //!   the same inputs (`fixtures/spot_escalc.json`, made by
 //!   `tests/conformance/make_spot_fixtures.R`, which re-derives the inputs in R).
-//! * Each derivation path of `spot_effect` against metafor 3.8.1 on synthetic
-//!   rows (the R call is quoted above each expected value).
+//! * Each derivation path of `spot_effect` on the change-score (d_z) metric
+//!   against metafor 3.8.1 on synthetic rows (the R call is quoted above each
+//!   expected value). The raw-score metric pooled by default (issue #16) is
+//!   checked in `tests/metric.rs`.
 
 mod common;
 
@@ -14,7 +16,15 @@ use serde_json::{Value, json};
 use spotmeta::analysis::primary::select_primary;
 use spotmeta::data::{SpotRow, check, load_spot};
 use spotmeta::escalc::spot::{SpotOptions, spot_effect};
-use spotmeta::escalc::{Derivation, Measure};
+use spotmeta::escalc::{Derivation, Measure, Metric};
+
+/// The change-score (d_z) metric: metafor's SMD of changes and SMCC.
+fn dz() -> SpotOptions {
+    SpotOptions {
+        metric: Metric::ChangeScore,
+        ..Default::default()
+    }
+}
 
 fn bundled() -> std::path::PathBuf {
     common::dataset("spot_reduction.csv")
@@ -30,7 +40,7 @@ fn bundled_dataset_passes_check_without_errors() {
 #[test]
 fn every_computable_real_row_matches_metafor_escalc() {
     let ds = load_spot(&bundled()).unwrap();
-    let sel = select_primary(&ds, &SpotOptions::default());
+    let sel = select_primary(&ds, &dz());
     let fixture = common::read_json("spot_escalc.json");
     let fixture = fixture.as_array().unwrap();
     assert_eq!(
@@ -87,7 +97,8 @@ fn row(extra: Value) -> SpotRow {
 }
 
 fn assert_es(row: &SpotRow, yi: f64, vi: f64) -> Vec<Derivation> {
-    let es = spot_effect(row, &SpotOptions::default()).unwrap();
+    let es = spot_effect(row, &dz()).unwrap();
+    assert_eq!(es.metric, Metric::ChangeScore);
     assert!(close_metafor(es.yi, yi), "yi {} vs {yi}", es.yi);
     assert!(close_metafor(es.vi, vi), "vi {} vs {vi}", es.vi);
     es.derivations
@@ -140,7 +151,7 @@ fn within_subject_t_gives_smcc_as_metafor_ti() {
         json!({"design": "within_subject", "comparison": "untrained_limb",
         "n_trained": 12, "n_control": 12, "diff_t": -2.5}),
     );
-    let es = spot_effect(&r, &SpotOptions::default()).unwrap();
+    let es = spot_effect(&r, &dz()).unwrap();
     assert_eq!(es.measure, Measure::SMCC);
     assert!(close_metafor(es.yi, 0.671_140_683_281_311_3));
     assert!(close_metafor(es.vi, 0.102_101_242_364_804_39));
@@ -149,6 +160,11 @@ fn within_subject_t_gives_smcc_as_metafor_ti() {
 #[test]
 fn missing_numbers_give_a_reason_not_an_effect() {
     let r = row(json!({"change_mean_t": -1.0, "change_mean_c": 0.0}));
-    let why = spot_effect(&r, &SpotOptions::default()).unwrap_err();
+    let why = spot_effect(&r, &dz()).unwrap_err();
     assert!(why.contains("no SD of the change"), "{why}");
+    let why = spot_effect(&r, &SpotOptions::default()).unwrap_err();
+    assert!(
+        why.contains("no pre-test SD and no SD of the change"),
+        "{why}"
+    );
 }

@@ -140,6 +140,7 @@ fn report_panel_and_json_carry_the_sensitivity_sentence_and_scenarios() {
             "all studies",
             "without EE-flagged studies",
             "without any flagged study",
+            "d_z metric (change-score SD)",
             "imputed r = 0.3",
             "imputed r = 0.5 (primary)",
             "imputed r = 0.7",
@@ -150,7 +151,7 @@ fn report_panel_and_json_carry_the_sensitivity_sentence_and_scenarios() {
     assert_eq!(l.rows[2].mark, SensMark::Empty);
     assert!(l.rows[2].effect.starts_with("nothing left to pool"));
     assert!(matches!(l.rows[0].mark, SensMark::Point { .. }));
-    assert!(matches!(l.rows[6].mark, SensMark::Range { .. }));
+    assert!(matches!(l.rows[7].mark, SensMark::Range { .. }));
     assert!(l.zero.is_some());
     let text: String = l
         .texts
@@ -182,7 +183,8 @@ fn report_panel_and_json_carry_the_sensitivity_sentence_and_scenarios() {
         [
             "all studies",
             "without EE-flagged studies",
-            "without any flagged study"
+            "without any flagged study",
+            "d_z metric (change-score SD)"
         ]
     );
     assert_eq!(sens["correlation"].as_array().unwrap().len(), 3);
@@ -387,13 +389,13 @@ fn three_level_model_becomes_the_primary_analysis_when_it_can_run() {
     // Headline and tables.
     let md = fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert!(md.contains(
-        "Pooled Hedges' g = 0.30 (95% CI −0.31 to 0.91; k = 10 effect sizes from 5 studies; p = 0.24)"
+        "Pooled raw-score SMD = 0.29 (95% CI −0.29 to 0.87; k = 10 effect sizes from 5 studies; p = 0.23)"
     ));
     assert!(md.contains("## Rows pooled (10)"));
-    assert!(md.contains("| 3 | Alpha 2001 | arm DEXA | 24 | 1.37 [0.48, 2.26] | 6.5% | – |"));
+    assert!(md.contains("| 3 | Alpha 2001 | arm DEXA | 24 | 1.37 [0.46, 2.29] | 5.2% | – |"));
     assert!(md.contains("## One outcome per study (sensitivity analysis)"));
     assert!(md.contains(
-        "Primary analysis: all outcomes, three-level + CR2: k = 10 effect sizes from 5 studies, g = 0.30 [-0.31, 0.91]."
+        "Primary analysis: all outcomes, three-level + CR2: k = 10 effect sizes from 5 studies, g = 0.29 [-0.29, 0.87]."
     ));
 
     // The forest plot shows every outcome under its study, weighted as
@@ -403,10 +405,11 @@ fn three_level_model_becomes_the_primary_analysis_when_it_can_run() {
         "Three-level model + CR2 (k = 10; 5 studies)",
         "Alpha 2001",
         "leg DEXA",
-        "6.5%",
-        "16.2%",
-        "[−1.14, 1.74]",
-        "t(3.98) = 1.37, p = 0.24.",
+        // Rounded from three_level_report.json: weights[1], weights[5], pi, robust.
+        "5.2%",
+        "19.0%",
+        "[−1.04, 1.62]",
+        "t(3.97) = 1.40, p = 0.23.",
     ] {
         assert!(svg.contains(text), "forest.svg lacks {text:?}");
     }

@@ -112,6 +112,10 @@ pub fn all_outcomes(
     rules: &ReviewRules,
 ) -> Result<AllOutcomes> {
     let rows = select_all_outcomes(ds, spot);
+    crate::escalc::one_metric(
+        rows.iter()
+            .map(|u| (format!("line {} ({})", u.line, u.label), u.effect.metric)),
+    )?;
     let ids: Vec<String> = rows.iter().map(|r| r.study_id.clone()).collect();
     let cl = Clusters::from_labels(&ids);
     let (k, studies) = (rows.len(), cl.len());

@@ -1,4 +1,5 @@
-//! The primary analysis of the spot-reduction dataset (issue #3): Hedges' g,
+//! The primary analysis of the spot-reduction dataset (issue #3): raw-score
+//! standardised mean differences (d_ppc2 / d_wpc, one metric, issue #16),
 //! one pre-specified primary outcome per study (and cohort), exercise
 //! interventions, pooled with REML and Knapp–Hartung, with a prediction
 //! interval. Every row that is not pooled is listed with the reason.
@@ -84,6 +85,16 @@ impl Selection {
         ids.dedup();
         ids.len()
     }
+    /// The one metric of the used rows, or [`crate::Error::MixedMetrics`]
+    /// (issue #16: effects of different metrics are never pooled together).
+    pub fn metric(&self) -> Result<Option<crate::escalc::Metric>> {
+        crate::escalc::one_metric(self.used.iter().map(|u| {
+            (
+                format!("line {} ({}, {})", u.line, u.label, u.effect.measure),
+                u.effect.metric,
+            )
+        }))
+    }
 }
 
 /// Participants in a row (parallel: both arms; otherwise the trained arm).
@@ -151,6 +162,7 @@ pub fn primary_analysis(
     opts: &ValidRmaOptions,
 ) -> Result<PrimaryAnalysis> {
     let selection = select_primary(ds, spot);
+    selection.metric()?;
     let (yi, vi) = (selection.yi(), selection.vi());
     let fit = rma(&yi, &vi, opts)?;
     let (tau2_ci, tau2_ci_why) = confint_or_why(&yi, &vi, &fit, 1e-12);

@@ -2,6 +2,7 @@
 //! the pooled effect (a) with all studies, (b) without studies carrying any
 //! `EE_*` flag, (c) without any flagged study; flagged vs unflagged subgroups
 //! with the test for differences; the imputed correlation at 0.3 / 0.5 / 0.7;
+//! the same rows on the d_z metric (change-score SDs, issue #16);
 //! and one plain sentence on how far the estimate moves without the
 //! energy-expenditure-confounded studies. Reads the data and refits; the rules
 //! themselves live in [`super::confounds`].
@@ -13,7 +14,12 @@ use super::primary::{Selection, select_primary};
 use super::subgroup::{Subgroups, subgroups};
 use crate::data::{Design as StudyDesign, ReportedRange, SpotDataset, SpotRow};
 use crate::error::Result;
+use crate::escalc::Metric;
 use crate::escalc::spot::SpotOptions;
+
+/// Name of the scenario that pools the change-score (d_z) effects
+/// (issue #16): not on the primary analysis' scale, shown for comparison.
+pub const DZ_SCENARIO: &str = "d_z metric (change-score SD)";
 use crate::model::{Design, RmaFit, RmaModsFit, ValidRmaOptions, rma, rma_mods};
 use serde::Serialize;
 
@@ -37,7 +43,8 @@ pub struct Sensitivity {
     pub thresholds: ConfoundOptions,
     /// Flags of every row of the dataset.
     pub flags: Vec<RowFlags>,
-    /// (a) all, (b) without EE-flagged, (c) without any flag.
+    /// (a) all, (b) without EE-flagged, (c) without any flag, (d) all rows
+    /// on the d_z metric (change-score SD; [`DZ_SCENARIO`]).
     pub scenarios: Vec<Scenario>,
     /// Flagged vs unflagged (None when the pooled rows are all in one group).
     pub flagged_vs_unflagged: Option<Subgroups>,
@@ -108,6 +115,7 @@ fn scenario(
     keep: impl Fn(usize) -> bool,
     opts: &ValidRmaOptions,
 ) -> Result<Scenario> {
+    sel.metric()?;
     let (mut ys, mut vs, mut included, mut excluded) = (vec![], vec![], vec![], vec![]);
     for (i, u) in sel.used.iter().enumerate() {
         if keep(i) {
@@ -179,12 +187,28 @@ pub fn sensitivity(
 
     let mut correlation = Vec::new();
     for r in [0.3, 0.5, 0.7] {
-        let s = select_primary(ds, &SpotOptions { r_impute: r });
+        let s = select_primary(
+            ds,
+            &SpotOptions {
+                r_impute: r,
+                ..*spot
+            },
+        );
         correlation.push((
             r,
             scenario(&format!("imputed r = {r}"), &s, |_| true, opts)?,
         ));
     }
+    // What the d_z metric (change-score SDs, the metric before issue #16)
+    // would give: the same rows, each effect standardised by its change SD.
+    let dz_sel = select_primary(
+        ds,
+        &SpotOptions {
+            metric: Metric::ChangeScore,
+            ..*spot
+        },
+    );
+    let dz = scenario(DZ_SCENARIO, &dz_sel, |_| true, opts)?;
     let sentence = sentence(&all, &no_ee, &sel);
 
     let rows: Vec<&SpotRow> = sel
@@ -273,7 +297,7 @@ pub fn sensitivity(
     Ok(Sensitivity {
         thresholds: *conf,
         flags,
-        scenarios: vec![all, no_ee, no_flags],
+        scenarios: vec![all, no_ee, no_flags, dz],
         flagged_vs_unflagged: groups,
         correlation,
         metareg,
@@ -302,7 +326,7 @@ fn sentence(all: &Scenario, no_ee: &Scenario, sel: &Selection) -> String {
     match (&all.fit, &no_ee.fit) {
         (None, _) => "No study has enough numbers to pool, so the effect of removing energy-expenditure-confounded studies cannot be assessed.".into(),
         (Some(a), _) if no_ee.excluded.is_empty() => {
-            let within = sel.used.iter().all(|u| u.effect.measure == crate::escalc::Measure::SMCC);
+            let within = sel.used.iter().all(|u| matches!(u.effect.measure, crate::escalc::Measure::SMCC | crate::escalc::Measure::DWPC));
             format!(
                 "None of the {} pooled {} carries an energy-expenditure flag{}, so removing EE-confounded studies leaves the pooled effect unchanged at {}.",
                 a.k,

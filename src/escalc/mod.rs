@@ -7,6 +7,15 @@
 //! | `SMD` | two groups (Hedges' g) | same, or a t / p value with n1i, n2i | [`means`] |
 //! | `SMCR` | one group pre–post, raw-score standardised | m1i (post), m2i (pre), sd1i (pre), ni, ri | [`change`] |
 //! | `SMCC` | paired / within-subject, change-score standardised | m1i, m2i, sd1i, sd2i, ni, ri | [`change`] |
+//! | `DPPC2` | pre–post–control, two groups, raw-score (pre-test SD) standardised (Morris 2008) | dataset rows only | [`change`] |
+//! | `DWPC` | within-subject pre–post–control (trained vs untrained limb), raw-score standardised | dataset rows only | [`change`] |
+//!
+//! Every measure belongs to one [`Metric`]: raw-score standardised (SMD,
+//! SMCR, DPPC2, DWPC), change-score standardised (SMCC, the d_z metric) or
+//! unstandardised (MD). Effect sizes of different metrics are not on one
+//! scale (Morris & DeShon 2002, *Psychological Methods* 7:105–125): with a
+//! pre–post correlation of 0.9 a d_z is √5 ≈ 2.2 times the raw-score d.
+//! [`one_metric`] refuses to pool a mixture.
 //!
 //! Sign convention: group/condition 1 minus group/condition 2, exactly as
 //! metafor. The spot-reduction dataset orders the arms so that a positive
@@ -29,7 +38,7 @@ use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
 
-pub use change::{smcc, smcr};
+pub use change::{dppc2, dwpc, smcc, smcr};
 pub use means::{md, smd, smd_from_d, smd_from_p, smd_from_t};
 
 /// Effect-size measure (metafor's `measure=`).
@@ -44,6 +53,12 @@ pub enum Measure {
     SMCR,
     /// Standardised mean change, change-score standardisation.
     SMCC,
+    /// Pre–post–control SMD standardised by the pooled pre-test SD
+    /// (Morris 2008, d_ppc2).
+    DPPC2,
+    /// Within-subject pre–post–control SMD (trained vs untrained limb of the
+    /// same people) standardised by the pooled pre-test SD of the two limbs.
+    DWPC,
 }
 
 impl Measure {
@@ -54,8 +69,94 @@ impl Measure {
             Measure::SMD => "SMD",
             Measure::SMCR => "SMCR",
             Measure::SMCC => "SMCC",
+            Measure::DPPC2 => "DPPC2",
+            Measure::DWPC => "DWPC",
         }
     }
+
+    /// The scale this measure is on (metafor's meaning of each measure;
+    /// an SMD computed from change scores is [`Metric::ChangeScore`] and is
+    /// marked as such on its [`EffectSize`]).
+    pub fn metric(self) -> Metric {
+        match self {
+            Measure::MD => Metric::Unstandardised,
+            Measure::SMCC => Metric::ChangeScore,
+            Measure::SMD | Measure::SMCR | Measure::DPPC2 | Measure::DWPC => Metric::RawScore,
+        }
+    }
+
+    /// A label naming the estimator and its metric, for tables and plots.
+    pub fn label(self) -> &'static str {
+        match self {
+            Measure::MD => "MD (raw units)",
+            Measure::SMD => "SMD (Hedges' g)",
+            Measure::SMCR => "SMCR (raw-score SMC)",
+            Measure::SMCC => "SMCC (change-score SMC, d_z)",
+            Measure::DPPC2 => "d_ppc2 (raw-score SMD)",
+            Measure::DWPC => "d_wpc (raw-score SMD, within-subject)",
+        }
+    }
+}
+
+/// The scale on which an effect size is standardised. Effects of different
+/// metrics must not be pooled together ([`one_metric`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Standardised by a raw-score (pre-test or between-person) SD.
+    RawScore,
+    /// Standardised by the SD of change scores (d_z; Morris & DeShon 2002).
+    ChangeScore,
+    /// Not standardised (raw units, e.g. MD).
+    Unstandardised,
+}
+
+impl Metric {
+    /// Short name used in messages and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::RawScore => "raw-score SMD",
+            Metric::ChangeScore => "change-score SMD (d_z)",
+            Metric::Unstandardised => "unstandardised (raw units)",
+        }
+    }
+}
+
+impl fmt::Display for Metric {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The one metric shared by every item (label, metric), or an error naming
+/// an item of each metric. `None` for an empty list.
+///
+/// # Examples
+/// ```
+/// use spotmeta::escalc::{Metric, one_metric};
+/// let ok = one_metric([("a", Metric::RawScore), ("b", Metric::RawScore)]).unwrap();
+/// assert_eq!(ok, Some(Metric::RawScore));
+/// assert!(one_metric([("a", Metric::RawScore), ("b", Metric::ChangeScore)]).is_err());
+/// ```
+pub fn one_metric<L: fmt::Display>(
+    items: impl IntoIterator<Item = (L, Metric)>,
+) -> Result<Option<Metric>> {
+    let mut first: Option<(String, Metric)> = None;
+    for (label, m) in items {
+        match &first {
+            None => first = Some((label.to_string(), m)),
+            Some((l0, m0)) if *m0 != m => {
+                return Err(Error::MixedMetrics {
+                    first: l0.clone(),
+                    first_metric: m0.to_string(),
+                    other: label.to_string(),
+                    other_metric: m.to_string(),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(first.map(|(_, m)| m))
 }
 
 impl From<Measure> for String {
@@ -78,9 +179,11 @@ impl FromStr for Measure {
             "SMD" => Ok(Measure::SMD),
             "SMCR" => Ok(Measure::SMCR),
             "SMCC" => Ok(Measure::SMCC),
+            "DPPC2" => Ok(Measure::DPPC2),
+            "DWPC" => Ok(Measure::DWPC),
             _ => Err(Error::option(
                 "--measure",
-                format!("unknown measure `{s}`; use SMD, MD, SMCR or SMCC"),
+                format!("unknown measure `{s}`; use SMD, MD, SMCR, SMCC, DPPC2 or DWPC"),
             )),
         }
     }
@@ -131,6 +234,25 @@ pub enum Derivation {
         /// Which arm.
         what: String,
     },
+    /// A pre-test SD obtained from a change-score SD:
+    /// SD_pre = SD_change / √(2(1 − r)), assuming equal pre and post SDs.
+    SdPreFromChangeSd {
+        /// Which arm or limb.
+        what: String,
+        /// The pre–post correlation used.
+        r: f64,
+        /// Whether r was imputed (not reported).
+        imputed: bool,
+    },
+    /// A change-score standardised d (from a reported t, p, CI or SE)
+    /// rescaled to the raw-score metric by the factor SD_change/SD_pre
+    /// implied by the correlations (equal SDs assumed).
+    ChangeToRawScale {
+        /// The factor applied and the correlations behind it.
+        what: String,
+        /// Whether a correlation behind it was imputed.
+        imputed: bool,
+    },
 }
 
 impl fmt::Display for Derivation {
@@ -147,6 +269,16 @@ impl fmt::Display for Derivation {
             Derivation::ImputedCorrelation { what, r } => write!(f, "{what}: r = {r} imputed"),
             Derivation::FromReportedStatistic { what } => write!(f, "from reported {what}"),
             Derivation::ChangeFromPrePost { what } => write!(f, "{what}: change = post - pre"),
+            Derivation::SdPreFromChangeSd { what, r, imputed } => write!(
+                f,
+                "{what}: pre-test SD = change SD / sqrt(2(1 - r)) with r = {r}{} (equal pre/post SDs assumed)",
+                if *imputed { " (imputed)" } else { "" }
+            ),
+            Derivation::ChangeToRawScale { what, imputed } => write!(
+                f,
+                "change-score d rescaled to the raw-score metric: {what}{}",
+                if *imputed { " (imputed r)" } else { "" }
+            ),
         }
     }
 }
@@ -160,6 +292,9 @@ pub struct EffectSize {
     pub vi: f64,
     /// Measure used.
     pub measure: Measure,
+    /// The scale it is standardised on (usually `measure.metric()`; an SMD
+    /// of change scores is [`Metric::ChangeScore`]).
+    pub metric: Metric,
     /// Every conversion or imputation behind the numbers (empty: as reported).
     pub derivations: Vec<Derivation>,
 }
@@ -172,6 +307,8 @@ impl EffectSize {
                 d,
                 Derivation::ImputedCorrelation { .. }
                     | Derivation::SdChangeFromPrePost { imputed: true, .. }
+                    | Derivation::SdPreFromChangeSd { imputed: true, .. }
+                    | Derivation::ChangeToRawScale { imputed: true, .. }
             )
         })
     }

@@ -7,8 +7,13 @@
 //! ri`; SMCC uses `m1i, m2i, sd1i, sd2i, ni, ri`. Rows with a missing value are
 //! left out and reported (as metafor omits NAs with a warning); values that
 //! are present but impossible (vi ≤ 0, SD ≤ 0, n < 2, |r| ≥ 1) are errors.
+//!
+//! A yi/vi table may carry a `measure` column naming each row's measure
+//! (MD, SMD, SMCR, SMCC, DPPC2, DWPC). Rows of different metrics (raw-score
+//! vs change-score standardised vs raw units, [`super::Metric`]) are refused
+//! (issue #16): they are not on one scale.
 
-use super::{Measure, change, means};
+use super::{Measure, Metric, change, means, one_metric};
 use crate::data::Table;
 use crate::error::{Error, Location, Result};
 use serde::Serialize;
@@ -47,6 +52,9 @@ pub struct TableEffect {
     pub vi: Option<f64>,
     /// Why the row has no effect size.
     pub omitted: Option<String>,
+    /// The metric named by the table's `measure` column (yi/vi tables only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metric: Option<Metric>,
 }
 
 /// Columns that must exist for a raw measure (metafor names).
@@ -55,6 +63,8 @@ pub fn required_columns(measure: Measure) -> &'static [&'static str] {
         Measure::MD | Measure::SMD => &["m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"],
         Measure::SMCR => &["m1i", "m2i", "sd1i", "ni", "ri"],
         Measure::SMCC => &["m1i", "m2i", "sd1i", "sd2i", "ni", "ri"],
+        // Computed from spot-reduction dataset rows only; `effects` refuses them.
+        Measure::DPPC2 | Measure::DWPC => &[],
     }
 }
 
@@ -163,6 +173,7 @@ pub fn effects(table: &Table, source: &Source, slab: Option<&str>) -> Result<Vec
             yi: None,
             vi: None,
             omitted: None,
+            metric: None,
         })
         .collect();
     match source {
@@ -206,6 +217,31 @@ pub fn effects(table: &Table, source: &Source, slab: Option<&str>) -> Result<Vec
                     _ => out[i].omitted = Some(format!("missing {} or {}", yi, vi)),
                 }
             }
+            if let Some(col) = table.column("measure") {
+                for (i, e) in out.iter_mut().enumerate() {
+                    if e.yi.is_none() {
+                        continue;
+                    }
+                    let cell = table.rows[i].fields[col].trim();
+                    match cell.parse::<Measure>() {
+                        Ok(m) => e.metric = Some(m.metric()),
+                        Err(_) => problems.push(
+                            i,
+                            "measure",
+                            format!("unknown measure `{cell}`"),
+                            "name the row's measure: MD, SMD, SMCR, SMCC, DPPC2 or DWPC (the `measure` column decides which rows may be pooled together)",
+                        ),
+                    }
+                }
+            }
+        }
+        Source::Raw(measure @ (Measure::DPPC2 | Measure::DWPC)) => {
+            return Err(Error::option(
+                "--measure",
+                format!(
+                    "{measure} is computed from spot-reduction dataset rows (pre/post means and SDs of both arms), not from metafor-style columns; run `spotmeta rma` on a dataset file, or give yi and vi with a `measure` column"
+                ),
+            ));
         }
         Source::Raw(measure) => {
             let cols = required_columns(*measure);
@@ -258,6 +294,7 @@ pub fn effects(table: &Table, source: &Source, slab: Option<&str>) -> Result<Vec
                     Measure::SMD => means::smd(x[0], x[1], x[2], x[3], x[4], x[5]),
                     Measure::SMCR => change::smcr(x[0], x[1], x[2], x[3], x[4]),
                     Measure::SMCC => change::smcc(x[0], x[1], x[2], x[3], x[4], x[5]),
+                    Measure::DPPC2 | Measure::DWPC => unreachable!("refused above"),
                 };
                 match r {
                     // Finite inputs can still overflow (issue #15: escalc
@@ -285,5 +322,12 @@ pub fn effects(table: &Table, source: &Source, slab: Option<&str>) -> Result<Vec
             problems: problems.list,
         });
     }
+    one_metric(out.iter().filter_map(|e| {
+        let m = e.metric?;
+        Some((
+            format!("{} line {} ({})", table.path.display(), e.line, e.label),
+            m,
+        ))
+    }))?;
     Ok(out)
 }

@@ -51,3 +51,19 @@ pub fn opts(
     .check()
     .unwrap()
 }
+
+/// A synthetic spot-reduction dataset row: a valid included parallel row
+/// (no numbers) with the fields of `extra` merged in.
+pub fn spot_row(extra: &serde_json::Value) -> spotmeta::data::SpotRow {
+    let mut base = serde_json::json!({
+        "study_id": "doe2020", "cohort": "all", "label": "Doe 2020", "authors": "Doe J",
+        "year": 2020, "doi": "10.5555/x", "design": "parallel", "intervention_type": "exercise",
+        "comparison": "no_exercise", "region": "abdomen", "method": "DEXA",
+        "outcome_type": "regional_fat", "primary": "yes", "status": "included",
+        "status_reason": "test"
+    });
+    for (k, v) in extra.as_object().expect("an object of row fields") {
+        base[k] = v.clone();
+    }
+    serde_json::from_value(base).expect("a valid row")
+}

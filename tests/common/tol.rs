@@ -9,6 +9,9 @@ pub const METAFOR_REL: f64 = 1e-6;
 pub const METAFOR_ABS: f64 = 1e-8;
 /// Values transcribed from a 4-decimal published table.
 pub const PUBLISHED_4DP: f64 = 5e-5;
+/// R re-derivations of a closed formula at full precision (17 digits), e.g.
+/// tests/conformance/make_dppc2.R: only floating-point order differs.
+pub const FORMULA_REL: f64 = 1e-10;
 /// Closed-form identities (algebraic invariants, property tests).
 pub const IDENTITY: f64 = 1e-9;
 

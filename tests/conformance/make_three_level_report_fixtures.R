@@ -1,8 +1,10 @@
 # The report's primary analysis when it can run (issue #8): every outcome of
 # tests/fixtures/three_level.csv (10 outcomes from 5 synthetic studies),
-# effect sizes re-derived here with metafor::escalc from the raw columns
-# (SMD for parallel trials: control minus trained change, so positive = more
-# fat lost in the trained region; SMCC for within-subject trials), pooled with
+# effect sizes re-derived here on the raw-score metric (issue #16) from the
+# raw columns with the published formulas in dppc2_formulas.R (Morris 2008
+# d_ppc2 for parallel trials, its within-subject analogue otherwise; control
+# minus trained change, so positive = more fat lost in the trained region;
+# pre-test SDs from the change SDs with r_prepost = 0.5 imputed), pooled with
 # rma.mv(random = ~ 1 | study_id/id) (REML), CR2 + Satterthwaite df
 # (robust(..., clubSandwich = TRUE), clubSandwich 0.5.8), the prediction
 # interval of predict() on the robust fit, the forest-plot weights
@@ -15,14 +17,10 @@
 suppressMessages({ library(metafor); library(clubSandwich); library(jsonlite) })
 num <- function(x) if (length(x) == 0 || all(is.na(x))) NULL else unname(c(x))
 d <- read.csv("tests/fixtures/three_level.csv", stringsAsFactors = FALSE)
+source("tests/conformance/dppc2_formulas.R")
 es <- do.call(rbind, lapply(seq_len(nrow(d)), function(i) {
-  r <- d[i, ]
-  e <- if (r$design == "parallel")
-    escalc("SMD", m1i = r$change_mean_c, sd1i = r$change_sd_c, n1i = r$n_control,
-           m2i = r$change_mean_t, sd2i = r$change_sd_t, n2i = r$n_trained)
-  else escalc("SMCC", m1i = r$change_mean_c, m2i = r$change_mean_t, sd1i = r$change_sd_c,
-              sd2i = r$change_sd_t, ni = r$n_trained, ri = r$r)
-  data.frame(yi = c(e$yi), vi = c(e$vi))
+  e <- raw_effect(as.list(d[i, ]), 0.5)$es
+  data.frame(yi = e[["yi"]], vi = e[["vi"]])
 }))
 d$yi <- es$yi; d$vi <- es$vi; d$id <- seq_len(nrow(d))
 fit <- rma.mv(yi, vi, random = ~ 1 | study_id/id, data = d,

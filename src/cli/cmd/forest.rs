@@ -141,7 +141,7 @@ pub fn prepare(
         let pa = primary_analysis(&ds, &SpotOptions::default(), &opts)?;
         let all = all_outcomes(&ds, &SpotOptions::default(), &opts, rules)?;
         let spec = |legend| ForestSpec {
-            effect_label: "Hedges' g".into(),
+            effect_label: spotmeta::escalc::spot::SPOT_METRIC_LABEL.into(),
             xlab: xlab.unwrap_or(SPOT_XLAB).into(),
             legend,
         };

@@ -76,9 +76,10 @@ pub fn generate(a: ReportArgs) -> anyhow::Result<Report> {
                 n_studies_pooled: Some(pa.selection.studies()),
                 search_date: Some(SPOT_SEARCH_DATE.into()),
                 spot: true,
-                effect_label: "Hedges' g".into(),
+                effect_label: spotmeta::escalc::spot::SPOT_METRIC_LABEL.into(),
                 measure_text: format!(
-                    "Effect sizes: Hedges' g (SMD for parallel-group trials, SMCC for within-subject designs); positive values mean more fat lost in the trained region. {}; exercise interventions only; converted and imputed inputs are listed in summary.md.",
+                    "Effect sizes: {}, all on one metric (the d_z metric of change-score SDs is a sensitivity row); positive values mean more fat lost in the trained region. {}; exercise interventions only; converted and imputed inputs are listed in summary.md.",
+                    spotmeta::escalc::spot::SPOT_EFFECT_LABEL,
                     if p.all_outcomes.as_ref().is_some_and(|a| a.primary) {
                         "Every regional-fat outcome (each region and method) in the primary analysis, one pre-specified primary outcome per study and cohort in the sensitivity analysis"
                     } else {

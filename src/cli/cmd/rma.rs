@@ -560,7 +560,8 @@ fn render_primary(path: &std::path::Path, n_rows: usize, pa: &PrimaryAnalysis) -
     let _ = writeln!(t, "Primary analysis of {} ({n_rows} rows)", path.display());
     let _ = writeln!(
         t,
-        "Hedges' g (SMD for parallel, SMCC for within-subject designs); positive = more fat lost in the trained region.\nOne primary outcome per study and cohort; exercise interventions only.\n"
+        "{}; positive = more fat lost in the trained region.\nOne primary outcome per study and cohort; exercise interventions only.\n",
+        spotmeta::escalc::spot::SPOT_EFFECT_LABEL
     );
     let _ = writeln!(t, "Rows pooled (k = {}):", pa.selection.used.len());
     let w = pa

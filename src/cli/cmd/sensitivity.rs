@@ -54,7 +54,8 @@ pub fn render(s: &Sensitivity) -> String {
     );
     let _ = writeln!(
         t,
-        "Pooled effect (Hedges' g; positive = more fat lost in the trained region):"
+        "Pooled effect ({}; positive = more fat lost in the trained region):",
+        spotmeta::escalc::spot::SPOT_METRIC_LABEL
     );
     for sc in &s.scenarios {
         let _ = writeln!(t, "{}", scenario_line(sc));
