@@ -380,3 +380,73 @@ fn bad_options_are_refused_clearly() {
         assert!(e.contains(flag), "{e}");
     }
 }
+
+#[test]
+fn bayes_on_the_bundled_dataset_prints_the_posterior_and_the_probabilities() {
+    common::spotmeta()
+        .current_dir(common::root())
+        .arg("bayes")
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "Bayesian Random-Effects Model (k = 2)",
+        ))
+        .stdout(predicates::str::contains("P(mu > 0.2)"))
+        .stdout(predicates::str::contains("Walts 2008 (men)"))
+        .stdout(predicates::str::contains("rhodes (log-t:-3.44:2.59)"));
+}
+
+#[test]
+fn bayes_json_matches_the_library_fit_on_a_yi_vi_table() {
+    // The library fit of the same rows is the reference (same code path).
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("five.csv");
+    let (y, v) = five();
+    let mut text = String::from("slab,yi,vi\n");
+    for (i, (a, b)) in y.iter().zip(&v).enumerate() {
+        text.push_str(&format!("S{i},{a},{b}\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let out = common::spotmeta()
+        .args(["bayes", "--format", "json", "--worthwhile", "0.3"])
+        .arg(&csv)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let opts = BayesOptions {
+        worthwhile: 0.3,
+        ..Default::default()
+    }
+    .check()
+    .unwrap();
+    let fit = bayes(&y, &v, &opts).unwrap();
+    // serde_json's default float parser is not always correctly rounded: 1 ulp.
+    for (got, want) in [
+        (j["mu"]["median"].as_f64().unwrap(), fit.mu.median),
+        (j["p_mu_worthwhile"].as_f64().unwrap(), fit.p_mu_worthwhile),
+    ] {
+        assert!(close(got, want, tol::IDENTITY, 0.0), "{got} vs {want}");
+    }
+    assert_eq!(j["shrinkage"][4]["label"], "S4");
+    assert_eq!(j["sensitivity"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn bayes_refuses_bad_priors_and_csv_output_with_a_clear_message() {
+    for (args, msg) in [
+        (vec!["--prior", "half-normal:-1"], "positive, finite scale"),
+        (vec!["--prior", "gamma:1"], "not a prior for tau"),
+        (vec!["--mu-prior", "normal:0"], "not a prior for mu"),
+        (vec!["--format", "csv"], "not available for bayes"),
+        (vec!["--prior", "uniform"], "improper posterior"),
+    ] {
+        common::spotmeta()
+            .current_dir(common::root())
+            .arg("bayes")
+            .args(&args)
+            .assert()
+            .failure()
+            .stderr(predicates::str::contains(msg));
+    }
+}

@@ -139,7 +139,12 @@ impl TauPrior {
         } else {
             Err(Error::option(
                 "--prior",
-                format!("{self} needs a positive, finite scale (and a finite location)"),
+                match self {
+                    TauPrior::LogT { .. } => {
+                        format!("{self} needs a finite location and a positive, finite scale")
+                    }
+                    _ => format!("{self} needs a positive, finite scale, e.g. half-normal:0.5"),
+                },
             ))
         }
     }
