@@ -450,3 +450,61 @@ fn bayes_refuses_bad_priors_and_csv_output_with_a_clear_message() {
             .stderr(predicates::str::contains(msg));
     }
 }
+
+#[test]
+fn batch_bayes_appends_the_same_fit_as_spotmeta_bayes_per_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, out) = (dir.path().join("long.csv"), dir.path().join("out.csv"));
+    let (y, v) = five();
+    let mut text = String::from("g,yi,vi\n");
+    for (a, b) in y.iter().zip(&v) {
+        text.push_str(&format!("five,{a},{b}\n"));
+    }
+    text.push_str("two,0.1,0.02\ntwo,0.3,0.03\nbad,0.2,\n");
+    std::fs::write(&csv, text).unwrap();
+    common::spotmeta()
+        .args([
+            "batch", "--group", "g", "--bayes", "--prior", "rhodes", "--out",
+        ])
+        .arg(&out)
+        .arg(&csv)
+        .assert()
+        .success();
+    let df = spotmeta::batch::read_table(&out).unwrap();
+    use polars::prelude::AnyValue;
+    let col = |name: &str| -> Vec<Option<f64>> {
+        (0..df.height())
+            .map(|r| match df.column(name).unwrap().get(r).unwrap() {
+                AnyValue::Null => None,
+                v => v.extract::<f64>(),
+            })
+            .collect()
+    };
+    let opts = ValidBayesOptions::default()
+        .with_tau_prior(TauPrior::RHODES_SMD)
+        .unwrap();
+    // Groups are sorted by key: bad, five, two.
+    let five_fit = bayes(&y, &v, &opts).unwrap();
+    let two_fit = bayes(&[0.1, 0.3], &[0.02, 0.03], &opts).unwrap();
+    let mu = col("bayes_mu");
+    assert_eq!(mu[0], None);
+    for (got, want) in [
+        (mu[1], five_fit.mu.median),
+        (mu[2], two_fit.mu.median),
+        (col("bayes_tau_ub")[1], five_fit.tau.upper),
+        (col("bayes_p_mu_worthwhile")[2], two_fit.p_mu_worthwhile),
+    ] {
+        // CSV round trip of a double: shortest representation, exact.
+        assert!(
+            close(got.unwrap(), want, tol::IDENTITY, 0.0),
+            "{got:?} vs {want}"
+        );
+    }
+    let status = df
+        .column("bayes_status")
+        .unwrap()
+        .get(0)
+        .unwrap()
+        .to_string();
+    assert!(status.contains("not fitted"), "{status}");
+}

@@ -45,11 +45,13 @@ pub struct BayesArgs {
     output: OutputArgs,
 }
 
-fn parse_tau_prior(s: &str) -> Result<TauPrior, String> {
+/// Parse `--prior` for clap.
+pub fn parse_tau_prior(s: &str) -> Result<TauPrior, String> {
     s.parse().map_err(|e: spotmeta::Error| e.to_string())
 }
 
-fn parse_mu_prior(s: &str) -> Result<MuPrior, String> {
+/// Parse `--mu-prior` for clap.
+pub fn parse_mu_prior(s: &str) -> Result<MuPrior, String> {
     s.parse().map_err(|e: spotmeta::Error| e.to_string())
 }
 
