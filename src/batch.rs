@@ -1013,20 +1013,7 @@ pub fn pool_bayes(
             let out = match (a..b).find_map(|i| groups.bad_row(i).map(|why| (i, why))) {
                 Some((i, why)) => Err(format!("not fitted: {}: {why}", groups.row_name(i))),
                 None => crate::model::bayes::bayes(&groups.yi[a..b], &groups.vi[a..b], opts)
-                    .map(|f| {
-                        [
-                            f.mu.median,
-                            f.mu.lower,
-                            f.mu.upper,
-                            f.tau.median,
-                            f.tau.lower,
-                            f.tau.upper,
-                            f.prediction.lower,
-                            f.prediction.upper,
-                            f.p_mu_positive,
-                            f.p_mu_worthwhile,
-                        ]
-                    })
+                    .map(|f| f.row())
                     .map_err(|e| format!("not fitted: {e}")),
             };
             progress(1);

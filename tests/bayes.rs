@@ -230,19 +230,9 @@ fn five() -> (Vec<f64>, Vec<f64>) {
 }
 
 fn summary_values(f: &BayesFit) -> Vec<f64> {
-    vec![
-        f.mu.median,
-        f.mu.lower,
-        f.mu.upper,
-        f.tau.median,
-        f.tau.lower,
-        f.tau.upper,
-        f.prediction.median,
-        f.prediction.lower,
-        f.prediction.upper,
-        f.p_mu_positive,
-        f.p_mu_worthwhile,
-    ]
+    let mut v = f.row().to_vec();
+    v.push(f.prediction.median);
+    v
 }
 
 #[test]

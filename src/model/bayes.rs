@@ -1062,6 +1062,24 @@ pub fn bayes(yi: &[f64], vi: &[f64], opts: &ValidBayesOptions) -> Result<BayesFi
 }
 
 impl BayesFit {
+    /// The headline numbers in one row: μ median, lower, upper; τ median,
+    /// lower, upper; prediction lower, upper; P(μ > 0); P(μ > a) (the order
+    /// of `batch --bayes`' columns).
+    pub fn row(&self) -> [f64; 10] {
+        [
+            self.mu.median,
+            self.mu.lower,
+            self.mu.upper,
+            self.tau.median,
+            self.tau.lower,
+            self.tau.upper,
+            self.prediction.lower,
+            self.prediction.upper,
+            self.p_mu_positive,
+            self.p_mu_worthwhile,
+        ]
+    }
+
     /// The shrinkage estimates θᵢ | y of every study, in input order.
     pub fn shrinkage(&self) -> Vec<Shrunken> {
         let p = &self.posterior;
