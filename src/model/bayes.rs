@@ -814,6 +814,8 @@ impl Posterior {
         for p in &panels {
             for (x, wk, _) in gk_nodes(p.a, p.b) {
                 let w = wk * self.integrand(x) / self.total;
+                // Keep every node: under a heavy-tailed prior the far tail
+                // (weights ~1e-20 at τ ~ 1e8) still moves E[τ] by ~1e-6.
                 if w > 0.0 {
                     let (u, _) = self.map(x);
                     let tau = u.exp();
@@ -887,11 +889,28 @@ impl Posterior {
             }
             acc += q.mass;
         }
+        // Newton on the partial panel integral (its derivative is the
+        // integrand), kept inside the panel by bisection.
         let rest = target - acc;
-        let f = |x: f64| self.gk(found.a, x).0 - rest;
-        let x = super::brent(f, found.a, found.b, 1e-15, 200)
-            .map(|r| r.0)
-            .unwrap_or(0.5 * (found.a + found.b));
+        let (mut lo, mut hi) = (found.a, found.b);
+        let mut x = found.a + (found.b - found.a) * (rest / found.mass).clamp(0.0, 1.0);
+        for _ in 0..100 {
+            let f = self.gk(found.a, x).0 - rest;
+            if f < 0.0 {
+                lo = x;
+            } else {
+                hi = x;
+            }
+            let mut next = x - f / self.integrand(x);
+            if !(next > lo && next < hi) {
+                next = 0.5 * (lo + hi);
+            }
+            let done = (next - x).abs() <= 1e-15 || hi - lo <= 1e-15;
+            x = next;
+            if done || f == 0.0 {
+                break;
+            }
+        }
         self.map(x).0.exp()
     }
 
