@@ -568,7 +568,7 @@ impl Mixture {
             }
             let d = self.pdf(x);
             let mut next = x - f / d;
-            if !(next > lo && next < hi) || !next.is_finite() {
+            if !(next > lo && next < hi && next.is_finite()) {
                 next = 0.5 * (lo + hi);
             }
             if (next - x).abs() <= 1e-14 * (1.0 + x.abs()) || hi - lo <= 1e-14 * (1.0 + x.abs()) {
@@ -896,6 +896,9 @@ impl Posterior {
         let mut x = found.a + (found.b - found.a) * (rest / found.mass).clamp(0.0, 1.0);
         for _ in 0..100 {
             let f = self.gk(found.a, x).0 - rest;
+            if f == 0.0 {
+                break;
+            }
             if f < 0.0 {
                 lo = x;
             } else {
@@ -907,7 +910,7 @@ impl Posterior {
             }
             let done = (next - x).abs() <= 1e-15 || hi - lo <= 1e-15;
             x = next;
-            if done || f == 0.0 {
+            if done {
                 break;
             }
         }
@@ -1166,7 +1169,12 @@ mod tests {
         .unwrap();
         for p in [0.025, 0.5, 0.975] {
             let t = post.tau_quantile(p);
-            assert!((post.tau_cdf(t) - p).abs() < IDENTITY, "p = {p}");
+            assert!(
+                (post.tau_cdf(t) - p).abs() < IDENTITY,
+                "p = {p}: {} x {}",
+                post.tau_cdf(t),
+                post.unmap(t.ln())
+            );
         }
         let w: f64 = post.nodes.iter().map(|n| n.w).sum();
         assert!((w - 1.0).abs() < IDENTITY);

@@ -198,7 +198,7 @@ pub fn render_sensitivity(rows: &[SensitivityRow], worthwhile: f64) -> String {
         return String::new();
     }
     let w = rows.iter().map(|r| r.tau_prior.len()).max().unwrap_or(5);
-    let mut t = format!("\nSensitivity to the prior for tau (same data, same mu prior):\n\n");
+    let mut t = "\nSensitivity to the prior for tau (same data, same mu prior):\n\n".to_string();
     let _ = writeln!(
         t,
         "{:<w$} {:>9} {:>22} {:>9} {:>9} {:>9}",
