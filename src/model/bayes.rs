@@ -1020,7 +1020,8 @@ pub struct BayesFit {
     pub tau_prior: TauPrior,
     /// Prior for μ.
     pub mu_prior: MuPrior,
-    /// Credible level (fraction).
+    /// Credible level (fraction; written to JSON in percent, as `rma`'s).
+    #[serde(serialize_with = "percent")]
     pub level: f64,
     /// Interval kind.
     pub interval: IntervalKind,
@@ -1039,6 +1040,10 @@ pub struct BayesFit {
     /// The posterior behind the summaries (for further queries).
     #[serde(skip)]
     pub posterior: Posterior,
+}
+
+fn percent<S: serde::Serializer>(level: &f64, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_f64(100.0 * level)
 }
 
 /// One study's shrinkage estimate: its observed yᵢ and the posterior of θᵢ.

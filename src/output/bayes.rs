@@ -63,7 +63,7 @@ pub struct SensitivityRow {
 }
 
 /// Everything `spotmeta bayes --format json` prints: the fit's summaries
-/// (priors as `{"family": …}` objects, `level` as a fraction), the
+/// (priors as `{"family": …}` objects, `level` in percent), the
 /// shrinkage estimates and the prior-sensitivity rows.
 #[derive(Debug, Clone, Serialize)]
 pub struct BayesSummary {
@@ -277,5 +277,6 @@ mod tests {
         let j = serde_json::to_value(&s).unwrap();
         assert_eq!(j["mu"]["median"].as_f64(), Some(fit.mu.median));
         assert_eq!(j["tau_prior"]["family"], "half-normal");
+        assert_eq!(j["level"].as_f64(), Some(95.0));
     }
 }
