@@ -498,3 +498,48 @@ fn batch_bayes_appends_the_same_fit_as_spotmeta_bayes_per_group() {
         .to_string();
     assert!(status.contains("not fitted"), "{status}");
 }
+
+#[test]
+fn shrinkage_forest_rows_draw_the_credible_interval_as_given() {
+    use spotmeta::output::bayes::{shrunken_forest_group, shrunken_rows};
+    use spotmeta::output::forest::{ForestSpec, forest_data, forest_png};
+    use spotmeta::output::layout::{ForestStudy, ForestStyle, Mark, forest_layout};
+    use spotmeta::{RmaOptions, rma};
+    let (y, v) = five();
+    let labels: Vec<String> = (1..=5).map(|i| format!("Study {i}")).collect();
+    let ropts = RmaOptions::default().check().unwrap();
+    let rfit = rma(&y, &v, &ropts).unwrap();
+    let studies = (0..5)
+        .map(|i| ForestStudy::new(labels[i].clone(), None, y[i], v[i]))
+        .collect();
+    let mut data = forest_data(studies, None, &rfit, &ropts, &ForestSpec::default()).unwrap();
+    let fit = bayes(&y, &v, &ValidBayesOptions::default()).unwrap();
+    let rows = shrunken_rows(&fit, &labels);
+    let weights: Vec<f64> = v.iter().map(|&vi| rfit.weight_percent(vi)).collect();
+    data.groups
+        .push(shrunken_forest_group(&fit, &rows, &weights));
+    let layout = forest_layout(&data, &ForestStyle::default());
+    // The shrunken row of study 3 shows its posterior median and interval.
+    let want = format!(
+        "{:.2} [{:.2}, {:.2}]",
+        rows[2].median, rows[2].lower, rows[2].upper
+    );
+    let found = layout
+        .rows
+        .iter()
+        .filter(|r| r.label == "Study 3")
+        .map(|r| (r.effect.clone(), r.mark.clone()))
+        .collect::<Vec<_>>();
+    assert_eq!(found.len(), 2, "own row and shrunken row");
+    assert_eq!(found[1].0, want);
+    assert!(matches!(found[1].1, Mark::Study { .. }));
+    // The Bayesian diamond closes the block.
+    assert!(
+        layout
+            .rows
+            .iter()
+            .any(|r| r.label.starts_with("Bayesian RE") && matches!(r.mark, Mark::Diamond { .. }))
+    );
+    let png = forest_png(&layout).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+}

@@ -5,7 +5,7 @@
 //!
 //! The statistics live in [`crate::model::bayes`]; this module only formats.
 
-use super::layout::Pooled;
+use super::layout::{ForestGroup, ForestStudy, Pooled};
 use crate::model::bayes::{BayesFit, IntervalKind, Marginal};
 use serde::Serialize;
 use std::fmt::Write;
@@ -254,6 +254,30 @@ pub fn bayes_pooled(fit: &BayesFit) -> Pooled {
         ci_lb: fit.mu.lower,
         ci_ub: fit.mu.upper,
         pi: Some((fit.prediction.lower, fit.prediction.upper)),
+    }
+}
+
+/// The forest-plot block of the Bayesian fit: one row per study at its
+/// shrunken estimate (posterior median, credible interval drawn as given,
+/// not yi ± z·√vi), closed by the Bayesian diamond of [`bayes_pooled`]
+/// (a group diamond: the layout draws prediction bars for the overall row
+/// only).
+/// `weights` (percent, per study) size the squares and fill the weight
+/// column: pass the frequentist weights of the same plot so the squares
+/// match the studies' own rows. Push it onto `ForestData::groups`.
+pub fn shrunken_forest_group(fit: &BayesFit, rows: &[ShrunkenRow], weights: &[f64]) -> ForestGroup {
+    ForestGroup {
+        name: Some("Bayesian shrinkage estimates".into()),
+        studies: rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| ForestStudy {
+                weight: weights.get(i).copied().unwrap_or(0.0),
+                interval: Some((r.lower, r.upper)),
+                ..ForestStudy::new(r.label.clone(), None, r.median, r.vi)
+            })
+            .collect(),
+        pooled: Some(bayes_pooled(fit)),
     }
 }
 
