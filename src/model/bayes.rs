@@ -519,6 +519,14 @@ impl Mixture {
             .sum()
     }
 
+    /// CDF and density at x in one pass.
+    fn cdf_pdf(&self, x: f64) -> (f64, f64) {
+        self.comps.iter().fold((0.0, 0.0), |(f, d), &(w, m, s)| {
+            let z = (x - m) / s;
+            (f + w * dist::phi(z), d + w * dist::dnorm(z) / s)
+        })
+    }
+
     /// Mean.
     pub fn mean(&self) -> f64 {
         self.comps.iter().map(|&(w, m, _)| w * m).sum()
@@ -557,7 +565,8 @@ impl Mixture {
         }
         let mut x = (m + s * dist::qnorm(p)).clamp(lo, hi);
         for _ in 0..200 {
-            let f = self.cdf(x) - p;
+            let (f, d) = self.cdf_pdf(x);
+            let f = f - p;
             if f == 0.0 {
                 return x;
             }
@@ -566,7 +575,6 @@ impl Mixture {
             } else {
                 hi = x;
             }
-            let d = self.pdf(x);
             let mut next = x - f / d;
             if !(next > lo && next < hi && next.is_finite()) {
                 next = 0.5 * (lo + hi);
@@ -672,13 +680,18 @@ impl Posterior {
 
     /// ln p(τ = eᵘ) + ln p(y | τ) (in u), −∞ where τ² over- or underflows.
     fn ln_post_u(&self, u: f64) -> f64 {
+        self.eval_u(u).0
+    }
+
+    /// (ln p(τ = eᵘ) + ln p(y | τ), μ̂(τ), V(τ)).
+    fn eval_u(&self, u: f64) -> (f64, f64, f64) {
         let tau2 = (2.0 * u).exp();
         if !tau2.is_finite() {
-            return f64::NEG_INFINITY;
+            return (f64::NEG_INFINITY, f64::NAN, f64::NAN);
         }
-        let l = conditional(&self.yi, &self.vi, tau2, self.opts.mu_prior).2
-            + self.opts.tau_prior.ln_density_u(u);
-        if l.is_nan() { f64::NEG_INFINITY } else { l }
+        let (mu, var, ll) = conditional(&self.yi, &self.vi, tau2, self.opts.mu_prior);
+        let l = ll + self.opts.tau_prior.ln_density_u(u);
+        (if l.is_nan() { f64::NEG_INFINITY } else { l }, mu, var)
     }
 
     /// The integrand in x, scaled by e^(−lmax).
@@ -732,8 +745,8 @@ impl Posterior {
         // Coarse scan in u for the peak of the integrand.
         let centre = 0.5 * (reference.ln() + 0.5 * v_mean.ln());
         let (mut best_u, mut best) = (centre, f64::NEG_INFINITY);
-        for i in -80..=40 {
-            let u = centre + 0.25 * i as f64;
+        for i in -40..=20 {
+            let u = centre + 0.5 * i as f64;
             let l = post.ln_post_u(u);
             if l > best {
                 (best_u, best) = (u, l);
@@ -813,15 +826,18 @@ impl Posterior {
         let mut nodes = Vec::with_capacity(15 * panels.len());
         for p in &panels {
             for (x, wk, _) in gk_nodes(p.a, p.b) {
-                let w = wk * self.integrand(x) / self.total;
+                let (u, du) = self.map(x);
+                let (l, mu, var) = self.eval_u(u);
+                let w = wk * (l - self.lmax).exp() * du / self.total;
                 // Keep every node: under a heavy-tailed prior the far tail
                 // (weights ~1e-20 at τ ~ 1e8) still moves E[τ] by ~1e-6.
                 if w > 0.0 {
-                    let (u, _) = self.map(x);
-                    let tau = u.exp();
-                    let (mu, var, _) =
-                        conditional(&self.yi, &self.vi, tau * tau, self.opts.mu_prior);
-                    nodes.push(Node { w, tau, mu, var });
+                    nodes.push(Node {
+                        w,
+                        tau: u.exp(),
+                        mu,
+                        var,
+                    });
                 }
             }
         }
