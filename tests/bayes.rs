@@ -543,3 +543,19 @@ fn shrinkage_forest_rows_draw_the_credible_interval_as_given() {
     let png = forest_png(&layout).unwrap();
     assert_eq!(&png[1..4], b"PNG");
 }
+
+#[test]
+fn bayes_refuses_an_out_that_is_its_input_and_leaves_it_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("two.csv");
+    let text = "yi,vi\n0.1,0.02\n0.3,0.03\n";
+    std::fs::write(&csv, text).unwrap();
+    common::spotmeta()
+        .arg("bayes")
+        .arg(&csv)
+        .arg("--out")
+        .arg(&csv)
+        .assert()
+        .failure();
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), text);
+}
