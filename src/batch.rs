@@ -11,7 +11,9 @@
 //! [`rma`] (no allocation per fit) plus the Q-profile τ² CI of
 //! [`confint`]; [`to_frame`] and [`write_table`] give one row per group: the
 //! key columns under their own names, then every key of `rma --format json`
-//! (see [`RESULT_COLUMNS`]) and a `status`.
+//! (see [`RESULT_COLUMNS`]) and a `status`. With `--bayes`, [`pool_bayes`]
+//! fits every group with the Bayesian engine of `spotmeta bayes` too and
+//! [`add_bayes_columns`] appends [`BAYES_COLUMNS`].
 //!
 //! A group never stops the batch. A group with one study is pooled as `rma`
 //! pools it (common effect; status `k=1: common effect only`). A group with a
@@ -922,10 +924,15 @@ pub fn to_frame(groups: &Groups, fits: &[GroupFit], opts: &BatchOptions) -> Resu
             .eq(RESULT_COLUMNS.iter().copied())
     );
     let mut df = groups.keys.clone();
+    push_columns(&mut df, groups, cols)?;
+    Ok(df)
+}
+
+/// Append result columns to `df`. A key column that clashes with a result
+/// name keeps its name; the result column gets a `rma_` prefix.
+fn push_columns(df: &mut DataFrame, groups: &Groups, cols: Vec<Column>) -> Result<()> {
     for c in cols {
         let c = if groups.keys.column(c.name().as_str()).is_ok() {
-            // A key column that clashes with a result name keeps its name;
-            // the result column gets a `rma_` prefix.
             let name = format!("rma_{}", c.name());
             c.with_name(name.into())
         } else {
@@ -934,7 +941,7 @@ pub fn to_frame(groups: &Groups, fits: &[GroupFit], opts: &BatchOptions) -> Resu
         df.with_column(c)
             .map_err(|e| Error::Unsupported(e.to_string()))?;
     }
-    Ok(df)
+    Ok(())
 }
 
 /// Encode `df` as CSV or Parquet bytes (nulls are empty CSV fields).
@@ -970,6 +977,75 @@ pub fn read_table(path: &Path) -> Result<DataFrame> {
         }
     }
     .map_err(|e| polars_err(path, e))
+}
+
+/// Columns `--bayes` appends after `status` (issue #16): the Bayesian fit of
+/// [`crate::model::bayes::bayes`] per group; `bayes_status` is `ok` or why
+/// the group has no Bayesian fit.
+pub const BAYES_COLUMNS: [&str; 11] = [
+    "bayes_mu",
+    "bayes_mu_lb",
+    "bayes_mu_ub",
+    "bayes_tau",
+    "bayes_tau_lb",
+    "bayes_tau_ub",
+    "bayes_pi_lb",
+    "bayes_pi_ub",
+    "bayes_p_mu_positive",
+    "bayes_p_mu_worthwhile",
+    "bayes_status",
+];
+
+/// The Bayesian fit of one group: [`BAYES_COLUMNS`] but the status, or why not.
+pub type BayesGroup = std::result::Result<[f64; 10], String>;
+
+/// Fit every group with the Bayesian engine, in parallel (the same code as
+/// `spotmeta bayes`); results are in group order.
+pub fn pool_bayes(
+    groups: &Groups,
+    opts: &crate::model::bayes::ValidBayesOptions,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Vec<BayesGroup> {
+    (0..groups.len())
+        .into_par_iter()
+        .map(|w| {
+            let (a, b) = (groups.offsets[w], groups.offsets[w + 1]);
+            let out = match (a..b).find_map(|i| groups.bad_row(i).map(|why| (i, why))) {
+                Some((i, why)) => Err(format!("not fitted: {}: {why}", groups.row_name(i))),
+                None => crate::model::bayes::bayes(&groups.yi[a..b], &groups.vi[a..b], opts)
+                    .map(|f| f.row())
+                    .map_err(|e| format!("not fitted: {e}")),
+            };
+            progress(1);
+            out
+        })
+        .collect()
+}
+
+/// Append [`BAYES_COLUMNS`] to a result table made by [`to_frame`] from the
+/// same groups (a clashing key column keeps its name; the result gets a
+/// `rma_` prefix, as in [`to_frame`]).
+pub fn add_bayes_columns(df: &mut DataFrame, groups: &Groups, fits: &[BayesGroup]) -> Result<()> {
+    let mut cols: Vec<Column> = (0..10)
+        .map(|j| {
+            Column::new(
+                BAYES_COLUMNS[j].into(),
+                fits.iter()
+                    .map(|f| f.as_ref().ok().map(|v| v[j]))
+                    .collect::<Vec<Option<f64>>>(),
+            )
+        })
+        .collect();
+    cols.push(Column::new(
+        BAYES_COLUMNS[10].into(),
+        fits.iter()
+            .map(|f| match f {
+                Ok(_) => STATUS_OK.to_string(),
+                Err(e) => e.clone(),
+            })
+            .collect::<Vec<String>>(),
+    ));
+    push_columns(df, groups, cols)
 }
 
 #[cfg(test)]

@@ -32,6 +32,15 @@ pub struct InputArgs {
     pub slab: Option<String>,
 }
 
+impl InputArgs {
+    /// The input file: FILE, or the bundled dataset when none is given.
+    pub fn path(&self) -> PathBuf {
+        self.file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET))
+    }
+}
+
 fn parse_measure(s: &str) -> Result<spotmeta::escalc::Measure, String> {
     s.parse().map_err(|e: spotmeta::Error| e.to_string())
 }

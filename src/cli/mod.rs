@@ -22,6 +22,9 @@ pub struct Cli {
 pub enum Command {
     /// Pool effect sizes with a common- or random-effects model (metafor `rma`).
     Rma(cmd::rma::RmaArgs),
+    /// Bayesian random effects for few studies (bayesmeta): posterior of mu and
+    /// tau, P(mu > 0), P(mu > a worthwhile effect), shrinkage, prior sensitivity.
+    Bayes(cmd::bayes::BayesArgs),
     /// Compute effect sizes and sampling variances per row (metafor `escalc`).
     Escalc(cmd::escalc::EscalcArgs),
     /// Validate the spot-reduction dataset against its codebook.
@@ -55,6 +58,7 @@ pub enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Rma(a) => cmd::rma::run(a),
+        Command::Bayes(a) => cmd::bayes::run(a),
         Command::Escalc(a) => cmd::escalc::run(a),
         Command::Check(a) => cmd::check::run(a),
         Command::Forest(a) => cmd::forest::run(a),

@@ -13,6 +13,7 @@
 //! Q-profile confidence intervals for τ² (metafor's `confint()`) live in
 //! [`crate::analysis::heterogeneity`].
 
+pub mod bayes;
 pub(crate) mod linalg;
 pub mod moderators;
 pub mod mods;

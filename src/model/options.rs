@@ -250,22 +250,25 @@ impl ValidRmaOptions {
     }
 }
 
+/// A level given in percent (95) or as a fraction (0.95), as a fraction;
+/// `kind` ("confidence", "credible") names it in the error.
+pub(crate) fn level_fraction(level: f64, kind: &str) -> Result<f64> {
+    if level > 0.0 && level < 1.0 {
+        Ok(level)
+    } else if (1.0..100.0).contains(&level) {
+        Ok(level / 100.0)
+    } else {
+        Err(Error::option(
+            "--level",
+            format!("{level} is not a {kind} level; give a percentage in (0, 100), e.g. 95"),
+        ))
+    }
+}
+
 impl RmaOptions {
     /// Validate the options.
     pub fn check(&self) -> Result<ValidRmaOptions> {
-        let level = if self.level > 0.0 && self.level < 1.0 {
-            self.level
-        } else if self.level >= 1.0 && self.level < 100.0 {
-            self.level / 100.0
-        } else {
-            return Err(Error::option(
-                "--level",
-                format!(
-                    "{} is not a confidence level; give a percentage in (0, 100), e.g. 95",
-                    self.level
-                ),
-            ));
-        };
+        let level = level_fraction(self.level, "confidence")?;
         if !(self.threshold > 0.0 && self.threshold.is_finite()) {
             return Err(Error::option("threshold", "must be a positive number"));
         }

@@ -73,6 +73,7 @@ impl ForestStudy {
             vi,
             weight: 0.0,
             flags: Vec::new(),
+            interval: None,
         }
     }
 }

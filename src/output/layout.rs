@@ -28,6 +28,21 @@ pub struct ForestStudy {
     pub weight: f64,
     /// Confound-flag codes (issue #5); empty when none apply.
     pub flags: Vec<String>,
+    /// Explicit interval limits (e.g. a Bayesian shrinkage estimate's
+    /// credible interval) instead of yi ± z·√vi; None for a study's own CI.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<(f64, f64)>,
+}
+
+impl ForestStudy {
+    /// The interval drawn: `interval` when given, else yi ± z·√vi at
+    /// `level` percent.
+    pub fn ci(&self, level: f64) -> (f64, f64) {
+        self.interval.unwrap_or_else(|| {
+            let h = 1.959_963_984_540_054 * self.vi.sqrt() * ci_scale(level);
+            (self.yi - h, self.yi + h)
+        })
+    }
 }
 
 /// A pooled estimate drawn as a diamond.
@@ -334,11 +349,11 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
     let mut pooled: Vec<&Pooled> = vec![&data.overall];
     pooled.extend(data.groups.iter().filter_map(|g| g.pooled.as_ref()));
     for s in &studies {
-        let h = 1.959_963_984_540_054 * s.vi.sqrt() * ci_scale(data.level);
+        let (a, b) = s.ci(data.level);
         core_lo = core_lo.min(s.yi);
         core_hi = core_hi.max(s.yi);
-        ci_lo = ci_lo.min(s.yi - h);
-        ci_hi = ci_hi.max(s.yi + h);
+        ci_lo = ci_lo.min(a);
+        ci_hi = ci_hi.max(b);
     }
     for p in &pooled {
         core_lo = core_lo.min(p.ci_lb);
@@ -367,8 +382,8 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
     let effect_head = format!("{} [{lvl}% CI]", data.effect_label);
     let mut effect_w = w(&effect_head, true);
     for s in &studies {
-        let h = 1.959_963_984_540_054 * s.vi.sqrt() * ci_scale(data.level);
-        effect_w = effect_w.max(w(&effect_text(s.yi, s.yi - h, s.yi + h), false));
+        let (a, b) = s.ci(data.level);
+        effect_w = effect_w.max(w(&effect_text(s.yi, a, b), false));
     }
     for p in &pooled {
         effect_w = effect_w.max(w(&effect_text(p.estimate, p.ci_lb, p.ci_ub), true));
@@ -554,8 +569,7 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
             y += rh;
         }
         for s in &g.studies {
-            let h = 1.959_963_984_540_054 * s.vi.sqrt() * ci_scale(data.level);
-            let (a, b) = (s.yi - h, s.yi + h);
+            let (a, b) = s.ci(data.level);
             let half = if w_max > 0.0 {
                 (max_half * (s.weight / w_max).sqrt()).round().max(3.0) as i32
             } else {

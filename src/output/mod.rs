@@ -5,6 +5,7 @@
 //! | module | what |
 //! |---|---|
 //! | [`albatross`] | albatross plot (p-value, direction, n; effect contours) |
+//! | [`bayes`] | Bayesian random-effects summary, text, report line, forest rows |
 //! | [`layout`] | forest-plot geometry as plain data (snapshot-tested) |
 //! | [`forest`] | forest plot data, drawing to PNG and SVG |
 //! | [`funnel`] | contour-enhanced funnel plot layout and drawing |
@@ -14,6 +15,7 @@
 //! | [`canvas`], [`style`] | drawing surfaces, font, colours, sizes |
 
 pub mod albatross;
+pub mod bayes;
 pub mod canvas;
 pub mod forest;
 pub mod funnel;

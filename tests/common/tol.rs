@@ -27,3 +27,16 @@ pub fn close(got: f64, want: f64, rel: f64, abs: f64) -> bool {
 pub fn close_metafor(got: f64, want: f64) -> bool {
     close(got, want, METAFOR_REL, METAFOR_ABS)
 }
+
+/// Bayesian posterior summaries vs the independent R integration
+/// (tests/conformance/make_bayes.R: integrate() at rel.tol 1e-11, uniroot()
+/// at 1e-13): the issue's 1e-6, relative.
+pub const BAYES_REL: f64 = 1e-6;
+/// Absolute floor for the same, for summaries near zero (μ medians of a
+/// null effect, τ's lower limits).
+pub const BAYES_ABS: f64 = 1e-8;
+/// Posterior probabilities, compared absolutely.
+pub const BAYES_ABS_P: f64 = 1e-8;
+/// Values printed by the bayesmeta vignette, reproduced to 3 significant
+/// digits (issue #16): half a unit in the 3rd digit, relative.
+pub const PUBLISHED_3SD: f64 = 5e-3;

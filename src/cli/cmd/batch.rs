@@ -4,6 +4,7 @@
 //! a terminal once a run takes longer than a second; otherwise it is quiet.
 
 use crate::cli::args::ModelArgs;
+use crate::cli::cmd::bayes::{parse_mu_prior, parse_tau_prior};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use spotmeta::TestKind;
@@ -11,6 +12,8 @@ use spotmeta::batch::{
     BatchColumns, BatchOptions, STATUS_K1, STATUS_OK, TableFormat, Variance, pool, read_groups,
     to_frame, write_table,
 };
+use spotmeta::batch::{BayesGroup, add_bayes_columns, pool_bayes};
+use spotmeta::model::bayes::{BayesOptions, IntervalKind, MuPrior, TauPrior};
 use spotmeta::output::guard::refuse_input_as_output;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -39,6 +42,24 @@ pub struct BatchArgs {
     /// Skip the Q-profile CIs for τ², τ, I², H² (their columns are then empty).
     #[arg(long)]
     pub no_confint: bool,
+    /// Also fit every group with the Bayesian random-effects model of
+    /// `spotmeta bayes` and append its bayes_* columns.
+    #[arg(long)]
+    pub bayes: bool,
+    /// With --bayes: prior for tau (as `spotmeta bayes --prior`).
+    #[arg(long, requires = "bayes", default_value = "half-normal:0.5", value_parser = parse_tau_prior)]
+    pub prior: TauPrior,
+    /// With --bayes: prior for mu (as `spotmeta bayes --mu-prior`).
+    #[arg(long, requires = "bayes", default_value = "uniform", value_parser = parse_mu_prior)]
+    pub mu_prior: MuPrior,
+    /// With --bayes: smallest worthwhile effect a, for P(mu > a).
+    #[arg(
+        long,
+        requires = "bayes",
+        default_value_t = 0.2,
+        allow_negative_numbers = true
+    )]
+    pub worthwhile: f64,
     /// Output table: .csv or .parquet (written atomically; nothing is written on error).
     #[arg(long, short)]
     pub out: PathBuf,
@@ -94,6 +115,20 @@ pub fn run(a: BatchArgs) -> anyhow::Result<()> {
         rma: a.model.options(TestKind::Z)?,
         confint: !a.no_confint,
     };
+    let bayes = if a.bayes {
+        Some(
+            BayesOptions {
+                tau_prior: a.prior,
+                mu_prior: a.mu_prior,
+                level: a.model.level,
+                worthwhile: a.worthwhile,
+                interval: IntervalKind::Central,
+            }
+            .check()?,
+        )
+    } else {
+        None
+    };
     let cols = BatchColumns {
         groups: a.group.clone(),
         yi: a.yi.clone(),
@@ -114,7 +149,7 @@ pub fn run(a: BatchArgs) -> anyhow::Result<()> {
             self.0.store(true, Ordering::Relaxed);
         }
     }
-    let (groups, fits) = std::thread::scope(|s| {
+    let (groups, (fits, bayes_fits)) = std::thread::scope(|s| {
         s.spawn(|| {
             while !done.load(Ordering::Relaxed) {
                 progress.maybe_show();
@@ -126,11 +161,19 @@ pub fn run(a: BatchArgs) -> anyhow::Result<()> {
             let groups = read_groups(&a.file, &cols)?;
             progress.pooling(groups.len());
             let fits = pool(&groups, &opts, &|n| progress.bar.inc(n as u64));
-            Ok((groups, fits))
+            let bayes_fits: Option<Vec<BayesGroup>> = bayes.map(|b| {
+                progress.pooling(groups.len());
+                progress.bar.set_position(0);
+                pool_bayes(&groups, &b, &|n| progress.bar.inc(n as u64))
+            });
+            Ok((groups, (fits, bayes_fits)))
         })()
     })?;
     progress.bar.finish_and_clear();
     let mut df = to_frame(&groups, &fits, &opts)?;
+    if let Some(b) = &bayes_fits {
+        add_bayes_columns(&mut df, &groups, b)?;
+    }
     write_table(&a.out, &mut df, &[&a.file])?;
     let ok = fits.iter().filter(|f| f.status == STATUS_OK).count();
     let k1 = fits.iter().filter(|f| f.status == STATUS_K1).count();

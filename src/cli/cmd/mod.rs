@@ -3,6 +3,7 @@
 pub mod add;
 pub mod albatross;
 pub mod batch;
+pub mod bayes;
 pub mod check;
 pub mod escalc;
 pub mod flags;
