@@ -217,7 +217,7 @@ fn report_has_the_vote_count_albatross_points_and_the_three_level_reason() {
 }
 
 /// Issue #16: tests/fixtures/three_level.csv gives CR2 on 5 studies with
-/// Satterthwaite df = 3.98 (metafor 3.8.1 + clubSandwich 0.5.8,
+/// Satterthwaite df = 3.97 (metafor 3.8.1 + clubSandwich 0.5.8,
 /// fixtures/three_level_report.json), below the default 4, so the
 /// three-level model stays a sensitivity row, the reason is printed and the
 /// headline is the one-outcome-per-study fit.
@@ -227,7 +227,7 @@ fn three_level_model_with_cr2_df_below_four_is_only_a_sensitivity_row() {
     let p = &v["primary_analysis"];
     assert_eq!(p["analysis"], "one outcome per study");
     assert_eq!(v["all_outcomes"]["primary"], false);
-    let why = "CR2 Satterthwaite df = 3.98, below 4; CR2 inference with df below 4 is unreliable (Tipton 2015), so it is a sensitivity analysis";
+    let why = "CR2 Satterthwaite df = 3.97, below 4; CR2 inference with df below 4 is unreliable (Tipton 2015), so it is a sensitivity analysis";
     assert_eq!(p["why_not_three_level"], why);
     assert_eq!(v["all_outcomes"]["why_not_primary"], why);
     let md = fs::read_to_string(dir.path().join("summary.md")).unwrap();
@@ -238,7 +238,7 @@ fn three_level_model_with_cr2_df_below_four_is_only_a_sensitivity_row() {
         md.contains("k = 5 effect sizes from 5 studies"),
         "headline k"
     );
-    assert!(md.contains(&format!("Sensitivity row: all outcomes, three-level + CR2: k = 10 effect sizes from 5 studies, g = 0.30 [-0.31, 0.91]. Not primary: {why}.")));
+    assert!(md.contains(&format!("Sensitivity row: all outcomes, three-level + CR2: k = 10 effect sizes from 5 studies, estimate = 0.29 [-0.29, 0.87]. Not primary: {why}.")));
     // The forest plot shows the primary (one outcome per study) analysis.
     let svg = fs::read_to_string(dir.path().join("forest.svg")).unwrap();
     assert!(svg.contains("Random-effects model (k = 5)"));
@@ -312,7 +312,7 @@ fn small_study_methods_need_ten_studies_or_the_explicit_option() {
 
 /// Issue #8 with the rule relaxed: once the all-outcomes three-level model
 /// runs and passes the small-k rules (here `--min-cr2-df 3.9`, so that the
-/// fixture's df = 3.98 passes), it is the report's primary analysis —
+/// fixture's df = 3.97 passes), it is the report's primary analysis —
 /// headline, forest plot, `primary_analysis` in results.json — and the
 /// one-outcome-per-study fit becomes a sensitivity row. Reference:
 /// tests/conformance/make_three_level_report_fixtures.R (metafor 3.8.1
@@ -395,7 +395,7 @@ fn three_level_model_becomes_the_primary_analysis_when_it_can_run() {
     assert!(md.contains("| 3 | Alpha 2001 | arm DEXA | 24 | 1.37 [0.46, 2.29] | 5.2% | – |"));
     assert!(md.contains("## One outcome per study (sensitivity analysis)"));
     assert!(md.contains(
-        "Primary analysis: all outcomes, three-level + CR2: k = 10 effect sizes from 5 studies, g = 0.29 [-0.29, 0.87]."
+        "Primary analysis: all outcomes, three-level + CR2: k = 10 effect sizes from 5 studies, estimate = 0.29 [-0.29, 0.87]."
     ));
 
     // The forest plot shows every outcome under its study, weighted as

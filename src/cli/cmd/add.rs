@@ -255,7 +255,7 @@ fn pooled_line(ds: &SpotDataset) -> String {
 }
 
 /// The effect label of the spot-reduction report.
-const EFFECT_LABEL: &str = "Hedges' g";
+const EFFECT_LABEL: &str = spotmeta::escalc::spot::SPOT_METRIC_LABEL;
 
 fn describe(change: &Change, verb: &str) -> String {
     let mut t = String::new();

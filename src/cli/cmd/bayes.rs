@@ -78,10 +78,13 @@ pub fn run(a: BayesArgs) -> anyhow::Result<()> {
         let ds = load_spot(&path)?;
         let sel = select_primary(&ds, &SpotOptions::default());
         let labels: Vec<String> = sel.used.iter().map(|u| u.label.clone()).collect();
+        // One metric in a pooled analysis (issue #16).
+        sel.metric()?;
         let header = format!(
-            "Primary analysis of {} (k = {}; one primary outcome per study and cohort, exercise interventions; Hedges' g, positive = more fat lost in the trained region)\n\n",
+            "Primary analysis of {} ({}; one primary outcome per study and cohort, exercise interventions; {}, positive = more fat lost in the trained region)\n\n",
             path.display(),
-            sel.used.len()
+            spotmeta::analysis::rules::k_clause(sel.used.len(), sel.studies()),
+            spotmeta::escalc::spot::SPOT_METRIC_LABEL
         );
         (sel.yi(), sel.vi(), labels, header)
     } else {

@@ -15,6 +15,8 @@ use spotmeta::analysis::confounds::{ConfoundOptions, flag_dataset};
 use spotmeta::analysis::diagnostics::{Diagnostics, diagnose};
 use spotmeta::analysis::primary::LeftOut;
 use spotmeta::analysis::vote::vote_count;
+use spotmeta::model::bayes::{ValidBayesOptions, bayes, sensitivity as bayes_sensitivity};
+use spotmeta::output::bayes::{BayesSummary, shrunken_forest_group};
 use spotmeta::output::guard::refuse_dir_holding_input;
 use spotmeta::output::report::{Report, ReportInput, ReportRow, SPOT_SEARCH_DATE, build_report};
 use std::path::PathBuf;
@@ -69,6 +71,22 @@ pub fn generate(a: ReportArgs) -> anyhow::Result<Report> {
         (Some(pa), Some(ds)) => {
             let flags = flag_dataset(ds, &pa.selection, &ConfoundOptions::default());
             let vote = vote_count(ds, &pa.selection, &flags, Some(&pa.fit), p.opts.level());
+            // The Bayesian model of the same rows (issue #16), with its
+            // shrinkage block in the report's forest plot.
+            let (yi, vi) = (pa.selection.yi(), pa.selection.vi());
+            let bopts = ValidBayesOptions::default();
+            let bfit = bayes(&yi, &vi, &bopts)?;
+            let labels: Vec<String> = pa.selection.used.iter().map(|u| u.label.clone()).collect();
+            let summary = BayesSummary::new(&bfit, &labels, &bayes_sensitivity(&yi, &vi, &bopts)?);
+            let weights: Vec<f64> = vi.iter().map(|&v| pa.fit.weight_percent(v)).collect();
+            let mut forest = p.forest.clone();
+            if let [g] = forest.groups.as_mut_slice() {
+                // Tell the observed effects apart from the shrinkage block.
+                g.name.get_or_insert_with(|| "Observed effects".into());
+            }
+            forest
+                .groups
+                .push(shrunken_forest_group(&bfit, &summary.shrinkage, &weights));
             ReportInput {
                 title: "Spot reduction: does training a region burn more fat there?".into(),
                 dataset,
@@ -89,7 +107,8 @@ pub fn generate(a: ReportArgs) -> anyhow::Result<Report> {
                 rows: pa.selection.used.iter().map(ReportRow::from_used).collect(),
                 used_json: serde_json::to_value(&pa.selection.used)?,
                 left_out: pa.selection.left_out.clone(),
-                forest: p.forest.clone(),
+                forest,
+                bayes: Some(summary),
                 fit: p.fit,
                 tau2_ci: p.tau2_ci,
                 diagnostics: gate(
@@ -153,6 +172,7 @@ pub fn generate(a: ReportArgs) -> anyhow::Result<Report> {
                 sensitivity: None,
                 vote: None,
                 all_outcomes: None,
+                bayes: None,
                 rules,
                 forest: p.forest.clone(),
                 fit: p.fit,
