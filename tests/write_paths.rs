@@ -726,7 +726,7 @@ fn add_rerun_regenerates_a_report_of_the_file_just_written() {
         .arg(&out)
         .assert()
         .success()
-        .stdout(predicate::str::contains("  before: Hedges' g = "));
+        .stdout(predicate::str::contains("  before: raw-score SMD = "));
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
     assert_eq!(json["rows"], rows + 1);
