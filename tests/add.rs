@@ -445,7 +445,7 @@ fn add_rerun_prints_the_headline_of_the_regenerated_report() {
     let json: serde_json::Value =
         serde_json::from_slice(&fs::read(out.join("results.json")).unwrap()).unwrap();
     let head = &json["primary_analysis"];
-    assert_eq!(head["analysis"], "one outcome per study");
+    assert_eq!(head["analysis"], "one outcome per cohort");
     assert_eq!(json["all_outcomes"]["primary"], false);
     let why = head["why_not_three_level"].as_str().unwrap();
     assert!(
@@ -457,7 +457,7 @@ fn add_rerun_prints_the_headline_of_the_regenerated_report() {
         .find_map(|l| l.strip_prefix("  after:  "))
         .unwrap_or_else(|| panic!("no after line in {stdout}"));
     let clause = after
-        .strip_suffix("; one outcome per study")
+        .strip_suffix("; one outcome per cohort")
         .unwrap_or_else(|| panic!("{after}"));
     let summary = json["summary"].as_str().unwrap();
     assert!(

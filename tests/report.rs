@@ -213,19 +213,19 @@ fn report_has_the_vote_count_albatross_points_and_the_three_level_reason() {
     assert!(md.contains("## Synthesis without numbers"));
     assert!(md.contains("| with an EE flag | 2 | 0 | 3 |"));
     assert!(md.contains("## All outcomes, three-level model + CR2"));
-    assert!(md.contains("Primary analysis: one outcome per study, REML + Knapp–Hartung"));
+    assert!(md.contains("Primary analysis: one outcome per cohort, REML + Knapp–Hartung"));
 }
 
 /// Issue #16: tests/fixtures/three_level.csv gives CR2 on 5 studies with
 /// Satterthwaite df = 3.97 (metafor 3.8.1 + clubSandwich 0.5.8,
 /// fixtures/three_level_report.json), below the default 4, so the
 /// three-level model stays a sensitivity row, the reason is printed and the
-/// headline is the one-outcome-per-study fit.
+/// headline is the one-outcome-per-cohort fit.
 #[test]
 fn three_level_model_with_cr2_df_below_four_is_only_a_sensitivity_row() {
     let (dir, v) = run_report(Some("tests/fixtures/three_level.csv"));
     let p = &v["primary_analysis"];
-    assert_eq!(p["analysis"], "one outcome per study");
+    assert_eq!(p["analysis"], "one outcome per cohort");
     assert_eq!(v["all_outcomes"]["primary"], false);
     let why = "CR2 Satterthwaite df = 3.97, below 4; CR2 inference with df below 4 is unreliable (Tipton 2015), so it is a sensitivity analysis";
     assert_eq!(p["why_not_three_level"], why);
@@ -239,7 +239,7 @@ fn three_level_model_with_cr2_df_below_four_is_only_a_sensitivity_row() {
         "headline k"
     );
     assert!(md.contains(&format!("Sensitivity row: all outcomes, three-level + CR2: k = 10 effect sizes from 5 studies, estimate = 0.29 [-0.29, 0.87]. Not primary: {why}.")));
-    // The forest plot shows the primary (one outcome per study) analysis.
+    // The forest plot shows the primary (one outcome per cohort) analysis.
     let svg = fs::read_to_string(dir.path().join("forest.svg")).unwrap();
     assert!(svg.contains("Random-effects model (k = 5)"));
     assert!(!svg.contains("leg DEXA"));
@@ -262,7 +262,7 @@ fn three_level_model_on_two_studies_is_not_primary() {
     let (_out, v) = run_report(Some(data.to_str().unwrap()));
     assert_eq!(v["all_outcomes"]["result"]["robust"]["clusters"], 2);
     assert_eq!(v["all_outcomes"]["primary"], false);
-    assert_eq!(v["primary_analysis"]["analysis"], "one outcome per study");
+    assert_eq!(v["primary_analysis"]["analysis"], "one outcome per cohort");
     assert!(
         v["primary_analysis"]["why_not_three_level"]
             .as_str()
@@ -314,7 +314,7 @@ fn small_study_methods_need_ten_studies_or_the_explicit_option() {
 /// runs and passes the small-k rules (here `--min-cr2-df 3.9`, so that the
 /// fixture's df = 3.97 passes), it is the report's primary analysis —
 /// headline, forest plot, `primary_analysis` in results.json — and the
-/// one-outcome-per-study fit becomes a sensitivity row. Reference:
+/// one-outcome-per-cohort fit becomes a sensitivity row. Reference:
 /// tests/conformance/make_three_level_report_fixtures.R (metafor 3.8.1
 /// `rma.mv` + `robust(clubSandwich = TRUE)` + `predict` + `weights`,
 /// clubSandwich 0.5.8) on tests/fixtures/three_level.csv.
@@ -377,7 +377,7 @@ fn three_level_model_becomes_the_primary_analysis_when_it_can_run() {
             "weight {got} vs {w}"
         );
     }
-    // The one-outcome-per-study fit stays in the top-level rma keys.
+    // The one-outcome-per-cohort fit stays in the top-level rma keys.
     let one = &want["one_per_study"];
     assert_eq!(v["k"], one["k"]);
     assert!(common::tol::close_metafor(
@@ -393,7 +393,7 @@ fn three_level_model_becomes_the_primary_analysis_when_it_can_run() {
     ));
     assert!(md.contains("## Rows pooled (10)"));
     assert!(md.contains("| 3 | Alpha 2001 | arm DEXA | 24 | 1.37 [0.46, 2.29] | 5.2% | – |"));
-    assert!(md.contains("## One outcome per study (sensitivity analysis)"));
+    assert!(md.contains("## One outcome per cohort (sensitivity analysis)"));
     assert!(md.contains(
         "Primary analysis: all outcomes, three-level + CR2: k = 10 effect sizes from 5 studies, estimate = 0.29 [-0.29, 0.87]."
     ));
@@ -415,7 +415,7 @@ fn three_level_model_becomes_the_primary_analysis_when_it_can_run() {
     }
 }
 
-/// `spotmeta forest --one-per-study` keeps the one-outcome-per-study plot.
+/// `spotmeta forest --one-per-study` keeps the one-outcome-per-cohort plot.
 #[test]
 fn forest_one_per_study_flag_keeps_the_univariate_plot() {
     let dir = tempfile::tempdir().unwrap();

@@ -8,7 +8,7 @@
 //! It is the report's primary analysis when it can run (at least 2 studies
 //! and more rows than studies) and is identified and stable under the
 //! review's small-k rules ([`crate::analysis::rules`], issue #16: at least 4
-//! studies and CR2 df ≥ 4); otherwise the one-outcome-per-study REML +
+//! studies and CR2 df ≥ 4); otherwise the one-outcome-per-cohort REML +
 //! Knapp–Hartung analysis ([`crate::analysis::primary`]) is primary and this
 //! one states exactly why it did not run or why it is only a sensitivity
 //! analysis.

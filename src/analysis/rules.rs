@@ -30,7 +30,7 @@ use serde::Serialize;
 
 /// The one definition of k and of "study", printed in the report's methods
 /// and documented in README.md and datasets/README.md.
-pub const K_DEFINITION: &str = "A study is one `study_id` (one report of one trial; cohorts such as men and women of the same trial are one study, and its outcomes are clustered). k counts effect sizes; it is always printed with the number of studies they come from.";
+pub const K_DEFINITION: &str = "A study is one `study_id` (one report of one trial; cohorts such as men and women of the same trial are one study, and its outcomes are clustered); a cohort is one `study_id` × `cohort`, and the one-outcome-per-cohort analysis takes one primary outcome from each. k counts effect sizes; it is always printed with the number of studies they come from.";
 
 /// "k = 2 effect sizes from 1 study": the one way every text states k.
 pub fn k_clause(k: usize, studies: usize) -> String {

@@ -116,11 +116,11 @@ pub struct Headline {
 }
 
 impl Headline {
-    /// The one-outcome-per-study random-effects fit.
+    /// The one-outcome-per-cohort random-effects fit.
     pub fn one_per_study(fit: &RmaFit, studies: Option<usize>) -> Self {
         let re = fit.method != Method::FE && fit.k > 1;
         Headline {
-            analysis: "one outcome per study".into(),
+            analysis: "one outcome per cohort".into(),
             estimate: fit.estimate,
             ci_lb: fit.ci_lb,
             ci_ub: fit.ci_ub,
@@ -155,7 +155,7 @@ impl Headline {
     }
 
     /// The headline of the primary analysis: the all-outcomes three-level
-    /// model when `all` says it is primary, else the one-outcome-per-study
+    /// model when `all` says it is primary, else the one-outcome-per-cohort
     /// `fit` on `studies` studies. The report renders this value and
     /// `spotmeta add --rerun` prints it ([`Headline::console`]), so the two
     /// cannot disagree.
@@ -173,7 +173,7 @@ impl Headline {
     }
 
     /// One console line: "Hedges' g = −0.02 (95% CI −0.18 to 0.14; k = 2
-    /// effect sizes from 1 study; p = 0.34); one outcome per study" — the
+    /// effect sizes from 1 study; p = 0.34); one outcome per cohort" — the
     /// report's own clause and analysis name.
     pub fn console(&self, effect_label: &str) -> String {
         format!("{}; {}", estimate_clause(effect_label, self), self.analysis)
@@ -396,10 +396,10 @@ fn methods_text(input: &ReportInput) -> String {
     );
     let primary = match &input.all_outcomes {
         Some(a) if a.primary => format!(
-            " Primary analysis: all outcomes with a three-level model (REML; σ² between and within studies with profile CIs) and CR2 cluster-robust inference with Satterthwaite df (metafor rma.mv + robust, clubSandwich), prediction interval from the CR2 SE and both σ² (metafor predict on the robust fit); {rule}; the one-outcome-per-study analysis is a sensitivity analysis."
+            " Primary analysis: all outcomes with a three-level model (REML; σ² between and within studies with profile CIs) and CR2 cluster-robust inference with Satterthwaite df (metafor rma.mv + robust, clubSandwich), prediction interval from the CR2 SE and both σ² (metafor predict on the robust fit); {rule}; the one-outcome-per-cohort analysis is a sensitivity analysis."
         ),
         Some(a) => format!(
-            " Primary analysis: one outcome per study, REML + Knapp–Hartung, because the all-outcomes three-level model + CR2 {}; {rule}.",
+            " Primary analysis: one outcome per cohort, REML + Knapp–Hartung, because the all-outcomes three-level model + CR2 {}; {rule}.",
             match (&a.result, &a.why_not_primary) {
                 (Outcome::NotRun { reason }, _) => format!("cannot run ({reason})"),
                 (Outcome::Done(_), why) => format!(
@@ -430,7 +430,7 @@ fn methods_text(input: &ReportInput) -> String {
         ""
     };
     let pooled_with = if matches!(&input.all_outcomes, Some(a) if a.primary) {
-        "The one-outcome-per-study analysis is pooled with"
+        "The one-outcome-per-cohort analysis is pooled with"
     } else {
         "Pooled with"
     };
@@ -547,7 +547,7 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
 
     // --- report.png.
     // The primary analysis: all outcomes, three-level + CR2 when it ran;
-    // otherwise one outcome per study.
+    // otherwise one outcome per cohort.
     let three = input
         .all_outcomes
         .as_ref()
@@ -747,7 +747,7 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
         right_x,
         ry,
         match (three.is_some(), funnel_d.no_contours.is_some()) {
-            (true, _) => "Funnel plot (one outcome per study)",
+            (true, _) => "Funnel plot (one outcome per cohort)",
             (false, true) => "Funnel plot",
             (false, false) => "Funnel plot (contour-enhanced)",
         },
@@ -1060,7 +1060,7 @@ fn summary_markdown(
                     detail_cell(&r.detail)
                 );
             }
-            let _ = writeln!(t, "\n## One outcome per study (sensitivity analysis)\n");
+            let _ = writeln!(t, "\n## One outcome per cohort (sensitivity analysis)\n");
             one_per_study_lines(&mut t);
         }
         _ => {
@@ -1122,7 +1122,7 @@ fn summary_markdown(
     if three.is_some() {
         let _ = writeln!(
             t,
-            "On the one-outcome-per-study analysis (funnel plot, Egger's test and trim and fill assume independent effect sizes).\n"
+            "On the one-outcome-per-cohort analysis (funnel plot, Egger's test and trim and fill assume independent effect sizes).\n"
         );
     }
     let _ = writeln!(t, "![Funnel plot](funnel.png)\n");
@@ -1336,7 +1336,7 @@ fn status<T>(name: &str, o: &Outcome<T>) -> String {
 }
 
 /// Rows left out of the all-outcomes analysis: those of the
-/// one-outcome-per-study analysis minus the secondary outcomes it pools.
+/// one-outcome-per-cohort analysis minus the secondary outcomes it pools.
 fn primary_left_out(input: &ReportInput, a: &AllOutcomes) -> Vec<LeftOut> {
     input
         .left_out
@@ -1361,12 +1361,12 @@ fn three_level_text(t: &ThreeLevel) -> String {
     )
 }
 
-/// "Sensitivity analysis, one outcome per study: g = … (95% CI …; k = 5);
+/// "Sensitivity analysis, one outcome per cohort: g = … (95% CI …; k = 5);
 /// model; heterogeneity."
 fn one_per_study_text(input: &ReportInput) -> String {
     let fit = &input.fit;
     format!(
-        "Sensitivity analysis, one outcome per study: {}. {}. {}",
+        "Sensitivity analysis, one outcome per cohort: {}. {}. {}",
         estimate_clause(&input.effect_label, &Headline::one_per_study(fit, None)),
         model_name(fit),
         heterogeneity_text(fit, input.tau2_ci.as_ref())
@@ -1401,7 +1401,7 @@ fn panel_extra(a: &AllOutcomes, fit: &RmaFit) -> PanelExtra {
             )),
             why: String::new(),
             note: format!(
-                "The rows below it pool one outcome per study ({}).",
+                "The rows below it pool one outcome per cohort ({}).",
                 model_name(fit)
             ),
         },
@@ -1450,7 +1450,7 @@ pub fn all_outcomes_sentence(a: &AllOutcomes) -> String {
             )
         }
         Outcome::NotRun { reason } => format!(
-            "All outcomes, three-level model + CR2: not run — {reason}. The one-outcome-per-study analysis above is therefore the primary analysis."
+            "All outcomes, three-level model + CR2: not run — {reason}. The one-outcome-per-cohort analysis above is therefore the primary analysis."
         ),
     }
 }
@@ -1469,7 +1469,7 @@ fn all_outcomes_row(a: &AllOutcomes) -> String {
             t.robust.ci_lb[0],
             t.robust.ci_ub[0],
             match &a.why_not_primary {
-                _ if a.primary => " The scenarios above pool one outcome per study.".to_string(),
+                _ if a.primary => " The scenarios above pool one outcome per cohort.".to_string(),
                 Some(why) => format!(" Not primary: {why}."),
                 None => String::new(),
             }

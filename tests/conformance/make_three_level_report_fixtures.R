@@ -8,7 +8,7 @@
 # rma.mv(random = ~ 1 | study_id/id) (REML), CR2 + Satterthwaite df
 # (robust(..., clubSandwich = TRUE), clubSandwich 0.5.8), the prediction
 # interval of predict() on the robust fit, the forest-plot weights
-# (weights(), type "diagonal"), and the one-outcome-per-study sensitivity row
+# (weights(), type "diagonal"), and the one-outcome-per-cohort sensitivity row
 # (rma(), REML + Knapp-Hartung on the primary outcomes), and one fit per
 # design for the subgroup diamonds of `forest --by design`.
 # Writes fixtures/three_level_report.json.

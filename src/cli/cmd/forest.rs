@@ -47,7 +47,7 @@ pub struct ForestArgs {
     /// Axis label; " · " splits it into left and right halves around zero.
     #[arg(long)]
     xlab: Option<String>,
-    /// On the spot dataset, plot the one-outcome-per-study analysis even when
+    /// On the spot dataset, plot the one-outcome-per-cohort analysis even when
     /// the all-outcomes three-level model is the primary analysis (it is
     /// once it runs with enough studies and CR2 df; see --min-clusters).
     #[arg(long)]
@@ -75,7 +75,7 @@ pub struct Prepared {
     pub tau2_ci: Option<Tau2Ci>,
     /// What the forest plot shows.
     pub forest: ForestData,
-    /// The spot-reduction one-outcome-per-study analysis, when the input is
+    /// The spot-reduction one-outcome-per-cohort analysis, when the input is
     /// that dataset.
     pub primary: Option<PrimaryAnalysis>,
     /// The spot-reduction all-outcomes three-level analysis (or why it did

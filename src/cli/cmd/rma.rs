@@ -467,7 +467,7 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
         let pa = primary_analysis(&ds, &SpotOptions::default(), &opts)?;
         if a.multilevel.is_some() || a.robust.is_some() || !a.mods.is_empty() {
             // Dependent-effects models pool every outcome; a plain
-            // meta-regression stays on one outcome per study.
+            // meta-regression stays on one outcome per cohort.
             let all;
             let used = if a.multilevel.is_some() || a.robust.is_some() {
                 all = select_all_outcomes(&ds, &SpotOptions::default());
