@@ -284,6 +284,18 @@ fn check_columns(path: &Path, header: &[String], needed: &[String]) -> Result<()
             });
         }
     }
+    // Effects of different metrics are never pooled together (issue #16).
+    // Batch does not read a `measure` column cell by cell; grouping by it
+    // keeps each group to one measure, so anything else is refused.
+    if header.iter().any(|h| h == "measure") && !needed.iter().any(|c| c == "measure") {
+        return Err(Error::option(
+            "--group",
+            format!(
+                "{} has a `measure` column, and a group mixing measures (e.g. SMD and SMCC) would pool effects of different metrics; add it to the groups (--group ...,measure) or remove the column",
+                path.display()
+            ),
+        ));
+    }
     Ok(())
 }
 

@@ -392,3 +392,43 @@ fn a_directory_or_a_fifo_as_input_is_refused_without_waiting() {
     }
     assert!(!out.exists());
 }
+
+/// Issue #16: effects of different metrics are never pooled together. Batch
+/// groups by its key columns only, so a table with a `measure` column is
+/// refused unless `measure` is one of the groups (then no group mixes
+/// measures: here SMD and SMCC rows of one outcome become two groups).
+#[test]
+fn a_measure_column_must_be_a_group_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("mixed.csv");
+    std::fs::write(
+        &input,
+        "outcome,measure,yi,vi\nfat,SMD,0.2,0.04\nfat,SMCC,0.9,0.02\nfat,SMD,0.1,0.05\n",
+    )
+    .unwrap();
+    let out = dir.path().join("pooled.csv");
+    spotmeta()
+        .args(["batch", input.to_str().unwrap(), "--group", "outcome"])
+        .args(["--out", out.to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("`measure` column"))
+        .stderr(predicates::str::contains("--group ...,measure"));
+    assert!(!out.exists());
+    spotmeta()
+        .args([
+            "batch",
+            input.to_str().unwrap(),
+            "--group",
+            "outcome,measure",
+        ])
+        .args(["--out", out.to_str().unwrap()])
+        .assert()
+        .success();
+    let pooled = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(pooled.lines().count(), 3, "{pooled}");
+    assert!(
+        pooled.contains("fat,SMCC,") && pooled.contains("fat,SMD,"),
+        "{pooled}"
+    );
+}
