@@ -328,6 +328,8 @@ fn concurrent_reports_into_one_directory_leave_one_complete_set() {
                 .arg(&tables[i % 2])
                 .arg("--out")
                 .arg(&out)
+                // Eight debug runs queue for the lock; 5 s may not do under load.
+                .args(["--wait", "600"])
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
                 .spawn()
@@ -350,6 +352,66 @@ fn concurrent_reports_into_one_directory_leave_one_complete_set() {
         .collect();
     names.sort();
     assert_eq!(names, ["serial0", "serial1", "shared", "t0.csv", "t1.csv"]);
+}
+
+/// The lock file of the output directory `out` (next to it, in its
+/// canonical parent), held by this process with its pid recorded, as a
+/// running `spotmeta report` holds it.
+fn hold_dir_lock(out: &Path) -> (PathBuf, fs::File) {
+    let parent = fs::canonicalize(out.parent().unwrap()).unwrap();
+    let name = out.file_name().unwrap().to_string_lossy();
+    let path = parent.join(format!(".{name}.spotmeta-lock"));
+    let file = fs::File::create(&path).unwrap();
+    file.try_lock().unwrap();
+    fs::write(&path, format!("pid={}\nsince=0\n", std::process::id())).unwrap();
+    (path, file)
+}
+
+/// Issue #15: the report directory lock honours `--wait` like the dataset
+/// lock: the waiter names the holder, gives up after the limit with what to
+/// do, and changes nothing; once the holder is gone the run goes through.
+#[test]
+fn a_report_waits_for_the_directory_lock_up_to_wait_and_names_the_holder() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("reports");
+    let first = small_table(d.path(), "first.csv", 0.0);
+    report(&first, &out, &[]).success();
+    let old = files(&out);
+    let (lock, held) = hold_dir_lock(&out);
+    let second = small_table(d.path(), "second.csv", 1.0);
+    report(&second, &out, &["--wait", "0.5"])
+        .failure()
+        .stderr(contains("waiting up to 0.5 s"))
+        .stderr(contains(format!("pid {}", std::process::id())))
+        .stderr(contains("writing into this directory"))
+        .stderr(contains("gave up after 0.5 s"))
+        .stderr(contains("--wait SECONDS"));
+    assert_eq!(files(&out), old, "nothing written while the lock was held");
+    held.unlock().unwrap();
+    drop(held);
+    report(&second, &out, &["--wait", "0"]).success();
+    assert_ne!(files(&out), old);
+    assert!(!lock.exists(), "the lock file is removed on release");
+}
+
+/// Issue #15: a lock path that cannot be opened (another user's lock file;
+/// as root, simulated by a directory in its place) is an error that says
+/// what to do, and the report directory is left as it was.
+#[test]
+fn a_report_lock_that_cannot_be_opened_says_what_to_do() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("reports");
+    let first = small_table(d.path(), "first.csv", 0.0);
+    report(&first, &out, &[]).success();
+    let old = files(&out);
+    let parent = fs::canonicalize(d.path()).unwrap();
+    fs::create_dir(parent.join(".reports.spotmeta-lock")).unwrap();
+    let second = small_table(d.path(), "second.csv", 1.0);
+    report(&second, &out, &["--wait", "0"])
+        .failure()
+        .stderr(contains("cannot open the lock file"))
+        .stderr(contains("rm -r"));
+    assert_eq!(files(&out), old);
 }
 
 /// Issue #15: finite inputs whose effect size overflows printed `inf` with

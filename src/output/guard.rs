@@ -19,10 +19,12 @@
 //! the next run, which puts the old set back before starting.
 
 use super::write_atomic;
+use crate::data::fsguard::{LockSite, Waiter, record_holder};
 use crate::error::{Error, Result};
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Identity of a file: device and inode on Unix, the canonical path elsewhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,39 +249,27 @@ impl Siblings {
 /// An exclusive lock on a directory's sibling lock file. The file is
 /// removed on release, so no lock file stays behind; a waiter that wakes up
 /// holding a removed file's lock sees that the path now names another file
-/// (or none) and tries again.
+/// (or none) and tries again, within the same time limit. Waiting, the
+/// holder's pid and start time, and the failure after the limit are the
+/// dataset lock's ([`crate::data::fsguard::DatasetLock`]).
 struct DirLock {
     file: fs::File,
     path: PathBuf,
 }
 
 impl DirLock {
-    fn take(path: &Path, dir: &Path) -> Result<DirLock> {
-        let mut told = false;
+    fn take(path: &Path, dir: &Path, wait: Duration) -> Result<DirLock> {
+        let site = LockSite {
+            subject: dir,
+            doing: "writing into this directory",
+            unwritable: "the directory that holds the output directory is not writable, and the new files are built there. Choose an output directory in a writable place",
+        };
+        let mut waiter = Waiter::new(wait);
         loop {
-            let file = fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(path)
-                .map_err(|e| Error::io(path, e))?;
-            match file.try_lock() {
-                Ok(()) => {}
-                Err(fs::TryLockError::WouldBlock) => {
-                    if !told {
-                        eprintln!(
-                            "waiting for another spotmeta run writing into {} to finish (lock {})",
-                            dir.display(),
-                            path.display()
-                        );
-                        told = true;
-                    }
-                    file.lock().map_err(|e| Error::io(path, e))?;
-                }
-                Err(fs::TryLockError::Error(e)) => return Err(Error::io(path, e)),
-            }
+            let mut file = waiter.lock(path, &site)?;
             let held = file.metadata().ok().and_then(|m| same_id(&m, path));
             if held == Some(true) {
+                record_holder(&mut file);
                 return Ok(DirLock {
                     file,
                     path: path.to_path_buf(),
@@ -319,7 +309,8 @@ impl Drop for DirLock {
 /// the current directory, is refused.
 ///
 /// Steps, under an exclusive lock on `.DIR.spotmeta-lock` next to `dir`
-/// (concurrent calls run one after the other): repair a killed earlier run;
+/// (concurrent calls run one after the other; a call waits at most `wait`
+/// for another, naming its pid, then fails): repair a killed earlier run;
 /// write every file into a new sibling directory `.DIR.spotmeta-new.*`
 /// (fsynced) and link the kept files into it; rename `dir` aside, rename the
 /// new directory into place, remove the old one. Any failure before the
@@ -328,12 +319,14 @@ impl Drop for DirLock {
 /// # Errors
 ///
 /// [`Error::Option`] for a refused `dir`; [`Error::Io`] if the directory
-/// cannot be created, written or renamed.
+/// cannot be created, written or renamed, or its lock cannot be opened or
+/// is still held by another run after `wait`.
 pub fn replace_dir_files(
     dir: &Path,
     files: &[(String, Vec<u8>)],
     owned: &[&str],
     inputs: &[&Path],
+    wait: Duration,
 ) -> Result<()> {
     refuse_dir_holding_input("--out", dir, inputs)?;
     if let Ok(m) = fs::metadata(dir)
@@ -346,7 +339,7 @@ pub fn replace_dir_files(
     }
     let s = Siblings::of(dir)?;
     fs::create_dir_all(&s.parent).map_err(|e| Error::io(&s.parent, e))?;
-    let _lock = DirLock::take(&s.lock(), dir)?;
+    let _lock = DirLock::take(&s.lock(), dir, wait)?;
     s.recover()?;
     let new = s.fresh("new")?;
     let built = fill(&s.target(), &new, files, owned);
@@ -503,7 +496,7 @@ mod tests {
             ("a.txt".to_string(), b"new".to_vec()),
             ("no/such.txt".to_string(), b"x".to_vec()),
         ];
-        assert!(replace_dir_files(&out, &files, &["a.txt"], &[]).is_err());
+        assert!(replace_dir_files(&out, &files, &["a.txt"], &[], Duration::ZERO).is_err());
         assert_eq!(fs::read_to_string(out.join("a.txt")).unwrap(), "old");
         let names: Vec<_> = fs::read_dir(d.path())
             .unwrap()

@@ -5,7 +5,7 @@
 //! written; then the directory's report files are replaced all at once, under
 //! a lock on the directory ([`spotmeta::output::report::Report::write`]).
 
-use crate::cli::args::{DEFAULT_DATASET, InputArgs, ModelArgs};
+use crate::cli::args::{DEFAULT_DATASET, InputArgs, ModelArgs, WaitArg};
 use crate::cli::cmd::forest::prepare;
 use anyhow::Context;
 use clap::Args;
@@ -27,6 +27,8 @@ pub struct ReportArgs {
     /// Directory to write the report into (created if missing).
     #[arg(long, short, default_value = "reports")]
     out: PathBuf,
+    #[command(flatten)]
+    wait: WaitArg,
 }
 
 /// Run `spotmeta report`.
@@ -133,7 +135,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
     };
     let report = build_report(&input)?;
     report
-        .write(&a.out, &[&p.path])
+        .write(&a.out, &[&p.path], a.wait.duration())
         .with_context(|| format!("writing the report to {}", a.out.display()))?;
     for (name, _) in &report.files {
         println!("{}", a.out.join(name).display());
