@@ -354,6 +354,70 @@ fn concurrent_reports_into_one_directory_leave_one_complete_set() {
     assert_eq!(names, ["serial0", "serial1", "shared", "t0.csv", "t1.csv"]);
 }
 
+/// Issue #15: on Linux the new set is exchanged with the old one in one
+/// step, so a reader polling the directory while it is replaced 50 times
+/// never finds it missing, and every file it reads through one open handle
+/// of the directory belongs to the same set. (The reader opens the directory
+/// once per look and reads the files through `/proc/self/fd`, so a swap
+/// between two reads cannot mix sets by itself.)
+#[cfg(target_os = "linux")]
+#[test]
+fn a_reader_polling_during_50_swaps_never_sees_the_directory_missing_or_mixed() {
+    use spotmeta::output::guard::replace_dir_files;
+    use std::os::fd::AsRawFd;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("reports");
+    let names = ["a.txt", "b.txt", "c.txt"];
+    let set = |n: usize| -> Vec<(String, Vec<u8>)> {
+        names
+            .iter()
+            .map(|f| (f.to_string(), format!("set {n}").into_bytes()))
+            .collect()
+    };
+    replace_dir_files(&out, &set(0), &names, &[], Duration::ZERO).unwrap();
+    let done = AtomicBool::new(false);
+    let looks = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut looks = 0u32;
+            while !done.load(Ordering::Relaxed) {
+                let dir = fs::File::open(&out).expect("the directory is never missing");
+                let via = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
+                let got: Result<Vec<String>, _> = names
+                    .iter()
+                    .map(|f| fs::read_to_string(via.join(f)))
+                    .collect();
+                match got {
+                    Ok(got) => {
+                        assert!(got.iter().all(|g| *g == got[0]), "mixed sets: {got:?}");
+                        looks += 1;
+                    }
+                    // A file gone from the handle's directory: only the old
+                    // set, swapped out and being removed, loses files.
+                    Err(_) => {
+                        use std::os::unix::fs::MetadataExt;
+                        let (held, now) = (dir.metadata().unwrap(), fs::metadata(&out).unwrap());
+                        assert_ne!(
+                            (held.dev(), held.ino()),
+                            (now.dev(), now.ino()),
+                            "a file is missing from the current set"
+                        );
+                    }
+                }
+            }
+            looks
+        });
+        for n in 1..=50 {
+            replace_dir_files(&out, &set(n), &names, &[], Duration::from_secs(60)).unwrap();
+        }
+        done.store(true, Ordering::Relaxed);
+        reader.join().unwrap()
+    });
+    assert!(looks > 0);
+    assert_eq!(fs::read_to_string(out.join("c.txt")).unwrap(), "set 50");
+}
+
 /// The lock file of the output directory `out` (next to it, in its
 /// canonical parent), held by this process with its pid recorded, as a
 /// running `spotmeta report` holds it.
