@@ -328,6 +328,8 @@ fn concurrent_reports_into_one_directory_leave_one_complete_set() {
                 .arg(&tables[i % 2])
                 .arg("--out")
                 .arg(&out)
+                // Eight debug runs queue for the lock; 5 s may not do under load.
+                .args(["--wait", "600"])
                 .stdout(std::process::Stdio::null())
                 .stderr(std::process::Stdio::null())
                 .spawn()
@@ -350,6 +352,130 @@ fn concurrent_reports_into_one_directory_leave_one_complete_set() {
         .collect();
     names.sort();
     assert_eq!(names, ["serial0", "serial1", "shared", "t0.csv", "t1.csv"]);
+}
+
+/// Issue #15: on Linux the new set is exchanged with the old one in one
+/// step, so a reader polling the directory while it is replaced 50 times
+/// never finds it missing, and every file it reads through one open handle
+/// of the directory belongs to the same set. (The reader opens the directory
+/// once per look and reads the files through `/proc/self/fd`, so a swap
+/// between two reads cannot mix sets by itself.)
+#[cfg(target_os = "linux")]
+#[test]
+fn a_reader_polling_during_50_swaps_never_sees_the_directory_missing_or_mixed() {
+    use spotmeta::output::guard::replace_dir_files;
+    use std::os::fd::AsRawFd;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::Duration;
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("reports");
+    let names = ["a.txt", "b.txt", "c.txt"];
+    let set = |n: usize| -> Vec<(String, Vec<u8>)> {
+        names
+            .iter()
+            .map(|f| (f.to_string(), format!("set {n}").into_bytes()))
+            .collect()
+    };
+    replace_dir_files(&out, &set(0), &names, &[], Duration::ZERO).unwrap();
+    let done = AtomicBool::new(false);
+    let looks = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            let mut looks = 0u32;
+            while !done.load(Ordering::Relaxed) {
+                let dir = fs::File::open(&out).expect("the directory is never missing");
+                let via = PathBuf::from(format!("/proc/self/fd/{}", dir.as_raw_fd()));
+                let got: Result<Vec<String>, _> = names
+                    .iter()
+                    .map(|f| fs::read_to_string(via.join(f)))
+                    .collect();
+                match got {
+                    Ok(got) => {
+                        assert!(got.iter().all(|g| *g == got[0]), "mixed sets: {got:?}");
+                        looks += 1;
+                    }
+                    // A file gone from the handle's directory: only the old
+                    // set, swapped out and being removed, loses files.
+                    Err(_) => {
+                        use std::os::unix::fs::MetadataExt;
+                        let (held, now) = (dir.metadata().unwrap(), fs::metadata(&out).unwrap());
+                        assert_ne!(
+                            (held.dev(), held.ino()),
+                            (now.dev(), now.ino()),
+                            "a file is missing from the current set"
+                        );
+                    }
+                }
+            }
+            looks
+        });
+        for n in 1..=50 {
+            replace_dir_files(&out, &set(n), &names, &[], Duration::from_secs(60)).unwrap();
+        }
+        done.store(true, Ordering::Relaxed);
+        reader.join().unwrap()
+    });
+    assert!(looks > 0);
+    assert_eq!(fs::read_to_string(out.join("c.txt")).unwrap(), "set 50");
+}
+
+/// The lock file of the output directory `out` (next to it, in its
+/// canonical parent), held by this process with its pid recorded, as a
+/// running `spotmeta report` holds it.
+fn hold_dir_lock(out: &Path) -> (PathBuf, fs::File) {
+    let parent = fs::canonicalize(out.parent().unwrap()).unwrap();
+    let name = out.file_name().unwrap().to_string_lossy();
+    let path = parent.join(format!(".{name}.spotmeta-lock"));
+    let file = fs::File::create(&path).unwrap();
+    file.try_lock().unwrap();
+    fs::write(&path, format!("pid={}\nsince=0\n", std::process::id())).unwrap();
+    (path, file)
+}
+
+/// Issue #15: the report directory lock honours `--wait` like the dataset
+/// lock: the waiter names the holder, gives up after the limit with what to
+/// do, and changes nothing; once the holder is gone the run goes through.
+#[test]
+fn a_report_waits_for_the_directory_lock_up_to_wait_and_names_the_holder() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("reports");
+    let first = small_table(d.path(), "first.csv", 0.0);
+    report(&first, &out, &[]).success();
+    let old = files(&out);
+    let (lock, held) = hold_dir_lock(&out);
+    let second = small_table(d.path(), "second.csv", 1.0);
+    report(&second, &out, &["--wait", "0.5"])
+        .failure()
+        .stderr(contains("waiting up to 0.5 s"))
+        .stderr(contains(format!("pid {}", std::process::id())))
+        .stderr(contains("writing into this directory"))
+        .stderr(contains("gave up after 0.5 s"))
+        .stderr(contains("--wait SECONDS"));
+    assert_eq!(files(&out), old, "nothing written while the lock was held");
+    held.unlock().unwrap();
+    drop(held);
+    report(&second, &out, &["--wait", "0"]).success();
+    assert_ne!(files(&out), old);
+    assert!(!lock.exists(), "the lock file is removed on release");
+}
+
+/// Issue #15: a lock path that cannot be opened (another user's lock file;
+/// as root, simulated by a directory in its place) is an error that says
+/// what to do, and the report directory is left as it was.
+#[test]
+fn a_report_lock_that_cannot_be_opened_says_what_to_do() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("reports");
+    let first = small_table(d.path(), "first.csv", 0.0);
+    report(&first, &out, &[]).success();
+    let old = files(&out);
+    let parent = fs::canonicalize(d.path()).unwrap();
+    fs::create_dir(parent.join(".reports.spotmeta-lock")).unwrap();
+    let second = small_table(d.path(), "second.csv", 1.0);
+    report(&second, &out, &["--wait", "0"])
+        .failure()
+        .stderr(contains("cannot open the lock file"))
+        .stderr(contains("rm -r"));
+    assert_eq!(files(&out), old);
 }
 
 /// Issue #15: finite inputs whose effect size overflows printed `inf` with

@@ -3,11 +3,43 @@
 
 use clap::{Args, ValueEnum};
 use spotmeta::analysis::rules::ReviewRules;
+use spotmeta::data::fsguard::DEFAULT_WAIT;
 use spotmeta::{Method, RmaOptions, TestKind, ValidRmaOptions};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The bundled dataset used when no FILE is given.
 pub const DEFAULT_DATASET: &str = "datasets/spot_reduction.csv";
+
+/// `--wait SECONDS`, shared by `add`, `remove` (the dataset lock) and
+/// `report` (the output directory lock).
+#[derive(Debug, Clone, Args)]
+pub struct WaitArg {
+    /// How long to wait for another spotmeta that holds the same lock (on
+    /// the dataset, or on the output directory; its pid is shown while
+    /// waiting) before giving up.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_WAIT.as_secs_f64(), value_parser = parse_wait)]
+    wait: f64,
+}
+
+fn parse_wait(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=86_400.0).contains(&v) => Ok(v),
+        _ => Err("give a number of seconds from 0 to 86400".into()),
+    }
+}
+
+impl WaitArg {
+    /// The limit in seconds, as given.
+    pub fn seconds(&self) -> f64 {
+        self.wait
+    }
+
+    /// The limit.
+    pub fn duration(&self) -> Duration {
+        Duration::from_secs_f64(self.wait)
+    }
+}
 
 /// Where the effect sizes come from.
 #[derive(Debug, Clone, Args)]

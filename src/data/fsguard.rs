@@ -246,47 +246,13 @@ impl DatasetLock {
     /// the lock is still held after `wait` (naming the holder).
     pub fn acquire(real: &Path, wait: Duration) -> Result<DatasetLock> {
         let path = sibling(real, "", ".lock");
-        let mut file = open_lock_file(&path)?;
-        let started = Instant::now();
-        let mut told = false;
-        loop {
-            match file.try_lock() {
-                Ok(()) => break,
-                Err(std::fs::TryLockError::WouldBlock) => {}
-                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&path, e)),
-            }
-            let holder = std::fs::read_to_string(&path)
-                .ok()
-                .and_then(|t| Holder::parse(&t))
-                .map_or_else(|| "another process".to_owned(), |h| h.describe());
-            if started.elapsed() >= wait {
-                return Err(refuse(
-                    real,
-                    ErrorKind::WouldBlock,
-                    format!(
-                        "another spotmeta is changing this dataset: the lock {} is held by {holder}; gave up after {} s. Try again when it has finished, or wait longer with --wait SECONDS",
-                        path.display(),
-                        wait.as_secs_f64()
-                    ),
-                ));
-            }
-            if !told {
-                eprintln!(
-                    "spotmeta: waiting up to {} s for the lock {} (held by {holder})",
-                    wait.as_secs_f64(),
-                    path.display()
-                );
-                told = true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // Record who holds it (best effort: a read-only lock file still locks).
-        let since = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        if file.set_len(0).is_ok() {
-            let _ = write!(file, "pid={}\nsince={since}\n", std::process::id());
-        }
+        let site = LockSite {
+            subject: real,
+            doing: "changing this dataset",
+            unwritable: "the dataset's directory is not writable, and an edit writes its new version there too. Edit a copy in a writable directory",
+        };
+        let mut file = Waiter::new(wait).lock(&path, &site)?;
+        record_holder(&mut file);
         remove_stale_temp_files(real);
         Ok(DatasetLock { _file: file, path })
     }
@@ -297,8 +263,98 @@ impl DatasetLock {
     }
 }
 
+/// What a lock file protects, for the messages of [`Waiter::lock`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LockSite<'a> {
+    /// The file or directory the lock protects (named in a time-out error).
+    pub subject: &'a Path,
+    /// What the holder is doing, e.g. "changing this dataset".
+    pub doing: &'a str,
+    /// Why the lock file cannot be created in an unwritable directory, and
+    /// what to do.
+    pub unwritable: &'a str,
+}
+
+/// Takes lock files within one time limit (`--wait`), telling the user once
+/// who holds the lock while waiting. The dataset lock and the output
+/// directory lock ([`crate::output::guard`]) both wait through it, so both
+/// name the holder (pid and since when), say when it is stopped, and fail
+/// the same way after the limit.
+#[derive(Debug)]
+pub(crate) struct Waiter {
+    started: Instant,
+    wait: Duration,
+    told: bool,
+}
+
+impl Waiter {
+    /// A waiter whose limit `wait` starts now.
+    pub fn new(wait: Duration) -> Waiter {
+        Waiter {
+            started: Instant::now(),
+            wait,
+            told: false,
+        }
+    }
+
+    /// Opens (creating if needed) the lock file `path` and takes its
+    /// exclusive lock, polling until the limit has passed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the lock file cannot be opened (with what to do,
+    /// [`LockSite::unwritable`] for a directory that is not writable) or the
+    /// lock is still held when the limit has passed (naming the holder).
+    pub fn lock(&mut self, path: &Path, site: &LockSite<'_>) -> Result<File> {
+        let file = open_lock_file(path, site)?;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(path, e)),
+            }
+            let holder = std::fs::read_to_string(path)
+                .ok()
+                .and_then(|t| Holder::parse(&t))
+                .map_or_else(|| "another process".to_owned(), |h| h.describe());
+            if self.started.elapsed() >= self.wait {
+                return Err(refuse(
+                    site.subject,
+                    ErrorKind::WouldBlock,
+                    format!(
+                        "another spotmeta is {}: the lock {} is held by {holder}; gave up after {} s. Try again when it has finished, or wait longer with --wait SECONDS",
+                        site.doing,
+                        path.display(),
+                        self.wait.as_secs_f64()
+                    ),
+                ));
+            }
+            if !self.told {
+                eprintln!(
+                    "spotmeta: waiting up to {} s for the lock {} (held by {holder})",
+                    self.wait.as_secs_f64(),
+                    path.display()
+                );
+                self.told = true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Record who holds a just-taken lock (best effort: a read-only lock file
+/// still locks).
+pub(crate) fn record_holder(file: &mut File) {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    if file.set_len(0).is_ok() {
+        let _ = write!(file, "pid={}\nsince={since}\n", std::process::id());
+    }
+}
+
 /// Opens (creating if needed) the lock file; read-only is enough to lock.
-fn open_lock_file(path: &Path) -> Result<File> {
+fn open_lock_file(path: &Path, site: &LockSite<'_>) -> Result<File> {
     let rw = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -310,9 +366,7 @@ fn open_lock_file(path: &Path) -> Result<File> {
         Err(e) if e.kind() == ErrorKind::PermissionDenied && !path.exists() => Err(refuse(
             path,
             e.kind(),
-            format!(
-                "cannot create the lock file ({e}): the dataset's directory is not writable, and an edit writes its new version there too. Edit a copy in a writable directory"
-            ),
+            format!("cannot create the lock file ({e}): {}", site.unwritable),
         )),
         Err(e) if e.kind() == ErrorKind::PermissionDenied => {
             File::open(path).map_err(|e| {
@@ -320,7 +374,7 @@ fn open_lock_file(path: &Path) -> Result<File> {
                     path,
                     e.kind(),
                     format!(
-                        "cannot open the lock file ({e}); it probably belongs to another user. If no spotmeta is running on this dataset, remove it (`rm {}`) or ask its owner to",
+                        "cannot open the lock file ({e}); it probably belongs to another user. If no spotmeta is running here, remove it (`rm {}`) or ask its owner to",
                         path.display()
                     ),
                 )

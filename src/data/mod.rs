@@ -40,7 +40,7 @@ pub use validate::{Issue, Severity};
 
 use crate::error::{Error, Location, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -354,7 +354,8 @@ pub fn check(path: &Path) -> Result<CheckReport> {
 /// [`check`] on file contents held in memory (`path` names them in messages),
 /// e.g. the file as it would be after `spotmeta add`.
 pub fn check_bytes(path: &Path, bytes: &[u8]) -> Result<CheckReport> {
-    let (table, issues) = analyse_reader(path, bytes)?;
+    let (table, problems) = load::read_lenient_bytes(path.to_path_buf(), bytes)?;
+    let issues = validate::validate(&table, problems);
     Ok(report(path, &table, issues))
 }
 
@@ -365,7 +366,7 @@ pub(crate) fn report(path: &Path, table: &Table, issues: Vec<Issue>) -> CheckRep
         .map(|ids| {
             ids.into_iter()
                 .filter(|s| !s.is_empty())
-                .collect::<BTreeSet<_>>()
+                .collect::<HashSet<_>>()
                 .len()
         })
         .unwrap_or(0);

@@ -13,6 +13,7 @@ use super::schema::{self, COLUMNS, MAX_LABEL_CHARS, Verdict, is_missing, parse_n
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::BuildHasherDefault;
 use std::path::PathBuf;
 
 /// How serious an [`Issue`] is.
@@ -77,10 +78,43 @@ impl fmt::Display for Issue {
     }
 }
 
+/// FNV-1a for the maps keyed by column names and row keys: a name is a few
+/// bytes and is looked up several times per row, where SipHash's setup cost
+/// dominated `check` on large files (issue #15). A file crafted to collide
+/// can only slow its own check down.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// A hash map with [`Fnv`].
+type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+
 /// Collects issues for one file.
 struct Collector<'t> {
     table: &'t Table,
-    index: HashMap<&'t str, usize>,
+    /// Header name → its first 0-based position.
+    index: FnvMap<&'t str, usize>,
+    /// Codebook name → kind (for [`Collector::present`]).
+    kinds: FnvMap<&'static str, schema::Kind>,
+    /// The codebook columns the header has, with their positions, in
+    /// codebook order (the per-cell checks of every row).
+    cells: Vec<(&'static schema::ColumnSpec, usize)>,
     issues: Vec<Issue>,
 }
 
@@ -110,18 +144,31 @@ impl<'t> Collector<'t> {
     fn cell<'r>(&self, row: &'r TableRow, name: &str) -> &'r str {
         self.index.get(name).map_or("", |&i| row.fields[i].as_str())
     }
+
+    /// Whether `row` has a value in the codebook column `name`.
+    fn present(&self, row: &TableRow, name: &str) -> bool {
+        let cell = self.cell(row, name);
+        self.kinds.get(name).is_some_and(|&k| !is_missing(k, cell))
+    }
 }
 
 /// Checks `table` (already read leniently, with `csv_problems` set aside)
 /// against the codebook and returns every issue, sorted by line and column.
 pub(crate) fn validate(table: &Table, csv_problems: Vec<CsvProblem>) -> Vec<Issue> {
-    let mut index = HashMap::new();
+    let mut index = FnvMap::default();
     for (i, h) in table.headers.iter().enumerate() {
         index.entry(h.as_str()).or_insert(i);
     }
+    let kinds = COLUMNS.iter().map(|s| (s.name, s.kind)).collect();
+    let cells = COLUMNS
+        .iter()
+        .filter_map(|s| index.get(s.name).map(|&i| (s, i)))
+        .collect();
     let mut c = Collector {
         table,
         index,
+        kinds,
+        cells,
         issues: Vec::new(),
     };
     for p in csv_problems {
@@ -246,10 +293,8 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
     let study = study_of(c, row);
     let line = row.line;
 
-    for spec in COLUMNS {
-        let Some(&i) = c.index.get(spec.name) else {
-            continue;
-        };
+    for k in 0..c.cells.len() {
+        let (spec, i) = c.cells[k];
         let cell = row.fields[i].as_str();
         if is_missing(spec.kind, cell) {
             if spec.required {
@@ -299,10 +344,7 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
         );
     }
 
-    let present = |c: &Collector<'_>, name: &str| {
-        let cell = c.cell(row, name);
-        schema::spec(name).is_some_and(|(_, s)| !is_missing(s.kind, cell))
-    };
+    let present = |c: &Collector<'_>, name: &str| c.present(row, name);
 
     // Design columns an analysis needs are required for included rows.
     if c.cell(row, "status") == "included" {
@@ -439,10 +481,10 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
 const KEY: [&str; 5] = ["study_id", "cohort", "comparison", "region", "method"];
 
 fn check_duplicates(c: &mut Collector<'_>) {
-    let mut seen: HashMap<Vec<&str>, u64> = HashMap::new();
+    let mut seen: FnvMap<[&str; 5], u64> = FnvMap::default();
     let mut found = Vec::new();
     for row in &c.table.rows {
-        let key: Vec<&str> = KEY.iter().map(|k| c.cell(row, k)).collect();
+        let key = KEY.map(|k| c.cell(row, k));
         if key.iter().any(|k| k.is_empty()) {
             continue;
         }
@@ -473,7 +515,7 @@ fn check_primary(c: &mut Collector<'_>) {
     // first appearance; `at` finds a group in O(1) (a linear search made
     // `check` quadratic: 58 s for 100,000 rows, issue #15).
     let mut groups: Vec<((&str, &str), u64, Vec<u64>)> = Vec::new();
-    let mut at: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut at: FnvMap<(&str, &str), usize> = FnvMap::default();
     for row in &c.table.rows {
         if c.cell(row, "outcome_type") != "regional_fat" || c.cell(row, "status") != "included" {
             continue;

@@ -279,21 +279,26 @@ pub fn rma(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions) -> Result<RmaFit> {
     // overflow and underflow and every result is finite, so it agrees with
     // the standardised path up to rounding. Everything else (the iterative
     // estimators, bad input, extreme scales) takes `rma_general`.
-    if matches!(
+    //
+    // One result variable, returned at the end: the fit is built in the
+    // caller's return slot instead of being copied there (a memmove of the
+    // whole `RmaFit` was 13% of a DL k = 20 fit).
+    let fe = if matches!(
         opts.method,
         Method::FE | Method::DL | Method::HE | Method::HS | Method::SJ
     ) && let Some(fe) = Sums::light_checked(yi, vi)
         && fe.sw3 > 1e-200
         && fe.sw3 < 1e200
     {
-        let f = fit(yi, vi, opts, fe);
-        if let Ok(fit) = &f
-            && fit.is_finite()
-        {
-            return f;
-        }
+        fe
+    } else {
+        return rma_general(yi, vi, opts);
+    };
+    let mut out = fit(yi, vi, opts, fe);
+    if !matches!(&out, Ok(f) if f.is_finite()) {
+        out = rma_general(yi, vi, opts);
     }
-    rma_general(yi, vi, opts)
+    out
 }
 
 /// [`rma`] on the standardised scale ([`scale`]): the input is checked

@@ -9,20 +9,25 @@
 //!   through it.
 //! - [`replace_dir_files`] publishes a set of files as the content of a
 //!   directory: it builds the new set in a sibling temporary directory, then
-//!   swaps it in with two renames, under a lock on the directory, so a
-//!   reader sees either the old set or the new one and a failure leaves the
-//!   old set intact. `spotmeta report` uses it; so can any caller that holds
-//!   another lock (e.g. the dataset lock of `add --rerun`).
+//!   swaps it in, under a lock on the directory, so a reader sees either the
+//!   old set or the new one and a failure leaves the old set intact.
+//!   `spotmeta report` uses it; so can any caller that holds another lock
+//!   (e.g. the dataset lock of `add --rerun`).
 //!
-//! The swap is two renames (old → aside, new → in place); between them the
-//! directory is briefly absent. A run killed exactly there is repaired by
-//! the next run, which puts the old set back before starting.
+//! On Linux the swap is one atomic exchange of the two directories
+//! (`renameat2` with `RENAME_EXCHANGE`), so the directory is never absent.
+//! Where the exchange is unsupported it is two renames (old → aside, new →
+//! in place), between which the directory is briefly absent; a run killed
+//! exactly there is repaired by the next run, which puts the old set back
+//! before starting.
 
 use super::write_atomic;
+use crate::data::fsguard::{LockSite, Waiter, record_holder};
 use crate::error::{Error, Result};
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Identity of a file: device and inode on Unix, the canonical path elsewhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,39 +252,27 @@ impl Siblings {
 /// An exclusive lock on a directory's sibling lock file. The file is
 /// removed on release, so no lock file stays behind; a waiter that wakes up
 /// holding a removed file's lock sees that the path now names another file
-/// (or none) and tries again.
+/// (or none) and tries again, within the same time limit. Waiting, the
+/// holder's pid and start time, and the failure after the limit are the
+/// dataset lock's ([`crate::data::fsguard::DatasetLock`]).
 struct DirLock {
     file: fs::File,
     path: PathBuf,
 }
 
 impl DirLock {
-    fn take(path: &Path, dir: &Path) -> Result<DirLock> {
-        let mut told = false;
+    fn take(path: &Path, dir: &Path, wait: Duration) -> Result<DirLock> {
+        let site = LockSite {
+            subject: dir,
+            doing: "writing into this directory",
+            unwritable: "the directory that holds the output directory is not writable, and the new files are built there. Choose an output directory in a writable place",
+        };
+        let mut waiter = Waiter::new(wait);
         loop {
-            let file = fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(path)
-                .map_err(|e| Error::io(path, e))?;
-            match file.try_lock() {
-                Ok(()) => {}
-                Err(fs::TryLockError::WouldBlock) => {
-                    if !told {
-                        eprintln!(
-                            "waiting for another spotmeta run writing into {} to finish (lock {})",
-                            dir.display(),
-                            path.display()
-                        );
-                        told = true;
-                    }
-                    file.lock().map_err(|e| Error::io(path, e))?;
-                }
-                Err(fs::TryLockError::Error(e)) => return Err(Error::io(path, e)),
-            }
+            let mut file = waiter.lock(path, &site)?;
             let held = file.metadata().ok().and_then(|m| same_id(&m, path));
             if held == Some(true) {
+                record_holder(&mut file);
                 return Ok(DirLock {
                     file,
                     path: path.to_path_buf(),
@@ -319,21 +312,25 @@ impl Drop for DirLock {
 /// the current directory, is refused.
 ///
 /// Steps, under an exclusive lock on `.DIR.spotmeta-lock` next to `dir`
-/// (concurrent calls run one after the other): repair a killed earlier run;
+/// (concurrent calls run one after the other; a call waits at most `wait`
+/// for another, naming its pid, then fails): repair a killed earlier run;
 /// write every file into a new sibling directory `.DIR.spotmeta-new.*`
-/// (fsynced) and link the kept files into it; rename `dir` aside, rename the
-/// new directory into place, remove the old one. Any failure before the
+/// (fsynced) and link the kept files into it; exchange it with `dir` (or,
+/// where that is unsupported, rename `dir` aside and the new directory into
+/// place), remove the old one. Any failure before the
 /// swap removes the new directory and leaves `dir` as it was.
 ///
 /// # Errors
 ///
 /// [`Error::Option`] for a refused `dir`; [`Error::Io`] if the directory
-/// cannot be created, written or renamed.
+/// cannot be created, written or renamed, or its lock cannot be opened or
+/// is still held by another run after `wait`.
 pub fn replace_dir_files(
     dir: &Path,
     files: &[(String, Vec<u8>)],
     owned: &[&str],
     inputs: &[&Path],
+    wait: Duration,
 ) -> Result<()> {
     refuse_dir_holding_input("--out", dir, inputs)?;
     if let Ok(m) = fs::metadata(dir)
@@ -346,7 +343,7 @@ pub fn replace_dir_files(
     }
     let s = Siblings::of(dir)?;
     fs::create_dir_all(&s.parent).map_err(|e| Error::io(&s.parent, e))?;
-    let _lock = DirLock::take(&s.lock(), dir)?;
+    let _lock = DirLock::take(&s.lock(), dir, wait)?;
     s.recover()?;
     let new = s.fresh("new")?;
     let built = fill(&s.target(), &new, files, owned);
@@ -434,9 +431,40 @@ fn keep(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// Put the complete directory `new` in place of the target.
+///
+/// On Linux the two directories are exchanged in one step (`renameat2` with
+/// `RENAME_EXCHANGE`, through rustix's safe `renameat_with`): the target
+/// path names the old set or the new one at every instant, never nothing.
+/// Where the exchange is not supported (another Unix or Windows; a Linux
+/// before 3.15 or a file system without it, such as some network or FUSE
+/// file systems, reported as `EINVAL`, `ENOSYS` or `EOPNOTSUPP`) the swap
+/// falls back to two renames (old → aside, new → in place), between which
+/// the directory is briefly absent; a run killed exactly there is repaired
+/// by the next run ([`Siblings::recover`]).
 fn swap(s: &Siblings, new: &Path) -> Result<()> {
     let target = s.target();
-    let aside = if fs::symlink_metadata(&target).is_ok() {
+    let exists = fs::symlink_metadata(&target).is_ok();
+    // Test hook (debug builds only): take the two-rename path and die
+    // between its renames.
+    #[cfg(debug_assertions)]
+    let fault = std::env::var_os("SPOTMETA_FAULT_IN_SWAP").is_some();
+    #[cfg(not(debug_assertions))]
+    let fault = false;
+    if exists && !fault {
+        match exchange(new, &target) {
+            Ok(true) => {
+                // `new` now names the old set.
+                sync_dir(&s.parent);
+                return fs::remove_dir_all(new).map_err(|e| Error::io(new, e));
+            }
+            Ok(false) => {}
+            Err(e) => {
+                let _ = fs::remove_dir_all(new);
+                return Err(Error::io(&target, e));
+            }
+        }
+    }
+    let aside = if exists {
         let aside = s.fresh("old")?;
         // `fresh` made an empty directory to reserve the name; a directory
         // renamed onto an empty directory replaces it.
@@ -449,9 +477,7 @@ fn swap(s: &Siblings, new: &Path) -> Result<()> {
     } else {
         None
     };
-    // Test hook (debug builds only): die between the two renames.
-    #[cfg(debug_assertions)]
-    if std::env::var_os("SPOTMETA_FAULT_IN_SWAP").is_some() {
+    if fault {
         std::process::abort();
     }
     if let Err(e) = fs::rename(new, &target) {
@@ -461,13 +487,37 @@ fn swap(s: &Siblings, new: &Path) -> Result<()> {
         let _ = fs::remove_dir_all(new);
         return Err(Error::io(&target, e));
     }
-    if let Ok(d) = fs::File::open(&s.parent) {
-        let _ = d.sync_all();
-    }
+    sync_dir(&s.parent);
     if let Some(aside) = aside {
         fs::remove_dir_all(&aside).map_err(|e| Error::io(&aside, e))?;
     }
     Ok(())
+}
+
+/// fsync a directory (best effort), so a rename in it is durable.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Exchange the directories `a` and `b` atomically. `Ok(false)` when the
+/// system or file system cannot (the caller falls back to two renames).
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<bool> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    use rustix::io::Errno;
+    match renameat_with(CWD, a, CWD, b, RenameFlags::EXCHANGE) {
+        Ok(()) => Ok(true),
+        Err(Errno::INVAL | Errno::NOSYS | Errno::OPNOTSUPP) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// No atomic exchange outside Linux: the caller uses two renames.
+#[cfg(not(target_os = "linux"))]
+fn exchange(_: &Path, _: &Path) -> std::io::Result<bool> {
+    Ok(false)
 }
 
 #[cfg(test)]
@@ -503,7 +553,7 @@ mod tests {
             ("a.txt".to_string(), b"new".to_vec()),
             ("no/such.txt".to_string(), b"x".to_vec()),
         ];
-        assert!(replace_dir_files(&out, &files, &["a.txt"], &[]).is_err());
+        assert!(replace_dir_files(&out, &files, &["a.txt"], &[], Duration::ZERO).is_err());
         assert_eq!(fs::read_to_string(out.join("a.txt")).unwrap(), "old");
         let names: Vec<_> = fs::read_dir(d.path())
             .unwrap()

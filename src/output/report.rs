@@ -264,19 +264,20 @@ impl Report {
     /// holds one of them is refused.
     ///
     /// Safe to call while holding another lock (e.g. the dataset lock of
-    /// `add --rerun`): it takes only the lock of `dir`.
+    /// `add --rerun`): it takes only the lock of `dir`, waiting at most
+    /// `wait` for another run writing into `dir`.
     ///
     /// # Errors
     ///
     /// [`Error::Option`] for a refused `dir`; [`Error::Io`] if writing or
-    /// renaming fails.
-    pub fn write(&self, dir: &Path, inputs: &[&Path]) -> Result<()> {
+    /// renaming fails, or the lock of `dir` is still held after `wait`.
+    pub fn write(&self, dir: &Path, inputs: &[&Path], wait: std::time::Duration) -> Result<()> {
         debug_assert!(
             self.files
                 .iter()
                 .all(|(n, _)| REPORT_FILES.contains(&n.as_str()))
         );
-        super::guard::replace_dir_files(dir, &self.files, &REPORT_FILES, inputs)
+        super::guard::replace_dir_files(dir, &self.files, &REPORT_FILES, inputs, wait)
     }
 }
 

@@ -6,14 +6,13 @@
 //! `--dry-run` stops there; `--rerun` regenerates the report and prints the
 //! pooled effect before and after.
 
-use crate::cli::args::{DEFAULT_DATASET, Format};
+use crate::cli::args::{DEFAULT_DATASET, Format, WaitArg};
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches, Parser};
 use spotmeta::analysis::confounds::{ConfoundOptions, flags};
 use spotmeta::analysis::multilevel_primary::all_outcomes;
 use spotmeta::analysis::primary::primary_analysis;
 use spotmeta::analysis::rules::ReviewRules;
 use spotmeta::data::append::{Change, EditOptions, RowValues, add_row, remove_rows};
-use spotmeta::data::fsguard::DEFAULT_WAIT;
 use spotmeta::data::schema::{COLUMNS, Kind, REQUIRED_WHEN_INCLUDED};
 use spotmeta::data::{SpotDataset, load_spot_bytes};
 use spotmeta::escalc::spot::{SpotOptions, spot_effect};
@@ -22,7 +21,6 @@ use spotmeta::{RmaOptions, TestKind};
 use std::fmt::Write as _;
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 /// One optional `--<column>` flag per codebook column.
 #[derive(Debug, Clone, Default)]
@@ -97,28 +95,11 @@ pub struct AddArgs {
     columns: ColumnValues,
 }
 
-/// `--wait SECONDS`, shared by `add` and `remove`.
-#[derive(Debug, Args)]
-pub struct WaitArg {
-    /// How long to wait for another spotmeta that is changing the same
-    /// dataset (its pid is shown while waiting) before giving up.
-    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_WAIT.as_secs_f64(), value_parser = parse_wait)]
-    wait: f64,
-}
-
-fn parse_wait(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && (0.0..=86_400.0).contains(&v) => Ok(v),
-        _ => Err("give a number of seconds from 0 to 86400".into()),
-    }
-}
-
-impl WaitArg {
-    fn edit(&self, dry_run: bool) -> EditOptions {
-        EditOptions {
-            dry_run,
-            wait: Duration::from_secs_f64(self.wait),
-        }
+/// The edit options of `--wait` and `--dry-run`.
+fn edit_options(wait: &WaitArg, dry_run: bool) -> EditOptions {
+    EditOptions {
+        dry_run,
+        wait: wait.duration(),
     }
 }
 
@@ -314,20 +295,24 @@ fn describe(change: &Change, verb: &str) -> String {
 
 /// `--rerun`: regenerate the report while `change` still holds the dataset
 /// lock, so the report describes exactly the file just written.
-fn rerun(path: &Path, change: &Change, dir: &Path) -> anyhow::Result<String> {
+fn rerun(path: &Path, change: &Change, dir: &Path, wait: &WaitArg) -> anyhow::Result<String> {
     debug_assert!(change.lock().is_some(), "--rerun needs the lock held");
     let before = match load_spot_bytes(path, &change.before) {
         Ok(ds) => pooled_line(&ds),
         Err(e) => format!("not loadable ({e})"),
     };
-    // Exactly `spotmeta report FILE --out DIR`; "after" is the headline
+    // Exactly `spotmeta report FILE --out DIR --wait SECONDS` (the same limit
+    // for the directory lock as for the dataset lock); "after" is the headline
     // that report rendered.
+    let seconds = wait.seconds().to_string();
     let cli = crate::cli::Cli::try_parse_from([
         std::ffi::OsStr::new("spotmeta"),
         "report".as_ref(),
         path.as_os_str(),
         "--out".as_ref(),
         dir.as_os_str(),
+        "--wait".as_ref(),
+        seconds.as_ref(),
     ])?;
     let crate::cli::Command::Report(args) = cli.command else {
         unreachable!("parsed as `report`")
@@ -355,7 +340,7 @@ pub fn run_add(a: AddArgs) -> anyhow::Result<()> {
     if std::io::stdin().is_terminal() && a.from.as_deref() != Some(Path::new("-")) {
         prompt_missing(&mut values)?;
     }
-    let change = add_row(&path, &values, a.replace, &a.wait.edit(a.dry_run))?;
+    let change = add_row(&path, &values, a.replace, &edit_options(&a.wait, a.dry_run))?;
     let mut text = describe(
         &change,
         if a.dry_run {
@@ -381,7 +366,7 @@ pub fn run_add(a: AddArgs) -> anyhow::Result<()> {
     }
     print!("{text}");
     if a.rerun {
-        print!("{}", rerun(&path, &change, &a.report_dir)?);
+        print!("{}", rerun(&path, &change, &a.report_dir, &a.wait)?);
     }
     Ok(())
 }
@@ -396,7 +381,7 @@ pub fn run_remove(a: RemoveArgs) -> anyhow::Result<()> {
         &path,
         &a.study_id,
         a.cohort.as_deref(),
-        &a.wait.edit(a.dry_run),
+        &edit_options(&a.wait, a.dry_run),
     )?;
     let mut text = describe(&change, "");
     if a.dry_run {
@@ -404,7 +389,7 @@ pub fn run_remove(a: RemoveArgs) -> anyhow::Result<()> {
     }
     print!("{text}");
     if a.rerun {
-        print!("{}", rerun(&path, &change, &a.report_dir)?);
+        print!("{}", rerun(&path, &change, &a.report_dir, &a.wait)?);
     }
     Ok(())
 }

@@ -6,7 +6,7 @@
 //! a lock on the directory ([`spotmeta::output::report::Report::write`]).
 
 use crate::cli::args::{
-    DEFAULT_DATASET, InputArgs, ModelArgs, PrimaryRulesArgs, SmallStudyArgs, review_rules,
+    DEFAULT_DATASET, InputArgs, ModelArgs, PrimaryRulesArgs, SmallStudyArgs, WaitArg, review_rules,
 };
 use crate::cli::cmd::forest::prepare;
 use anyhow::Context;
@@ -35,6 +35,8 @@ pub struct ReportArgs {
     /// Directory to write the report into (created if missing).
     #[arg(long, short, default_value = "reports")]
     out: PathBuf,
+    #[command(flatten)]
+    wait: WaitArg,
 }
 
 /// Run `spotmeta report`.
@@ -182,7 +184,7 @@ pub fn generate(a: ReportArgs) -> anyhow::Result<Report> {
     };
     let report = build_report(&input)?;
     report
-        .write(&a.out, &[&p.path])
+        .write(&a.out, &[&p.path], a.wait.duration())
         .with_context(|| format!("writing the report to {}", a.out.display()))?;
     Ok(report)
 }

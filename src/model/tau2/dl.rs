@@ -6,7 +6,7 @@
 use super::Tau2Estimate;
 use crate::model::sums::Sums;
 
-#[inline]
+#[inline(always)]
 pub(super) fn dl(yi: &[f64], vi: &[f64], s: &Sums) -> Tau2Estimate {
     let df = s.k - 1.0;
     let tr_p = s.tr_p();

@@ -67,10 +67,36 @@
 //! data (REML, bench data, k = 3–12: 20–24 passes with Fisher scoring;
 //! more where ℓ″ ≈ 0 at a maximum, up to the budget). That
 //! is done for k ≤ [`CERTIFY_MAX_K`], where several maxima are common (issue
-//! #14's examples have k = 3–6). Larger k take the *scan*: the score on a
-//! geometric grid of ratio 4 from v_min/64 to T, every + to − sign change
-//! not holding τ̂ refined by Brent and compared. The scan misses a maximum
-//! only if two maxima share a factor-4 cell, and costs about 8 passes.
+//! #14's examples have k = 3–6). Larger k take the *scan*: the score at
+//! points from v_min/64 to T at most a factor 4 apart, every + to − sign
+//! change not holding τ̂ refined by Brent and compared. The scan misses a
+//! maximum only if two maxima share a factor-4 cell.
+//!
+//! **Proven-monotone jumps (scan).** The scan skips stretches where the
+//! score provably keeps its sign, using only the sums at the point `a`
+//! reached (T(τ²) = tr P for REML, S for ML, so 2ℓ′ = R₂ − T). For τ² ≥ a
+//! every weight satisfies wᵢ(τ²) = wᵢ(a)(vᵢ + a)/(vᵢ + τ²) ≥ κ wᵢ(a) with
+//! κ = (v_min + a)/(v_min + τ²), and wᵢ(τ²) ≤ wᵢ(a). Then
+//!
+//! * R₂(τ²) = Σwᵢ²(yᵢ − μ̂)² ≥ κ² min_μ Σwᵢ(a)²(yᵢ − μ)² = κ² R̃₂(a), with
+//!   R̃₂ = Σw²(y − μ̂)² − (Σw²(y − μ̂))²/S₂, and T decreases (dT/dτ² = −tr P²
+//!   for REML, −S₂ for ML), so 2ℓ′ ≥ κ² R̃₂(a) − T(a): the score stays
+//!   positive while κ² > T(a)/R̃₂(a);
+//! * T is homogeneous of degree 1 in the weights and increasing in each
+//!   (∂ tr P/∂wⱼ = [(S − wⱼ)² + S₂ − wⱼ²]/S² > 0), so T(τ²) ≥ κ T(a), and
+//!   R₂ decreases (R₂ = −RSS′, RSS convex), so 2ℓ′ ≤ R₂(a) − κ T(a): the
+//!   score stays negative while κ > R₂(a)/T(a);
+//! * for good: R₂ ≤ w_max RSS with w_max = 1/(v_min + τ²), RSS decreases,
+//!   and T(τ²) ≥ n/(v_max + τ²) (n = k for ML; n = k − 1 for REML, as
+//!   (v_max + τ²) tr P is increasing in each (v_max + τ²)wᵢ ≥ 1 and equals
+//!   k − 1 when all are 1), so 2ℓ′ ≤ RSS(a)/(v_min + τ²) − n/(v_max + τ²) < 0
+//!   for every τ² ≥ a once RSS(a) ≤ n and RSS(a)(v_max + a) < n(v_min + a).
+//!
+//! A margin of 16 k ε on each sum covers rounding. The first jump starts
+//! from the sums at τ² = 0 that the fit has anyway; on data with clear
+//! heterogeneity it covers the low half of the old grid, and the last
+//! condition ends the scan well before T, so the scan is a proof on the
+//! stretches it skips and samples only the rest.
 //!
 //! The search runs on standardised data (v_min in [1, 4), see
 //! [`crate::model`]), so the grid, the tolerance and T are scale-free.
@@ -225,6 +251,49 @@ impl Search<'_> {
         }
     }
 
+    /// T(τ²) of the module doc (tr P for REML, S for ML), the relative
+    /// rounding margin of the sums and n (k − 1 for REML, k for ML).
+    fn t_margin_n(&self, s: &Sums) -> (f64, f64, f64) {
+        let k = self.yi.len() as f64;
+        let m = 16.0 * k * f64::EPSILON;
+        if self.reml {
+            (s.tr_p(), m, k - 1.0)
+        } else {
+            (s.sw, m, k)
+        }
+    }
+
+    /// Scan mode: the end of the stretch beyond `a` on which the score
+    /// provably keeps the sign it has at `a` (`a.t` itself when it cannot
+    /// tell); see "Proven-monotone jumps" in the module doc.
+    fn same_sign_until(&self, a: &Point, vmin: f64) -> f64 {
+        let s = &a.s;
+        let (t, m, _) = self.t_margin_n(s);
+        let g = score2(s, self.reml);
+        // κ bound: κ > ratio keeps the sign for τ² < (v_min + a)/ratio − v_min.
+        let ratio = if g > 0.0 {
+            let r2min = s.rss2 - s.sw2e * s.sw2e / s.sw2 - m * s.rss2;
+            (t * (1.0 + m) / r2min).sqrt()
+        } else if g < 0.0 {
+            s.rss2 * (1.0 + m) / (t * (1.0 - m))
+        } else {
+            return a.t;
+        };
+        if !(ratio > 0.0 && ratio < 1.0) {
+            return a.t;
+        }
+        ((vmin + a.t) / ratio * (1.0 - m) - vmin).max(a.t)
+    }
+
+    /// Scan mode: whether the score is negative for every τ² ≥ `a` (the
+    /// last rule of "Proven-monotone jumps" in the module doc).
+    fn falls_for_good(&self, a: &Point, vmin: f64) -> bool {
+        let s = &a.s;
+        let (_, m, n) = self.t_margin_n(s);
+        let rss = s.rss * (1.0 + m);
+        rss <= n && rss * (self.vmax + a.t) < n * (vmin + a.t) * (1.0 - m)
+    }
+
     /// Branch-and-bound mode (see the module doc for the rules).
     fn cell(&mut self, a: Point, b: Point, depth: u32) {
         let r = if self.reml { 1.0 } else { 0.0 };
@@ -353,27 +422,43 @@ pub(crate) fn global_maximum(
         t: hat.tau2,
         s: hat.sums,
     };
-    let ratio = if certify { RATIO } else { SCAN_RATIO };
     let mut prev = zero;
-    let mut t = FIRST * vmin;
     let mut hat_done = hat.tau2 == 0.0;
-    loop {
-        let p = if !hat_done && hat.tau2 <= t {
-            hat_done = true;
-            hat_point
-        } else {
-            let p = s.eval(t);
-            t *= ratio;
-            p
-        };
-        if certify {
+    if certify {
+        let mut t = FIRST * vmin;
+        loop {
+            let p = if !hat_done && hat.tau2 <= t {
+                hat_done = true;
+                hat_point
+            } else {
+                let p = s.eval(t);
+                t *= RATIO;
+                p
+            };
             s.cell(prev, p, 0);
-        } else {
-            s.scan_cell(&prev, &p);
+            prev = p;
+            if prev.t >= tail || !t.is_finite() {
+                break;
+            }
         }
-        prev = p;
-        if prev.t >= tail || !t.is_finite() {
-            break;
+    } else {
+        let mut t = (FIRST * vmin).max(s.same_sign_until(&zero, vmin));
+        loop {
+            if s.falls_for_good(&prev, vmin) {
+                break;
+            }
+            let p = if !hat_done && hat.tau2 <= t {
+                hat_done = true;
+                hat_point
+            } else {
+                s.eval(t)
+            };
+            s.scan_cell(&prev, &p);
+            prev = p;
+            t = (p.t * SCAN_RATIO).max(s.same_sign_until(&p, vmin));
+            if prev.t >= tail || !t.is_finite() {
+                break;
+            }
         }
     }
     Outcome {
