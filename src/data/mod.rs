@@ -412,12 +412,12 @@ pub(crate) fn typed(path: &Path, (table, issues): (Table, Vec<Issue>)) -> Result
         // `NA` means empty in numeric columns; serde only knows empty.
         let record: csv::StringRecord = COLUMNS
             .iter()
-            .zip(&row.fields)
+            .zip(row.fields.iter())
             .map(|(spec, cell)| {
                 if schema::is_missing(spec.kind, cell) {
                     ""
                 } else {
-                    cell.as_str()
+                    cell
                 }
             })
             .collect();

@@ -752,6 +752,33 @@ pub const COLUMNS: &[ColumnSpec] = &[
     ),
 ];
 
+/// The 0-based codebook position of `name`, resolved at compile time where
+/// `name` is a literal (`const { position("status") }`): a misspelt column
+/// name is then a build error, and the per-row checks index an array instead
+/// of hashing names (issue #15: `check` on 100,000 rows).
+///
+/// # Panics
+///
+/// If `name` is not a codebook column (at compile time in a `const` block).
+pub const fn position(name: &str) -> usize {
+    let name = name.as_bytes();
+    let mut i = 0;
+    while i < COLUMNS.len() {
+        let c = COLUMNS[i].name.as_bytes();
+        if c.len() == name.len() {
+            let mut j = 0;
+            while j < c.len() && c[j] == name[j] {
+                j += 1;
+            }
+            if j == c.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("not a codebook column")
+}
+
 /// The codebook entry for `name`, with its 0-based position.
 pub fn spec(name: &str) -> Option<(usize, &'static ColumnSpec)> {
     COLUMNS.iter().enumerate().find(|(_, c)| c.name == name)

@@ -102,6 +102,14 @@ impl std::hash::Hasher for Fnv {
     }
 }
 
+/// The codebook position of a literal column name, resolved at compile time
+/// ([`schema::position`]): a misspelt name does not build.
+macro_rules! col {
+    ($name:literal) => {
+        const { schema::position($name) }
+    };
+}
+
 /// A hash map with [`Fnv`].
 type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 
@@ -110,8 +118,9 @@ struct Collector<'t> {
     table: &'t Table,
     /// Header name → its first 0-based position.
     index: FnvMap<&'t str, usize>,
-    /// Codebook name → kind (for [`Collector::present`]).
-    kinds: FnvMap<&'static str, schema::Kind>,
+    /// Codebook position → the table's column holding it (see
+    /// [`schema::position`]).
+    at: Vec<Option<usize>>,
     /// The codebook columns the header has, with their positions, in
     /// codebook order (the per-cell checks of every row).
     cells: Vec<(&'static schema::ColumnSpec, usize)>,
@@ -140,15 +149,20 @@ impl<'t> Collector<'t> {
         });
     }
 
-    /// The cell of `row` in column `name`, or `""` if the column is absent.
-    fn cell<'r>(&self, row: &'r TableRow, name: &str) -> &'r str {
-        self.index.get(name).map_or("", |&i| row.fields[i].as_str())
+    /// The cell of `row` in the codebook column at position `col` (see
+    /// [`col!`]), or `""` if the table lacks the column.
+    fn cell<'r>(&self, row: &'r TableRow, col: usize) -> &'r str {
+        self.at[col].map_or("", |i| &row.fields[i])
     }
 
-    /// Whether `row` has a value in the codebook column `name`.
-    fn present(&self, row: &TableRow, name: &str) -> bool {
-        let cell = self.cell(row, name);
-        self.kinds.get(name).is_some_and(|&k| !is_missing(k, cell))
+    /// Whether the table has the codebook column at position `col`.
+    fn has(&self, col: usize) -> bool {
+        self.at[col].is_some()
+    }
+
+    /// Whether `row` has a value in the codebook column at position `col`.
+    fn present(&self, row: &TableRow, col: usize) -> bool {
+        !is_missing(COLUMNS[col].kind, self.cell(row, col))
     }
 }
 
@@ -159,7 +173,7 @@ pub(crate) fn validate(table: &Table, csv_problems: Vec<CsvProblem>) -> Vec<Issu
     for (i, h) in table.headers.iter().enumerate() {
         index.entry(h.as_str()).or_insert(i);
     }
-    let kinds = COLUMNS.iter().map(|s| (s.name, s.kind)).collect();
+    let at = COLUMNS.iter().map(|s| index.get(s.name).copied()).collect();
     let cells = COLUMNS
         .iter()
         .filter_map(|s| index.get(s.name).map(|&i| (s, i)))
@@ -167,7 +181,7 @@ pub(crate) fn validate(table: &Table, csv_problems: Vec<CsvProblem>) -> Vec<Issu
     let mut c = Collector {
         table,
         index,
-        kinds,
+        at,
         cells,
         issues: Vec::new(),
     };
@@ -280,8 +294,8 @@ fn check_header(c: &mut Collector<'_>) {
 }
 
 fn study_of(c: &Collector<'_>, row: &TableRow) -> Option<String> {
-    let id = c.cell(row, "study_id");
-    let cohort = c.cell(row, "cohort");
+    let id = c.cell(row, col!("study_id"));
+    let cohort = c.cell(row, col!("cohort"));
     match (id.is_empty(), cohort.is_empty()) {
         (true, _) => None,
         (false, true) => Some(id.to_owned()),
@@ -295,7 +309,7 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
 
     for k in 0..c.cells.len() {
         let (spec, i) = c.cells[k];
-        let cell = row.fields[i].as_str();
+        let cell = &row.fields[i];
         if is_missing(spec.kind, cell) {
             if spec.required {
                 c.push(
@@ -328,7 +342,7 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
         }
     }
 
-    let label = c.cell(row, "label");
+    let label = c.cell(row, col!("label"));
     if label.len() > MAX_LABEL_CHARS && label.chars().count() > MAX_LABEL_CHARS {
         c.push(
             Severity::Error,
@@ -344,12 +358,13 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
         );
     }
 
-    let present = |c: &Collector<'_>, name: &str| c.present(row, name);
+    let present = |c: &Collector<'_>, col: usize| c.present(row, col);
 
     // Design columns an analysis needs are required for included rows.
-    if c.cell(row, "status") == "included" {
+    if c.cell(row, col!("status")) == "included" {
         for &name in schema::REQUIRED_WHEN_INCLUDED {
-            if c.index.contains_key(name) && !present(c, name) {
+            let at = schema::position(name);
+            if c.has(at) && !present(c, at) {
                 c.push(
                     Severity::Error,
                     line,
@@ -363,10 +378,13 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
             }
         }
     }
-    let number = |c: &Collector<'_>, name: &str| parse_number(c.cell(row, name));
+    let number = |c: &Collector<'_>, col: usize| parse_number(c.cell(row, col));
 
     // Provenance: a reader must be able to find the source.
-    if !["doi", "pmid", "source_url"].iter().any(|n| present(c, n)) {
+    if ![col!("doi"), col!("pmid"), col!("source_url")]
+        .into_iter()
+        .any(|n| present(c, n))
+    {
         c.push(
             Severity::Error,
             line,
@@ -377,7 +395,7 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
                 .to_owned(),
         );
     }
-    if c.index.contains_key("source_location") && !present(c, "source_location") {
+    if c.has(col!("source_location")) && !present(c, col!("source_location")) {
         c.push(
             Severity::Warning,
             line,
@@ -398,9 +416,11 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
         "change_sd_t",
         "change_sd_c",
     ];
-    if c.index.contains_key("disp_type")
-        && !present(c, "disp_type")
-        && let Some(first) = DISPERSIONS.iter().find(|n| present(c, n))
+    if c.has(col!("disp_type"))
+        && !present(c, col!("disp_type"))
+        && let Some(first) = DISPERSIONS
+            .iter()
+            .find(|&&n| present(c, schema::position(n)))
     {
         c.push(
             Severity::Error,
@@ -415,7 +435,8 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
 
     // Every correlation says where it came from.
     for (r, source) in [("r_prepost", "r_prepost_source"), ("r", "r_source")] {
-        if present(c, r) && c.index.contains_key(source) && !present(c, source) {
+        let (at_r, at_source) = (schema::position(r), schema::position(source));
+        if present(c, at_r) && c.has(at_source) && !present(c, at_source) {
             c.push(
                 Severity::Error,
                 line,
@@ -427,7 +448,7 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
         }
     }
 
-    if let (Some(lb), Some(ub)) = (number(c, "diff_ci_lb"), number(c, "diff_ci_ub"))
+    if let (Some(lb), Some(ub)) = (number(c, col!("diff_ci_lb")), number(c, col!("diff_ci_ub")))
         && lb >= ub
     {
         c.push(
@@ -442,12 +463,12 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
     }
 
     // Within-subject: both "arms" are the same people.
-    if c.cell(row, "design") == "within_subject"
-        && let Some(nt) = number(c, "n_trained")
-        && c.index.contains_key("n_control")
-        && number(c, "n_control") != Some(nt)
+    if c.cell(row, col!("design")) == "within_subject"
+        && let Some(nt) = number(c, col!("n_trained"))
+        && c.has(col!("n_control"))
+        && number(c, col!("n_control")) != Some(nt)
     {
-        let nc = c.cell(row, "n_control");
+        let nc = c.cell(row, col!("n_control"));
         let nc = if nc.is_empty() { "empty" } else { nc };
         c.push(
             Severity::Error,
@@ -463,9 +484,9 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
         );
     }
 
-    if present(c, "manual_flag")
-        && c.index.contains_key("manual_flag_reason")
-        && !present(c, "manual_flag_reason")
+    if present(c, col!("manual_flag"))
+        && c.has(col!("manual_flag_reason"))
+        && !present(c, col!("manual_flag_reason"))
     {
         c.push(
             Severity::Error,
@@ -478,7 +499,14 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
     }
 }
 
-const KEY: [&str; 5] = ["study_id", "cohort", "comparison", "region", "method"];
+/// The columns that identify a row (codebook positions).
+const KEY: [usize; 5] = [
+    col!("study_id"),
+    col!("cohort"),
+    col!("comparison"),
+    col!("region"),
+    col!("method"),
+];
 
 fn check_duplicates(c: &mut Collector<'_>) {
     let mut seen: FnvMap<[&str; 5], u64> = FnvMap::default();
@@ -517,10 +545,12 @@ fn check_primary(c: &mut Collector<'_>) {
     let mut groups: Vec<((&str, &str), u64, Vec<u64>)> = Vec::new();
     let mut at: FnvMap<(&str, &str), usize> = FnvMap::default();
     for row in &c.table.rows {
-        if c.cell(row, "outcome_type") != "regional_fat" || c.cell(row, "status") != "included" {
+        if c.cell(row, col!("outcome_type")) != "regional_fat"
+            || c.cell(row, col!("status")) != "included"
+        {
             continue;
         }
-        let key = (c.cell(row, "study_id"), c.cell(row, "cohort"));
+        let key = (c.cell(row, col!("study_id")), c.cell(row, col!("cohort")));
         if key.0.is_empty() {
             continue;
         }
@@ -529,7 +559,7 @@ fn check_primary(c: &mut Collector<'_>) {
             groups.len() - 1
         });
         let group = &mut groups[i];
-        if c.cell(row, "primary") == "yes" {
+        if c.cell(row, col!("primary")) == "yes" {
             group.2.push(row.line);
         }
     }
