@@ -70,7 +70,7 @@ fn a_valid_row_is_appended_after_the_untouched_original_bytes() {
     let before = fs::read(&path).unwrap();
     add(&path, &row_args("smith2024"))
         .success()
-        .stdout(predicate::str::contains("added line 45: Smith 2024"))
+        .stdout(predicate::str::contains("added line 49: Smith 2024"))
         // Raw-score metric (#16), tests/conformance/dppc2_formulas.R:
         // dppc2(-100, -300, 380, 400, 12, 12, 0.5) = 0.4949744 (pre SDs from
         // the change SDs with r_prepost = 0.5 imputed)
@@ -204,7 +204,7 @@ fn a_duplicate_key_is_refused_unless_replace_which_prints_the_old_row() {
         .arg(&path)
         .assert()
         .success()
-        .stdout(predicate::str::contains("44 rows"));
+        .stdout(predicate::str::contains("48 rows"));
 }
 
 #[test]
@@ -216,7 +216,7 @@ fn dry_run_writes_nothing() {
         &[row_args("smith2024"), vec!["--dry-run".into()]].concat(),
     )
     .success()
-    .stdout(predicate::str::contains("would add line 45"))
+    .stdout(predicate::str::contains("would add line 49"))
     .stdout(predicate::str::contains("dry run: nothing written"));
     assert_eq!(fs::read(&path).unwrap(), before);
 }
@@ -254,7 +254,7 @@ fn sixteen_concurrent_writers_all_land_and_the_file_stays_valid() {
         .arg(&path)
         .assert()
         .success()
-        .stdout(predicate::str::contains("59 rows"));
+        .stdout(predicate::str::contains("63 rows"));
 }
 
 #[test]
@@ -382,7 +382,7 @@ fn rows_can_come_from_csv_toml_or_stdin() {
         .write_stdin("")
         .assert()
         .success()
-        .stdout(predicate::str::contains("added line 45"));
+        .stdout(predicate::str::contains("added line 49"));
 }
 
 #[test]
@@ -395,7 +395,7 @@ fn remove_cuts_exactly_the_study_rows_and_dry_run_keeps_them() {
         .args(["--study-id", "kordi2015", "--dry-run"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("removed: line 36"));
+        .stdout(predicate::str::contains("removed: line 38"));
     assert_eq!(fs::read_to_string(&path).unwrap(), before);
     spotmeta()
         .arg("remove")
