@@ -10,6 +10,7 @@
 
 use super::load::{CsvProblem, Table, TableRow};
 use super::schema::{self, COLUMNS, MAX_LABEL_CHARS, Verdict, is_missing, parse_number};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
@@ -127,7 +128,21 @@ struct Collector<'t> {
     issues: Vec<Issue>,
 }
 
+/// Rows per parallel task of the per-row checks.
+const ROWS_PER_TASK: usize = 4096;
+
 impl<'t> Collector<'t> {
+    /// A collector for the same table with an empty issue list.
+    fn fork(&self) -> Self {
+        Collector {
+            table: self.table,
+            index: self.index.clone(),
+            at: self.at.clone(),
+            cells: self.cells.clone(),
+            issues: Vec::new(),
+        }
+    }
+
     fn push(
         &mut self,
         severity: Severity,
@@ -198,9 +213,21 @@ pub(crate) fn validate(table: &Table, csv_problems: Vec<CsvProblem>) -> Vec<Issu
         });
     }
     check_header(&mut c);
-    for row in &table.rows {
-        check_row(&mut c, row);
-    }
+    // Each row's checks are independent: chunks of rows are checked in
+    // parallel, each into its own list, joined in file order, so the result is
+    // the same as one pass (issue #15: `check` on 100,000 rows).
+    let found: Vec<Vec<Issue>> = table
+        .rows
+        .par_chunks(ROWS_PER_TASK)
+        .map(|rows| {
+            let mut local = c.fork();
+            for row in rows {
+                check_row(&mut local, row);
+            }
+            local.issues
+        })
+        .collect();
+    c.issues.extend(found.into_iter().flatten());
     check_duplicates(&mut c);
     check_primary(&mut c);
     let mut issues = c.issues;
