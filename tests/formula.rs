@@ -366,3 +366,128 @@ fn cumul_by_a_text_or_numeric_column_matches_metafor() {
         }
     }
 }
+
+/// The fixture's data as a CSV table (yi, vi and every moderator).
+fn fixture_csv(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let f = fixture();
+    let d = &f["data"];
+    let keys = ["yi", "vi", "ablat", "year", "alloc", "era", "dose"];
+    let mut text = keys.join(",") + "\n";
+    for i in 0..d["yi"].as_array().unwrap().len() {
+        let cells: Vec<String> = keys
+            .iter()
+            .map(|k| match &d[k][i] {
+                Value::String(s) => s.clone(),
+                v => v.to_string(),
+            })
+            .collect();
+        text.push_str(&cells.join(","));
+        text.push('\n');
+    }
+    let path = dir.path().join("bcg_mods.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn cli_json(args: &[&str]) -> Value {
+    let out = common::spotmeta().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn rma_mods_takes_an_r_formula_and_predicts_at_named_new_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = fixture_csv(&dir);
+    let f = fixture();
+    let case = f["formulas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["formula"] == "~ ablat * factor(alloc)")
+        .unwrap();
+    let want = case["fits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["method"] == "REML" && w["test"] == "knha")
+        .unwrap();
+    let v = cli_json(&[
+        "rma",
+        csv.to_str().unwrap(),
+        "--mods",
+        "~ ablat * factor(alloc)",
+        "--test",
+        "knha",
+        "--newmods",
+        "ablat=20,alloc=random",
+        "--newmods",
+        "ablat=50,alloc=systematic",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(strs(&v["names"]), strs(&case["colnames"]));
+    assert_close("cli beta", &nums(&v["beta"]), &nums(&want["beta"]));
+    assert!(close_metafor(
+        v["qm"].as_f64().unwrap(),
+        want["QM"].as_f64().unwrap()
+    ));
+    let preds = v["predict"].as_array().unwrap();
+    for (key, ours) in [("pred", "pred"), ("ci.lb", "ci_lb"), ("pi.ub", "pi_ub")] {
+        let got: Vec<f64> = preds.iter().map(|p| p[ours].as_f64().unwrap()).collect();
+        assert_close(
+            &format!("cli predict {key}"),
+            &got,
+            &nums(&want["predict"][key]),
+        );
+    }
+}
+
+#[test]
+fn rma_says_which_redundant_columns_it_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = fixture_csv(&dir);
+    common::spotmeta()
+        .args(["rma", csv.to_str().unwrap(), "--mods", "~ alloc:era"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "Redundant predictors dropped from the model: allocsystematic:eraearly, allocsystematic:eralate",
+        ));
+}
+
+/// metafor 3.8-1: `permutest(rma(yi, vi, data = dat.bcg), iter = 10000)`
+/// is exact (2^13 = 8192 sign patterns) and gives p = 12/8192 = 0.001464844.
+#[test]
+fn rma_permutest_without_mods_flips_signs_exactly_as_metafor() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = fixture_csv(&dir);
+    let v = cli_json(&[
+        "rma",
+        csv.to_str().unwrap(),
+        "--permutest",
+        "10000",
+        "--format",
+        "json",
+    ]);
+    let p = &v["permutest"];
+    assert_eq!(p["exact"], true);
+    assert_eq!(p["iter"], 8192);
+    assert!((p["pval"][0].as_f64().unwrap() - 12.0 / 8192.0).abs() < 1e-15);
+}
+
+#[test]
+fn a_formula_rma_cannot_read_is_refused_with_what_it_supports() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = fixture_csv(&dir);
+    common::spotmeta()
+        .args(["rma", csv.to_str().unwrap(), "--mods", "~ log(ablat)"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("`log()` is not supported"))
+        .stderr(predicates::str::contains("factor(g)"));
+}
