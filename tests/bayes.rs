@@ -527,19 +527,16 @@ fn shrinkage_forest_rows_draw_the_credible_interval_as_given() {
     let found = layout
         .rows
         .iter()
-        .filter(|r| r.label == "Study 3")
+        .filter(|r| r.label_text() == "Study 3")
         .map(|r| (r.effect.clone(), r.mark.clone()))
         .collect::<Vec<_>>();
     assert_eq!(found.len(), 2, "own row and shrunken row");
     assert_eq!(found[1].0, want);
     assert!(matches!(found[1].1, Mark::Study { .. }));
     // The Bayesian diamond closes the block.
-    assert!(
-        layout
-            .rows
-            .iter()
-            .any(|r| r.label.starts_with("Bayesian RE") && matches!(r.mark, Mark::Diamond { .. }))
-    );
+    assert!(layout.rows.iter().any(
+        |r| r.label_text().starts_with("Bayesian RE") && matches!(r.mark, Mark::Diamond { .. })
+    ));
     let png = forest_png(&layout).unwrap();
     assert_eq!(&png[1..4], b"PNG");
 }

@@ -252,7 +252,7 @@ fn apply(
     let (after_bytes, added_at, removed) = change(&before)?;
     // One read and one validation of the would-be file serve the check, the
     // new row's line and the typed rows.
-    let (table, issues) = super::analyse_reader(path, after_bytes.as_slice())?;
+    let (table, issues) = super::analyse_bytes(path, &after_bytes)?;
     let added_lines: Vec<u64> = table
         .rows
         .iter()

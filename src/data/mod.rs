@@ -314,15 +314,15 @@ impl Serialize for CheckReport {
 /// Reads and validates `path`, returning the table and every issue.
 fn analyse(path: &Path) -> Result<(Table, Vec<Issue>)> {
     fsguard::regular_file(path)?;
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    analyse_reader(path, file)
+    // `fs::read` sizes its buffer from the file's length: one allocation,
+    // no copying while the buffer grows (100,000 rows are 170 MB).
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    analyse_bytes(path, &bytes)
 }
 
-pub(crate) fn analyse_reader<R: std::io::Read>(
-    path: &Path,
-    reader: R,
-) -> Result<(Table, Vec<Issue>)> {
-    let (table, problems) = load::read_lenient(path.to_path_buf(), reader)?;
+/// [`analyse`] on file contents already in memory (no copy).
+pub(crate) fn analyse_bytes(path: &Path, bytes: &[u8]) -> Result<(Table, Vec<Issue>)> {
+    let (table, problems) = load::read_lenient_bytes(path.to_path_buf(), bytes)?;
     let issues = validate::validate(&table, problems);
     Ok((table, issues))
 }
@@ -354,8 +354,7 @@ pub fn check(path: &Path) -> Result<CheckReport> {
 /// [`check`] on file contents held in memory (`path` names them in messages),
 /// e.g. the file as it would be after `spotmeta add`.
 pub fn check_bytes(path: &Path, bytes: &[u8]) -> Result<CheckReport> {
-    let (table, problems) = load::read_lenient_bytes(path.to_path_buf(), bytes)?;
-    let issues = validate::validate(&table, problems);
+    let (table, issues) = analyse_bytes(path, bytes)?;
     Ok(report(path, &table, issues))
 }
 
@@ -391,7 +390,7 @@ pub fn load_spot(path: &Path) -> Result<SpotDataset> {
 /// [`load_spot`] on file contents held in memory (`path` names them in
 /// messages).
 pub fn load_spot_bytes(path: &Path, bytes: &[u8]) -> Result<SpotDataset> {
-    typed(path, analyse_reader(path, bytes)?)
+    typed(path, analyse_bytes(path, bytes)?)
 }
 
 pub(crate) fn typed(path: &Path, (table, issues): (Table, Vec<Issue>)) -> Result<SpotDataset> {

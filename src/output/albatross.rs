@@ -105,9 +105,11 @@ pub struct StudyMark {
 pub enum AlbatrossKeyKind {
     /// Filled circle: exact p.
     Exact,
-    /// Hollow circle with an outward arrow: p below a bound.
+    /// Hollow circles with arrows pointing away from the centre line, one on
+    /// each side: p below a bound.
     Below,
-    /// Hollow circle with an inward arrow: p above a bound / NS.
+    /// Hollow circles with arrows pointing toward the centre line, one on
+    /// each side: p above a bound / NS.
     Above,
     /// Hollow circle on a bar: no direction.
     NoDirection,
@@ -119,16 +121,35 @@ pub enum AlbatrossKeyKind {
     Within,
 }
 
-/// A legend entry.
+/// One marker of a legend glyph: a circle, and an arrow from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct KeyMark {
+    /// Circle centre x.
+    pub x: i32,
+    /// Arrow tip x (the arrow runs horizontally from the circle).
+    pub arrow: Option<i32>,
+    /// Hollow circle (a bound or no direction) rather than filled (exact p).
+    pub hollow: bool,
+}
+
+/// A legend entry: its glyph, drawn exactly as the plot draws such studies,
+/// and its label.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlbatrossKey {
-    /// Left edge of the marker.
+    /// Left edge of the glyph.
     pub x: i32,
-    /// Baseline of the label.
+    /// Baseline of the label (the glyph is centred 5 px above it).
     pub y: i32,
     /// Marker.
     pub kind: AlbatrossKeyKind,
-    /// Label (drawn `KEY_W` px right of `x`).
+    /// x of a short centre line (p = 1) in the glyph, for the arrow kinds:
+    /// the glyph shows the left and the right half of the plot.
+    pub centre: Option<i32>,
+    /// Circles (and arrows) of the glyph.
+    pub marks: Vec<KeyMark>,
+    /// x of the label.
+    pub label_x: i32,
+    /// Label.
     pub label: String,
 }
 
@@ -163,8 +184,12 @@ pub struct AlbatrossLayout {
 
 /// p-value ticks on each half.
 const P_TICKS: [f64; 5] = [0.5, 0.1, 0.05, 0.01, 0.001];
-/// Width of a legend marker plus its gap.
+/// Width of a one-marker legend glyph plus its gap.
 const KEY_W: i32 = 30;
+/// Width of a two-sided (arrow) legend glyph plus its gap.
+const KEY_W2: i32 = 84;
+/// Length of a study's arrow in the plot.
+const ARROW: i32 = 26;
 const LABEL_SIZE: f64 = 14.0;
 
 /// Nice log ticks (1, 2, 5 × 10ᵏ) for a sample-size axis.
@@ -299,9 +324,9 @@ pub fn albatross_layout(d: &AlbatrossData, width: u32, plot_height: u32) -> Alba
                 let x = xp(p.p, p.side);
                 let s = p.side as i32;
                 let arrow = match p.kind {
-                    "below" => Some((x + s * 26).clamp(x0 + 2, x1 - 2)),
+                    "below" => Some((x + s * ARROW).clamp(x0 + 2, x1 - 2)),
                     "above" => {
-                        let tip = x - s * 26;
+                        let tip = x - s * ARROW;
                         Some(if s > 0 {
                             tip.max(cx + 2)
                         } else {
@@ -495,28 +520,103 @@ pub fn albatross_layout(d: &AlbatrossData, width: u32, plot_height: u32) -> Alba
         false,
     );
 
-    // Legend rows, wrapped to the width.
+    // Legend rows, wrapped to the width. The arrow kinds show both halves
+    // of the plot around a short centre line, because an arrow's direction
+    // on screen flips with the side: what matters is whether it points away
+    // from p = 1 (p below a bound) or toward it (p above a bound, NS).
     let mut legend = Vec::new();
     let mut y = cap + lh + 6;
     let mut x = 12;
     let mut key = |kind: AlbatrossKeyKind, label: &str, x: &mut i32, y: &mut i32| {
-        let wdt = KEY_W + text_width(label, s, false).ceil() as i32 + 18;
+        use AlbatrossKeyKind as K;
+        let glyph_w = match kind {
+            K::Below | K::Above => KEY_W2,
+            K::NoDirection => KEY_W + 6,
+            _ => KEY_W,
+        };
+        let wdt = glyph_w + text_width(label, s, false).ceil() as i32 + 18;
         if *x > 12 && *x + wdt > w - 12 {
             *x = 12;
             *y += lh;
         }
+        let x0 = *x;
+        let one = |hollow| {
+            vec![KeyMark {
+                x: x0 + 8,
+                arrow: None,
+                hollow,
+            }]
+        };
+        let (centre, marks) = match kind {
+            K::Exact => (None, one(false)),
+            K::Flagged => (None, one(false)),
+            K::NoDirection => (
+                None,
+                vec![KeyMark {
+                    x: x0 + 14,
+                    arrow: None,
+                    hollow: true,
+                }],
+            ),
+            K::Parallel | K::Within => (None, Vec::new()),
+            // ←○ | ○→
+            K::Below => (
+                Some(x0 + 36),
+                vec![
+                    KeyMark {
+                        x: x0 + 24,
+                        arrow: Some(x0),
+                        hollow: true,
+                    },
+                    KeyMark {
+                        x: x0 + 48,
+                        arrow: Some(x0 + 72),
+                        hollow: true,
+                    },
+                ],
+            ),
+            // ○→ | ←○
+            K::Above => (
+                Some(x0 + 36),
+                vec![
+                    KeyMark {
+                        x: x0 + 6,
+                        arrow: Some(x0 + 32),
+                        hollow: true,
+                    },
+                    KeyMark {
+                        x: x0 + 66,
+                        arrow: Some(x0 + 40),
+                        hollow: true,
+                    },
+                ],
+            ),
+        };
         legend.push(AlbatrossKey {
-            x: *x,
+            x: x0,
             y: *y,
             kind,
+            centre,
+            marks,
+            label_x: x0 + glyph_w,
             label: label.to_string(),
         });
         *x += wdt;
     };
     use AlbatrossKeyKind as K;
     key(K::Exact, "exact p", &mut x, &mut y);
-    key(K::Below, "p < bound (true p smaller)", &mut x, &mut y);
-    key(K::Above, "p > bound or NS", &mut x, &mut y);
+    key(
+        K::Below,
+        "p < bound: arrow away from p = 1 (true p smaller)",
+        &mut x,
+        &mut y,
+    );
+    key(
+        K::Above,
+        "p > bound or NS: arrow toward p = 1",
+        &mut x,
+        &mut y,
+    );
     key(
         K::NoDirection,
         "no direction: bar = possible positions",
@@ -734,27 +834,33 @@ pub fn draw_albatross<DB: DrawingBackend>(c: &Canvas<'_, DB>, l: &AlbatrossLayou
     for k in &l.legend {
         let (x, y) = (k.x, k.y - 5);
         use AlbatrossKeyKind as K;
+        let col = if k.kind == K::Flagged {
+            colour::FLAGGED
+        } else {
+            colour::STUDY
+        };
+        if let Some(cx) = k.centre {
+            c.rect(cx, y - 9, cx + 1, y + 10, colour::MUTED)?;
+        }
+        if k.kind == K::NoDirection {
+            c.rect(x, y - 1, x + 28, y + 2, col)?;
+            c.rect(x, y - 5, x + 2, y + 6, col)?;
+            c.rect(x + 27, y - 5, x + 29, y + 6, col)?;
+        }
+        for m in &k.marks {
+            if let Some(tip) = m.arrow {
+                arrow(c, m.x, tip, y, col)?;
+            }
+            marker(c, m.x, y, m.hollow, col)?;
+        }
         match k.kind {
-            K::Exact => marker(c, x + 8, y, false, colour::STUDY)?,
-            K::Below => {
-                arrow(c, x + 4, x + 26, y, colour::STUDY)?;
-                marker(c, x + 4, y, true, colour::STUDY)?;
-            }
-            K::Above => {
-                arrow(c, x + 16, x - 4, y, colour::STUDY)?;
-                marker(c, x + 16, y, true, colour::STUDY)?;
-            }
-            K::NoDirection => {
-                c.rect(x, y - 1, x + 24, y + 2, colour::STUDY)?;
-                marker(c, x + 12, y, true, colour::STUDY)?;
-            }
-            K::Flagged => marker(c, x + 8, y, false, colour::FLAGGED)?,
             K::Parallel => c.line(&[(x, y), (x + 24, y)], CONTOUR, 2)?,
             K::Within => dashed(c, &[(x, y), (x + 26, y)], CONTOUR, 7.0, 5.0)?,
+            _ => {}
         }
         c.text(
             &k.label,
-            x + KEY_W,
+            k.label_x,
             k.y,
             s,
             false,

@@ -1,25 +1,22 @@
 //! Drawing surfaces: a thin pixel-coordinate canvas over plotters' bitmap
-//! (encoded to PNG with the `png` crate) and SVG backends.
+//! backend (encoded to PNG with the `png` crate) and our SVG backend
+//! ([`super::svg`]).
 //!
 //! Layouts give every coordinate in pixels, text positions as baselines;
-//! [`Canvas`] turns them into plotters calls, so the PNG and the SVG of one
-//! layout are drawn by the same code. Rendering is deterministic: no
-//! timestamps, no system fonts, a fixed PNG encoder configuration.
+//! [`Canvas`] turns them into drawing calls, so the PNG and the SVG of one
+//! layout are drawn by the same code. Text never goes through plotters: the
+//! PNG gets the embedded font's glyphs rasterised at sub-pixel pen
+//! positions, the SVG gets the same glyphs as outlines at the same positions.
+//! Rendering is deterministic: no timestamps, no system fonts, a fixed PNG
+//! encoder configuration.
 
-use super::style::{self, FONT_FAMILY, colour};
+use super::style::{self, colour};
+use super::svg::{SharedSink, SvgBackend, SvgSink};
 use crate::error::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
-
-/// Which backend a canvas draws on (text metrics differ slightly).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Surface {
-    /// Pixel buffer (PNG).
-    Png,
-    /// SVG text.
-    Svg,
-}
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// Horizontal text anchor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -36,7 +33,9 @@ pub enum Anchor {
 /// A drawing area plus an origin offset, in pixels.
 pub struct Canvas<'a, DB: DrawingBackend> {
     area: &'a DrawingArea<DB, Shift>,
-    surface: Surface,
+    /// The SVG document when drawing SVG (text goes straight into it, in
+    /// order with the shapes); None for PNG.
+    svg: Option<SharedSink>,
     dx: i32,
     dy: i32,
     what: &'static str,
@@ -54,7 +53,7 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
     pub fn offset(&self, dx: i32, dy: i32) -> Canvas<'a, DB> {
         Canvas {
             area: self.area,
-            surface: self.surface,
+            svg: self.svg.clone(),
             dx: self.dx + dx,
             dy: self.dy + dy,
             what: self.what,
@@ -80,29 +79,13 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
         if s.is_empty() {
             return Ok(());
         }
-        if self.surface == Surface::Png {
+        let Some(svg) = &self.svg else {
             return self.raster_text(s, x, y, size, bold, anchor, c);
-        }
-        let h = match anchor {
-            Anchor::Left => HPos::Left,
-            Anchor::Center => HPos::Center,
-            Anchor::Right => HPos::Right,
         };
-        let fs = if bold {
-            FontStyle::Bold
-        } else {
-            FontStyle::Normal
-        };
-        // plotters' SVG backend writes font-size = size / 1.24 and dy = 0.76em
-        // for a top anchor; map both so the baseline lands on `y` and the em
-        // matches DejaVu's (ascent − descent = 1.164 em) in the PNG.
-        let em = size / 1.164;
-        let top = y - (0.76 * em).round() as i32;
-        let font = FontDesc::new(FontFamily::Name(FONT_FAMILY), em * 1.24, fs);
-        let ts = TextStyle::from(font).color(&c).pos(Pos::new(h, VPos::Top));
-        self.area
-            .draw(&Text::new(s.to_string(), self.p(x, top), ts))
-            .map_err(|e| err(self.what, e))
+        let (px, py) = self.p(x, y);
+        let start = pen_start(s, px, size, bold, anchor);
+        svg.borrow_mut().text(s, start, py as f32, size, bold, c);
+        Ok(())
     }
 
     /// Rasterise text with the embedded font at sub-pixel pen positions.
@@ -122,12 +105,7 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
         anchor: Anchor,
         c: RGBColor,
     ) -> Result<()> {
-        let width = style::text_width(s, size, bold);
-        let start = match anchor {
-            Anchor::Left => x as f32,
-            Anchor::Center => x as f32 - (width / 2.0) as f32,
-            Anchor::Right => x as f32 - width as f32,
-        };
+        let start = pen_start(s, x, size, bold, anchor);
         let mut result = Ok(());
         style::for_each_glyph_pixel(s, size, bold, start, y as f32, |px, py, cov| {
             if result.is_ok() && cov > 0.0 {
@@ -195,6 +173,16 @@ impl<'a, DB: DrawingBackend> Canvas<'a, DB> {
     }
 }
 
+/// Where the pen starts for `s` anchored at `x`.
+fn pen_start(s: &str, x: i32, size: f64, bold: bool, anchor: Anchor) -> f32 {
+    let width = style::text_width(s, size, bold);
+    match anchor {
+        Anchor::Left => x as f32,
+        Anchor::Center => x as f32 - (width / 2.0) as f32,
+        Anchor::Right => x as f32 - width as f32,
+    }
+}
+
 /// Draw on a white `width` × `height` pixel buffer and encode it as PNG.
 pub fn render_png(
     width: u32,
@@ -202,14 +190,13 @@ pub fn render_png(
     what: &'static str,
     draw: impl FnOnce(&Canvas<'_, BitMapBackend<'_>>) -> Result<()>,
 ) -> Result<Vec<u8>> {
-    style::register_fonts()?;
     let mut buf = vec![255u8; width as usize * height as usize * 3];
     {
         let root = BitMapBackend::with_buffer(&mut buf, (width, height)).into_drawing_area();
         root.fill(&colour::WHITE).map_err(|e| err(what, e))?;
         let canvas = Canvas {
             area: &root,
-            surface: Surface::Png,
+            svg: None,
             dx: 0,
             dy: 0,
             what,
@@ -223,21 +210,21 @@ pub fn render_png(
     })
 }
 
-/// Draw on an SVG document of `width` × `height` pixels.
+/// Draw on an SVG document of `width` × `height` pixels (text as glyph
+/// outlines of the embedded font; see [`super::svg`]).
 pub fn render_svg(
     width: u32,
     height: u32,
     what: &'static str,
-    draw: impl FnOnce(&Canvas<'_, SVGBackend<'_>>) -> Result<()>,
+    draw: impl FnOnce(&Canvas<'_, SvgBackend>) -> Result<()>,
 ) -> Result<String> {
-    style::register_fonts()?;
-    let mut out = String::new();
+    let sink: SharedSink = Rc::new(RefCell::new(SvgSink::default()));
     {
-        let root = SVGBackend::with_string(&mut out, (width, height)).into_drawing_area();
+        let root = SvgBackend::new(sink.clone(), (width, height)).into_drawing_area();
         root.fill(&colour::WHITE).map_err(|e| err(what, e))?;
         let canvas = Canvas {
             area: &root,
-            surface: Surface::Svg,
+            svg: Some(sink.clone()),
             dx: 0,
             dy: 0,
             what,
@@ -245,10 +232,8 @@ pub fn render_svg(
         draw(&canvas)?;
         root.present().map_err(|e| err(what, e))?;
     }
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    Ok(out)
+    let doc = sink.borrow().finish(width, height);
+    Ok(doc)
 }
 
 /// RGB8 buffer → PNG bytes with a fixed encoder configuration (no time or

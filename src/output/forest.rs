@@ -39,6 +39,9 @@ use plotters::prelude::DrawingBackend;
 /// region).
 pub const SPOT_XLAB: &str = "← favours control · favours spot reduction →";
 
+/// Footer line of a three-level forest plot explaining the cluster bands.
+pub const CLUSTER_NOTE: &str = "Shaded bands and brackets at the left join the rows of one study: one cluster of the three-level model and of the CR2 standard errors.";
+
 /// Neutral axis label for generic tables.
 pub const GENERIC_XLAB: &str = "← lower in group 1 · higher in group 1 →";
 
@@ -74,6 +77,7 @@ impl ForestStudy {
             weight: 0.0,
             flags: Vec::new(),
             interval: None,
+            cluster: None,
         }
     }
 }
@@ -340,10 +344,17 @@ pub fn forest_data(
 /// the cluster of row i and `headings[i]` its study's display name) weighted
 /// as metafor `weights()` of the `rma.mv` fit, the diamond at the CR2 CI, the
 /// bar at the prediction interval, and a model footer with both variance
-/// components and I² by level. Rows are shown under a heading per study;
-/// with `by`, blocks follow `by` instead (rows labelled "study · outcome"),
-/// each with its own three-level diamond when it can be fitted (at least 2
-/// studies and more outcomes than studies) and none otherwise.
+/// components and I² by level. Rows are shown under a heading per study
+/// (per cohort when a study has several); with `by`, blocks follow `by`
+/// instead (rows labelled "study · outcome"), each with its own three-level
+/// diamond when it can be fitted (at least 2 studies and more outcomes than
+/// studies) and none otherwise.
+///
+/// Either way the rows of one cluster are kept together (clusters in order of
+/// first appearance) and carry their cluster, so the layout shades every
+/// other cluster and brackets the rows that share one: the grouping the model
+/// uses is visible, also where a cluster spans two cohort headings or a `by`
+/// block holds outcomes of several studies.
 pub fn forest_data_three_level(
     mut studies: Vec<ForestStudy>,
     clusters: &[String],
@@ -353,17 +364,32 @@ pub fn forest_data_three_level(
     opts: &ValidRmaOptions,
     spec: &ForestSpec,
 ) -> Result<ForestData> {
-    for (s, w) in studies.iter_mut().zip(&t.weights) {
+    for ((s, w), c) in studies.iter_mut().zip(&t.weights).zip(clusters) {
         s.weight = *w;
+        s.cluster = Some(c.clone());
     }
+    // Row order: clusters in order of first appearance, within a cluster
+    // its headings (cohorts) in order of first appearance, then the rows as
+    // given (a stable sort).
+    let cluster_order = levels_in_order(clusters);
+    let heading_order = levels_in_order(headings);
+    let rank = |i: usize| {
+        (
+            cluster_order.iter().position(|c| **c == clusters[i]),
+            heading_order.iter().position(|h| **h == headings[i]),
+        )
+    };
+    let mut order_idx: Vec<usize> = (0..studies.len()).collect();
+    order_idx.sort_by_key(|&i| rank(i));
     let groups = match by {
         None => {
             let mut groups: Vec<ForestGroup> = Vec::new();
-            for (s, c) in studies.into_iter().zip(clusters.iter().zip(headings)) {
+            for i in order_idx {
+                let (s, h) = (studies[i].clone(), &headings[i]);
                 match groups.last_mut() {
-                    Some(g) if g.name.as_deref() == Some(c.1.as_str()) => g.studies.push(s),
+                    Some(g) if g.name.as_deref() == Some(h.as_str()) => g.studies.push(s),
                     _ => groups.push(ForestGroup {
-                        name: Some(c.1.clone()),
+                        name: Some(h.clone()),
                         studies: vec![s],
                         pooled: None,
                     }),
@@ -377,7 +403,11 @@ pub fn forest_data_three_level(
             }
             let mut groups = Vec::new();
             for key in levels_in_order(keys) {
-                let idx: Vec<usize> = (0..studies.len()).filter(|&i| keys[i] == *key).collect();
+                let idx: Vec<usize> = order_idx
+                    .iter()
+                    .copied()
+                    .filter(|&i| keys[i] == *key)
+                    .collect();
                 let members: Vec<ForestStudy> = idx.iter().map(|&i| studies[i].clone()).collect();
                 let yi: Vec<f64> = members.iter().map(|s| s.yi).collect();
                 let vi: Vec<f64> = members.iter().map(|s| s.vi).collect();
@@ -426,6 +456,7 @@ pub fn forest_data_three_level(
                 num(t.robust.tval[0], 2),
                 p_clause(Some(t.robust.pval[0]))
             ),
+            CLUSTER_NOTE.to_string(),
         ],
         legend: spec.legend.clone(),
     })
@@ -479,6 +510,18 @@ fn block_name(key: &str) -> String {
 /// Draw a forest layout onto a canvas (origin at the layout's top left).
 pub fn draw_forest<DB: DrawingBackend>(c: &Canvas<'_, DB>, l: &ForestLayout) -> Result<()> {
     let cols = &l.columns;
+    // Cluster bands first, so everything else draws over the shading.
+    for b in &l.clusters {
+        if b.shaded {
+            c.rect(l.band_x.0, b.top, l.band_x.1, b.bottom, colour::BAND)?;
+        }
+        if let Some(x) = b.bracket {
+            let (t, u) = (b.top + 5, b.bottom - 5);
+            c.rect(x, t, x + 2, u, colour::BRACKET)?;
+            c.rect(x, t, x + 7, t + 2, colour::BRACKET)?;
+            c.rect(x, u - 2, x + 7, u, colour::BRACKET)?;
+        }
+    }
     for t in &l.header {
         c.text(&t.text, t.x, t.y, t.size, t.bold, t.anchor, colour::INK)?;
     }
@@ -502,15 +545,9 @@ pub fn draw_forest<DB: DrawingBackend>(c: &Canvas<'_, DB>, l: &ForestLayout) -> 
     let fs = l.font_size;
     for r in &l.rows {
         let ink = colour::INK;
-        c.text(
-            &r.label,
-            cols.label,
-            r.baseline,
-            fs,
-            r.bold,
-            Anchor::Left,
-            ink,
-        )?;
+        for t in &r.label {
+            c.text(&t.text, t.x, t.y, t.size, t.bold, t.anchor, ink)?;
+        }
         if let Some(fx) = cols.flags {
             c.text(
                 &r.flags,
@@ -656,15 +693,9 @@ pub fn draw_forest<DB: DrawingBackend>(c: &Canvas<'_, DB>, l: &ForestLayout) -> 
             Anchor::Left,
             colour::FLAGGED,
         )?;
-        c.text(
-            &e.text,
-            e.text_x,
-            e.y,
-            e.size,
-            false,
-            Anchor::Left,
-            colour::MUTED,
-        )?;
+        for t in &e.text {
+            c.text(&t.text, t.x, t.y, t.size, t.bold, t.anchor, colour::MUTED)?;
+        }
     }
     Ok(())
 }

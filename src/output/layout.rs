@@ -6,11 +6,19 @@
 //! x-range and ticks, the column positions and the footer. The renderer in
 //! [`super::forest`] only draws what is here, so snapshot tests of the layout
 //! cover everything but rasterisation. Text is measured with the embedded
-//! font, so columns fit their contents and over-long labels are shortened
-//! with an ellipsis instead of overlapping.
+//! font, so columns fit their contents, and a label too long for its column
+//! is fitted ([`super::style::fit_label`]): shrunk, then wrapped onto more
+//! lines (the row grows); a study label is shortened with "…" only when two
+//! lines at the smallest size cannot hold it, and a pooled row's label, a
+//! heading or a footer line never is.
+//!
+//! Rows that share a cluster (`ForestStudy::cluster`: the outcomes of one
+//! study in the three-level model) are grouped visibly: every other cluster
+//! is shaded and a cluster with several rows gets a bracket in the left
+//! margin ([`ClusterBand`]).
 
 use super::canvas::Anchor;
-use super::style::{ellipsize, num, size, text_width};
+use super::style::{Fit, Fitted, fit_label, num, size, text_width, wrap_hard};
 use serde::Serialize;
 
 /// One study (effect size) to draw.
@@ -32,6 +40,10 @@ pub struct ForestStudy {
     /// credible interval) instead of yi ± z·√vi; None for a study's own CI.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interval: Option<(f64, f64)>,
+    /// Cluster (study) of this row in a multilevel model; consecutive rows
+    /// of one cluster are shaded and bracketed together. None: no grouping.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 impl ForestStudy {
@@ -164,10 +176,15 @@ pub enum Mark {
 pub struct Row {
     /// Centre y of the row.
     pub y: i32,
-    /// Text baseline.
+    /// Top of the row (rows with wrapped labels are taller).
+    pub top: i32,
+    /// Bottom of the row.
+    pub bottom: i32,
+    /// Text baseline of the other columns.
     pub baseline: i32,
-    /// Label (possibly shortened with "…").
-    pub label: String,
+    /// The label's lines, fitted to the label column (a study label is
+    /// shortened with "…" only as a last resort; other labels never are).
+    pub label: Vec<TextItem>,
     /// Bold label (headings, pooled rows).
     pub bold: bool,
     /// Flag codes, separated by ", ".
@@ -182,11 +199,45 @@ pub struct Row {
     pub mark: Mark,
 }
 
+impl Row {
+    /// The label's text, lines joined with spaces.
+    pub fn label_text(&self) -> String {
+        self.label
+            .iter()
+            .map(|t| t.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Consecutive rows of one cluster (a study's outcomes in a three-level
+/// forest plot, metafor `forest()` with the rows of a study kept together).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClusterBand {
+    /// Cluster id.
+    pub cluster: String,
+    /// Top of the first row (its heading, when the block has one).
+    pub top: i32,
+    /// Bottom of the last row.
+    pub bottom: i32,
+    /// Indices into [`ForestLayout::rows`] of the band's rows.
+    pub rows: Vec<usize>,
+    /// Study rows in the band.
+    pub studies: usize,
+    /// Shaded (every other band).
+    pub shaded: bool,
+    /// x of the bracket in the left margin (clusters with two or more rows).
+    pub bracket: Option<i32>,
+}
+
 /// Column x positions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Columns {
     /// Left edge of the label column.
     pub label: i32,
+    /// Right edge of the study labels (headings and pooled rows may run on
+    /// over the flags and n columns, up to the plot).
+    pub label_right: i32,
     /// Left edge of the flags column (None when no row has flags).
     pub flags: Option<i32>,
     /// Right edge of the n column.
@@ -231,6 +282,10 @@ pub struct ForestLayout {
     pub pooled_rule: i32,
     /// Rows, top to bottom.
     pub rows: Vec<Row>,
+    /// Cluster bands behind the rows (empty unless studies carry clusters).
+    pub clusters: Vec<ClusterBand>,
+    /// Left and right x of the cluster shading.
+    pub band_x: (i32, i32),
     /// Data value at the plot's left edge.
     pub x_min: f64,
     /// Data value at the plot's right edge.
@@ -267,8 +322,9 @@ pub struct LegendEntry {
     pub y: i32,
     /// Short code as shown in the flags column.
     pub code: String,
-    /// "FULL_CODE: meaning" (possibly shortened with "…").
-    pub text: String,
+    /// "FULL_CODE: meaning", wrapped to the legend column (one item per
+    /// line).
+    pub text: Vec<TextItem>,
     /// Font size.
     pub size: f64,
 }
@@ -327,6 +383,25 @@ fn decimals(step: f64) -> usize {
 
 const MARGIN: i32 = 20;
 const GAP: i32 = 24;
+/// Room left of the labels for the cluster brackets (when rows carry
+/// clusters).
+const GUTTER: i32 = 14;
+/// Most lines a study label may take before it is shortened.
+const STUDY_LINES: usize = 2;
+
+/// Line height of wrapped labels at `size`.
+fn line_h(size: f64) -> i32 {
+    (size * 1.2).round() as i32
+}
+
+/// The cluster every study of `studies` belongs to, if they share one.
+fn common_cluster(studies: &[ForestStudy]) -> Option<&str> {
+    let first = studies.first()?.cluster.as_deref()?;
+    studies
+        .iter()
+        .all(|s| s.cluster.as_deref() == Some(first))
+        .then_some(first)
+}
 
 /// Lay out a forest plot.
 pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
@@ -338,6 +413,8 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
     let studies: Vec<&ForestStudy> = data.groups.iter().flat_map(|g| &g.studies).collect();
     let any_flags = studies.iter().any(|s| !s.flags.is_empty());
     let any_n = studies.iter().any(|s| s.n.is_some());
+    let any_cluster = studies.iter().any(|s| s.cluster.is_some());
+    let gutter = if any_cluster { GUTTER } else { 0 };
     let lvl = format!("{}", (data.level * 1e6).round() / 1e6);
 
     // --- x-range: all estimates, the pooled CI and PI, and 0; CIs may extend
@@ -366,15 +443,6 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
     let span = (core_hi - core_lo).max(0.5);
     let lo = ci_lo.max(core_lo - span).min(core_lo);
     let hi = ci_hi.min(core_hi + span).max(core_hi);
-    let ticks_v = nice_ticks(lo, hi, 6);
-    let x_min = ticks_v[0];
-    let x_max = *ticks_v.last().unwrap();
-    let step = if ticks_v.len() > 1 {
-        ticks_v[1] - ticks_v[0]
-    } else {
-        1.0
-    };
-    let dec = decimals(step);
 
     // --- text columns.
     let effect_text =
@@ -409,38 +477,60 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
     } else {
         0
     };
-    // Labels get what is left after a plot of at least 40% of the width.
+    // Labels get what is left after a plot of 40% of the width; when they
+    // need more, the plot gives up room down to 30% of the width.
     let fixed = MARGIN
+        + gutter
         + if any_flags { flags_w + GAP } else { 0 }
         + if any_n { n_w + GAP } else { 0 }
         + GAP
-        + (width as f64 * 0.4) as i32
         + GAP
         + effect_w
         + GAP
         + weight_w
         + MARGIN;
-    let label_max = (width - fixed).max(120);
-    let mut label_w = w("Study", true);
-    let label_of = |s: &str, bold: bool| ellipsize(s, fs, bold, label_max as f64);
-    for s in &studies {
-        label_w = label_w.max(w(&label_of(&s.label, false), false));
-    }
+    let label_room =
+        |plot_share: f64| (width - fixed - (width as f64 * plot_share) as i32).max(120);
     // Headings and pooled rows have no flags or n, so their labels may run
     // on over those columns.
     let side_w = if any_flags { flags_w + GAP } else { 0 } + if any_n { n_w + GAP } else { 0 };
-    let wide_max = label_max + side_w;
-    let wide_of = |s: &str| ellipsize(s, fs, true, wide_max as f64);
+    let mut label_w = w("Study", true);
+    for s in &studies {
+        label_w = label_w.max(w(&s.label, false));
+    }
     for g in &data.groups {
         if let Some(n) = &g.name {
-            label_w = label_w.max(w(&wide_of(n), true) - side_w);
+            label_w = label_w.max(w(n, true) - side_w);
         }
     }
     for p in &pooled {
-        label_w = label_w.max(w(&wide_of(&p.label), true) - side_w);
+        label_w = label_w.max(w(&p.label, true) - side_w);
     }
+    let label_max = label_room(0.4).max(label_w.min(label_room(0.3)));
     label_w = label_w.min(label_max);
-    let label_x = MARGIN;
+    let study_fit = |s: &str| {
+        fit_label(
+            s,
+            fs,
+            false,
+            label_w as f64,
+            size::MIN_LABEL,
+            Fit::Study {
+                max_lines: STUDY_LINES,
+            },
+        )
+    };
+    let wide_fit = |s: &str, bold: bool| {
+        fit_label(
+            s,
+            fs,
+            bold,
+            (label_w + side_w) as f64,
+            size::MIN_LABEL,
+            Fit::Summary,
+        )
+    };
+    let label_x = MARGIN + gutter;
     let mut x = label_x + label_w + GAP;
     let flags_x = any_flags.then(|| {
         let fx = x;
@@ -459,6 +549,7 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
     let plot_right = effect_right - effect_w - GAP;
     let columns = Columns {
         label: label_x,
+        label_right: label_x + label_w,
         flags: flags_x,
         n: n_right,
         plot_left,
@@ -466,6 +557,18 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
         effect: effect_right,
         weight: weight_right,
     };
+    // Ticks: about one per 80 px of plot, at most 6, so that their labels
+    // never collide in a narrow plot.
+    let target = ((plot_right - plot_left) / 80).clamp(2, 6) as usize;
+    let ticks_v = nice_ticks(lo, hi, target);
+    let x_min = ticks_v[0];
+    let x_max = *ticks_v.last().unwrap();
+    let step = if ticks_v.len() > 1 {
+        ticks_v[1] - ticks_v[0]
+    } else {
+        1.0
+    };
+    let dec = decimals(step);
     let sx = |v: f64| -> i32 {
         let t = (v - x_min) / (x_max - x_min);
         (plot_left as f64 + t * (plot_right - plot_left) as f64).round() as i32
@@ -474,75 +577,72 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
     let base = |y: i32| y + (fs * 0.31).round() as i32;
 
     // --- header.
-    let mut y = MARGIN + rh / 2;
+    let y = MARGIN + rh / 2;
     let hb = base(y);
-    let mut header = vec![TextItem {
-        x: label_x,
+    let head = |x: i32, text: &str, anchor: Anchor| TextItem {
+        x,
         y: hb,
-        text: "Study".into(),
+        text: text.into(),
         size: fs,
         bold: true,
-        anchor: Anchor::Left,
-    }];
+        anchor,
+    };
+    let mut header = vec![head(label_x, "Study", Anchor::Left)];
     if let Some(fx) = flags_x {
-        header.push(TextItem {
-            x: fx,
-            y: hb,
-            text: "Flags".into(),
-            size: fs,
-            bold: true,
-            anchor: Anchor::Left,
-        });
+        header.push(head(fx, "Flags", Anchor::Left));
     }
     if any_n {
-        header.push(TextItem {
-            x: n_right,
-            y: hb,
-            text: "n".into(),
-            size: fs,
-            bold: true,
-            anchor: Anchor::Right,
-        });
+        header.push(head(n_right, "n", Anchor::Right));
     }
-    header.push(TextItem {
-        x: effect_right,
-        y: hb,
-        text: effect_head,
-        size: fs,
-        bold: true,
-        anchor: Anchor::Right,
-    });
-    header.push(TextItem {
-        x: weight_right,
-        y: hb,
-        text: "Weight".into(),
-        size: fs,
-        bold: true,
-        anchor: Anchor::Right,
-    });
+    header.push(head(effect_right, &effect_head, Anchor::Right));
+    header.push(head(weight_right, "Weight", Anchor::Right));
     let header_rule = y + rh / 2 + 2;
-    y = header_rule + rh / 2 + 6;
-    let first_row_y = y - rh / 2;
+    let mut top = header_rule + 6;
+    let first_row_y = top;
 
-    // --- rows.
+    // --- rows. A row is `rh` high, or taller when its label wraps; its
+    // marks and other columns sit on its centre line.
     let w_max = studies.iter().map(|s| s.weight).fold(0.0, f64::max);
     let max_half = (rh as f64 * 0.36).round();
     let mut rows = Vec::new();
-    let blank = |y: i32, label: String, bold: bool, mark: Mark| Row {
-        y,
-        baseline: base(y),
-        label,
-        bold,
-        flags: String::new(),
-        n: String::new(),
-        effect: String::new(),
-        weight: String::new(),
-        mark,
-    };
-    let diamond_row = |y: i32, p: &Pooled, overall: bool| {
-        let mut r = blank(
+    let mut row_cluster: Vec<Option<String>> = Vec::new();
+    let blank = |top: i32, label: Fitted, bold: bool, mark: Mark| {
+        let n = label.lines.len();
+        let lh = line_h(label.size);
+        let h = rh.max(n as i32 * lh + rh - line_h(fs));
+        let y = top + h / 2;
+        let items = label
+            .lines
+            .into_iter()
+            .enumerate()
+            .map(|(i, text)| TextItem {
+                x: label_x,
+                y: (y as f64 + label.size * 0.31 + (i as f64 - (n - 1) as f64 / 2.0) * lh as f64)
+                    .round() as i32,
+                text,
+                size: label.size,
+                bold,
+                anchor: Anchor::Left,
+            })
+            .collect();
+        Row {
             y,
-            wide_of(&p.label),
+            top,
+            bottom: top + h,
+            baseline: base(y),
+            label: items,
+            bold,
+            flags: String::new(),
+            n: String::new(),
+            effect: String::new(),
+            weight: String::new(),
+            mark,
+        }
+    };
+    let diamond_row = |top: i32, p: &Pooled, overall: bool| {
+        let mut r = blank(
+            top,
+            wide_fit(&p.label, true),
             true,
             Mark::Diamond {
                 lo: sx(clamp(p.ci_lb)),
@@ -563,10 +663,12 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
     for (gi, g) in data.groups.iter().enumerate() {
         if let Some(name) = &g.name {
             if gi > 0 {
-                y += rh / 2;
+                top += rh / 2;
             }
-            rows.push(blank(y, wide_of(name), true, Mark::None));
-            y += rh;
+            let r = blank(top, wide_fit(name, true), true, Mark::None);
+            top = r.bottom;
+            rows.push(r);
+            row_cluster.push(common_cluster(&g.studies).map(str::to_string));
         }
         for s in &g.studies {
             let (a, b) = s.ci(data.level);
@@ -575,23 +677,12 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
             } else {
                 4
             };
-            rows.push(Row {
-                y,
-                baseline: base(y),
-                label: label_of(&s.label, false),
-                bold: false,
-                flags: s.flags.join(", "),
-                n: s.n.map(|n| n.to_string()).unwrap_or_else(|| {
-                    if any_n {
-                        "–".to_string()
-                    } else {
-                        String::new()
-                    }
-                }),
-                effect: effect_text(s.yi, a, b),
-                weight: format!("{:.1}%", s.weight),
-                mark: Mark::Study {
-                    x: sx(clamp(s.yi)),
+            let mut r = blank(
+                top,
+                study_fit(&s.label),
+                false,
+                Mark::Study {
+                    x: 0,
                     half,
                     lo: sx(clamp(a)),
                     hi: sx(clamp(b)),
@@ -600,23 +691,40 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
                     off_scale: s.yi < x_min || s.yi > x_max,
                     flagged: !s.flags.is_empty(),
                 },
+            );
+            if let Mark::Study { x, .. } = &mut r.mark {
+                *x = sx(clamp(s.yi));
+            }
+            r.flags = s.flags.join(", ");
+            r.n = s.n.map(|n| n.to_string()).unwrap_or_else(|| {
+                if any_n {
+                    "–".to_string()
+                } else {
+                    String::new()
+                }
             });
-            y += rh;
+            r.effect = effect_text(s.yi, a, b);
+            r.weight = format!("{:.1}%", s.weight);
+            top = r.bottom;
+            rows.push(r);
+            row_cluster.push(s.cluster.clone());
         }
         if let Some(p) = &g.pooled {
-            rows.push(diamond_row(y, p, false));
-            y += rh;
+            let r = diamond_row(top, p, false);
+            top = r.bottom;
+            rows.push(r);
+            row_cluster.push(None);
         }
     }
-    let last_study_bottom = y - rh / 2;
-    let pooled_rule = y - rh / 2 + 4;
-    y = pooled_rule + rh / 2 + 6;
-    rows.push(diamond_row(y, &data.overall, true));
-    y += rh;
+    let pooled_rule = top + 4;
+    top = pooled_rule + 6;
+    let r = diamond_row(top, &data.overall, true);
+    top = r.bottom;
+    rows.push(r);
     if let Some((a, b)) = data.overall.pi {
         let mut r = blank(
-            y,
-            "Prediction interval".into(),
+            top,
+            wide_fit("Prediction interval", false),
             false,
             Mark::Interval {
                 lo: sx(clamp(a)),
@@ -626,13 +734,41 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
             },
         );
         r.effect = format!("[{}, {}]", num(a, 2), num(b, 2));
+        top = r.bottom;
         rows.push(r);
-        y += rh;
     }
-    let _ = last_study_bottom;
+
+    // --- cluster bands: maximal runs of rows of one cluster.
+    let mut clusters: Vec<ClusterBand> = Vec::new();
+    let mut i = 0;
+    while i < row_cluster.len() {
+        let Some(c) = &row_cluster[i] else {
+            i += 1;
+            continue;
+        };
+        let mut j = i;
+        while j + 1 < row_cluster.len() && row_cluster[j + 1].as_ref() == Some(c) {
+            j += 1;
+        }
+        let idx: Vec<usize> = (i..=j).collect();
+        let n_studies = idx
+            .iter()
+            .filter(|&&k| matches!(rows[k].mark, Mark::Study { .. }))
+            .count();
+        clusters.push(ClusterBand {
+            cluster: c.clone(),
+            top: rows[i].top,
+            bottom: rows[j].bottom,
+            rows: idx,
+            studies: n_studies,
+            shaded: clusters.len().is_multiple_of(2),
+            bracket: (n_studies >= 2).then_some(MARGIN + 2),
+        });
+        i = j + 1;
+    }
 
     // --- axis.
-    let axis_y = y - rh / 2 + 6;
+    let axis_y = top + 6;
     let ticks: Vec<Tick> = ticks_v
         .iter()
         .map(|&v| Tick {
@@ -678,28 +814,30 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
         }),
     }
 
-    // --- footer and legend.
+    // --- footer and legend: wrapped, never shortened.
     let line_h = (small * 1.45).round() as i32;
     let mut fy = lab_base + (small * 2.0).round() as i32;
     let mut footer = Vec::new();
     for l in &data.footer {
-        footer.push(TextItem {
-            x: label_x,
-            y: fy,
-            text: ellipsize(l, small, false, (width - 2 * MARGIN) as f64),
-            size: small,
-            bold: false,
-            anchor: Anchor::Left,
-        });
-        fy += line_h;
+        for part in wrap_hard(l, small, false, (width - 2 * MARGIN) as f64) {
+            footer.push(TextItem {
+                x: MARGIN,
+                y: fy,
+                text: part,
+                size: small,
+                bold: false,
+                anchor: Anchor::Left,
+            });
+            fy += line_h;
+        }
     }
     let mut legend_marker = None;
     let mut legend = Vec::new();
     if any_flags && !data.legend.is_empty() {
         fy += line_h / 2;
-        legend_marker = Some((label_x + 6, fy));
+        legend_marker = Some((MARGIN + 6, fy));
         footer.push(TextItem {
-            x: label_x + 20,
+            x: MARGIN + 20,
             y: fy,
             text: "Flagged studies (orange); flag codes (details: spotmeta flags):".into(),
             size: small,
@@ -708,7 +846,7 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
         });
         fy += line_h;
         // One entry per line, in two columns when every entry fits in half
-        // the width.
+        // the width; otherwise one column with long entries wrapped.
         let avail = width - 2 * MARGIN - 20;
         let short_w = data
             .legend
@@ -725,19 +863,37 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
                 .all(|(_, m)| entry_w(m) <= avail / 2 - GAP);
         let (cols, col_w) = if two { (2, avail / 2) } else { (1, avail) };
         let per_col = data.legend.len().div_ceil(cols);
+        let mut col_y = vec![fy; cols];
         for (i, (code, meaning)) in data.legend.iter().enumerate() {
-            let (c, r) = (i / per_col, i % per_col);
-            let x = label_x + 20 + c as i32 * col_w;
+            let c = i / per_col;
+            let x = MARGIN + 20 + c as i32 * col_w;
+            let mut y = col_y[c];
+            let text = wrap_hard(meaning, small, false, (col_w - short_w - GAP) as f64)
+                .into_iter()
+                .map(|t| {
+                    let item = TextItem {
+                        x: x + short_w,
+                        y,
+                        text: t,
+                        size: small,
+                        bold: false,
+                        anchor: Anchor::Left,
+                    };
+                    y += line_h;
+                    item
+                })
+                .collect();
             legend.push(LegendEntry {
                 x,
                 text_x: x + short_w,
-                y: fy + r as i32 * line_h,
+                y: col_y[c],
                 code: code.clone(),
-                text: ellipsize(meaning, small, false, (col_w - short_w - GAP) as f64),
+                text,
                 size: small,
             });
+            col_y[c] = y;
         }
-        fy += per_col as i32 * line_h;
+        fy = col_y.into_iter().max().unwrap_or(fy);
     }
     let height = fy - line_h + (small * 0.4).round() as i32 + MARGIN;
     ForestLayout {
@@ -749,6 +905,8 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
         header_rule,
         pooled_rule,
         rows,
+        clusters,
+        band_x: (MARGIN - 8, weight_right + 8),
         x_min,
         x_max,
         zero,

@@ -1,5 +1,5 @@
 //! Stage 5 — results out: text that reads like metafor's `print.rma`, JSON
-//! with stable keys, forest and funnel plots (PNG/SVG with an embedded font)
+//! with stable keys, forest and funnel plots (PNG, and SVG with text as glyph outlines)
 //! and the one-page report.
 //!
 //! | module | what |
@@ -12,7 +12,7 @@
 //! | [`panel`] | the report's confounds and sensitivity panel |
 //! | [`report`] | `spotmeta report`: report.png, plots, results.json, summary.md |
 //! | [`guard`] | output safety: never over an input; a directory's files replaced at once |
-//! | [`canvas`], [`style`] | drawing surfaces, font, colours, sizes |
+//! | [`canvas`], [`style`], [`svg`] | drawing surfaces, font, label fitting, colours, sizes; SVG with text as glyph outlines |
 
 pub mod albatross;
 pub mod bayes;
@@ -26,6 +26,7 @@ pub mod layout;
 pub mod panel;
 pub mod report;
 pub mod style;
+pub mod svg;
 pub mod text;
 
 use crate::error::{Error, Result};

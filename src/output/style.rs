@@ -1,40 +1,25 @@
-//! Sizes, colours, number formatting and the embedded font for every plot.
+//! Sizes, colours, number formatting, the embedded font, and fitting text
+//! into a width.
 //!
 //! The font (DejaVu Sans, regular and bold; licence in
 //! `assets/fonts/LICENSE-DejaVu.txt`) is compiled into the binary with
-//! `include_bytes!` and registered with plotters' `ab_glyph` text backend on
-//! first use, so drawing never looks for fontconfig or a system font. The same
-//! bytes measure text for the layouts, so a column is exactly as wide as the
-//! rendered labels in it.
+//! `include_bytes!`. The same bytes measure text for the layouts, rasterise it
+//! for PNG ([`for_each_glyph_pixel`]) and give the glyph outlines of the SVG
+//! ([`GlyphRun`], [`glyph_path`]), so a column is exactly as wide as the
+//! rendered labels in it and no drawing ever looks for fontconfig, a system
+//! font or the viewer's fonts.
+//!
+//! [`fit_label`] fits a label into a column by measuring it: shrink, then
+//! wrap, and (for study labels only, as a last resort) an ellipsis.
 
-use crate::error::{Error, Result};
-use ab_glyph::{Font, FontRef, PxScale, ScaleFont};
-use plotters::style::{FontStyle, RGBColor};
+use ab_glyph::{Font, FontRef, OutlineCurve, PxScale, ScaleFont};
+use plotters::style::RGBColor;
+use serde::Serialize;
+use std::fmt::Write as _;
 use std::sync::OnceLock;
-
-/// Font family name used for drawing. It is also written verbatim into SVG
-/// `font-family` attributes, so it is a CSS fallback list; the bitmap backend
-/// looks the embedded font up under exactly this name.
-pub const FONT_FAMILY: &str = "DejaVu Sans, Verdana, sans-serif";
 
 static REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 static BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
-
-/// Register the embedded fonts with plotters (idempotent, thread-safe).
-pub fn register_fonts() -> Result<()> {
-    static DONE: OnceLock<std::result::Result<(), String>> = OnceLock::new();
-    DONE.get_or_init(|| {
-        plotters::style::register_font(FONT_FAMILY, FontStyle::Normal, REGULAR)
-            .map_err(|_| "embedded DejaVu Sans is not a valid font".to_string())?;
-        plotters::style::register_font(FONT_FAMILY, FontStyle::Bold, BOLD)
-            .map_err(|_| "embedded DejaVu Sans Bold is not a valid font".to_string())
-    })
-    .clone()
-    .map_err(|message| Error::Render {
-        what: "font registration".into(),
-        message,
-    })
-}
 
 fn font(bold: bool) -> &'static FontRef<'static> {
     static FONTS: OnceLock<(FontRef<'static>, FontRef<'static>)> = OnceLock::new();
@@ -94,6 +79,102 @@ pub fn for_each_glyph_pixel(
     }
 }
 
+/// One glyph of a [`GlyphRun`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlacedGlyph {
+    /// Glyph id in the embedded font.
+    pub id: u16,
+    /// Pen x in font units from the start of the run (advances plus kerning).
+    pub pen: f32,
+}
+
+/// Text laid out with the embedded font in font units: the glyphs and their
+/// pen positions, and the pixels per font unit at the drawn size. The SVG
+/// places glyph outlines with it; the positions equal the PNG's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlyphRun {
+    /// Pixels per font unit at the drawn size.
+    pub scale: f64,
+    /// Glyphs in order (spaces included; they have no outline).
+    pub glyphs: Vec<PlacedGlyph>,
+}
+
+impl GlyphRun {
+    /// Lay out `text` at `size` (plotters' size: ascent-to-descent height in
+    /// pixels).
+    pub fn new(text: &str, size: f64, bold: bool) -> Self {
+        let f = font(bold);
+        let scale = f64::from(f.as_scaled(PxScale::from(size as f32)).h_scale_factor());
+        let mut pen = 0f32;
+        let mut prev = None;
+        let mut glyphs = Vec::with_capacity(text.len());
+        for c in text.chars() {
+            let id = f.glyph_id(c);
+            if let Some(p) = prev {
+                pen += f.kern_unscaled(p, id);
+            }
+            glyphs.push(PlacedGlyph { id: id.0, pen });
+            pen += f.h_advance_unscaled(id);
+            prev = Some(id);
+        }
+        GlyphRun { scale, glyphs }
+    }
+}
+
+/// The outline of glyph `id` as SVG path data in font units (y up, as in the
+/// font); empty for a glyph without an outline (a space).
+pub fn glyph_path(id: u16, bold: bool) -> String {
+    let Some(outline) = font(bold).outline(ab_glyph::GlyphId(id)) else {
+        return String::new();
+    };
+    let mut d = String::new();
+    let mut pen: Option<ab_glyph::Point> = None;
+    let n = |v: f32| {
+        let s = format!("{v:.2}");
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    };
+    for c in &outline.curves {
+        let (p0, end) = match c {
+            OutlineCurve::Line(a, b)
+            | OutlineCurve::Quad(a, _, b)
+            | OutlineCurve::Cubic(a, _, _, b) => (*a, *b),
+        };
+        if pen != Some(p0) {
+            if pen.is_some() {
+                d.push('Z');
+            }
+            let _ = write!(d, "M{} {}", n(p0.x), n(p0.y));
+        }
+        match c {
+            OutlineCurve::Line(_, b) => {
+                if *b != p0 {
+                    let _ = write!(d, "L{} {}", n(b.x), n(b.y));
+                }
+            }
+            OutlineCurve::Quad(_, q, b) => {
+                let _ = write!(d, "Q{} {} {} {}", n(q.x), n(q.y), n(b.x), n(b.y));
+            }
+            OutlineCurve::Cubic(_, q, r, b) => {
+                let _ = write!(
+                    d,
+                    "C{} {} {} {} {} {}",
+                    n(q.x),
+                    n(q.y),
+                    n(r.x),
+                    n(r.y),
+                    n(b.x),
+                    n(b.y)
+                );
+            }
+        }
+        pen = Some(end);
+    }
+    if pen.is_some() {
+        d.push('Z');
+    }
+    d
+}
+
 /// `text` shortened with a trailing ellipsis so that it fits in `max_w`
 /// pixels (unchanged when it already fits).
 pub fn ellipsize(text: &str, size: f64, bold: bool, max_w: f64) -> String {
@@ -149,6 +230,205 @@ pub fn wrap(text: &str, size: f64, bold: bool, max_w: f64) -> Vec<String> {
     lines
 }
 
+/// Byte length of the longest prefix of `text` no wider than `max_w` (at
+/// least one character when `text` is not empty), measured in one pass that
+/// stops at the first character that overflows. Widths are summed exactly as
+/// [`text_width`] sums them.
+fn fitting_prefix(text: &str, size: f64, bold: bool, max_w: f64) -> usize {
+    let f = font(bold).as_scaled(PxScale::from(size as f32));
+    let mut w = 0f32;
+    let mut prev = None;
+    for (i, c) in text.char_indices() {
+        let g = f.glyph_id(c);
+        let mut next = w + f.h_advance(g);
+        if let Some(p) = prev {
+            next += f.kern(p, g);
+        }
+        if i > 0 && f64::from(next) > max_w {
+            return i;
+        }
+        w = next;
+        prev = Some(g);
+    }
+    text.len()
+}
+
+/// Where a line may end after `start`, in order: before a space that ends a
+/// word, after a hyphen between two letters ("Random-|effects"), and at the
+/// end of the text (lazily: a caller that stops early pays only for what it
+/// read).
+fn line_ends(text: &str, start: usize) -> impl Iterator<Item = usize> + '_ {
+    let mut it = text[start..].char_indices().peekable();
+    let mut prev: Option<char> = None;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        while let Some((i, c)) = it.next() {
+            let p = prev.replace(c);
+            let next = it.peek().map(|x| x.1);
+            if c == ' ' && p.is_some_and(|p| p != ' ') {
+                return Some(start + i);
+            }
+            if c == '-'
+                && p.is_some_and(char::is_alphabetic)
+                && next.is_some_and(char::is_alphabetic)
+            {
+                return Some(start + i + 1);
+            }
+        }
+        if done || prev.is_none_or(|p| p == ' ') {
+            return None;
+        }
+        done = true;
+        Some(text.len())
+    })
+}
+
+/// Break `text` into lines no wider than `max_w` at spaces and after
+/// hyphens inside words; a piece with no such break that is still too wide
+/// is broken between characters when `hard`, else left on a line of its own.
+/// Stops after `limit` lines (the last one then holds the rest). Returns byte
+/// ranges into `text`. Each line costs one pass over about its own length.
+fn break_lines(
+    text: &str,
+    size: f64,
+    bold: bool,
+    max_w: f64,
+    hard: bool,
+    limit: usize,
+) -> Vec<(usize, usize)> {
+    let skip = |i: usize| i + text[i..].len() - text[i..].trim_start_matches(' ').len();
+    let mut out = Vec::new();
+    let mut start = skip(0);
+    while start < text.len() {
+        if out.len() + 1 == limit {
+            out.push((start, text.trim_end_matches(' ').len()));
+            break;
+        }
+        // Everything up to `cap` fits; no end beyond it does.
+        let cap = start + fitting_prefix(&text[start..], size, bold, max_w);
+        let mut best = None;
+        let mut first = None;
+        for e in line_ends(text, start) {
+            first.get_or_insert(e);
+            if e > cap {
+                break;
+            }
+            best = Some(e);
+        }
+        let end = match (best, first) {
+            (Some(e), _) => e,
+            (None, Some(e)) if !hard => e,
+            (None, _) => cap,
+        };
+        out.push((start, end));
+        start = skip(end);
+    }
+    out
+}
+
+/// Like [`wrap`], but lines may also end after a hyphen inside a word, and a
+/// piece still wider than `max_w` is broken between characters, so that every
+/// line fits (no text is lost, none overflows).
+pub fn wrap_hard(text: &str, size: f64, bold: bool, max_w: f64) -> Vec<String> {
+    break_lines(text, size, bold, max_w, true, usize::MAX)
+        .into_iter()
+        .map(|(a, b)| text[a..b].trim_end().to_string())
+        .collect()
+}
+
+/// Which fitting rules a label follows ([`fit_label`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fit {
+    /// A study label: shrink, then wrap onto at most `max_lines` lines, then
+    /// (last resort) an ellipsis on the last line.
+    Study {
+        /// Most lines the label may take.
+        max_lines: usize,
+    },
+    /// A summary label (pooled rows, subgroup and study headings, footers):
+    /// shrink, then wrap onto as many lines as it needs; never shortened.
+    Summary,
+}
+
+/// A label fitted into a width: its lines and the size they are drawn at.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Fitted {
+    /// Lines, top to bottom (one unless wrapped).
+    pub lines: Vec<String>,
+    /// Font size of every line.
+    pub size: f64,
+    /// The last line ends in an ellipsis (only ever for study labels).
+    pub shortened: bool,
+}
+
+/// Fit `text` (drawn at `size`) into `max_w` pixels by measuring it with the
+/// embedded font, taking the first of these that fits:
+///
+/// 1. the text as it is;
+/// 2. shrunk, down to `min_size` at most;
+/// 3. wrapped at spaces and after hyphens inside words, at `size`, then at
+///    `min_size` (a study label onto at most its `max_lines`);
+/// 4. a summary label: wrapped at `min_size` with over-long words broken
+///    between characters; a study label: its `max_lines` at `min_size`, the
+///    last ending in "…" (the only case that loses text).
+pub fn fit_label(text: &str, size: f64, bold: bool, max_w: f64, min_size: f64, fit: Fit) -> Fitted {
+    let text = text.trim();
+    let done = |lines: Vec<String>, s: f64, shortened: bool| Fitted {
+        lines,
+        size: s,
+        shortened,
+    };
+    let w = text_width(text, size, bold);
+    if w <= max_w {
+        return done(vec![text.to_string()], size, false);
+    }
+    // Width is proportional to size; step down in 0.05 px so the result is
+    // reproducible and fits.
+    let mut s = (size * max_w / w * 20.0).floor() / 20.0;
+    while s >= min_size && text_width(text, s, bold) > max_w {
+        s -= 0.05;
+    }
+    if s >= min_size {
+        return done(vec![text.to_string()], s, false);
+    }
+    let max_lines = match fit {
+        Fit::Summary => usize::MAX,
+        Fit::Study { max_lines } => max_lines.max(1),
+    };
+    let lines_at = |s: f64, hard: bool, limit: usize| -> Vec<String> {
+        break_lines(text, s, bold, max_w, hard, limit)
+            .into_iter()
+            .map(|(a, b)| text[a..b].trim_end().to_string())
+            .collect()
+    };
+    for s in [size, min_size] {
+        // One line more than allowed tells "does not fit" without wrapping
+        // the whole of a very long label.
+        let lines = lines_at(s, false, max_lines.saturating_add(1));
+        if lines.len() <= max_lines && lines.iter().all(|l| text_width(l, s, bold) <= max_w) {
+            return done(lines, s, false);
+        }
+    }
+    match fit {
+        Fit::Summary => done(lines_at(min_size, true, usize::MAX), min_size, false),
+        Fit::Study { .. } => {
+            let mut lines = lines_at(min_size, true, max_lines);
+            let last = lines.pop().unwrap_or_default();
+            // Only the part that fits can survive the ellipsis: cut there
+            // (plus one character) before ellipsize's bisection.
+            let cap = fitting_prefix(&last, min_size, bold, max_w);
+            let shortened = cap < last.len();
+            if shortened {
+                let next = last[cap..].chars().next().map_or(0, char::len_utf8);
+                lines.push(ellipsize(&last[..cap + next], min_size, bold, max_w));
+            } else {
+                lines.push(last);
+            }
+            done(lines, min_size, shortened)
+        }
+    }
+}
+
 /// A confidence level (a fraction) as a percentage for labels: 0.95 → "95",
 /// 0.975 → "97.5".
 pub fn level_pct(level: f64) -> String {
@@ -199,6 +479,9 @@ pub mod size {
     pub const HEADING: f64 = 21.0;
     /// The report's title.
     pub const TITLE: f64 = 32.0;
+    /// The smallest size a plot label is shrunk to before it is wrapped
+    /// (82% of [`BODY`]).
+    pub const MIN_LABEL: f64 = 14.0;
 }
 
 /// The palette (colour-blind safe; ink is near-black for print).
@@ -224,6 +507,10 @@ pub mod colour {
     pub const PANEL: RGBColor = RGBColor(243, 245, 247);
     /// Funnel-plot pseudo-confidence region.
     pub const FUNNEL: RGBColor = RGBColor(232, 238, 244);
+    /// Shading of every other cluster (study) in a three-level forest plot.
+    pub const BAND: RGBColor = RGBColor(236, 240, 244);
+    /// Cluster brackets in a three-level forest plot.
+    pub const BRACKET: RGBColor = RGBColor(134, 142, 150);
     /// White.
     pub const WHITE: RGBColor = RGBColor(255, 255, 255);
 }
@@ -246,6 +533,70 @@ mod tests {
         assert!(s.ends_with('…'));
         assert!(text_width(&s, 16.0, false) <= 150.0);
         assert_eq!(ellipsize("Walts", 16.0, false, 150.0), "Walts");
+    }
+
+    fn no_spaces(s: &str) -> String {
+        s.chars().filter(|c| !c.is_whitespace()).collect()
+    }
+
+    #[test]
+    fn fitting_shrinks_then_wraps_then_shortens_a_study_label() {
+        let study = Fit::Study { max_lines: 2 };
+        let fit = |t: &str, w: f64| fit_label(t, 17.0, false, w, 14.0, study);
+        // Fits: unchanged.
+        let f = fit("Walts 2008", 200.0);
+        assert_eq!((f.lines.len(), f.size, f.shortened), (1, 17.0, false));
+        // 10% too wide: shrunk onto one line.
+        let t = "Frimodt-Moller et al 1973";
+        let w = text_width(t, 17.0, false) / 1.1;
+        let f = fit(t, w);
+        assert_eq!(f.lines, [t]);
+        assert!(f.size < 17.0 && f.size >= 14.0 && text_width(t, f.size, false) <= w);
+        // Needs two lines: wrapped at full size, nothing lost.
+        let f = fit(t, 130.0);
+        assert_eq!((f.lines.len(), f.size, f.shortened), (2, 17.0, false));
+        assert_eq!(no_spaces(&f.lines.concat()), no_spaces(t));
+        // Needs more than two lines even at 14 px: two lines, then "…".
+        let long = "Frimodt-Moller and the Madras tuberculosis prevention team 1973";
+        let f = fit(long, 90.0);
+        assert_eq!((f.lines.len(), f.size, f.shortened), (2, 14.0, true));
+        assert!(f.lines[1].ends_with('…'));
+        assert!(f.lines.iter().all(|l| text_width(l, 14.0, false) <= 90.0));
+    }
+
+    #[test]
+    fn a_summary_label_is_never_shortened() {
+        let t = "Random-effects model (k = 13)";
+        for w in [60.0, 90.0, 120.0, 200.0, 260.0, 400.0] {
+            let f = fit_label(t, 17.0, true, w, 14.0, Fit::Summary);
+            assert!(!f.shortened);
+            assert_eq!(no_spaces(&f.lines.concat()), no_spaces(t), "{w}: {f:?}");
+            assert!(f.lines.iter().all(|l| text_width(l, f.size, true) <= w));
+        }
+        // Lines end after hyphens inside words before words are cut.
+        let f = fit_label(t, 17.0, true, 120.0, 14.0, Fit::Summary);
+        assert_eq!(f.lines[0], "Random-");
+        // One 16,000-character word (issue #15's size): broken between
+        // characters, every line fits, in one pass per line.
+        let word = "L".repeat(16_000);
+        let f = fit_label(&word, 17.0, true, 300.0, 14.0, Fit::Summary);
+        assert_eq!(f.lines.concat(), word);
+        assert!(f.lines.iter().all(|l| text_width(l, 14.0, true) <= 300.0));
+        let f = fit_label(&word, 17.0, false, 300.0, 14.0, Fit::Study { max_lines: 2 });
+        assert!(f.shortened && f.lines.len() == 2);
+    }
+
+    #[test]
+    fn glyph_runs_match_the_measured_width() {
+        let t = "Walts 2008 (women) AV";
+        let run = GlyphRun::new(t, 17.0, false);
+        let last = run.glyphs.last().unwrap();
+        let f = font(false);
+        let end = f64::from(last.pen + f.h_advance_unscaled(ab_glyph::GlyphId(last.id)));
+        assert!((end * run.scale - text_width(t, 17.0, false)).abs() < 1e-3);
+        assert!(glyph_path(f.glyph_id(' ').0, false).is_empty());
+        let o = glyph_path(f.glyph_id('o').0, false);
+        assert_eq!(o.matches('M').count(), 2, "outer and inner contour: {o}");
     }
 
     #[test]
