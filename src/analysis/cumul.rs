@@ -1,6 +1,8 @@
 //! Cumulative meta-analysis (metafor `cumul()`): the model refitted on the
 //! first 1, 2, …, k studies in a given order (e.g. by publication year). The
-//! order is the caller's choice, never a default.
+//! order is the caller's choice, never a default: [`order_by`] for typed
+//! keys, [`order_by_column`] for a table column as read (metafor's
+//! `cumul(fit, order = column)`, which sorts with R's `order()`).
 
 use crate::error::Result;
 use crate::model::{ValidRmaOptions, rma};
@@ -72,5 +74,52 @@ pub fn order_by<K: PartialOrd>(keys: &[K]) -> Vec<usize> {
             .partial_cmp(&keys[b])
             .unwrap_or(std::cmp::Ordering::Equal)
     });
+    idx
+}
+
+/// The order that sorts a table column as R's `order()` does
+/// (`cumul(fit, order = column)`): numerically when every present value is
+/// a number, else as text (bytewise, R's C locale; the same as any locale for
+/// text of one case); ties keep input order; missing values (`None`) go last
+/// also when `decreasing`.
+///
+/// # Examples
+///
+/// ```
+/// use spotmeta::analysis::cumul::order_by_column;
+/// let col = [Some("10".into()), None, Some("9".into()), Some("10".into())];
+/// assert_eq!(order_by_column(&col, false), [2, 0, 3, 1]);
+/// assert_eq!(order_by_column(&col, true), [0, 3, 2, 1]);
+/// ```
+pub fn order_by_column(values: &[Option<String>], decreasing: bool) -> Vec<usize> {
+    use std::cmp::Ordering;
+    let numbers: Option<Vec<Option<f64>>> = values
+        .iter()
+        .map(|v| match v {
+            None => Some(None),
+            Some(s) => s
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|x| !x.is_nan())
+                .map(Some),
+        })
+        .collect();
+    let mut idx: Vec<usize> = (0..values.len()).collect();
+    let dir = |o: Ordering| if decreasing { o.reverse() } else { o };
+    match numbers {
+        Some(x) => idx.sort_by(|&a, &b| match (x[a], x[b]) {
+            (Some(p), Some(q)) => dir(p.total_cmp(&q)),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        }),
+        None => idx.sort_by(|&a, &b| match (&values[a], &values[b]) {
+            (Some(p), Some(q)) => dir(p.as_bytes().cmp(q.as_bytes())),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => Ordering::Equal,
+        }),
+    }
     idx
 }

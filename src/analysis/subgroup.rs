@@ -1,12 +1,23 @@
-//! Subgroup analysis with a test for subgroup differences (Borenstein et al.
-//! 2009, ch. 19; the "Q-between" of Cochrane reviews and R's `meta` with
-//! `tau.common = FALSE`): each subgroup is pooled on its own (its own τ²), then
-//! the subgroup estimates are compared with a common-effect Q test,
-//! Q_between = Σ w_g (μ̂_g − μ̄)², w_g = 1/SE_g², df = G − 1.
+//! Subgroup analysis with two tests for subgroup differences.
+//!
+//! * [`subgroups`]: each subgroup pooled on its own (its own τ²), then the
+//!   subgroup estimates compared with a common-effect Q test (Borenstein et
+//!   al. 2009, ch. 19; the "Q-between" of Cochrane reviews and R's
+//!   `meta::subgroup` with `tau.common = FALSE`):
+//!   Q_between = Σ w_g (μ̂_g − μ̄)², w_g = 1/SE_g², df = G − 1.
+//! * [`subgroup_qm`]: metafor's way, the meta-regression
+//!   `rma(yi, vi, mods = ~ factor(group))` with one τ² shared by every group,
+//!   and its omnibus test Q_M of the G − 1 group contrasts (χ²(G − 1), or
+//!   F(G − 1, k − G) under Knapp–Hartung).
+//!
+//! The two agree when τ² is 0 in every group and differ otherwise; a report
+//! says which one it prints.
 
 use crate::dist;
 use crate::error::Result;
-use crate::model::{RmaFit, ValidRmaOptions, rma};
+use crate::model::formula::Formula;
+use crate::model::moderators::ModColumn;
+use crate::model::{RmaFit, ValidRmaOptions, rma, rma_mods};
 use serde::Serialize;
 
 /// The distinct values of `labels` in order of first appearance (subgroup
@@ -87,5 +98,61 @@ pub fn subgroups(
         q_between: q,
         q_between_df: df,
         q_between_pval: p,
+    })
+}
+
+/// metafor's test for subgroup differences: Q_M of
+/// `rma(yi, vi, mods = ~ factor(group))`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SubgroupQm {
+    /// Q_M (an F statistic under Knapp–Hartung).
+    pub qm: f64,
+    /// Its degrees of freedom: G − 1, and k − G for the F test.
+    pub qm_df: (usize, Option<usize>),
+    /// Its p-value.
+    pub qm_pval: f64,
+    /// The residual τ², shared by all groups.
+    pub tau2: f64,
+    /// Number of groups G.
+    pub groups: usize,
+}
+
+/// The test for subgroup differences as metafor computes it (see the module
+/// doc): the groups are the distinct `labels`; k must exceed G.
+///
+/// # Examples
+///
+/// ```
+/// use spotmeta::analysis::subgroup::subgroup_qm;
+/// use spotmeta::RmaOptions;
+/// let yi = [0.1, 0.3, 0.2, 0.8, 0.9, 0.7];
+/// let vi = [0.02; 6];
+/// let g: Vec<String> = ["a", "a", "a", "b", "b", "b"].map(String::from).to_vec();
+/// let t = subgroup_qm(&yi, &vi, &g, &RmaOptions::default().check()?)?;
+/// assert_eq!(t.qm_df, (1, None));
+/// assert!(t.qm_pval < 0.001);
+/// # Ok::<(), spotmeta::Error>(())
+/// ```
+pub fn subgroup_qm(
+    yi: &[f64],
+    vi: &[f64],
+    labels: &[String],
+    opts: &ValidRmaOptions,
+) -> Result<SubgroupQm> {
+    let groups = levels_in_order(labels).len();
+    if groups < 2 {
+        return Err(crate::error::Error::Unsupported(
+            "a test for subgroup differences needs at least two subgroups".into(),
+        ));
+    }
+    let f = Formula::parse("~ factor(group)")?;
+    let (x, _) = f.design(&[("group".into(), ModColumn::Categorical(labels.to_vec()))])?;
+    let fit = rma_mods(yi, vi, &x, opts)?;
+    Ok(SubgroupQm {
+        qm: fit.qm,
+        qm_df: fit.qm_df,
+        qm_pval: fit.qm_pval,
+        tau2: fit.tau2,
+        groups,
     })
 }

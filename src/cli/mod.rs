@@ -46,6 +46,16 @@ pub enum Command {
     /// Sensitivity of the pooled effect to confounds, plus leave-one-out,
     /// influence, cumulative, Egger and trim-and-fill diagnostics.
     Sensitivity(cmd::sensitivity::SensitivityArgs),
+    /// Leave-one-out refits on any yi/vi table (metafor `leave1out`).
+    Leave1out(cmd::diagnostics::DiagArgs),
+    /// Influence diagnostics on any yi/vi table (metafor `influence`).
+    Influence(cmd::diagnostics::DiagArgs),
+    /// Cumulative meta-analysis ordered by a column (metafor `cumul(order = )`).
+    Cumul(cmd::diagnostics::DiagArgs),
+    /// Regression test for funnel-plot asymmetry (metafor `regtest`).
+    Regtest(cmd::diagnostics::DiagArgs),
+    /// Trim and fill (metafor `trimfill`, L0).
+    Trimfill(cmd::diagnostics::DiagArgs),
     /// Pool every group of a long table (CSV or Parquet) in parallel; one row per group.
     Batch(cmd::batch::BatchArgs),
     /// Fit every subset of the studies (exact GOSH); plot I² against the estimate.
@@ -69,6 +79,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Albatross(a) => cmd::albatross::run(a),
         Command::Flags(a) => cmd::flags::run(a),
         Command::Sensitivity(a) => cmd::sensitivity::run(a),
+        Command::Leave1out(a) => cmd::diagnostics::run(cmd::diagnostics::Which::Leave1out, a),
+        Command::Influence(a) => cmd::diagnostics::run(cmd::diagnostics::Which::Influence, a),
+        Command::Cumul(a) => cmd::diagnostics::run(cmd::diagnostics::Which::Cumul, a),
+        Command::Regtest(a) => cmd::diagnostics::run(cmd::diagnostics::Which::Regtest, a),
+        Command::Trimfill(a) => cmd::diagnostics::run(cmd::diagnostics::Which::Trimfill, a),
         Command::Batch(a) => cmd::batch::run(a),
         Command::Gosh(a) => cmd::gosh::run(a),
         Command::Simulate(a) => cmd::simulate::run(a),

@@ -14,6 +14,7 @@
 //! [`crate::analysis::heterogeneity`].
 
 pub mod bayes;
+pub mod formula;
 pub(crate) mod linalg;
 pub mod moderators;
 pub mod mods;
@@ -26,7 +27,7 @@ pub(crate) mod scale;
 pub(crate) mod sums;
 pub mod tau2;
 
-pub use mods::{Design, RmaModsFit, predict_mods, rma_mods};
+pub use mods::{Design, RmaModsFit, newmods_row, newmods_row_named, predict_mods, rma_mods};
 pub use options::{Method, RmaOptions, TestKind, ValidRmaOptions};
 pub use predict::{Prediction, predict};
 pub use tau2::ConvergencePath;

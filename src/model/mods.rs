@@ -57,6 +57,14 @@ impl Design {
         Ok(Design { k, p, x, names })
     }
 
+    /// Whether the first column is an intercept (all ones; named `intrcpt`
+    /// by [`Design::with_intercept`] and the formula code). Without one, the
+    /// omnibus test QM covers every coefficient and there is no pseudo-R²
+    /// (metafor's `btt = 1:p`, `R2 = NULL`).
+    pub fn has_intercept(&self) -> bool {
+        self.p > 0 && (0..self.k).all(|i| self.at(i, 0) == 1.0)
+    }
+
     fn at(&self, i: usize, j: usize) -> f64 {
         self.x[i * self.p + j]
     }
@@ -847,17 +855,19 @@ fn fit_standardised(
             zval.iter().map(|z| dist::pnorm_two_sided(*z)).collect(),
         )
     };
-    // Omnibus test of the moderators (all but the intercept).
-    let m = p - 1;
+    // Omnibus test of the moderators (all but the intercept, or every
+    // coefficient in a model without one).
+    let first = usize::from(x.has_intercept());
+    let m = p - first;
     let (qm, qm_pval) = if m == 0 {
         (0.0, 1.0)
     } else {
-        let sub: Vec<f64> = (1..p)
-            .flat_map(|a| (1..p).map(move |b| (a, b)))
+        let sub: Vec<f64> = (first..p)
+            .flat_map(|a| (first..p).map(move |b| (a, b)))
             .map(|(a, b)| vb[a * p + b])
             .collect();
         let inv = spd_inverse(&sub, m).ok_or_else(fail)?;
-        let b: Vec<f64> = pr.beta[1..].to_vec();
+        let b: Vec<f64> = pr.beta[first..].to_vec();
         let q = quad(&inv, m, &b, &b);
         if test.uses_t() {
             let f = q / m as f64;
@@ -876,7 +886,7 @@ fn fit_standardised(
     } else {
         (100.0 * tau2 / (vt + tau2), tau2 / vt + 1.0)
     };
-    let r2 = if opts.method() == Method::FE {
+    let r2 = if opts.method() == Method::FE || !x.has_intercept() {
         None
     } else {
         let re = crate::model::rma(yi, vi, opts)?;
@@ -941,4 +951,62 @@ pub fn predict_mods(fit: &RmaModsFit, x0: &[f64]) -> super::Prediction {
         pi_lb: pred - crit * pi,
         pi_ub: pred + crit * pi,
     }
+}
+
+/// The design row for metafor's `predict(fit, newmods = values)`: the
+/// values of the moderator columns (every column but the intercept, in the
+/// order of `names`), with the intercept's 1 put in front when the model has
+/// one (`names[0] == "intrcpt"`).
+pub fn newmods_row(names: &[String], values: &[f64]) -> Result<Vec<f64>> {
+    let intercept = names.first().is_some_and(|n| n == "intrcpt");
+    let mods = &names[usize::from(intercept)..];
+    if values.len() != mods.len() {
+        return Err(Error::option(
+            "--newmods",
+            format!(
+                "{} value(s) given, but the model has {} moderator column(s): {}",
+                values.len(),
+                mods.len(),
+                mods.join(", ")
+            ),
+        ));
+    }
+    Ok(intercept
+        .then_some(1.0)
+        .into_iter()
+        .chain(values.iter().copied())
+        .collect())
+}
+
+/// [`newmods_row`] with the values named by column (`factor(alloc)random`,
+/// `ablat`, …; as metafor matches named `newmods`, but by exact name): every
+/// moderator column needs a value.
+pub fn newmods_row_named(names: &[String], values: &[(String, f64)]) -> Result<Vec<f64>> {
+    let intercept = names.first().is_some_and(|n| n == "intrcpt");
+    let mods = &names[usize::from(intercept)..];
+    if let Some((n, _)) = values.iter().find(|(n, _)| !mods.contains(n)) {
+        return Err(Error::option(
+            "--newmods",
+            format!(
+                "`{n}` is not a moderator column; the columns are {}",
+                mods.join(", ")
+            ),
+        ));
+    }
+    let row: Vec<f64> = mods
+        .iter()
+        .map(|m| {
+            values
+                .iter()
+                .find(|(n, _)| n == m)
+                .map(|(_, v)| *v)
+                .ok_or_else(|| {
+                    Error::option(
+                        "--newmods",
+                        format!("no value for the moderator column `{m}`"),
+                    )
+                })
+        })
+        .collect::<Result<_>>()?;
+    newmods_row(names, &row)
 }

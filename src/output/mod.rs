@@ -17,6 +17,7 @@
 pub mod albatross;
 pub mod bayes;
 pub mod canvas;
+pub mod diagnostics;
 pub mod forest;
 pub mod funnel;
 pub mod guard;

@@ -215,7 +215,13 @@ pub fn render_rma_mods(
         f4(fit.qe),
         p_clause(Some(fit.qe_pval))
     );
-    let _ = writeln!(o, "\nTest of Moderators (coefficient(s) 2:{}):", fit.p);
+    // Coefficients 2:p with an intercept, 1:p without (metafor's btt).
+    let _ = writeln!(
+        o,
+        "\nTest of Moderators (coefficient(s) {}:{}):",
+        fit.p - fit.qm_df.0 + 1,
+        fit.p
+    );
     let p = p_clause(Some(fit.qm_pval));
     match fit.qm_df.1 {
         Some(df2) => {

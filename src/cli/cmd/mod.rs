@@ -5,6 +5,7 @@ pub mod albatross;
 pub mod batch;
 pub mod bayes;
 pub mod check;
+pub mod diagnostics;
 pub mod escalc;
 pub mod flags;
 pub mod forest;

@@ -13,10 +13,11 @@ use spotmeta::analysis::sensitivity::ee_moderators;
 use spotmeta::data::{Table, is_spot_header, load_spot};
 use spotmeta::escalc::spot::SpotOptions;
 use spotmeta::escalc::table::{Source, effects};
-use spotmeta::model::moderators::{ModColumn, design_matrix};
+use spotmeta::model::formula::{Formula, ModelTerms, NewValue};
+use spotmeta::model::moderators::ModColumn;
 use spotmeta::model::multilevel::{Clusters, MultilevelFit, rma_multilevel};
 use spotmeta::model::robust::{RobustFit, robust_multilevel, robust_univariate};
-use spotmeta::model::{Design, rma_mods};
+use spotmeta::model::{Design, RmaModsFit, newmods_row, predict_mods, rma_mods};
 use spotmeta::output::text::render_rma_mods;
 use spotmeta::output::text::{fmt_p, p_clause};
 use spotmeta::output::{json::RmaSummary, text::render_rma};
@@ -31,14 +32,27 @@ pub struct RmaArgs {
     input: InputArgs,
     #[command(flatten)]
     model: ModelArgs,
-    /// Moderators for a meta-regression (metafor `mods = ~ a + b`): column
-    /// names, comma-separated; text columns are dummy-coded. For the spot
-    /// dataset `log_session_ratio` and `weekly_min_diff` are also available.
-    #[arg(long, value_delimiter = ',')]
-    mods: Vec<String>,
-    /// With --mods: permutation test with this many permutations (metafor `permutest`).
-    #[arg(long, requires = "mods")]
+    /// Moderators for a meta-regression, as an R formula (metafor `mods =`):
+    /// "~ ablat + year", "~ a*b", "~ a:b", "~ factor(g)", "~ 0 + x" or
+    /// "~ x - 1"; a comma-separated list of columns also works. Text
+    /// columns are dummy-coded (treatment contrasts, first sorted level as
+    /// reference). For the spot dataset `log_session_ratio` and
+    /// `weekly_min_diff` are also available.
+    #[arg(long, value_name = "FORMULA")]
+    mods: Option<String>,
+    /// Permutation test with this many permutations (metafor `permutest`):
+    /// rows of X are permuted with --mods, the signs of yi are flipped
+    /// without; exact (every distinct permutation once) when there are no
+    /// more than this many.
+    #[arg(long)]
     permutest: Option<usize>,
+    /// Predicted values at new moderator values (metafor `predict(fit,
+    /// newmods = )`), with --mods: `COLUMN=VALUE` pairs naming the formula's
+    /// variables (e.g. `ablat=30,alloc=random`), or the values of the
+    /// model's coefficient columns in order (e.g. `30,1`). Repeat for
+    /// several rows.
+    #[arg(long, value_name = "VALUES", requires = "mods")]
+    newmods: Vec<String>,
     /// Seed of the permutation test (default 1; only with --permutest).
     #[arg(long, requires = "permutest")]
     seed: Option<u64>,
@@ -267,6 +281,7 @@ fn render_multilevel(f: &MultilevelFit, cluster: &str) -> String {
 /// matrix (intercept only without `--mods`); rows without a value are listed.
 struct Rows {
     x: Design,
+    terms: Option<ModelTerms>,
     kept: Vec<(u64, f64, f64)>,
     dropped: Vec<String>,
 }
@@ -278,20 +293,27 @@ fn model_rows(
     derived: Derived<'_>,
 ) -> anyhow::Result<Rows> {
     let lines: Vec<u64> = rows.iter().map(|r| r.0).collect();
-    let (x, keep) = if a.mods.is_empty() {
-        let k = rows.len();
-        (
-            Design {
-                k,
-                p: 1,
-                x: vec![1.0; k],
-                names: vec!["intrcpt".into()],
-            },
-            vec![true; k],
-        )
-    } else {
-        let (cols, keep) = moderator_columns(table, &a.mods, &lines, derived)?;
-        (design_matrix(&cols)?, keep)
+    let formula = a.mods.as_deref().map(Formula::parse).transpose()?;
+    let (x, terms, keep) = match formula.filter(|f| !f.is_intercept_only()) {
+        None => {
+            let k = rows.len();
+            (
+                Design {
+                    k,
+                    p: 1,
+                    x: vec![1.0; k],
+                    names: vec!["intrcpt".into()],
+                },
+                None,
+                vec![true; k],
+            )
+        }
+        Some(f) => {
+            let names: Vec<String> = f.columns().iter().map(|c| c.to_string()).collect();
+            let (cols, keep) = moderator_columns(table, &names, &lines, derived)?;
+            let (x, terms) = f.design(&cols)?;
+            (x, Some(terms), keep)
+        }
     };
     let kept = rows
         .iter()
@@ -305,7 +327,12 @@ fn model_rows(
         .filter(|(_, k)| !**k)
         .map(|(r, _)| format!("line {}", r.0))
         .collect();
-    Ok(Rows { x, kept, dropped })
+    Ok(Rows {
+        x,
+        terms,
+        kept,
+        dropped,
+    })
 }
 
 /// `--mods`, `--multilevel` and/or `--robust` on the rows (line, yi, vi).
@@ -405,7 +432,9 @@ fn dependent_model(
     })
 }
 
-/// Fit and render a meta-regression (with `--permutest` when asked).
+/// Fit and render a meta-regression (with `--permutest` and `--newmods`
+/// when asked), or an intercept-only model with its sign-flip permutation
+/// test (`--permutest` without `--mods`).
 fn meta_regression(a: &RmaArgs, r: &Rows, opts: &ValidRmaOptions) -> anyhow::Result<String> {
     let x = &r.x;
     let yi: Vec<f64> = r.kept.iter().map(|k| k.1).collect();
@@ -416,16 +445,65 @@ fn meta_regression(a: &RmaArgs, r: &Rows, opts: &ValidRmaOptions) -> anyhow::Res
         Some(n) => Some(permutest(&yi, &vi, x, &fit, opts, n, a.seed.unwrap_or(1))?),
         None => None,
     };
+    if r.terms.is_none() {
+        // Intercept only: the usual rma output plus the permutation p-value.
+        let re = rma(&yi, &vi, opts)?;
+        let (ci, _) = confint_or_why(&yi, &vi, &re, 1e-12);
+        return Ok(match a.output.format {
+            Format::Json => {
+                let mut v = serde_json::to_value(RmaSummary::new(&re, ci.as_ref()))?;
+                v["permutest"] = serde_json::to_value(&perm)?;
+                serde_json::to_string_pretty(&v)? + "\n"
+            }
+            _ => {
+                let mut t = render_rma(&re, ci.as_ref());
+                if let Some(pm) = &perm {
+                    let _ = writeln!(
+                        t,
+                        "\nPermutation test (signs of yi flipped; metafor permutest): p-val = {} ({} {}permutations, seed {})",
+                        fmt_p(Some(pm.pval[0])),
+                        pm.iter,
+                        if pm.exact { "(all) " } else { "" },
+                        pm.seed
+                    );
+                }
+                t
+            }
+        });
+    }
+    let preds = predictions(a, r, &fit)?;
     Ok(match a.output.format {
         Format::Json => {
             let mut v = serde_json::to_value(&fit)?;
             v["permutest"] = serde_json::to_value(&perm)?;
             v["omitted_missing_moderator"] = serde_json::json!(dropped);
+            if let Some(t) = &r.terms {
+                v["formula"] = serde_json::json!(t.formula.text);
+                v["dropped_redundant"] = serde_json::json!(t.dropped);
+            }
+            if !preds.is_empty() {
+                v["predict"] = serde_json::to_value(
+                    preds
+                        .iter()
+                        .map(|(row, p)| serde_json::json!({"newmods": row, "pred": p.pred, "se": p.se, "ci_lb": p.ci_lb, "ci_ub": p.ci_ub, "pi_lb": p.pi_lb, "pi_ub": p.pi_ub}))
+                        .collect::<Vec<_>>(),
+                )?;
+            }
             serde_json::to_string_pretty(&v)? + "\n"
         }
         _ => {
             let mut t = render_rma_mods(&fit, perm.as_ref());
             t.push_str(&render_notes(&fit.notes));
+            if let Some(terms) = r.terms.as_ref().filter(|t| !t.dropped.is_empty()) {
+                let _ = writeln!(
+                    t,
+                    "\nRedundant predictors dropped from the model: {}",
+                    terms.dropped.join(", ")
+                );
+            }
+            if !preds.is_empty() {
+                t.push_str(&render_predictions(&fit, &preds));
+            }
             if !dropped.is_empty() {
                 t.push_str(&format!(
                     "\n{} row(s) without a moderator value omitted: {}\n",
@@ -436,6 +514,85 @@ fn meta_regression(a: &RmaArgs, r: &Rows, opts: &ValidRmaOptions) -> anyhow::Res
             t
         }
     })
+}
+
+/// `--newmods`: each value list as a design row (named variables through the
+/// formula, or the coefficient columns in order) and its prediction.
+fn predictions(
+    a: &RmaArgs,
+    r: &Rows,
+    fit: &RmaModsFit,
+) -> anyhow::Result<Vec<(Vec<f64>, spotmeta::model::Prediction)>> {
+    let mut out = Vec::new();
+    for spec in &a.newmods {
+        let parts: Vec<&str> = spec.split(',').map(str::trim).collect();
+        let row = if parts.iter().all(|p| p.contains('=')) {
+            let terms = r
+                .terms
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("--newmods needs --mods"))?;
+            let values: Vec<(String, NewValue)> = parts
+                .iter()
+                .map(|p| {
+                    let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                    let v = v.trim();
+                    let value = match v.parse::<f64>() {
+                        Ok(n) => NewValue::Number(n),
+                        Err(_) => NewValue::Level(v.to_string()),
+                    };
+                    (k.trim().to_string(), value)
+                })
+                .collect();
+            terms.row(&values)?
+        } else {
+            let values = parts
+                .iter()
+                .map(|p| {
+                    p.parse::<f64>().map_err(|_| {
+                        anyhow::anyhow!("--newmods {spec}: `{p}` is not a number; give numbers for the coefficient columns in order, or COLUMN=VALUE pairs")
+                    })
+                })
+                .collect::<anyhow::Result<Vec<f64>>>()?;
+            newmods_row(&fit.names, &values)?
+        };
+        let p = predict_mods(fit, &row);
+        out.push((row, p));
+    }
+    Ok(out)
+}
+
+/// Predictions as metafor's `print(predict(...))` table.
+fn render_predictions(
+    fit: &RmaModsFit,
+    preds: &[(Vec<f64>, spotmeta::model::Prediction)],
+) -> String {
+    let mut t = String::from("\nPredicted values (metafor predict(newmods = )):\n\n");
+    let _ = writeln!(
+        t,
+        "{:>9}  {:>8}  {:>9}  {:>9}  {:>9}  {:>9}  at {}",
+        "pred",
+        "se",
+        "ci.lb",
+        "ci.ub",
+        "pi.lb",
+        "pi.ub",
+        fit.names.join(", ")
+    );
+    for (row, p) in preds {
+        let at: Vec<String> = row.iter().map(|v| format!("{v}")).collect();
+        let _ = writeln!(
+            t,
+            "{:>9.4}  {:>8.4}  {:>9.4}  {:>9.4}  {:>9.4}  {:>9.4}  ({})",
+            p.pred,
+            p.se,
+            p.ci_lb,
+            p.ci_ub,
+            p.pi_lb,
+            p.pi_ub,
+            at.join(", ")
+        );
+    }
+    t
 }
 
 /// Pick the input source from the flags.
@@ -465,7 +622,8 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
         let opts = a.model.options(TestKind::Knha)?;
         let ds = load_spot(&path)?;
         let pa = primary_analysis(&ds, &SpotOptions::default(), &opts)?;
-        if a.multilevel.is_some() || a.robust.is_some() || !a.mods.is_empty() {
+        if a.multilevel.is_some() || a.robust.is_some() || a.mods.is_some() || a.permutest.is_some()
+        {
             // Dependent-effects models pool every outcome; a plain
             // meta-regression stays on one outcome per cohort.
             let all;
@@ -509,7 +667,8 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
         let used: Vec<_> = rows.iter().filter(|r| r.yi.is_some()).collect();
         let yi: Vec<f64> = used.iter().map(|r| r.yi.unwrap()).collect();
         let vi: Vec<f64> = used.iter().map(|r| r.vi.unwrap()).collect();
-        if a.multilevel.is_some() || a.robust.is_some() || !a.mods.is_empty() {
+        if a.multilevel.is_some() || a.robust.is_some() || a.mods.is_some() || a.permutest.is_some()
+        {
             let rows: Vec<(u64, f64, f64)> = used
                 .iter()
                 .map(|r| (r.line, r.yi.unwrap(), r.vi.unwrap()))
