@@ -3,7 +3,7 @@
 //!
 //! [`build_report`] computes every file in memory first; [`Report::write`]
 //! then replaces the directory's report files all at once (see
-//! [`super::guard::replace_dir_files`]), so a failure or a concurrent run
+//! [`crate::data::io::replace_dir_files`]), so a failure or a concurrent run
 //! never leaves a mixed or partial report. The
 //! output is deterministic: no timestamps, the embedded font, a fixed PNG
 //! encoder, JSON keys in a fixed order.
@@ -277,7 +277,7 @@ impl Report {
                 .iter()
                 .all(|(n, _)| REPORT_FILES.contains(&n.as_str()))
         );
-        super::guard::replace_dir_files(dir, &self.files, &REPORT_FILES, inputs, wait)
+        crate::data::io::replace_dir_files(dir, &self.files, &REPORT_FILES, inputs, wait)
     }
 }
 

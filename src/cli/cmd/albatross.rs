@@ -48,7 +48,7 @@ pub fn run(a: AlbatrossArgs) -> anyhow::Result<()> {
         ImageFormat::Png => albatross_png(&layout)?,
         ImageFormat::Svg => albatross_svg(&layout)?.into_bytes(),
     };
-    spotmeta::output::guard::write_output("--out", &a.out, &bytes, &[&path])
+    spotmeta::data::io::write_output("--out", &a.out, &bytes, &[&path])
         .with_context(|| format!("writing {}", a.out.display()))?;
     Ok(())
 }

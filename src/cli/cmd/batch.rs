@@ -14,7 +14,7 @@ use spotmeta::batch::{
 };
 use spotmeta::batch::{BayesGroup, add_bayes_columns, pool_bayes};
 use spotmeta::model::bayes::{BayesOptions, IntervalKind, MuPrior, TauPrior};
-use spotmeta::output::guard::refuse_input_as_output;
+use spotmeta::data::io::refuse_input_as_output;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -293,7 +293,7 @@ pub fn run(a: ForestArgs) -> anyhow::Result<()> {
         ImageFormat::Png => forest_png(&layout)?,
         ImageFormat::Svg => forest_svg(&layout)?.into_bytes(),
     };
-    spotmeta::output::guard::write_output("--out", &a.out, &bytes, &[&p.path])
+    spotmeta::data::io::write_output("--out", &a.out, &bytes, &[&p.path])
         .with_context(|| format!("writing {}", a.out.display()))?;
     Ok(())
 }

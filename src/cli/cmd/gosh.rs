@@ -13,7 +13,7 @@ use spotmeta::escalc::spot::SpotOptions;
 use spotmeta::escalc::table::effects;
 use spotmeta::gosh::plot::{GoshPlotOptions, gosh_png};
 use spotmeta::gosh::{Gosh, GoshOptions, HARD_MAX_K, gosh};
-use spotmeta::output::guard::write_output;
+use spotmeta::data::io::write_output;
 use spotmeta::{TestKind, ValidRmaOptions};
 use std::fmt::Write;
 use std::path::PathBuf;

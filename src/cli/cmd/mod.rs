@@ -24,7 +24,7 @@ use std::path::Path;
 pub fn emit(out: &OutputArgs, text: &str, inputs: &[&Path]) -> anyhow::Result<()> {
     match &out.out {
         Some(path) => {
-            spotmeta::output::guard::write_output("--out", path, text.as_bytes(), inputs)?
+            spotmeta::data::io::write_output("--out", path, text.as_bytes(), inputs)?
         }
         None => {
             let mut stdout = std::io::stdout().lock();

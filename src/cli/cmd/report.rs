@@ -17,7 +17,7 @@ use spotmeta::analysis::primary::LeftOut;
 use spotmeta::analysis::vote::vote_count;
 use spotmeta::model::bayes::{ValidBayesOptions, bayes, sensitivity as bayes_sensitivity};
 use spotmeta::output::bayes::{BayesSummary, shrunken_forest_group};
-use spotmeta::output::guard::refuse_dir_holding_input;
+use spotmeta::data::io::refuse_dir_holding_input;
 use spotmeta::output::report::{Report, ReportInput, ReportRow, SPOT_SEARCH_DATE, build_report};
 use std::path::PathBuf;
 

@@ -165,9 +165,9 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<()> {
         let bytes = data_csv(&s)?;
         // --out must not land on (and then replace) the data just written.
         if let Some(out) = &a.output.out {
-            spotmeta::output::guard::refuse_input_as_output("--out", out, &[path])?;
+            spotmeta::data::io::refuse_input_as_output("--out", out, &[path])?;
         }
-        spotmeta::output::write_atomic(path, &bytes)
+        spotmeta::data::io::write_atomic(path, &bytes)
             .with_context(|| format!("writing {}", path.display()))?;
     }
     super::emit(&a.output, &text, &[])
