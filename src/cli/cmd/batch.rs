@@ -13,8 +13,8 @@ use spotmeta::batch::{
     to_frame, write_table,
 };
 use spotmeta::batch::{BayesGroup, add_bayes_columns, pool_bayes};
-use spotmeta::model::bayes::{BayesOptions, IntervalKind, MuPrior, TauPrior};
 use spotmeta::data::io::refuse_input_as_output;
+use spotmeta::model::bayes::{BayesOptions, IntervalKind, MuPrior, TauPrior};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -15,9 +15,9 @@ use spotmeta::analysis::confounds::{ConfoundOptions, flag_dataset};
 use spotmeta::analysis::diagnostics::{Diagnostics, diagnose};
 use spotmeta::analysis::primary::LeftOut;
 use spotmeta::analysis::vote::vote_count;
+use spotmeta::data::io::refuse_dir_holding_input;
 use spotmeta::model::bayes::{ValidBayesOptions, bayes, sensitivity as bayes_sensitivity};
 use spotmeta::output::bayes::{BayesSummary, shrunken_forest_group};
-use spotmeta::data::io::refuse_dir_holding_input;
 use spotmeta::output::report::{Report, ReportInput, ReportRow, SPOT_SEARCH_DATE, build_report};
 use std::path::PathBuf;
 
