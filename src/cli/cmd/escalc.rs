@@ -5,6 +5,7 @@ use crate::cli::args::{DEFAULT_DATASET, Format, InputArgs, OutputArgs};
 use clap::Args;
 use spotmeta::data::Table;
 use spotmeta::escalc::table::effects;
+use spotmeta::output::text::escalc as escalc_text;
 use std::path::PathBuf;
 
 /// Arguments of `spotmeta escalc`.
@@ -14,10 +15,6 @@ pub struct EscalcArgs {
     input: InputArgs,
     #[command(flatten)]
     output: OutputArgs,
-}
-
-fn num(x: Option<f64>) -> String {
-    x.map(|v| format!("{v}")).unwrap_or_default()
 }
 
 /// Run `spotmeta escalc`.
@@ -35,39 +32,8 @@ pub fn run(a: EscalcArgs) -> anyhow::Result<()> {
     )?;
     let text = match a.output.format {
         Format::Json => serde_json::to_string_pretty(&rows)? + "\n",
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record(["line", "label", "yi", "vi", "omitted"])?;
-            for r in &rows {
-                w.write_record([
-                    r.line.to_string(),
-                    r.label.clone(),
-                    num(r.yi),
-                    num(r.vi),
-                    r.omitted.clone().unwrap_or_default(),
-                ])?;
-            }
-            String::from_utf8(w.into_inner()?)?
-        }
-        Format::Text => {
-            let width = rows.iter().map(|r| r.label.len()).max().unwrap_or(5).max(5);
-            let mut t = format!("{:<width$}  {:>10}  {:>10}\n", "study", "yi", "vi");
-            for r in &rows {
-                match (r.yi, r.vi) {
-                    (Some(y), Some(v)) => {
-                        t.push_str(&format!("{:<width$}  {:>10.4}  {:>10.4}\n", r.label, y, v))
-                    }
-                    _ => t.push_str(&format!(
-                        "{:<width$}  {:>10}  {:>10}  ({})\n",
-                        r.label,
-                        "NA",
-                        "NA",
-                        r.omitted.as_deref().unwrap_or("")
-                    )),
-                }
-            }
-            t
-        }
+        Format::Csv => escalc_text::csv(&rows)?,
+        Format::Text => escalc_text::render(&rows),
     };
     super::emit(&a.output, &text, &[&path])
 }

@@ -3,11 +3,11 @@
 
 use crate::cli::args::{DEFAULT_DATASET, Format, OutputArgs};
 use clap::Args;
-use spotmeta::analysis::confounds::{CODES, ConfoundOptions, flag_dataset};
+use spotmeta::analysis::confounds::{ConfoundOptions, flag_dataset};
 use spotmeta::analysis::primary::select_primary;
 use spotmeta::data::load_spot;
 use spotmeta::escalc::spot::SpotOptions;
-use std::fmt::Write;
+use spotmeta::output::text::flags as flags_text;
 use std::path::PathBuf;
 
 /// Thresholds of the confound rules.
@@ -74,61 +74,8 @@ pub fn run(a: FlagsArgs) -> anyhow::Result<()> {
             serde_json::to_string_pretty(&serde_json::json!({"thresholds": conf, "rows": rows}))?
                 + "\n"
         }
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record([
-                "line", "study_id", "label", "outcome", "status", "pooled", "code", "severity",
-                "reason",
-            ])?;
-            for r in &rows {
-                for f in &r.flags {
-                    w.write_record([
-                        r.line.to_string(),
-                        r.study_id.clone(),
-                        r.label.clone(),
-                        r.outcome.clone(),
-                        r.status.clone(),
-                        r.pooled.to_string(),
-                        f.code.clone(),
-                        f.severity.to_string(),
-                        f.reason.clone(),
-                    ])?;
-                }
-            }
-            String::from_utf8(w.into_inner()?)?
-        }
-        Format::Text => {
-            let mut t = format!(
-                "Confound flags for {} (thresholds: session ratio >= {}, >= {} min/session, >= {} min/week, n < {} per arm)\n",
-                path.display(),
-                conf.session_ratio,
-                conf.session_diff_min,
-                conf.weekly_diff_min,
-                conf.small_n
-            );
-            for r in &rows {
-                let _ = writeln!(
-                    t,
-                    "\nline {:>3}  {} [{}] ({}{})",
-                    r.line,
-                    r.label,
-                    r.outcome,
-                    r.status,
-                    if r.pooled { ", pooled" } else { "" }
-                );
-                if r.flags.is_empty() {
-                    let _ = writeln!(t, "    (no flags)");
-                }
-                for f in &r.flags {
-                    let _ = writeln!(t, "    {:<24} {:<9} {}", f.code, f.severity, f.reason);
-                }
-            }
-            let _ = writeln!(t, "\nCodes:");
-            for (c, m) in CODES {
-                let _ = writeln!(t, "  {c:<24} {m}");
-            }
-            t
-        }
+        Format::Csv => flags_text::csv(&rows)?,
+        Format::Text => flags_text::render(&path, &conf, &rows),
     };
     super::emit(&a.output, &text, &[&path])
 }

@@ -8,17 +8,18 @@ use clap::Args;
 use spotmeta::analysis::confint_or_why;
 use spotmeta::analysis::multilevel_primary::select_all_outcomes;
 use spotmeta::analysis::permutest::permutest;
-use spotmeta::analysis::primary::{PrimaryAnalysis, primary_analysis};
+use spotmeta::analysis::primary::primary_analysis;
 use spotmeta::analysis::sensitivity::ee_moderators;
 use spotmeta::data::{Table, is_spot_header, load_spot};
 use spotmeta::escalc::spot::SpotOptions;
 use spotmeta::escalc::table::{Source, effects};
 use spotmeta::model::moderators::{ModColumn, design_matrix};
-use spotmeta::model::multilevel::{Clusters, MultilevelFit, rma_multilevel};
-use spotmeta::model::robust::{RobustFit, robust_multilevel, robust_univariate};
+use spotmeta::model::multilevel::{Clusters, rma_multilevel};
+use spotmeta::model::robust::{robust_multilevel, robust_univariate};
 use spotmeta::model::{Design, rma_mods};
-use spotmeta::output::text::render_rma_mods;
-use spotmeta::output::text::{fmt_p, p_clause};
+use spotmeta::output::text::rma::{
+    render_multilevel, render_notes, render_primary, render_rma_mods, render_robust,
+};
 use spotmeta::output::{json::RmaSummary, text::render_rma};
 use spotmeta::{TestKind, ValidRmaOptions, rma};
 use std::fmt::Write;
@@ -155,112 +156,6 @@ fn column_labels(table: &Table, column: &str, lines: &[u64]) -> anyhow::Result<V
             Ok(v.to_string())
         })
         .collect()
-}
-
-/// Render CR2 results.
-fn render_robust(names: &[String], r: &RobustFit, cluster: &str) -> String {
-    let mut t = format!(
-        "\nCluster-robust inference (CR2, Satterthwaite df; {} clusters of `{cluster}`):\n",
-        r.clusters
-    );
-    let w = names.iter().map(|n| n.len()).max().unwrap_or(7).max(7);
-    t.push_str(&format!(
-        "{:<w$}  {:>9}  {:>8}  {:>8}  {:>6}  {:>7}  {:>9}  {:>9}\n",
-        "", "estimate", "se", "tval", "df", "pval", "ci.lb", "ci.ub"
-    ));
-    for (j, name) in names.iter().enumerate() {
-        t.push_str(&format!(
-            "{:<w$}  {:>9.4}  {:>8.4}  {:>8.4}  {:>6.2}  {:>7}  {:>9.4}  {:>9.4}\n",
-            name,
-            r.beta[j],
-            r.se[j],
-            r.tval[j],
-            r.df[j],
-            fmt_p(Some(r.pval[j])),
-            r.ci_lb[j],
-            r.ci_ub[j]
-        ));
-    }
-    t
-}
-
-/// Notes of a fit, one line each.
-fn render_notes(notes: &[String]) -> String {
-    notes.iter().map(|n| format!("\nNote: {n}\n")).collect()
-}
-
-/// Render a three-level fit like metafor's print.rma.mv.
-fn render_multilevel(f: &MultilevelFit, cluster: &str) -> String {
-    let mut t = format!(
-        "Multilevel Model (k = {}; {} clusters of `{cluster}`; method: {})\n\nVariance Components:\n\n",
-        f.k, f.clusters, f.method
-    );
-    t.push_str(&format!(
-        "{:<10} {:>8} {:>8}  {:<24} {}\n",
-        "",
-        "estim",
-        "sqrt",
-        format!("profile {}% CI", 100.0 * f.level),
-        "level"
-    ));
-    for (s, what) in [
-        (0, format!("between `{cluster}`")),
-        (1, format!("within `{cluster}`")),
-    ] {
-        let ci = f.sigma2_ci[s]
-            .map(|(a, b)| format!("[{a:.4}, {b:.4}]"))
-            .unwrap_or("not found".into());
-        t.push_str(&format!(
-            "sigma^2.{}  {:>8.4} {:>8.4}  {:<24} {what}\n",
-            s + 1,
-            f.sigma2[s],
-            f.sigma2[s].sqrt(),
-            ci
-        ));
-    }
-    t.push_str(&format!(
-        "\nI^2: total {:.2}%, between clusters {:.2}%, within clusters {:.2}%\n",
-        f.i2[0], f.i2[1], f.i2[2]
-    ));
-    if f.k == f.clusters {
-        t.push_str("Note: every cluster has one row, so only the sum of the two components is identified; the split between them is arbitrary.\n");
-    }
-    t.push_str(&format!(
-        "\nTest for Heterogeneity:\nQ(df = {}) = {:.4}, {}\n\nModel Results:\n\n",
-        f.k - f.beta.len(),
-        f.qe,
-        p_clause(Some(f.qe_pval))
-    ));
-    if let Some(df) = f.df {
-        t.push_str(&format!(
-            "Tests and CIs use the t distribution with k - p = {df} df (metafor rma.mv test = \"t\"; no Knapp-Hartung rescaling in a multilevel model).\n\n"
-        ));
-    }
-    let w = f.names.iter().map(|n| n.len()).max().unwrap_or(7).max(7);
-    t.push_str(&format!(
-        "{:<w$}  {:>9}  {:>8}  {:>8}  {:>7}  {:>9}  {:>9}\n",
-        "",
-        "estimate",
-        "se",
-        if f.df.is_some() { "tval" } else { "zval" },
-        "pval",
-        "ci.lb",
-        "ci.ub"
-    ));
-    for j in 0..f.beta.len() {
-        t.push_str(&format!(
-            "{:<w$}  {:>9.4}  {:>8.4}  {:>8.4}  {:>7}  {:>9.4}  {:>9.4}\n",
-            f.names[j],
-            f.beta[j],
-            f.se[j],
-            f.zval[j],
-            fmt_p(Some(f.pval[j])),
-            f.ci_lb[j],
-            f.ci_ub[j]
-        ));
-    }
-    t.push_str(&render_notes(&f.notes));
-    t
 }
 
 /// The rows (line, yi, vi) that have every moderator, and their design
@@ -552,60 +447,4 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
         }
     };
     super::emit(&a.output, &text, &[&path])
-}
-
-/// The primary analysis as text: rows used, the model, rows left out.
-fn render_primary(path: &std::path::Path, n_rows: usize, pa: &PrimaryAnalysis) -> String {
-    let mut t = String::new();
-    let _ = writeln!(t, "Primary analysis of {} ({n_rows} rows)", path.display());
-    let _ = writeln!(
-        t,
-        "{}; positive = more fat lost in the trained region.\nOne primary outcome per study and cohort; exercise interventions only.\n",
-        spotmeta::escalc::spot::SPOT_EFFECT_LABEL
-    );
-    let _ = writeln!(t, "Rows pooled (k = {}):", pa.selection.used.len());
-    let w = pa
-        .selection
-        .used
-        .iter()
-        .map(|u| u.label.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
-    let _ = writeln!(
-        t,
-        "  {:>4}  {:<w$}  {:<7} {:>8} {:>8}  derivations",
-        "line", "study", "measure", "yi", "vi"
-    );
-    for u in &pa.selection.used {
-        let d: Vec<String> = u.effect.derivations.iter().map(|d| d.to_string()).collect();
-        let d = if d.is_empty() {
-            "as reported".to_string()
-        } else {
-            d.join("; ")
-        };
-        let _ = writeln!(
-            t,
-            "  {:>4}  {:<w$}  {:<7} {:>8.4} {:>8.4}  {d}",
-            u.line,
-            u.label,
-            u.effect.measure.as_str(),
-            u.effect.yi,
-            u.effect.vi
-        );
-    }
-    let _ = writeln!(t);
-    t.push_str(&render_rma(&pa.fit, pa.tau2_ci.as_ref()));
-    if let Some(why) = &pa.tau2_ci_why {
-        let _ = writeln!(t, "Note: CI for tau^2 (Q-profile) {why}");
-    }
-    let _ = writeln!(t, "\nRows not pooled ({}):", pa.selection.left_out.len());
-    for l in &pa.selection.left_out {
-        let _ = writeln!(
-            t,
-            "  line {:>3}  {} [{}]: {}",
-            l.line, l.label, l.outcome, l.reason
-        );
-    }
-    t
 }
