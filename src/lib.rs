@@ -26,6 +26,7 @@ pub mod error;
 pub mod escalc;
 pub mod model;
 pub mod output;
+pub mod review;
 // Scale (issue #7): many fits at once.
 pub mod batch;
 pub mod gosh;

@@ -7,8 +7,10 @@
 //! | [`albatross`] | albatross plot (p-value, direction, n; effect contours) |
 //! | [`bayes`] | Bayesian random-effects summary, text, report line, forest rows |
 //! | [`layout`] | forest-plot geometry as plain data (snapshot-tested) |
+//! | [`figures`] | what each plot of a review's findings shows |
 //! | [`forest`] | forest plot data, drawing to PNG and SVG |
 //! | [`funnel`] | contour-enhanced funnel plot layout and drawing |
+//! | [`gosh`] | GOSH plot: I² against the estimate of every subset |
 //! | [`panel`] | the report's confounds and sensitivity panel |
 //! | [`report`] | `spotmeta report`: report.png, plots, results.json, summary.md |
 //! | [`canvas`], [`style`] | drawing surfaces, font, colours, sizes |
@@ -16,8 +18,10 @@
 pub mod albatross;
 pub mod bayes;
 pub mod canvas;
+pub mod figures;
 pub mod forest;
 pub mod funnel;
+pub mod gosh;
 pub mod json;
 pub mod layout;
 pub mod panel;

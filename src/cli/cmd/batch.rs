@@ -112,7 +112,7 @@ pub fn run(a: BatchArgs) -> anyhow::Result<()> {
     let out_format = TableFormat::from_path(&a.out)?;
     refuse_input_as_output("--out", &a.out, &[&a.file])?;
     let opts = BatchOptions {
-        rma: a.model.options(TestKind::Z)?,
+        rma: a.model.choice().options(TestKind::Z)?,
         confint: !a.no_confint,
     };
     let bayes = if a.bayes {

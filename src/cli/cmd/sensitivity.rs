@@ -4,16 +4,12 @@
 //! meta-regressions on the EE moderators with permutation p-values, and the
 //! leave-one-out / influence / cumulative / Egger / trim-and-fill battery.
 
-use super::flags::ThresholdArgs;
 use crate::cli::args::{
-    DEFAULT_DATASET, Format, ModelArgs, OutputArgs, SmallStudyArgs, review_rules,
+    Format, ModelArgs, OutputArgs, SmallStudyArgs, ThresholdArgs, dataset_path, review_rules,
 };
 use clap::Args;
-use spotmeta::TestKind;
-use spotmeta::analysis::primary::select_primary;
-use spotmeta::analysis::sensitivity::sensitivity;
-use spotmeta::data::load_spot;
-use spotmeta::escalc::spot::SpotOptions;
+use spotmeta::output::{json, text};
+use spotmeta::review::{self, Dataset, Plan, Settings};
 use std::path::PathBuf;
 
 /// Arguments of `spotmeta sensitivity`.
@@ -33,22 +29,26 @@ pub struct SensitivityArgs {
 
 /// Run `spotmeta sensitivity`.
 pub fn run(a: SensitivityArgs) -> anyhow::Result<()> {
-    let opts = a.model.options(TestKind::Knha)?;
-    let conf = a.thresholds.options()?;
-    let rules = review_rules(None, Some(&a.small_study))?;
-    let path = a
-        .file
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
-    let ds = load_spot(&path)?;
-    let mut s = sensitivity(&ds, &SpotOptions::default(), &conf, &opts)?;
-    let studies = select_primary(&ds, &SpotOptions::default()).studies();
-    if let Some(d) = s.diagnostics.as_mut() {
-        d.apply_small_study_rule(studies, &rules);
-    }
-    let text = match a.output.format {
-        Format::Json => serde_json::to_string_pretty(&s)? + "\n",
-        _ => spotmeta::output::text::sensitivity::render(&s),
+    let settings = Settings {
+        model: a.model.choice(),
+        confounds: a.thresholds.options()?,
+        rules: review_rules(None, Some(&a.small_study))?,
+        ..Settings::default()
     };
-    super::emit(&a.output, &text, &[&path])
+    settings.check()?;
+    let plan = Plan {
+        sensitivity: true,
+        ..Plan::default()
+    };
+    let f = review::run(
+        Dataset::spot(&dataset_path(a.file.as_ref()))?,
+        &settings,
+        &plan,
+    )?;
+    let s = f.sensitivity.as_ref().expect("planned");
+    let text = match a.output.format {
+        Format::Json => json::pretty(s)?,
+        _ => text::sensitivity::render(s),
+    };
+    super::emit(&a.output, &text, &[f.dataset.path()])
 }

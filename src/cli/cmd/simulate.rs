@@ -86,7 +86,7 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<()> {
     let s = spec(&a)?;
     let result = simulate(&s)?;
     let text = match a.output.format {
-        Format::Json => serde_json::to_string_pretty(&result)? + "\n",
+        Format::Json => spotmeta::output::json::pretty(&result)?,
         Format::Text => simulate_text::render(&result),
         Format::Csv => bail!("--format csv is not available for simulate; use text or json"),
     };

@@ -3,14 +3,10 @@
 //! p-values, the sign test overall and by energy-expenditure flag, and whether
 //! the pooled estimate and the directions agree.
 
-use crate::cli::args::{DEFAULT_DATASET, Format, ModelArgs, OutputArgs};
+use crate::cli::args::{Format, ModelArgs, OutputArgs, dataset_path};
 use clap::Args;
-use spotmeta::TestKind;
-use spotmeta::analysis::confounds::{ConfoundOptions, flag_dataset};
-use spotmeta::analysis::primary::primary_analysis;
-use spotmeta::analysis::vote::vote_count;
-use spotmeta::data::load_spot;
-use spotmeta::escalc::spot::SpotOptions;
+use spotmeta::output::{json, text};
+use spotmeta::review::{self, Dataset, Plan, Settings};
 use std::path::PathBuf;
 
 /// Arguments of `spotmeta vote`.
@@ -26,18 +22,20 @@ pub struct VoteArgs {
 
 /// Run `spotmeta vote`.
 pub fn run(a: VoteArgs) -> anyhow::Result<()> {
-    let opts = a.model.options(TestKind::Knha)?;
-    let path = a
-        .file
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
-    let ds = load_spot(&path)?;
-    let pa = primary_analysis(&ds, &SpotOptions::default(), &opts)?;
-    let flags = flag_dataset(&ds, &pa.selection, &ConfoundOptions::default());
-    let v = vote_count(&ds, &pa.selection, &flags, Some(&pa.fit), opts.level());
-    let text = match a.output.format {
-        Format::Json => serde_json::to_string_pretty(&v)? + "\n",
-        _ => spotmeta::output::text::vote::render(&v),
+    let settings = Settings {
+        model: a.model.choice(),
+        ..Settings::default()
     };
-    super::emit(&a.output, &text, &[&path])
+    settings.check()?;
+    let f = review::run(
+        Dataset::spot(&dataset_path(a.file.as_ref()))?,
+        &settings,
+        &Plan::vote(),
+    )?;
+    let v = f.vote.as_ref().expect("planned");
+    let text = match a.output.format {
+        Format::Json => json::pretty(v)?,
+        _ => text::vote::render(v),
+    };
+    super::emit(&a.output, &text, &[f.dataset.path()])
 }

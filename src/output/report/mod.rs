@@ -20,32 +20,31 @@ mod markdown;
 mod page;
 mod sentences;
 
-pub use sentences::{all_outcomes_sentence, left_out_summary, pooled_sentence};
+pub use sentences::{all_outcomes_sentence, console_line, left_out_summary, pooled_sentence};
 
 use super::albatross::{AlbatrossLayout, albatross_data, albatross_layout, albatross_png};
+use super::bayes::{BayesSummary, shrunken_forest_group};
+use super::figures::forest_of;
 use super::forest::{forest_png, forest_svg};
 use super::funnel::{FunnelData, funnel_layout, funnel_png, small_study_notes};
 use super::json::RmaSummary;
 use super::layout::{ForestData, ForestStyle, forest_layout};
 use crate::analysis::Tau2Ci;
 use crate::analysis::diagnostics::{Diagnostics, Outcome};
-use crate::analysis::multilevel_primary::{AllOutcomes, ThreeLevel};
+use crate::analysis::multilevel_primary::AllOutcomes;
 use crate::analysis::primary::{LeftOut, UsedRow};
 use crate::analysis::rules::{ReviewRules, k_clause};
 use crate::analysis::sensitivity::Sensitivity;
 use crate::analysis::vote::VoteCount;
 use crate::error::{Error, Result};
-use crate::model::{Method, RmaFit};
-use sentences::estimate_clause;
+use crate::escalc::spot::{SPOT_EFFECT_LABEL, SPOT_METRIC_LABEL};
+use crate::model::RmaFit;
+use crate::review::{EffectRows, Findings, Headline};
 use serde::Serialize;
 use std::path::Path;
 
 /// Software name and version written into every report.
 pub const SOFTWARE: &str = concat!("spotmeta ", env!("CARGO_PKG_VERSION"));
-
-/// Last literature search of the bundled spot-reduction dataset (codebook,
-/// `datasets/README.md`).
-pub const SPOT_SEARCH_DATE: &str = "2026-11-23";
 
 /// One pooled row, for the tables of `summary.md`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -85,105 +84,8 @@ impl ReportRow {
     }
 }
 
-/// The headline numbers of the primary analysis, whichever model it is
-/// (the `primary_analysis` key of `results.json`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Headline {
-    /// Which analysis, e.g. "all outcomes, three-level model + CR2".
-    pub analysis: String,
-    /// Pooled estimate.
-    pub estimate: f64,
-    /// CI lower bound.
-    pub ci_lb: f64,
-    /// CI upper bound.
-    pub ci_ub: f64,
-    /// Prediction interval lower bound (None for a common-effect model).
-    pub pi_lb: Option<f64>,
-    /// Prediction interval upper bound.
-    pub pi_ub: Option<f64>,
-    /// Confidence level (fraction).
-    pub level: f64,
-    /// Effect sizes pooled (the one definition of k,
-    /// [`crate::analysis::rules::K_DEFINITION`]).
-    pub k: usize,
-    /// Studies (distinct `study_id`) they come from, when known.
-    pub studies: Option<usize>,
-    /// Degrees of freedom of the t test (None for a z test).
-    pub df: Option<f64>,
-    /// p-value of the test of the pooled effect.
-    pub pval: Option<f64>,
-    /// Why the all-outcomes three-level + CR2 model is not the primary
-    /// analysis (it did not run, or the small-k rules demote it); None when
-    /// it is primary or does not apply (a generic table).
-    pub why_not_three_level: Option<String>,
-}
-
-impl Headline {
-    /// The one-outcome-per-cohort random-effects fit.
-    pub fn one_per_study(fit: &RmaFit, studies: Option<usize>) -> Self {
-        let re = fit.method != Method::FE && fit.k > 1;
-        Headline {
-            analysis: "one outcome per cohort".into(),
-            estimate: fit.estimate,
-            ci_lb: fit.ci_lb,
-            ci_ub: fit.ci_ub,
-            pi_lb: re.then_some(fit.pi_lb),
-            pi_ub: re.then_some(fit.pi_ub),
-            level: fit.level,
-            k: fit.k,
-            studies,
-            df: fit.ddf.map(|d| d as f64),
-            pval: fit.pval(),
-            why_not_three_level: None,
-        }
-    }
-
-    /// The all-outcomes three-level model with CR2 inference.
-    pub fn three_level(t: &ThreeLevel) -> Self {
-        let r = &t.robust;
-        Headline {
-            analysis: "all outcomes, three-level model + CR2".into(),
-            estimate: r.beta[0],
-            ci_lb: r.ci_lb[0],
-            ci_ub: r.ci_ub[0],
-            pi_lb: Some(t.pi.0),
-            pi_ub: Some(t.pi.1),
-            level: t.fit.level,
-            k: t.fit.k,
-            studies: Some(t.fit.clusters),
-            df: Some(r.df[0]),
-            pval: Some(r.pval[0]),
-            why_not_three_level: None,
-        }
-    }
-
-    /// The headline of the primary analysis: the all-outcomes three-level
-    /// model when `all` says it is primary, else the one-outcome-per-cohort
-    /// `fit` on `studies` studies. The report renders this value and
-    /// `spotmeta add --rerun` prints it ([`Headline::console`]), so the two
-    /// cannot disagree.
-    pub fn primary(fit: &RmaFit, studies: Option<usize>, all: Option<&AllOutcomes>) -> Self {
-        if let Some(t) = all.filter(|a| a.primary).and_then(|a| a.result.done()) {
-            return Headline::three_level(t);
-        }
-        let mut h = Headline::one_per_study(fit, studies);
-        h.why_not_three_level = all.map(|a| match (&a.result, &a.why_not_primary) {
-            (Outcome::NotRun { reason }, _) => format!("not run: {reason}"),
-            (Outcome::Done(_), Some(why)) => why.clone(),
-            (Outcome::Done(_), None) => String::new(),
-        });
-        h
-    }
-
-    /// One console line: "Hedges' g = −0.02 (95% CI −0.18 to 0.14; k = 2
-    /// effect sizes from 1 study; p = 0.34); one outcome per cohort" — the
-    /// report's own clause and analysis name.
-    pub fn console(&self, effect_label: &str) -> String {
-        format!("{}; {}", estimate_clause(effect_label, self), self.analysis)
-    }
-}
-
-/// Everything the report shows, computed by the caller.
+/// Everything the report shows: the parts of a review's [`Findings`] it
+/// renders, with the report's own wording ([`ReportInput::new`]).
 #[derive(Debug, Clone)]
 pub struct ReportInput {
     /// Page title.
@@ -231,9 +133,148 @@ pub struct ReportInput {
     /// issue #16): a line in the result panel, a section of `summary.md`
     /// and the `bayes` key of `results.json`. Its shrinkage rows go into
     /// `forest` as their own block (the caller adds them).
-    pub bayes: Option<crate::output::bayes::BayesSummary>,
+    pub bayes: Option<BayesSummary>,
     /// The small-k rules the analyses were run under (stated in the methods).
     pub rules: ReviewRules,
+}
+
+impl ReportInput {
+    /// What the report of `f` shows: for the spot-reduction dataset the
+    /// primary analysis (with the three-level model, the sensitivity
+    /// analyses, the synthesis without numbers and the Bayesian model when
+    /// `f` has them, the Bayesian shrinkage estimates as their own forest
+    /// block), for a plain table its pooled rows and their diagnostics.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`] when `f`'s rows were not pooled; as
+    /// [`forest_of`] otherwise.
+    pub fn new(f: &Findings) -> Result<ReportInput> {
+        let pooled = f
+            .pooled
+            .as_ref()
+            .ok_or_else(|| Error::Unsupported("a report needs the pooled fit".into()))?;
+        let json_err = |e: serde_json::Error| Error::Render {
+            what: "results.json".into(),
+            message: e.to_string(),
+        };
+        let dataset = f.dataset.path().display().to_string();
+        let rules = f.settings.rules;
+        Ok(match &f.rows {
+            EffectRows::Spot(sel) => {
+                let mut forest = forest_of(f, None)?;
+                // The Bayesian model of the same rows (issue #16), with its
+                // shrinkage block in the report's forest plot.
+                let bayes = f.bayes.as_ref().map(|b| {
+                    let summary = BayesSummary::new(&b.fit, &b.labels, &b.prior_sensitivity);
+                    let weights: Vec<f64> = sel
+                        .vi()
+                        .iter()
+                        .map(|&v| pooled.fit.weight_percent(v))
+                        .collect();
+                    if let [g] = forest.groups.as_mut_slice() {
+                        // Tell the observed effects apart from the shrinkage block.
+                        g.name.get_or_insert_with(|| "Observed effects".into());
+                    }
+                    forest
+                        .groups
+                        .push(shrunken_forest_group(&b.fit, &summary.shrinkage, &weights));
+                    summary
+                });
+                ReportInput {
+                    title: "Spot reduction: does training a region burn more fat there?".into(),
+                    dataset,
+                    n_rows: f.dataset.n_rows(),
+                    n_studies_pooled: Some(sel.studies()),
+                    search_date: f.settings.search_date.clone(),
+                    spot: true,
+                    effect_label: SPOT_METRIC_LABEL.into(),
+                    measure_text: format!(
+                        "Effect sizes: {}, all on one metric (the d_z metric of change-score SDs is a sensitivity row); positive values mean more fat lost in the trained region. {}; exercise interventions only; converted and imputed inputs are listed in summary.md.",
+                        SPOT_EFFECT_LABEL,
+                        if f.all_outcomes.as_ref().is_some_and(|a| a.primary) {
+                            "Every regional-fat outcome (each region and method) in the primary analysis, one pre-specified primary outcome per study and cohort in the sensitivity analysis"
+                        } else {
+                            "One pre-specified primary outcome per study and cohort"
+                        }
+                    ),
+                    rows: sel.used.iter().map(ReportRow::from_used).collect(),
+                    used_json: serde_json::to_value(&sel.used).map_err(json_err)?,
+                    left_out: sel.left_out.clone(),
+                    forest,
+                    bayes,
+                    fit: pooled.fit,
+                    tau2_ci: pooled.tau2_ci,
+                    diagnostics: f.diagnostics.clone(),
+                    sensitivity: f.sensitivity.clone(),
+                    vote: f.vote.clone(),
+                    all_outcomes: f.all_outcomes.clone(),
+                    rules,
+                }
+            }
+            EffectRows::Table(effects) => {
+                let forest = forest_of(f, None)?;
+                let rows: Vec<ReportRow> = f
+                    .rows
+                    .pooled()
+                    .into_iter()
+                    .map(|(line, label, yi, vi)| ReportRow {
+                        line,
+                        label,
+                        n: None,
+                        yi,
+                        vi,
+                        detail: String::new(),
+                    })
+                    .collect();
+                ReportInput {
+                    title: format!("Meta-analysis of {}", dataset),
+                    dataset,
+                    n_rows: f.dataset.n_rows(),
+                    n_studies_pooled: None,
+                    search_date: None,
+                    spot: false,
+                    effect_label: forest.effect_label.clone(),
+                    measure_text:
+                        "Effect sizes and sampling variances as given in (or computed from) the table."
+                            .into(),
+                    used_json: serde_json::to_value(&rows).map_err(json_err)?,
+                    rows,
+                    left_out: effects
+                        .iter()
+                        .filter_map(|r| {
+                            Some(LeftOut {
+                                line: r.line,
+                                label: r.label.clone(),
+                                outcome: String::new(),
+                                reason: r.omitted.clone()?,
+                            })
+                        })
+                        .collect(),
+                    diagnostics: f.diagnostics.clone(),
+                    sensitivity: None,
+                    vote: None,
+                    all_outcomes: None,
+                    bayes: None,
+                    rules,
+                    forest,
+                    fit: pooled.fit,
+                    tau2_ci: pooled.tau2_ci,
+                }
+            }
+        })
+    }
+}
+
+/// The report of a review: every file, computed in memory
+/// ([`ReportInput::new`], then [`build_report`]); [`Report::write`]
+/// publishes it.
+///
+/// # Errors
+///
+/// As [`ReportInput::new`] and [`build_report`].
+pub fn render(f: &Findings) -> Result<Report> {
+    build_report(&ReportInput::new(f)?)
 }
 
 /// The finished report: file names and their bytes.

@@ -3,7 +3,7 @@
 //! The page ([`super::page`]) and `summary.md` ([`super::markdown`]) print
 //! the same sentences, so the two cannot say different things.
 
-use super::{Headline, ReportInput, SOFTWARE};
+use super::{ReportInput, SOFTWARE};
 use crate::analysis::Tau2Ci;
 use crate::analysis::diagnostics::Outcome;
 use crate::analysis::multilevel_primary::{AllOutcomes, ThreeLevel};
@@ -15,6 +15,7 @@ use crate::output::forest::{
     heterogeneity_line, model_name, three_level_heterogeneity_line, three_level_model_name,
 };
 use crate::output::style::{level_pct, num, p_clause};
+use crate::review::Headline;
 
 /// "Hedges' g = −0.02 (95% CI −0.18 to 0.14; k = 2 effect sizes from 1
 /// study; p = 0.34)": an estimate with its CI, k (with the studies, when
@@ -32,6 +33,13 @@ pub(super) fn estimate_clause(effect_label: &str, h: &Headline) -> String {
         num(h.ci_ub, 2),
         p_clause(h.pval)
     )
+}
+
+/// One console line: "Hedges' g = −0.02 (95% CI −0.18 to 0.14; k = 2
+/// effect sizes from 1 study; p = 0.34); one outcome per cohort" — the
+/// report's own clause and analysis name (what `add --rerun` prints).
+pub fn console_line(h: &Headline, effect_label: &str) -> String {
+    format!("{}; {}", estimate_clause(effect_label, h), h.analysis)
 }
 
 /// "Pooled Hedges' g = −0.02 (95% CI −0.18 to 0.14; k = 2; p = 0.34): …" —

@@ -5,6 +5,7 @@
 //! | module | prints |
 //! |---|---|
 //! | [`rma`] | `rma`: `print.rma.uni`, meta-regression, three-level, CR2, the primary analysis |
+//! | [`add`] | `add`, `remove`: rows added (effect size, issues, flags) and removed |
 //! | [`escalc`] | `escalc`: yi and vi per row (text, CSV) |
 //! | [`flags`] | `flags`: the confound flags of every row (text, CSV) |
 //! | [`sensitivity`] | `sensitivity`: scenarios, subgroups, meta-regressions, diagnostics |
@@ -15,6 +16,7 @@
 //! The Bayesian model's text is with its other renderers in
 //! [`crate::output::bayes`].
 
+pub mod add;
 pub mod escalc;
 pub mod flags;
 pub mod gosh;

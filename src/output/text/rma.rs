@@ -1,14 +1,18 @@
 //! `spotmeta rma` as text, laid out like metafor's `print.rma.uni()` (plus
 //! the prediction interval, `predict()`, and the Q-profile CIs, `confint()`),
 //! `print.rma.mv()` for the three-level model, the CR2 table of `robust()`,
-//! and the spot-reduction dataset's primary analysis with its rows.
+//! and the spot-reduction dataset's primary analysis with its rows; [`render`]
+//! picks the one a review's findings hold.
 
 use crate::analysis::Tau2Ci;
-use crate::analysis::primary::PrimaryAnalysis;
+use crate::analysis::primary::Selection;
+use crate::error::{Error, Result};
 use crate::model::multilevel::MultilevelFit;
 use crate::model::robust::RobustFit;
 use crate::model::{Method, RmaFit};
+use crate::review::{EffectRows, Findings, ModelFit, Pooled, Univariate};
 use std::fmt::Write;
+use std::path::Path;
 
 /// Format a number with 4 decimals as metafor does (`digits = 4`).
 fn f4(x: f64) -> String {
@@ -390,7 +394,7 @@ pub fn render_multilevel(f: &MultilevelFit, cluster: &str) -> String {
 }
 
 /// The primary analysis as text: rows used, the model, rows left out.
-pub fn render_primary(path: &std::path::Path, n_rows: usize, pa: &PrimaryAnalysis) -> String {
+pub fn render_primary(path: &Path, n_rows: usize, sel: &Selection, p: &Pooled) -> String {
     let mut t = String::new();
     let _ = writeln!(t, "Primary analysis of {} ({n_rows} rows)", path.display());
     let _ = writeln!(
@@ -398,9 +402,8 @@ pub fn render_primary(path: &std::path::Path, n_rows: usize, pa: &PrimaryAnalysi
         "{}; positive = more fat lost in the trained region.\nOne primary outcome per study and cohort; exercise interventions only.\n",
         crate::escalc::spot::SPOT_EFFECT_LABEL
     );
-    let _ = writeln!(t, "Rows pooled (k = {}):", pa.selection.used.len());
-    let w = pa
-        .selection
+    let _ = writeln!(t, "Rows pooled (k = {}):", sel.used.len());
+    let w = sel
         .used
         .iter()
         .map(|u| u.label.len())
@@ -412,7 +415,7 @@ pub fn render_primary(path: &std::path::Path, n_rows: usize, pa: &PrimaryAnalysi
         "  {:>4}  {:<w$}  {:<7} {:>8} {:>8}  derivations",
         "line", "study", "measure", "yi", "vi"
     );
-    for u in &pa.selection.used {
+    for u in &sel.used {
         let d: Vec<String> = u.effect.derivations.iter().map(|d| d.to_string()).collect();
         let d = if d.is_empty() {
             "as reported".to_string()
@@ -430,12 +433,12 @@ pub fn render_primary(path: &std::path::Path, n_rows: usize, pa: &PrimaryAnalysi
         );
     }
     let _ = writeln!(t);
-    t.push_str(&render_rma(&pa.fit, pa.tau2_ci.as_ref()));
-    if let Some(why) = &pa.tau2_ci_why {
+    t.push_str(&render_rma(&p.fit, p.tau2_ci.as_ref()));
+    if let Some(why) = &p.tau2_ci_why {
         let _ = writeln!(t, "Note: CI for tau^2 (Q-profile) {why}");
     }
-    let _ = writeln!(t, "\nRows not pooled ({}):", pa.selection.left_out.len());
-    for l in &pa.selection.left_out {
+    let _ = writeln!(t, "\nRows not pooled ({}):", sel.left_out.len());
+    for l in &sel.left_out {
         let _ = writeln!(
             t,
             "  line {:>3}  {} [{}]: {}",
@@ -443,4 +446,100 @@ pub fn render_primary(path: &std::path::Path, n_rows: usize, pa: &PrimaryAnalysi
         );
     }
     t
+}
+
+/// `spotmeta rma` as text: the model `f` was asked for, else the spot
+/// dataset's primary analysis, else a table's pooled fit with the rows
+/// omitted.
+///
+/// # Errors
+///
+/// [`Error::Unsupported`] when `f` holds neither a model nor a pooled fit.
+pub fn render(f: &Findings) -> Result<String> {
+    if let Some(m) = &f.models {
+        return Ok(render_model(m));
+    }
+    let p = f
+        .pooled
+        .as_ref()
+        .ok_or_else(|| Error::Unsupported("nothing was pooled".into()))?;
+    Ok(match &f.rows {
+        EffectRows::Spot(sel) => render_primary(f.dataset.path(), f.dataset.n_rows(), sel, p),
+        EffectRows::Table(_) => {
+            let mut t = render_rma(&p.fit, p.tau2_ci.as_ref());
+            if let Some(why) = &p.tau2_ci_why {
+                let _ = writeln!(t, "Note: CI for tau^2 (Q-profile) {why}");
+            }
+            let omitted = omitted(&f.rows);
+            if !omitted.is_empty() {
+                let _ = writeln!(t, "\n{} row(s) omitted (missing values):", omitted.len());
+                for o in &omitted {
+                    let _ = writeln!(t, "  {o}");
+                }
+            }
+            t
+        }
+    })
+}
+
+/// "line 5 (Smith 2001): missing `vi`" for each row of a table without an
+/// effect size.
+pub fn omitted(rows: &EffectRows) -> Vec<String> {
+    match rows {
+        EffectRows::Table(rows) => rows
+            .iter()
+            .filter_map(|r| {
+                r.omitted
+                    .as_ref()
+                    .map(|why| format!("line {} ({}): {why}", r.line, r.label))
+            })
+            .collect(),
+        EffectRows::Spot(_) => Vec::new(),
+    }
+}
+
+/// A requested model (`--mods`, `--multilevel`, `--robust`) as text.
+pub fn render_model(m: &ModelFit) -> String {
+    match m {
+        ModelFit::Regression {
+            fit,
+            permutest,
+            dropped,
+        } => {
+            let mut t = render_rma_mods(fit, permutest.as_ref());
+            t.push_str(&render_notes(&fit.notes));
+            if !dropped.is_empty() {
+                t.push_str(&format!(
+                    "\n{} row(s) without a moderator value omitted: {}\n",
+                    dropped.len(),
+                    dropped.join(", ")
+                ));
+            }
+            t
+        }
+        ModelFit::Multilevel {
+            cluster,
+            fit,
+            robust,
+        } => {
+            let mut t = render_multilevel(fit, cluster);
+            if let Some((rc, rob)) = robust {
+                t.push_str(&render_robust(&fit.names, rob, rc));
+            }
+            t
+        }
+        ModelFit::Robust {
+            cluster,
+            model,
+            names,
+            robust,
+        } => {
+            let mut t = match model {
+                Univariate::Rma(fit) => render_rma(fit, None),
+                Univariate::Mods(fit) => render_rma_mods(fit, None) + &render_notes(&fit.notes),
+            };
+            t.push_str(&render_robust(names, robust, cluster));
+            t
+        }
+    }
 }
