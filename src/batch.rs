@@ -39,8 +39,8 @@
 //! ```
 
 use crate::analysis::confint;
+use crate::analysis::summary::RmaSummary;
 use crate::error::{Error, Location, Result};
-use crate::output::json::RmaSummary;
 use crate::{ValidRmaOptions, rma};
 use polars::prelude::{
     Column, DataFrame, DataType, IntoLazy, PlSmallStr, PolarsError, SortMultipleOptions, col,

@@ -162,9 +162,15 @@ pub fn run(dataset: Dataset, settings: &Settings, plan: &Plan) -> Result<Finding
         };
     }
     if let Some(spec) = &plan.models {
+        let pooled: Vec<(u64, f64, f64)> = f
+            .rows
+            .pooled()
+            .into_iter()
+            .map(|(line, _, yi, vi)| (line, yi, vi))
+            .collect();
         f.models = Some(models::fit_models(
             &f.dataset,
-            &f.rows,
+            &pooled,
             &settings.spot,
             spec,
             &opts,

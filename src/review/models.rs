@@ -8,7 +8,6 @@
 //! outcome of the included exercise trials.
 
 use super::dataset::Dataset;
-use super::findings::EffectRows;
 use crate::analysis::multilevel_primary::select_all_outcomes;
 use crate::analysis::permutest::{Permutest, permutest};
 use crate::analysis::sensitivity::ee_moderators;
@@ -247,11 +246,11 @@ fn model_rows(
     Ok(Rows { x, kept, dropped })
 }
 
-/// Fit `spec` on the rows of `dataset` that `rows` pools (on the spot
-/// dataset, every outcome for `--multilevel` / `--robust`). `explicit_test`
-/// says whether the test was chosen (rather than the dataset's default):
-/// rma.mv's default test is z, so a default applies to the univariate fit
-/// only.
+/// Fit `spec` on `pooled` (line, yi, vi), the rows the dataset's analysis
+/// pools; on the spot dataset `--multilevel` / `--robust` take every
+/// outcome instead. `explicit_test` says whether the test was chosen (rather
+/// than the dataset's default): rma.mv's default test is z, so a default
+/// applies to the univariate fit only.
 ///
 /// # Errors
 ///
@@ -259,30 +258,27 @@ fn model_rows(
 /// cannot be fitted, or `permutest` with a dependent-effects model.
 pub fn fit_models(
     dataset: &Dataset,
-    rows: &EffectRows,
+    pooled: &[(u64, f64, f64)],
     spot: &SpotOptions,
     spec: &ModelSpec,
     opts: &ValidRmaOptions,
     explicit_test: bool,
 ) -> Result<ModelFit> {
     let table = &dataset.table;
-    match &dataset.spot {
+    let r = match &dataset.spot {
         Some(ds) => {
             // Dependent-effects models pool every outcome; a plain
             // meta-regression stays on one outcome per cohort.
-            let all;
-            let used = match (spec.dependent(), rows) {
-                (true, _) => {
-                    all = select_all_outcomes(ds, spot);
-                    &all
-                }
-                (false, EffectRows::Spot(sel)) => &sel.used,
-                (false, EffectRows::Table(_)) => unreachable!("spot rows"),
+            let all: Vec<(u64, f64, f64)>;
+            let rows = if spec.dependent() {
+                all = select_all_outcomes(ds, spot)
+                    .iter()
+                    .map(|u| (u.line, u.effect.yi, u.effect.vi))
+                    .collect();
+                &all
+            } else {
+                pooled
             };
-            let rows: Vec<(u64, f64, f64)> = used
-                .iter()
-                .map(|u| (u.line, u.effect.yi, u.effect.vi))
-                .collect();
             let derived = |name: &str, line: u64| -> Option<Option<f64>> {
                 let row = ds.rows.iter().find(|r| r.line == line)?;
                 let (ratio, weekly) = ee_moderators(row);
@@ -292,35 +288,14 @@ pub fn fit_models(
                     _ => None,
                 }
             };
-            let r = model_rows(spec, table, &rows, &derived)?;
-            fit_rows(spec, table, &r, opts, explicit_test)
+            model_rows(spec, table, rows, &derived)?
         }
-        None => {
-            let r = model_rows(spec, table, &rows_of(rows), &|_, _| None)?;
-            fit_rows(spec, table, &r, opts, explicit_test)
-        }
-    }
-}
-
-/// (line, yi, vi) of the pooled rows.
-fn rows_of(rows: &EffectRows) -> Vec<(u64, f64, f64)> {
-    rows.pooled()
-        .into_iter()
-        .map(|(line, _, yi, vi)| (line, yi, vi))
-        .collect()
-}
-
-fn fit_rows(
-    spec: &ModelSpec,
-    table: &Table,
-    r: &Rows,
-    opts: &ValidRmaOptions,
-    explicit_test: bool,
-) -> Result<ModelFit> {
+        None => model_rows(spec, table, pooled, &|_, _| None)?,
+    };
     if spec.dependent() {
-        dependent_model(spec, table, r, opts, explicit_test)
+        dependent_model(spec, table, &r, opts, explicit_test)
     } else {
-        meta_regression(spec, r, opts)
+        meta_regression(spec, &r, opts)
     }
 }
 
