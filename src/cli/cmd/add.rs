@@ -240,10 +240,7 @@ fn rerun(path: &Path, change: &Change, dir: &Path, wait: &WaitArg) -> anyhow::Re
         wait.duration(),
     )?;
     let after = console_line(&report.headline, SPOT_METRIC_LABEL);
-    Ok(format!(
-        "pooled effect (primary analysis, as in the report):\n  before: {before}\n  after:  {after}\n(report regenerated in {})\n",
-        dir.display()
-    ))
+    Ok(text::add::rerun(&before, &after, dir))
 }
 
 /// Run `spotmeta add`.

@@ -37,18 +37,13 @@ pub struct ReportArgs {
 
 /// Run `spotmeta report`.
 pub fn run(a: ReportArgs) -> anyhow::Result<()> {
+    let (path, input, wait) = (a.input.path(), a.input.input(), a.wait.duration());
     let settings = Settings {
         model: a.model.choice(),
         rules: review_rules(Some(&a.primary_rules), Some(&a.small_study))?,
         ..Settings::default()
     };
-    let report = publish(
-        &a.input.path(),
-        a.input.input(),
-        &settings,
-        &a.out,
-        a.wait.duration(),
-    )?;
+    let report = publish(&path, input, &settings, &a.out, wait)?;
     for (name, _) in &report.files {
         println!("{}", a.out.join(name).display());
     }

@@ -4,6 +4,7 @@
 use crate::data::append::Change;
 use crate::review::RowFindings;
 use std::fmt::Write;
+use std::path::Path;
 
 /// What `change` did: `verb` ("added", "would add", …) and each added row's
 /// findings (`rows`), the rows removed, and the last line of the check.
@@ -50,4 +51,14 @@ pub fn describe(change: &Change, rows: &[RowFindings], verb: &str) -> String {
         change.report.to_string().lines().last().unwrap_or("")
     );
     t
+}
+
+/// What `--rerun` prints: the pooled effect of the primary analysis before
+/// and after the change (each a [`crate::output::report::console_line`], or
+/// why there is none) and where the report was regenerated.
+pub fn rerun(before: &str, after: &str, dir: &Path) -> String {
+    format!(
+        "pooled effect (primary analysis, as in the report):\n  before: {before}\n  after:  {after}\n(report regenerated in {})\n",
+        dir.display()
+    )
 }

@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`rma`] | `rma`: `print.rma.uni`, meta-regression, three-level, CR2, the primary analysis |
 //! | [`add`] | `add`, `remove`: rows added (effect size, issues, flags) and removed |
+//! | [`batch`] | `batch`: the line it prints after writing the table |
 //! | [`escalc`] | `escalc`: yi and vi per row (text, CSV) |
 //! | [`flags`] | `flags`: the confound flags of every row (text, CSV) |
 //! | [`sensitivity`] | `sensitivity`: scenarios, subgroups, meta-regressions, diagnostics |
@@ -17,6 +18,7 @@
 //! [`crate::output::bayes`].
 
 pub mod add;
+pub mod batch;
 pub mod escalc;
 pub mod flags;
 pub mod gosh;
