@@ -1,4 +1,4 @@
-//! Stage 5 — results out: text that reads like metafor's `print.rma`, JSON
+//! Stage 6 — results out: text that reads like metafor's `print.rma`, JSON
 //! with stable keys, forest and funnel plots (PNG/SVG with an embedded font)
 //! and the one-page report. Files are written through [`crate::data::io`].
 //!

@@ -1,4 +1,4 @@
-//! The review: "analyse this dataset" as one library call. A run goes
+//! Stage 5 — the review: "analyse this dataset" as one library call. A run goes
 //! load → effect sizes → the planned analyses → one result value,
 //! [`Findings`]; `spotmeta report`, `forest`, `rma`, `sensitivity`, `vote`,
 //! `flags`, `albatross`, `bayes` and `gosh` each render a part of it

@@ -10,9 +10,9 @@
 //!
 //! | module | makes |
 //! |---|---|
-//! | [`page`] | `report.png`: the one-page layout and its drawing |
-//! | [`markdown`] | `summary.md` |
-//! | [`sentences`] | the sentences both print: verdict, methods, model and heterogeneity clauses |
+//! | `page.rs` | `report.png`: the one-page layout and its drawing |
+//! | `markdown.rs` | `summary.md` |
+//! | `sentences.rs` | the sentences both print: verdict, methods, model and heterogeneity clauses |
 //!
 //! This module assembles them with the plots and `results.json`.
 
