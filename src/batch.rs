@@ -39,8 +39,8 @@
 //! ```
 
 use crate::analysis::confint;
+use crate::analysis::summary::RmaSummary;
 use crate::error::{Error, Location, Result};
-use crate::output::json::RmaSummary;
 use crate::{ValidRmaOptions, rma};
 use polars::prelude::{
     Column, DataFrame, DataType, IntoLazy, PlSmallStr, PolarsError, SortMultipleOptions, col,
@@ -972,7 +972,7 @@ pub fn encode(df: &mut DataFrame, format: TableFormat) -> Result<Vec<u8>> {
 pub fn write_table(path: &Path, df: &mut DataFrame, inputs: &[&Path]) -> Result<()> {
     let format = TableFormat::from_path(path)?;
     let bytes = encode(df, format)?;
-    crate::output::guard::write_output("--out", path, &bytes, inputs)
+    crate::data::io::write_output("--out", path, &bytes, inputs)
 }
 
 /// Read a whole CSV or Parquet table (e.g. a batch result, for checking).

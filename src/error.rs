@@ -104,6 +104,20 @@ pub enum Error {
         message: String,
     },
 
+    /// A column named by an option (`--by`, `--mods`, a cluster) is not in
+    /// the table.
+    #[error("{}: no column `{column}` {purpose}; the header has: {}", file.display(), headers.join(", "))]
+    NoSuchColumn {
+        /// The table's file.
+        file: PathBuf,
+        /// The column asked for.
+        column: String,
+        /// What it was asked for, e.g. "for --by".
+        purpose: String,
+        /// The columns the table has.
+        headers: Vec<String>,
+    },
+
     /// An option is out of range or options contradict each other.
     #[error("invalid option `{option}`: {message}")]
     Option {

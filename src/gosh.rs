@@ -15,7 +15,8 @@
 //! heterogeneity stands out). Partial sums are combined in chunk order, so
 //! the means are the same on every run and thread count. The per-subset
 //! results (estimate, I², τ² in single precision) are kept for the plot
-//! ([`plot::gosh_png`]) and for `--write-subsets`.
+//! ([`crate::output::gosh::gosh_png`]) and for `--write-subsets`
+//! ([`Gosh::subsets_parquet`]).
 //!
 //! ```
 //! use spotmeta::gosh::{gosh, GoshOptions};
@@ -27,10 +28,9 @@
 //! # Ok::<(), spotmeta::Error>(())
 //! ```
 
-pub mod plot;
-
 use crate::error::{Error, Result};
 use crate::{ValidRmaOptions, rma};
+use polars::prelude::{Column, DataFrame};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -97,6 +97,39 @@ pub struct Gosh {
     pub mean: [f64; 3],
     /// Smallest and largest estimate over all fitted subsets.
     pub estimate_range: (f64, f64),
+}
+
+impl Gosh {
+    /// Every subset's result as a Parquet table: `subset` (the bitmask),
+    /// `k` (its size), `estimate`, `I2`, `tau2` (`--write-subsets`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`] if the table cannot be built or encoded.
+    pub fn subsets_parquet(&self) -> Result<Vec<u8>> {
+        let n = self.subsets.len();
+        let col = |name: &str, j: usize| {
+            Column::new(
+                name.into(),
+                self.subsets.iter().map(|s| s[j]).collect::<Vec<f32>>(),
+            )
+        };
+        let mut df = DataFrame::new(
+            n,
+            vec![
+                Column::new("subset".into(), (1..=n as u32).collect::<Vec<u32>>()),
+                Column::new(
+                    "k".into(),
+                    (1..=n as u32).map(u32::count_ones).collect::<Vec<u32>>(),
+                ),
+                col("estimate", 0),
+                col("I2", 1),
+                col("tau2", 2),
+            ],
+        )
+        .map_err(|e| Error::Unsupported(format!("building the subsets table failed: {e}")))?;
+        crate::batch::encode(&mut df, crate::batch::TableFormat::Parquet)
+    }
 }
 
 /// Sums over one chunk of subsets (fixed-size: no allocation).

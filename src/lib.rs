@@ -2,10 +2,13 @@
 //!
 //! ## Crate map
 //!
-//! The pipeline mirrors R's **metafor**: [`data`] (load and check studies) →
-//! [`escalc`] (effect sizes) → [`model`] ([`rma`]: common and random-effects
-//! pooling) → [`analysis`] (Q-profile CIs, the primary analysis) → [`output`]
-//! (text like `print.rma`, JSON).
+//! The pipeline mirrors R's **metafor**: [`data`] (load and check studies;
+//! safe writes) → [`escalc`] (effect sizes) → [`model`] ([`rma`]: common and
+//! random-effects pooling) → [`analysis`] (Q-profile CIs, the primary
+//! analysis, flags, sensitivity) → [`review`] ("analyse this dataset":
+//! [`review::run`] → one [`review::Findings`] value) → [`output`]
+//! (renderers only: text like `print.rma`, JSON, plots, the report). The
+//! whole report in three calls is [`review`]'s example.
 //!
 //! ```
 //! use spotmeta::{rma, Method, RmaOptions, TestKind};
@@ -26,6 +29,8 @@ pub mod error;
 pub mod escalc;
 pub mod model;
 pub mod output;
+// One pipeline (issue #18): "analyse this dataset" as one call.
+pub mod review;
 // Scale (issue #7): many fits at once.
 pub mod batch;
 pub mod gosh;

@@ -363,7 +363,7 @@ fn concurrent_reports_into_one_directory_leave_one_complete_set() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_reader_polling_during_50_swaps_never_sees_the_directory_missing_or_mixed() {
-    use spotmeta::output::guard::replace_dir_files;
+    use spotmeta::data::io::replace_dir_files;
     use std::os::fd::AsRawFd;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::time::Duration;

@@ -17,6 +17,7 @@
 //! | [`albatross`] | — | the vote-count evidence | albatross-plot points and effect contours |
 //! | [`vote`] | `binom.test` | the spot dataset | sign test, effects from p-values, agreement |
 //! | [`multilevel_primary`] | `rma.mv` + `robust()` | the spot dataset | all outcomes, three-level model + CR2, or why not |
+//! | [`summary`] | `print(rma)` | a fit and its τ² CI | the flat summary of every number (JSON, batch columns) |
 //! | [`primary`] | — | the spot dataset | primary-analysis rows, fit, reasons for rows left out |
 
 pub mod aggregate;
@@ -34,6 +35,7 @@ pub mod regtest;
 pub mod rules;
 pub mod sensitivity;
 pub mod subgroup;
+pub mod summary;
 pub mod trimfill;
 pub mod vote;
 

@@ -2,9 +2,12 @@
 //! library's checked option types.
 
 use clap::{Args, ValueEnum};
+use spotmeta::analysis::confounds::ConfoundOptions;
 use spotmeta::analysis::rules::ReviewRules;
 use spotmeta::data::fsguard::DEFAULT_WAIT;
-use spotmeta::{Method, RmaOptions, TestKind, ValidRmaOptions};
+use spotmeta::escalc::table::Source;
+use spotmeta::review::{Dataset, Input, ModelChoice};
+use spotmeta::{Method, TestKind};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -30,11 +33,6 @@ fn parse_wait(s: &str) -> Result<f64, String> {
 }
 
 impl WaitArg {
-    /// The limit in seconds, as given.
-    pub fn seconds(&self) -> f64 {
-        self.wait
-    }
-
     /// The limit.
     pub fn duration(&self) -> Duration {
         Duration::from_secs_f64(self.wait)
@@ -67,10 +65,38 @@ pub struct InputArgs {
 impl InputArgs {
     /// The input file: FILE, or the bundled dataset when none is given.
     pub fn path(&self) -> PathBuf {
-        self.file
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET))
+        dataset_path(self.file.as_ref())
     }
+
+    /// Which columns hold the effect sizes.
+    pub fn input(&self) -> Input {
+        let source = match (&self.measure, &self.sei) {
+            (Some(m), _) => Source::Raw(*m),
+            (None, Some(sei)) => Source::YiSei {
+                yi: self.yi.clone(),
+                sei: sei.clone(),
+            },
+            (None, None) => Source::YiVi {
+                yi: self.yi.clone(),
+                vi: self.vi.clone(),
+            },
+        };
+        Input {
+            source,
+            slab: self.slab.clone(),
+        }
+    }
+
+    /// Load the file: the spot-reduction dataset or a plain table.
+    pub fn load(&self) -> Result<Dataset, spotmeta::Error> {
+        Dataset::load(&self.path(), self.input())
+    }
+}
+
+/// `file`, or the bundled dataset when none is given.
+pub fn dataset_path(file: Option<&PathBuf>) -> PathBuf {
+    file.cloned()
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET))
 }
 
 fn parse_measure(s: &str) -> Result<spotmeta::escalc::Measure, String> {
@@ -103,15 +129,13 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
-    /// Checked options, with `default_test` where `--test` was not given.
-    pub fn options(&self, default_test: TestKind) -> Result<ValidRmaOptions, spotmeta::Error> {
-        RmaOptions {
+    /// The model choice (the test defaults by dataset).
+    pub fn choice(&self) -> ModelChoice {
+        ModelChoice {
             method: self.method,
-            test: self.test.unwrap_or(default_test),
+            test: self.test,
             level: self.level,
-            ..Default::default()
         }
-        .check()
     }
 }
 
@@ -181,4 +205,42 @@ pub fn review_rules(
         r.force_small_study = s.small_study;
     }
     r.check()
+}
+
+/// Thresholds of the confound rules.
+#[derive(Debug, Clone, Args)]
+pub struct ThresholdArgs {
+    /// Session (or weekly) minutes ratio that raises an EE flag.
+    #[arg(long, default_value_t = 1.25)]
+    pub session_ratio: f64,
+    /// Minutes per session apart that raise EE_SESSION_LENGTH.
+    #[arg(long, default_value_t = 15.0)]
+    pub session_diff: f64,
+    /// Minutes per week apart that raise EE_WEEKLY_VOLUME.
+    #[arg(long, default_value_t = 60.0)]
+    pub weekly_diff: f64,
+    /// Participants per arm below which SMALL_N is raised.
+    #[arg(long, default_value_t = 10)]
+    pub small_n: u32,
+}
+
+impl ThresholdArgs {
+    /// The library options, checked.
+    pub fn options(&self) -> anyhow::Result<ConfoundOptions> {
+        if self.session_ratio.is_nan() || self.session_ratio <= 1.0 {
+            anyhow::bail!(
+                "--session-ratio must be greater than 1 (got {})",
+                self.session_ratio
+            );
+        }
+        if !(self.session_diff >= 0.0 && self.weekly_diff >= 0.0) {
+            anyhow::bail!("--session-diff and --weekly-diff must be non-negative");
+        }
+        Ok(ConfoundOptions {
+            session_ratio: self.session_ratio,
+            session_diff_min: self.session_diff,
+            weekly_diff_min: self.weekly_diff,
+            small_n: self.small_n,
+        })
+    }
 }

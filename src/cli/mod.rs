@@ -1,6 +1,9 @@
-//! Stage 6 — the command line (declared only by `main.rs`; the library never
+//! Stage 7 — the command line (declared only by `main.rs`; the library never
 //! sees clap). One file per command under `cmd/`; shared argument groups in
-//! [`args`].
+//! [`args`]. A command turns its arguments into library settings, calls the
+//! library (`review::run` for every command that analyses the dataset),
+//! hands the result to an `output` renderer and writes it; it computes and
+//! formats nothing itself.
 
 pub mod args;
 pub mod cmd;

@@ -277,7 +277,7 @@ pub(crate) struct LockSite<'a> {
 
 /// Takes lock files within one time limit (`--wait`), telling the user once
 /// who holds the lock while waiting. The dataset lock and the output
-/// directory lock ([`crate::output::guard`]) both wait through it, so both
+/// directory lock ([`super::io`]) both wait through it, so both
 /// name the holder (pid and since when), say when it is stopped, and fail
 /// the same way after the limit.
 #[derive(Debug)]

@@ -27,6 +27,7 @@
 
 pub mod append;
 pub mod fsguard;
+pub mod io;
 pub mod load;
 pub mod schema;
 pub mod validate;

@@ -7,6 +7,7 @@
 
 use super::layout::{ForestGroup, ForestStudy, Pooled};
 use crate::model::bayes::{BayesFit, IntervalKind, Marginal};
+use crate::review::{EffectRows, Findings};
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -278,6 +279,30 @@ pub fn shrunken_forest_group(fit: &BayesFit, rows: &[ShrunkenRow], weights: &[f6
             })
             .collect(),
         pooled: Some(bayes_pooled(fit)),
+    }
+}
+
+/// What `spotmeta bayes` prints above the fit: for the spot-reduction
+/// dataset which rows were pooled, for a plain table how many rows had no
+/// effect size.
+pub fn render_header(f: &Findings) -> String {
+    match &f.rows {
+        EffectRows::Spot(sel) => format!(
+            "Primary analysis of {} ({}; one primary outcome per study and cohort, exercise interventions; {}, positive = more fat lost in the trained region)\n\n",
+            f.dataset.path().display(),
+            crate::analysis::rules::k_clause(sel.used.len(), sel.studies()),
+            crate::escalc::spot::SPOT_METRIC_LABEL
+        ),
+        EffectRows::Table(rows) => {
+            let omitted = rows.iter().filter(|r| r.yi.is_none()).count();
+            if omitted > 0 {
+                format!(
+                    "{omitted} row(s) omitted (missing values); see `spotmeta rma` for which\n\n"
+                )
+            } else {
+                String::new()
+            }
+        }
     }
 }
 

@@ -6,19 +6,14 @@
 //! `--dry-run` stops there; `--rerun` regenerates the report and prints the
 //! pooled effect before and after.
 
-use crate::cli::args::{DEFAULT_DATASET, Format, WaitArg};
-use clap::{Arg, ArgMatches, Args, Command, FromArgMatches, Parser};
-use spotmeta::analysis::confounds::{ConfoundOptions, flags};
-use spotmeta::analysis::multilevel_primary::all_outcomes;
-use spotmeta::analysis::primary::primary_analysis;
-use spotmeta::analysis::rules::ReviewRules;
+use crate::cli::args::{Format, WaitArg, dataset_path};
+use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
 use spotmeta::data::append::{Change, EditOptions, RowValues, add_row, remove_rows};
 use spotmeta::data::schema::{COLUMNS, Kind, REQUIRED_WHEN_INCLUDED};
-use spotmeta::data::{SpotDataset, load_spot_bytes};
-use spotmeta::escalc::spot::{SpotOptions, spot_effect};
-use spotmeta::output::report::Headline;
-use spotmeta::{RmaOptions, TestKind};
-use std::fmt::Write as _;
+use spotmeta::escalc::spot::SPOT_METRIC_LABEL;
+use spotmeta::output::report::console_line;
+use spotmeta::output::{json, text};
+use spotmeta::review::{self, Dataset, Input, Plan, Settings, row_findings};
 use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -210,128 +205,47 @@ fn prompt_missing(values: &mut RowValues) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The headline of `ds`'s primary analysis with `spotmeta report`'s
-/// defaults, through the same [`Headline::primary`] the report renders.
-fn pooled_line(ds: &SpotDataset) -> String {
-    let opts = RmaOptions {
-        test: TestKind::Knha,
-        ..Default::default()
-    }
-    .check()
-    .expect("valid defaults");
-    let spot = SpotOptions::default();
-    let rules = ReviewRules::default();
-    let headline = primary_analysis(ds, &spot, &opts).and_then(|pa| {
-        let all = all_outcomes(ds, &spot, &opts, &rules)?;
-        Ok(Headline::primary(
-            &pa.fit,
-            Some(pa.selection.studies()),
-            Some(&all),
-        ))
-    });
-    match headline {
-        Ok(h) => h.console(EFFECT_LABEL),
+/// The headline of the primary analysis of the dataset `bytes` (read from
+/// `path`) with `spotmeta report`'s defaults: what the report prints.
+fn pooled_line(path: &Path, bytes: &[u8]) -> String {
+    let dataset = match Dataset::spot_bytes(path, bytes) {
+        Ok(ds) => ds,
+        Err(e) => return format!("not loadable ({e})"),
+    };
+    match review::run(dataset, &Settings::default(), &Plan::forest()) {
+        Ok(f) => console_line(&f.headline().expect("pooled"), SPOT_METRIC_LABEL),
         Err(e) => format!("not poolable ({e})"),
     }
 }
 
-/// The effect label of the spot-reduction report.
-const EFFECT_LABEL: &str = spotmeta::escalc::spot::SPOT_METRIC_LABEL;
-
+/// What `change` did, with the findings of every row it added.
 fn describe(change: &Change, verb: &str) -> String {
-    let mut t = String::new();
-    for line in &change.added_lines {
-        let Some(row) = change.after.rows.iter().find(|r| r.line == *line) else {
-            continue;
-        };
-        let es = spot_effect(row, &SpotOptions::default());
-        let _ = writeln!(
-            t,
-            "{verb} line {line}: {} [{}]",
-            row.display_label(),
-            row.outcome_label()
-        );
-        match &es {
-            Ok(e) => {
-                let d: Vec<String> = e.derivations.iter().map(|d| d.to_string()).collect();
-                let _ = writeln!(
-                    t,
-                    "  effect size: {} yi = {:.4}, vi = {:.4}{}",
-                    e.measure,
-                    e.yi,
-                    e.vi,
-                    if d.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", d.join("; "))
-                    }
-                );
-            }
-            Err(why) => {
-                let _ = writeln!(t, "  no effect size: {why}");
-            }
-        }
-        for issue in change.report.issues.iter().filter(|i| i.line == *line) {
-            let _ = writeln!(t, "  {issue}");
-        }
-        let f = flags(row, es.as_ref().ok(), &ConfoundOptions::default());
-        if f.is_empty() {
-            let _ = writeln!(t, "  flags: none");
-        }
-        for x in f {
-            let _ = writeln!(t, "  flag {:<24} {:<9} {}", x.code, x.severity, x.reason);
-        }
-    }
-    for old in &change.removed {
-        let _ = writeln!(t, "removed: {old}");
-    }
-    let _ = writeln!(
-        t,
-        "{}",
-        change.report.to_string().lines().last().unwrap_or("")
-    );
-    t
+    let rows = row_findings(&change.after, &change.added_lines, &Settings::default());
+    text::add::describe(change, &rows, verb)
 }
 
 /// `--rerun`: regenerate the report while `change` still holds the dataset
 /// lock, so the report describes exactly the file just written.
 fn rerun(path: &Path, change: &Change, dir: &Path, wait: &WaitArg) -> anyhow::Result<String> {
     debug_assert!(change.lock().is_some(), "--rerun needs the lock held");
-    let before = match load_spot_bytes(path, &change.before) {
-        Ok(ds) => pooled_line(&ds),
-        Err(e) => format!("not loadable ({e})"),
-    };
+    let before = pooled_line(path, &change.before);
     // Exactly `spotmeta report FILE --out DIR --wait SECONDS` (the same limit
     // for the directory lock as for the dataset lock); "after" is the headline
     // that report rendered.
-    let seconds = wait.seconds().to_string();
-    let cli = crate::cli::Cli::try_parse_from([
-        std::ffi::OsStr::new("spotmeta"),
-        "report".as_ref(),
-        path.as_os_str(),
-        "--out".as_ref(),
-        dir.as_os_str(),
-        "--wait".as_ref(),
-        seconds.as_ref(),
-    ])?;
-    let crate::cli::Command::Report(args) = cli.command else {
-        unreachable!("parsed as `report`")
-    };
-    let after = crate::cli::cmd::report::generate(args)?
-        .headline
-        .console(EFFECT_LABEL);
-    Ok(format!(
-        "pooled effect (primary analysis, as in the report):\n  before: {before}\n  after:  {after}\n(report regenerated in {})\n",
-        dir.display()
-    ))
+    let report = super::report::publish(
+        path,
+        Input::default(),
+        &Settings::default(),
+        dir,
+        wait.duration(),
+    )?;
+    let after = console_line(&report.headline, SPOT_METRIC_LABEL);
+    Ok(text::add::rerun(&before, &after, dir))
 }
 
 /// Run `spotmeta add`.
 pub fn run_add(a: AddArgs) -> anyhow::Result<()> {
-    let path = a
-        .file
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
+    let path = dataset_path(a.file.as_ref());
     let mut values = match &a.from {
         Some(f) => read_row_file(f)?,
         None => RowValues::new(),
@@ -355,14 +269,7 @@ pub fn run_add(a: AddArgs) -> anyhow::Result<()> {
         text.push_str("dry run: nothing written\n");
     }
     if a.format == Format::Json {
-        let rows: Vec<_> = change
-            .added_lines
-            .iter()
-            .filter_map(|l| change.after.rows.iter().find(|r| r.line == *l))
-            .collect();
-        text = serde_json::to_string_pretty(&serde_json::json!({
-            "written": change.written, "added_lines": change.added_lines, "rows": rows, "removed": change.removed,
-        }))? + "\n";
+        text = json::change(&change)?;
     }
     print!("{text}");
     if a.rerun {
@@ -373,10 +280,7 @@ pub fn run_add(a: AddArgs) -> anyhow::Result<()> {
 
 /// Run `spotmeta remove`.
 pub fn run_remove(a: RemoveArgs) -> anyhow::Result<()> {
-    let path = a
-        .file
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
+    let path = dataset_path(a.file.as_ref());
     let change = remove_rows(
         &path,
         &a.study_id,

@@ -2,17 +2,13 @@
 //! albatross plot (Harrison et al. 2017) of every primary outcome with a
 //! p-value, over the vote-count evidence of `spotmeta vote` (issue #9).
 
-use crate::cli::args::{DEFAULT_DATASET, ModelArgs};
+use crate::cli::args::{ModelArgs, dataset_path};
 use crate::cli::cmd::forest::{ImageFormat, format_of};
 use anyhow::Context;
 use clap::Args;
-use spotmeta::TestKind;
-use spotmeta::analysis::confounds::{ConfoundOptions, flag_dataset};
-use spotmeta::analysis::primary::primary_analysis;
-use spotmeta::analysis::vote::vote_count;
-use spotmeta::data::load_spot;
-use spotmeta::escalc::spot::SpotOptions;
+use spotmeta::data::io::write_output;
 use spotmeta::output::albatross::{albatross_data, albatross_layout, albatross_png, albatross_svg};
+use spotmeta::review::{self, Dataset, Plan, Settings};
 use std::path::PathBuf;
 
 /// Arguments of `spotmeta albatross`.
@@ -36,19 +32,24 @@ pub struct AlbatrossArgs {
 /// Run `spotmeta albatross`.
 pub fn run(a: AlbatrossArgs) -> anyhow::Result<()> {
     let format = format_of(&a.out, a.format)?;
-    let opts = a.model.options(TestKind::Knha)?;
-    let path = a.file.unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
-    let ds = load_spot(&path)?;
-    let pa = primary_analysis(&ds, &SpotOptions::default(), &opts)?;
-    let flags = flag_dataset(&ds, &pa.selection, &ConfoundOptions::default());
-    let v = vote_count(&ds, &pa.selection, &flags, Some(&pa.fit), opts.level());
+    let settings = Settings {
+        model: a.model.choice(),
+        ..Settings::default()
+    };
+    settings.check()?;
+    let f = review::run(
+        Dataset::spot(&dataset_path(a.file.as_ref()))?,
+        &settings,
+        &Plan::vote(),
+    )?;
+    let v = f.vote.as_ref().expect("planned");
     let height = (a.width * 2 / 3).max(400);
     let layout = albatross_layout(&albatross_data(&v.evidence), a.width, height);
     let bytes = match format {
         ImageFormat::Png => albatross_png(&layout)?,
         ImageFormat::Svg => albatross_svg(&layout)?.into_bytes(),
     };
-    spotmeta::output::guard::write_output("--out", &a.out, &bytes, &[&path])
+    write_output("--out", &a.out, &bytes, &[f.dataset.path()])
         .with_context(|| format!("writing {}", a.out.display()))?;
     Ok(())
 }

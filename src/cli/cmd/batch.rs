@@ -9,12 +9,11 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use spotmeta::TestKind;
 use spotmeta::batch::{
-    BatchColumns, BatchOptions, STATUS_K1, STATUS_OK, TableFormat, Variance, pool, read_groups,
-    to_frame, write_table,
+    BatchColumns, BatchOptions, TableFormat, Variance, pool, read_groups, to_frame, write_table,
 };
 use spotmeta::batch::{BayesGroup, add_bayes_columns, pool_bayes};
+use spotmeta::data::io::refuse_input_as_output;
 use spotmeta::model::bayes::{BayesOptions, IntervalKind, MuPrior, TauPrior};
-use spotmeta::output::guard::refuse_input_as_output;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -112,7 +111,7 @@ pub fn run(a: BatchArgs) -> anyhow::Result<()> {
     let out_format = TableFormat::from_path(&a.out)?;
     refuse_input_as_output("--out", &a.out, &[&a.file])?;
     let opts = BatchOptions {
-        rma: a.model.options(TestKind::Z)?,
+        rma: a.model.choice().options(TestKind::Z)?,
         confint: !a.no_confint,
     };
     let bayes = if a.bayes {
@@ -175,22 +174,9 @@ pub fn run(a: BatchArgs) -> anyhow::Result<()> {
         add_bayes_columns(&mut df, &groups, b)?;
     }
     write_table(&a.out, &mut df, &[&a.file])?;
-    let ok = fits.iter().filter(|f| f.status == STATUS_OK).count();
-    let k1 = fits.iter().filter(|f| f.status == STATUS_K1).count();
-    let not = fits.iter().filter(|f| f.summary.is_none()).count();
     println!(
-        "{} groups ({} rows) pooled into {} ({}): {ok} ok, {k1} with k = 1, {not} not pooled{}",
-        groups.len(),
-        groups.rows(),
-        a.out.display(),
-        match out_format {
-            TableFormat::Csv => "CSV",
-            TableFormat::Parquet => "Parquet",
-        },
-        match fits.len() - ok - k1 - not {
-            0 => String::new(),
-            n => format!(", {n} without a tau^2 CI"),
-        }
+        "{}",
+        spotmeta::output::text::batch::summary(&groups, &fits, &a.out, out_format)
     );
     Ok(())
 }

@@ -6,15 +6,12 @@
 //! rows, as `spotmeta rma` does; otherwise a yi/vi (or --measure) table.
 
 use crate::cli::args::{Format, InputArgs, OutputArgs};
-use crate::cli::cmd::rma::source;
 use anyhow::bail;
 use clap::Args;
-use spotmeta::analysis::primary::select_primary;
-use spotmeta::data::{Table, is_spot_header, load_spot};
-use spotmeta::escalc::spot::SpotOptions;
-use spotmeta::escalc::table::effects;
-use spotmeta::model::bayes::{BayesOptions, IntervalKind, MuPrior, TauPrior, bayes, sensitivity};
-use spotmeta::output::bayes::{BayesSummary, render_bayes};
+use spotmeta::model::bayes::{BayesOptions, IntervalKind, MuPrior, TauPrior};
+use spotmeta::output::bayes::{BayesSummary, render_bayes, render_header};
+use spotmeta::output::json;
+use spotmeta::review::{self, Plan, Settings};
 
 /// Arguments of `spotmeta bayes`.
 #[derive(Debug, Args)]
@@ -64,55 +61,28 @@ pub fn run(a: BayesArgs) -> anyhow::Result<()> {
     if a.output.format == Format::Csv {
         bail!("--format csv is not available for bayes; use text or json");
     }
-    let opts = BayesOptions {
-        tau_prior: a.prior,
-        mu_prior: a.mu_prior,
-        level: a.level,
-        worthwhile: a.worthwhile,
-        interval: a.interval,
-    }
-    .check()?;
-    let path = a.input.path();
-    let table = Table::read(&path)?;
-    let (yi, vi, labels, header) = if is_spot_header(&table.headers) {
-        let ds = load_spot(&path)?;
-        let sel = select_primary(&ds, &SpotOptions::default());
-        let labels: Vec<String> = sel.used.iter().map(|u| u.label.clone()).collect();
-        // One metric in a pooled analysis (issue #16).
-        sel.metric()?;
-        let header = format!(
-            "Primary analysis of {} ({}; one primary outcome per study and cohort, exercise interventions; {}, positive = more fat lost in the trained region)\n\n",
-            path.display(),
-            spotmeta::analysis::rules::k_clause(sel.used.len(), sel.studies()),
-            spotmeta::escalc::spot::SPOT_METRIC_LABEL
-        );
-        (sel.yi(), sel.vi(), labels, header)
-    } else {
-        let rows = effects(&table, &source(&a.input), a.input.slab.as_deref())?;
-        let used: Vec<_> = rows.iter().filter(|r| r.yi.is_some()).collect();
-        let omitted = rows.len() - used.len();
-        let header = if omitted > 0 {
-            format!("{omitted} row(s) omitted (missing values); see `spotmeta rma` for which\n\n")
-        } else {
-            String::new()
-        };
-        (
-            used.iter().map(|r| r.yi.unwrap()).collect(),
-            used.iter().map(|r| r.vi.unwrap()).collect(),
-            used.iter().map(|r| r.label.clone()).collect(),
-            header,
-        )
+    let settings = Settings {
+        bayes: BayesOptions {
+            tau_prior: a.prior,
+            mu_prior: a.mu_prior,
+            level: a.level,
+            worthwhile: a.worthwhile,
+            interval: a.interval,
+        },
+        ..Settings::default()
     };
-    let fit = bayes(&yi, &vi, &opts)?;
-    let sens = if a.no_sensitivity {
-        Vec::new()
-    } else {
-        sensitivity(&yi, &vi, &opts)?
+    settings.check()?;
+    let plan = Plan {
+        bayes: true,
+        bayes_prior_sensitivity: !a.no_sensitivity,
+        ..Plan::default()
     };
-    let summary = BayesSummary::new(&fit, &labels, &sens);
+    let f = review::run(a.input.load()?, &settings, &plan)?;
+    let b = f.bayes.as_ref().expect("planned");
+    let summary = BayesSummary::new(&b.fit, &b.labels, &b.prior_sensitivity);
     let text = match a.output.format {
-        Format::Json => serde_json::to_string_pretty(&summary)? + "\n",
-        _ => header + &render_bayes(&summary),
+        Format::Json => json::pretty(&summary)?,
+        _ => render_header(&f) + &render_bayes(&summary),
     };
-    super::emit(&a.output, &text, &[&path])
+    super::emit(&a.output, &text, &[f.dataset.path()])
 }

@@ -2,7 +2,7 @@
 //! codebook and print every problem with line:column; exit ≠ 0 on errors
 //! (warnings alone pass).
 
-use crate::cli::args::{DEFAULT_DATASET, Format};
+use crate::cli::args::{Format, dataset_path};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -18,10 +18,10 @@ pub struct CheckArgs {
 
 /// Run `spotmeta check`.
 pub fn run(a: CheckArgs) -> anyhow::Result<()> {
-    let path = a.file.unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
+    let path = dataset_path(a.file.as_ref());
     let report = spotmeta::data::check(&path)?;
     let text = match a.format {
-        Format::Json => serde_json::to_string_pretty(&report)? + "\n",
+        Format::Json => spotmeta::output::json::pretty(&report)?,
         _ => report.to_string(),
     };
     print!("{text}");

@@ -4,7 +4,6 @@
 //! metafor's `print()`, or `--format json`.
 
 use crate::cli::args::{Format, InputArgs, ModelArgs, OutputArgs};
-use crate::cli::cmd::rma::source;
 use clap::{Args, ValueEnum};
 use spotmeta::analysis::cumul::{cumul, order_by_column};
 use spotmeta::analysis::influence::influence;
@@ -65,8 +64,8 @@ pub struct DiagArgs {
 pub fn run(which: Which, a: DiagArgs) -> anyhow::Result<()> {
     let path = a.input.path();
     let table = Table::read(&path)?;
-    let opts = a.model.options(TestKind::Z)?;
-    let rows = effects(&table, &source(&a.input), a.input.slab.as_deref())?;
+    let opts = a.model.choice().options(TestKind::Z)?;
+    let rows = effects(&table, &a.input.input().source, a.input.slab.as_deref())?;
     let used: Vec<_> = rows.iter().filter(|r| r.yi.is_some()).collect();
     let yi: Vec<f64> = used.iter().map(|r| r.yi.unwrap_or(f64::NAN)).collect();
     let vi: Vec<f64> = used.iter().map(|r| r.vi.unwrap_or(f64::NAN)).collect();

@@ -1,52 +1,11 @@
 //! `spotmeta flags [FILE]`: every row of the spot-reduction dataset with its
 //! confound flags and the reason for each (text, CSV or JSON).
 
-use crate::cli::args::{DEFAULT_DATASET, Format, OutputArgs};
+use crate::cli::args::{Format, OutputArgs, ThresholdArgs, dataset_path};
 use clap::Args;
-use spotmeta::analysis::confounds::{CODES, ConfoundOptions, flag_dataset};
-use spotmeta::analysis::primary::select_primary;
-use spotmeta::data::load_spot;
-use spotmeta::escalc::spot::SpotOptions;
-use std::fmt::Write;
+use spotmeta::output::{json, text};
+use spotmeta::review::{self, Dataset, Plan, Settings};
 use std::path::PathBuf;
-
-/// Thresholds of the confound rules.
-#[derive(Debug, Clone, Args)]
-pub struct ThresholdArgs {
-    /// Session (or weekly) minutes ratio that raises an EE flag.
-    #[arg(long, default_value_t = 1.25)]
-    pub session_ratio: f64,
-    /// Minutes per session apart that raise EE_SESSION_LENGTH.
-    #[arg(long, default_value_t = 15.0)]
-    pub session_diff: f64,
-    /// Minutes per week apart that raise EE_WEEKLY_VOLUME.
-    #[arg(long, default_value_t = 60.0)]
-    pub weekly_diff: f64,
-    /// Participants per arm below which SMALL_N is raised.
-    #[arg(long, default_value_t = 10)]
-    pub small_n: u32,
-}
-
-impl ThresholdArgs {
-    /// The library options, checked.
-    pub fn options(&self) -> anyhow::Result<ConfoundOptions> {
-        if self.session_ratio.is_nan() || self.session_ratio <= 1.0 {
-            anyhow::bail!(
-                "--session-ratio must be greater than 1 (got {})",
-                self.session_ratio
-            );
-        }
-        if !(self.session_diff >= 0.0 && self.weekly_diff >= 0.0) {
-            anyhow::bail!("--session-diff and --weekly-diff must be non-negative");
-        }
-        Ok(ConfoundOptions {
-            session_ratio: self.session_ratio,
-            session_diff_min: self.session_diff,
-            weekly_diff_min: self.weekly_diff,
-            small_n: self.small_n,
-        })
-    }
-}
 
 /// Arguments of `spotmeta flags`.
 #[derive(Debug, Args)]
@@ -61,74 +20,24 @@ pub struct FlagsArgs {
 
 /// Run `spotmeta flags`.
 pub fn run(a: FlagsArgs) -> anyhow::Result<()> {
-    let conf = a.thresholds.options()?;
-    let path = a
-        .file
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
-    let ds = load_spot(&path)?;
-    let sel = select_primary(&ds, &SpotOptions::default());
-    let rows = flag_dataset(&ds, &sel, &conf);
-    let text = match a.output.format {
-        Format::Json => {
-            serde_json::to_string_pretty(&serde_json::json!({"thresholds": conf, "rows": rows}))?
-                + "\n"
-        }
-        Format::Csv => {
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record([
-                "line", "study_id", "label", "outcome", "status", "pooled", "code", "severity",
-                "reason",
-            ])?;
-            for r in &rows {
-                for f in &r.flags {
-                    w.write_record([
-                        r.line.to_string(),
-                        r.study_id.clone(),
-                        r.label.clone(),
-                        r.outcome.clone(),
-                        r.status.clone(),
-                        r.pooled.to_string(),
-                        f.code.clone(),
-                        f.severity.to_string(),
-                        f.reason.clone(),
-                    ])?;
-                }
-            }
-            String::from_utf8(w.into_inner()?)?
-        }
-        Format::Text => {
-            let mut t = format!(
-                "Confound flags for {} (thresholds: session ratio >= {}, >= {} min/session, >= {} min/week, n < {} per arm)\n",
-                path.display(),
-                conf.session_ratio,
-                conf.session_diff_min,
-                conf.weekly_diff_min,
-                conf.small_n
-            );
-            for r in &rows {
-                let _ = writeln!(
-                    t,
-                    "\nline {:>3}  {} [{}] ({}{})",
-                    r.line,
-                    r.label,
-                    r.outcome,
-                    r.status,
-                    if r.pooled { ", pooled" } else { "" }
-                );
-                if r.flags.is_empty() {
-                    let _ = writeln!(t, "    (no flags)");
-                }
-                for f in &r.flags {
-                    let _ = writeln!(t, "    {:<24} {:<9} {}", f.code, f.severity, f.reason);
-                }
-            }
-            let _ = writeln!(t, "\nCodes:");
-            for (c, m) in CODES {
-                let _ = writeln!(t, "  {c:<24} {m}");
-            }
-            t
-        }
+    let settings = Settings {
+        confounds: a.thresholds.options()?,
+        ..Settings::default()
     };
-    super::emit(&a.output, &text, &[&path])
+    let plan = Plan {
+        flags: true,
+        ..Plan::default()
+    };
+    let f = review::run(
+        Dataset::spot(&dataset_path(a.file.as_ref()))?,
+        &settings,
+        &plan,
+    )?;
+    let (conf, rows) = (&settings.confounds, f.flags.as_deref().expect("planned"));
+    let text = match a.output.format {
+        Format::Json => json::flags(conf, rows)?,
+        Format::Csv => text::flags::csv(rows)?,
+        Format::Text => text::flags::render(f.dataset.path(), conf, rows),
+    };
+    super::emit(&a.output, &text, &[f.dataset.path()])
 }

@@ -3,24 +3,14 @@
 //! other table the model chosen with the same options as `rma`. `--by COL`
 //! adds subgroups with their own diamonds.
 
-use crate::cli::args::{DEFAULT_DATASET, InputArgs, ModelArgs, PrimaryRulesArgs, review_rules};
+use crate::cli::args::{InputArgs, ModelArgs, PrimaryRulesArgs, review_rules};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use spotmeta::analysis::confounds::ConfoundOptions;
-use spotmeta::analysis::multilevel_primary::{AllOutcomes, all_outcomes};
-use spotmeta::analysis::primary::{PrimaryAnalysis, Selection, primary_analysis};
-use spotmeta::analysis::rules::ReviewRules;
-use spotmeta::analysis::sensitivity::{Sensitivity, sensitivity};
-use spotmeta::analysis::{Tau2Ci, confint_or_why};
-use spotmeta::data::{SpotDataset, Table, is_spot_header, load_spot};
-use spotmeta::escalc::spot::SpotOptions;
-use spotmeta::escalc::table::effects;
-use spotmeta::output::forest::{
-    ForestSpec, GENERIC_XLAB, SPOT_XLAB, forest_data, forest_data_three_level, forest_png,
-    forest_svg, spot_studies,
-};
-use spotmeta::output::layout::{ForestData, ForestStudy, ForestStyle, forest_layout};
-use spotmeta::{RmaFit, TestKind, ValidRmaOptions, rma};
+use spotmeta::data::io::write_output;
+use spotmeta::output::figures::{forest_of, plot_warning};
+use spotmeta::output::forest::{forest_png, forest_svg};
+use spotmeta::output::layout::{ForestStyle, forest_layout};
+use spotmeta::review::{self, Findings, Plan, Settings};
 use std::path::{Path, PathBuf};
 
 /// Image format.
@@ -63,195 +53,10 @@ pub struct ForestArgs {
     out: PathBuf,
 }
 
-/// Everything the plots and the report need, computed from one input file.
-pub struct Prepared {
-    /// The input file.
-    pub path: PathBuf,
-    /// Data rows in the file.
-    pub n_rows: usize,
-    /// The overall fit.
-    pub fit: RmaFit,
-    /// Its Q-profile CI for τ².
-    pub tau2_ci: Option<Tau2Ci>,
-    /// What the forest plot shows.
-    pub forest: ForestData,
-    /// The spot-reduction one-outcome-per-cohort analysis, when the input is
-    /// that dataset.
-    pub primary: Option<PrimaryAnalysis>,
-    /// The spot-reduction all-outcomes three-level analysis (or why it did
-    /// not run); when it ran, it is the primary analysis and `forest` shows it.
-    pub all_outcomes: Option<AllOutcomes>,
-    /// The spot-reduction dataset as loaded (so callers need not read it again).
-    pub spot: Option<SpotDataset>,
-    /// Its confound flags and sensitivity analyses (spot dataset, report
-    /// only).
-    pub sensitivity: Option<Sensitivity>,
-    /// The checked model options used for the fit.
-    pub opts: ValidRmaOptions,
-    /// Rows of a generic table left out (line, label, reason).
-    pub omitted: Vec<(u64, String, String)>,
-    /// File lines of the pooled rows, in drawing order.
-    pub lines: Vec<u64>,
-}
-
-/// Load `input`, fit the model and collect the forest-plot data (and, for
-/// the spot-reduction dataset with `with_sensitivity`, the sensitivity
-/// analyses the report shows). `rules` decide whether the three-level model
-/// is primary.
-pub fn prepare(
-    input: &InputArgs,
-    model: &ModelArgs,
-    rules: &ReviewRules,
-    by: Option<&str>,
-    xlab: Option<&str>,
-    with_sensitivity: bool,
-    one_per_study: bool,
-) -> anyhow::Result<Prepared> {
-    let path = input
-        .file
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
-    let table = Table::read(&path)?;
-    let by_values = |lines: &[u64]| -> anyhow::Result<Option<Vec<String>>> {
-        let Some(col) = by else { return Ok(None) };
-        let Some(values) = table.text(col) else {
-            bail!(
-                "{}: no column `{col}` for --by; the header has: {}",
-                path.display(),
-                table.headers.join(", ")
-            );
-        };
-        Ok(Some(
-            lines
-                .iter()
-                .map(|l| {
-                    table
-                        .rows
-                        .iter()
-                        .position(|r| r.line == *l)
-                        .map(|i| values[i].trim().to_string())
-                        .unwrap_or_default()
-                })
-                .collect(),
-        ))
-    };
-    if is_spot_header(&table.headers) {
-        let opts = model.options(TestKind::Knha)?;
-        let ds = load_spot(&path)?;
-        let pa = primary_analysis(&ds, &SpotOptions::default(), &opts)?;
-        let all = all_outcomes(&ds, &SpotOptions::default(), &opts, rules)?;
-        let spec = |legend| ForestSpec {
-            effect_label: spotmeta::escalc::spot::SPOT_METRIC_LABEL.into(),
-            xlab: xlab.unwrap_or(SPOT_XLAB).into(),
-            legend,
-        };
-        // The forest shows the primary analysis: all outcomes with the
-        // three-level model + CR2 when it is primary, else one outcome per
-        // study.
-        let (lines, forest) = match all.result.done().filter(|_| all.primary && !one_per_study) {
-            Some(t) => {
-                let sel = Selection {
-                    used: all.rows.clone(),
-                    left_out: Vec::new(),
-                };
-                let (studies, legend) = spot_studies(&ds, &sel, &ConfoundOptions::default(), true);
-                let lines: Vec<u64> = sel.used.iter().map(|u| u.line).collect();
-                let clusters: Vec<String> = sel.used.iter().map(|u| u.study_id.clone()).collect();
-                let headings: Vec<String> = sel.used.iter().map(|u| u.label.clone()).collect();
-                let keys = by_values(&lines)?;
-                let forest = forest_data_three_level(
-                    studies,
-                    &clusters,
-                    &headings,
-                    keys.as_deref(),
-                    t,
-                    &opts,
-                    &spec(legend),
-                )?;
-                (lines, forest)
-            }
-            None => {
-                let (studies, legend) =
-                    spot_studies(&ds, &pa.selection, &ConfoundOptions::default(), false);
-                let lines: Vec<u64> = pa.selection.used.iter().map(|u| u.line).collect();
-                let keys = by_values(&lines)?;
-                let forest = forest_data(studies, keys.as_deref(), &pa.fit, &opts, &spec(legend))?;
-                (lines, forest)
-            }
-        };
-        let sens = if with_sensitivity {
-            Some(sensitivity(
-                &ds,
-                &SpotOptions::default(),
-                &ConfoundOptions::default(),
-                &opts,
-            )?)
-        } else {
-            None
-        };
-        Ok(Prepared {
-            sensitivity: sens,
-            opts,
-            lines,
-            path,
-            n_rows: ds.rows.len(),
-            fit: pa.fit,
-            tau2_ci: pa.tau2_ci,
-            forest,
-            primary: Some(pa),
-            all_outcomes: Some(all),
-            spot: Some(ds),
-            omitted: Vec::new(),
-        })
-    } else {
-        let opts: ValidRmaOptions = model.options(TestKind::Z)?;
-        let rows = effects(&table, &super::rma::source(input), input.slab.as_deref())?;
-        let used: Vec<_> = rows.iter().filter(|r| r.yi.is_some()).collect();
-        let yi: Vec<f64> = used.iter().map(|r| r.yi.unwrap()).collect();
-        let vi: Vec<f64> = used.iter().map(|r| r.vi.unwrap()).collect();
-        let fit = rma(&yi, &vi, &opts)?;
-        let (tau2_ci, why) = confint_or_why(&yi, &vi, &fit, 1e-12);
-        if let Some(why) = why {
-            eprintln!("warning: CI for tau^2 (Q-profile) {why}; the plot omits it");
-        }
-        let studies = used
-            .iter()
-            .map(|r| ForestStudy::new(r.label.clone(), None, r.yi.unwrap(), r.vi.unwrap()))
-            .collect();
-        let lines: Vec<u64> = used.iter().map(|r| r.line).collect();
-        let effect_label = match input.measure {
-            Some(m) => m.as_str().to_string(),
-            None => "Estimate".to_string(),
-        };
-        let spec = ForestSpec {
-            effect_label,
-            xlab: xlab.unwrap_or(GENERIC_XLAB).into(),
-            legend: Vec::new(),
-        };
-        let keys = by_values(&lines)?;
-        let forest = forest_data(studies, keys.as_deref(), &fit, &opts, &spec)?;
-        let omitted = rows
-            .iter()
-            .filter_map(|r| {
-                r.omitted
-                    .as_ref()
-                    .map(|why| (r.line, r.label.clone(), why.clone()))
-            })
-            .collect();
-        Ok(Prepared {
-            lines,
-            path,
-            n_rows: table.rows.len(),
-            fit,
-            tau2_ci,
-            forest,
-            primary: None,
-            all_outcomes: None,
-            spot: None,
-            sensitivity: None,
-            opts,
-            omitted,
-        })
+/// Print the warning a plot of `f` comes with, if any.
+pub fn warn(f: &Findings) {
+    if let Some(w) = plot_warning(f) {
+        eprintln!("warning: {w}");
     }
 }
 
@@ -278,22 +83,28 @@ pub fn format_of(out: &Path, given: Option<ImageFormat>) -> anyhow::Result<Image
 /// Run `spotmeta forest`.
 pub fn run(a: ForestArgs) -> anyhow::Result<()> {
     let format = format_of(&a.out, a.format)?;
-    let rules = review_rules(Some(&a.rules), None)?;
-    let p = prepare(
-        &a.input,
-        &a.model,
-        &rules,
-        a.by.as_deref(),
-        a.xlab.as_deref(),
-        false,
-        a.one_per_study,
-    )?;
-    let layout = forest_layout(&p.forest, &ForestStyle { width: a.width });
+    let settings = Settings {
+        model: a.model.choice(),
+        rules: review_rules(Some(&a.rules), None)?,
+        ..Settings::default()
+    };
+    settings.check()?;
+    let plan = Plan {
+        one_per_study: a.one_per_study,
+        subgroups: a.by.clone(),
+        ..Plan::forest()
+    };
+    let f = review::run(a.input.load()?, &settings, &plan)?;
+    warn(&f);
+    let layout = forest_layout(
+        &forest_of(&f, a.xlab.as_deref())?,
+        &ForestStyle { width: a.width },
+    );
     let bytes = match format {
         ImageFormat::Png => forest_png(&layout)?,
         ImageFormat::Svg => forest_svg(&layout)?.into_bytes(),
     };
-    spotmeta::output::guard::write_output("--out", &a.out, &bytes, &[&p.path])
+    write_output("--out", &a.out, &bytes, &[f.dataset.path()])
         .with_context(|| format!("writing {}", a.out.display()))?;
     Ok(())
 }

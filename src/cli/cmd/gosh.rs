@@ -4,17 +4,13 @@
 //! `--write-subsets`, `gosh_subsets.parquet` into DIR. Input as for `rma`: the
 //! spot-reduction dataset (its primary-analysis rows) or any yi/vi table.
 
-use crate::cli::args::{DEFAULT_DATASET, InputArgs, ModelArgs};
+use crate::cli::args::{InputArgs, ModelArgs};
 use clap::Args;
-use polars::prelude::{Column, DataFrame};
-use spotmeta::analysis::primary::primary_analysis;
-use spotmeta::data::{Table, is_spot_header, load_spot};
-use spotmeta::escalc::spot::SpotOptions;
-use spotmeta::escalc::table::effects;
-use spotmeta::gosh::plot::{GoshPlotOptions, gosh_png};
-use spotmeta::gosh::{Gosh, GoshOptions, HARD_MAX_K, gosh};
-use spotmeta::output::guard::write_output;
-use spotmeta::{TestKind, ValidRmaOptions};
+use spotmeta::data::io::write_output;
+use spotmeta::gosh::{GoshOptions, HARD_MAX_K, gosh};
+use spotmeta::output::gosh::{GoshPlotOptions, gosh_png};
+use spotmeta::output::{json, text};
+use spotmeta::review::{self, Plan, Settings};
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -36,137 +32,29 @@ pub struct GoshArgs {
     write_subsets: bool,
 }
 
-/// Studies to analyse: labels, yi, vi, and the model options.
-type Studies = (Vec<String>, Vec<f64>, Vec<f64>, ValidRmaOptions);
-
-/// Read the studies from FILE (or the bundled dataset's primary analysis).
-fn studies(a: &GoshArgs) -> anyhow::Result<Studies> {
-    let path = a
-        .input
-        .file
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
-    let table = Table::read(&path)?;
-    if is_spot_header(&table.headers) {
-        let opts = a.model.options(TestKind::Knha)?;
-        let ds = load_spot(&path)?;
-        let pa = primary_analysis(&ds, &SpotOptions::default(), &opts)?;
-        let used = &pa.selection.used;
-        Ok((
-            used.iter().map(|u| u.label.clone()).collect(),
-            used.iter().map(|u| u.effect.yi).collect(),
-            used.iter().map(|u| u.effect.vi).collect(),
-            opts,
-        ))
-    } else {
-        let opts = a.model.options(TestKind::Z)?;
-        let rows = effects(
-            &table,
-            &super::rma::source(&a.input),
-            a.input.slab.as_deref(),
-        )?;
-        let used: Vec<_> = rows.iter().filter(|r| r.yi.is_some()).collect();
-        Ok((
-            used.iter().map(|r| r.label.clone()).collect(),
-            used.iter().map(|r| r.yi.unwrap_or(f64::NAN)).collect(),
-            used.iter().map(|r| r.vi.unwrap_or(f64::NAN)).collect(),
-            opts,
-        ))
-    }
-}
-
-/// The per-study table printed to stdout.
-fn render(g: &Gosh, labels: &[String], method: &str) -> String {
-    let mut t = String::new();
-    let all = g.subsets.last().copied().unwrap_or([f32::NAN; 3]);
-    let _ = writeln!(
-        t,
-        "GOSH: all {} subsets of k = {} studies (method: {method}){}",
-        g.subsets.len(),
-        g.k,
-        if g.failed > 0 {
-            format!("; {} fits failed", g.failed)
-        } else {
-            String::new()
-        }
-    );
-    let _ = writeln!(
-        t,
-        "All studies: estimate {:.4}, I^2 {:.2}%, tau^2 {:.4}",
-        all[0], all[1], all[2]
-    );
-    let _ = writeln!(
-        t,
-        "Mean over subsets: estimate {:.4} (range {:.4} to {:.4}), I^2 {:.2}%, tau^2 {:.4}\n",
-        g.mean[0], g.estimate_range.0, g.estimate_range.1, g.mean[1], g.mean[2]
-    );
-    let _ = writeln!(t, "Mean over subsets with vs without each study:");
-    let w = labels
-        .iter()
-        .map(|l| l.len())
-        .max()
-        .unwrap_or(5)
-        .clamp(5, 32);
-    let _ = writeln!(
-        t,
-        "  {:>5}  {:<w$}  {:>9} {:>9} {:>8}  {:>8} {:>8} {:>7}",
-        "study", "label", "est.with", "est.w/o", "diff", "I2.with", "I2.w/o", "diff"
-    );
-    for s in &g.studies {
-        let mut label = labels.get(s.study - 1).cloned().unwrap_or_default();
-        if label.chars().count() > w {
-            label = label.chars().take(w - 1).collect::<String>() + "…";
-        }
-        let _ = writeln!(
-            t,
-            "  {:>5}  {:<w$}  {:>9.4} {:>9.4} {:>8.4}  {:>8.2} {:>8.2} {:>7.2}",
-            s.study,
-            label,
-            s.estimate_with,
-            s.estimate_without,
-            s.estimate_with - s.estimate_without,
-            s.i2_with,
-            s.i2_without,
-            s.i2_with - s.i2_without
-        );
-    }
-    t
-}
-
-/// The per-subset results as a table (subset bitmask, size, estimate, I², τ²).
-fn subsets_frame(g: &Gosh) -> anyhow::Result<DataFrame> {
-    let n = g.subsets.len();
-    let col = |name: &str, j: usize| {
-        Column::new(
-            name.into(),
-            g.subsets.iter().map(|s| s[j]).collect::<Vec<f32>>(),
-        )
-    };
-    Ok(DataFrame::new(
-        n,
-        vec![
-            Column::new("subset".into(), (1..=n as u32).collect::<Vec<u32>>()),
-            Column::new(
-                "k".into(),
-                (1..=n as u32).map(u32::count_ones).collect::<Vec<u32>>(),
-            ),
-            col("estimate", 0),
-            col("I2", 1),
-            col("tau2", 2),
-        ],
-    )?)
-}
-
 /// Run `spotmeta gosh`.
 pub fn run(a: GoshArgs) -> anyhow::Result<()> {
-    let (labels, yi, vi, rma) = studies(&a)?;
+    let settings = Settings {
+        model: a.model.choice(),
+        ..Settings::default()
+    };
+    settings.check()?;
+    let dataset = a.input.load()?;
+    // The spot dataset's studies are its primary analysis' rows (pooled, so
+    // they are checked to share one metric); a table's are its yi/vi rows.
+    let plan = Plan {
+        pool: dataset.is_spot(),
+        ..Plan::default()
+    };
+    let f = review::run(dataset, &settings, &plan)?;
+    let (labels, yi, vi) = (f.rows.labels(), f.rows.yi(), f.rows.vi());
     let opts = GoshOptions {
-        rma,
+        rma: f.opts,
         max_k: a.max_k as usize,
     };
     let g = gosh(&yi, &vi, &opts)?;
     // Everything is computed before anything is written.
-    let method = rma.method().as_str();
+    let method = f.opts.method().as_str();
     let png = gosh_png(
         &g,
         &GoshPlotOptions {
@@ -174,36 +62,12 @@ pub fn run(a: GoshArgs) -> anyhow::Result<()> {
             xlab: "Pooled estimate".into(),
         },
     )?;
-    let json = serde_json::json!({
-        "k": g.k,
-        "method": method,
-        "subsets": g.subsets.len(),
-        "failed": g.failed,
-        "all_studies": {
-            "estimate": g.subsets.last().map(|s| s[0]),
-            "I2": g.subsets.last().map(|s| s[1]),
-            "tau2": g.subsets.last().map(|s| s[2]),
-        },
-        "mean": { "estimate": g.mean[0], "I2": g.mean[1], "tau2": g.mean[2] },
-        "estimate_range": [g.estimate_range.0, g.estimate_range.1],
-        "labels": labels,
-        "studies": g.studies,
-    });
-    let json = serde_json::to_string_pretty(&json)? + "\n";
+    let json = json::gosh(&g, method, &labels)?;
     let subsets = if a.write_subsets {
-        let mut df = subsets_frame(&g)?;
-        Some(spotmeta::batch::encode(
-            &mut df,
-            spotmeta::batch::TableFormat::Parquet,
-        )?)
+        Some(g.subsets_parquet()?)
     } else {
         None
     };
-    let input = a
-        .input
-        .file
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
     std::fs::create_dir_all(&a.out)
         .map_err(|e| anyhow::anyhow!("{}: cannot create the directory: {e}", a.out.display()))?;
     let mut written = Vec::new();
@@ -214,11 +78,11 @@ pub fn run(a: GoshArgs) -> anyhow::Result<()> {
     ] {
         if let Some(bytes) = bytes {
             let path = a.out.join(name);
-            write_output("--out", &path, bytes, &[&input])?;
+            write_output("--out", &path, bytes, &[f.dataset.path()])?;
             written.push(path.display().to_string());
         }
     }
-    let mut text = render(&g, &labels, method);
+    let mut text = text::gosh::render(&g, &labels, method);
     let _ = writeln!(text, "\nwrote {}", written.join(", "));
     print!("{text}");
     Ok(())

@@ -24,9 +24,7 @@ use std::path::Path;
 /// `inputs`) or to standard output.
 pub fn emit(out: &OutputArgs, text: &str, inputs: &[&Path]) -> anyhow::Result<()> {
     match &out.out {
-        Some(path) => {
-            spotmeta::output::guard::write_output("--out", path, text.as_bytes(), inputs)?
-        }
+        Some(path) => spotmeta::data::io::write_output("--out", path, text.as_bytes(), inputs)?,
         None => {
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(text.as_bytes())?;

@@ -8,8 +8,8 @@ use crate::cli::args::{Format, OutputArgs, parse_method};
 use anyhow::{Context, bail};
 use clap::Args;
 use spotmeta::Method;
-use spotmeta::simulate::{Coverage, SimSpec, Simulation, simulate, simulated_data_sets};
-use std::fmt::Write;
+use spotmeta::output::text::simulate as simulate_text;
+use spotmeta::simulate::{SimSpec, simulate};
 use std::path::PathBuf;
 
 /// Arguments of `spotmeta simulate`.
@@ -81,93 +81,22 @@ fn spec(a: &SimulateArgs) -> anyhow::Result<SimSpec> {
     Ok(s)
 }
 
-fn row(t: &mut String, name: &str, c: &Coverage) {
-    let _ = writeln!(
-        t,
-        "  {name:<28} {:>8.4} {:>8.4} {:>11.4}",
-        c.coverage, c.mc_se, c.mean_width
-    );
-}
-
-fn render(s: &Simulation) -> String {
-    let p = &s.spec;
-    let lvl = spotmeta::output::style::level_pct(p.level);
-    let mut t = format!(
-        "Simulation: k = {}, mu = {}, tau^2 = {}, vi ~ Uniform({}, {}), tau^2 by {}, {} replications, seed {}\n\n",
-        p.k,
-        p.mu,
-        p.tau2,
-        p.vi_min,
-        p.vi_max,
-        p.method.as_str(),
-        p.reps,
-        p.seed
-    );
-    let _ = writeln!(
-        t,
-        "CI for mu (nominal {lvl}%)        coverage    MC SE  mean width"
-    );
-    for (c, name) in
-        s.ci.iter()
-            .zip(["z (Wald)", "Knapp-Hartung", "truncated KH (adhoc)"])
-    {
-        row(&mut t, name, c);
-    }
-    let _ = writeln!(t, "Prediction interval (new theta)");
-    for (c, name) in s.pi.iter().zip(["z", "Knapp-Hartung (t, k - 1 df)"]) {
-        row(&mut t, name, c);
-    }
-    let _ = writeln!(
-        t,
-        "\ntau^2: mean estimate {:.4} (true {}); {:.1}% of estimates at 0.",
-        s.tau2_mean,
-        p.tau2,
-        100.0 * s.tau2_zero
-    );
-    if s.failures > 0 {
-        let _ = writeln!(
-            t,
-            "{} replication(s) where the estimator failed are left out.",
-            s.failures
-        );
-    }
-    t
-}
-
-/// Every simulated data set as CSV.
-fn data_csv(s: &SimSpec) -> anyhow::Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["rep", "study", "yi", "vi", "theta_new"])?;
-    for (rep, d) in simulated_data_sets(s)?.enumerate() {
-        for (i, (y, v)) in d.yi.iter().zip(&d.vi).enumerate() {
-            w.write_record([
-                (rep + 1).to_string(),
-                (i + 1).to_string(),
-                format!("{y:?}"),
-                format!("{v:?}"),
-                format!("{:?}", d.theta_new),
-            ])?;
-        }
-    }
-    Ok(w.into_inner()?)
-}
-
 /// Run `spotmeta simulate`.
 pub fn run(a: SimulateArgs) -> anyhow::Result<()> {
     let s = spec(&a)?;
     let result = simulate(&s)?;
     let text = match a.output.format {
-        Format::Json => serde_json::to_string_pretty(&result)? + "\n",
-        Format::Text => render(&result),
+        Format::Json => spotmeta::output::json::pretty(&result)?,
+        Format::Text => simulate_text::render(&result),
         Format::Csv => bail!("--format csv is not available for simulate; use text or json"),
     };
     if let Some(path) = &a.write_data {
-        let bytes = data_csv(&s)?;
+        let bytes = simulate_text::data_csv(&s)?;
         // --out must not land on (and then replace) the data just written.
         if let Some(out) = &a.output.out {
-            spotmeta::output::guard::refuse_input_as_output("--out", out, &[path])?;
+            spotmeta::data::io::refuse_input_as_output("--out", out, &[path])?;
         }
-        spotmeta::output::write_atomic(path, &bytes)
+        spotmeta::data::io::write_atomic(path, &bytes)
             .with_context(|| format!("writing {}", path.display()))?;
     }
     super::emit(&a.output, &text, &[])

@@ -1,12 +1,15 @@
-//! Output safety (issue #15): an output never lands on an input, and a
-//! directory's file set is replaced all at once.
+//! Output files, written safely (issue #15): an output never lands on an
+//! input, a file is replaced atomically, and a directory's file set is
+//! replaced all at once. Every layer that writes goes through here, so no
+//! lower layer needs `output/` to write.
 //!
+//! - [`write_atomic`] writes a temporary file in the same directory, fsyncs
+//!   it and renames it over the target.
 //! - [`refuse_input_as_output`] compares files by device and inode (not by
 //!   name), so `--out` given as the input under another spelling, through a
 //!   symlink or as a hard link is refused before anything is written.
-//! - [`write_output`] is that check followed by [`write_atomic`] (temporary
-//!   file in the same directory, then rename): every `--out` file goes
-//!   through it.
+//! - [`write_output`] is that check followed by [`write_atomic`]: every
+//!   `--out` file goes through it.
 //! - [`replace_dir_files`] publishes a set of files as the content of a
 //!   directory: it builds the new set in a sibling temporary directory, then
 //!   swaps it in, under a lock on the directory, so a reader sees either the
@@ -21,13 +24,41 @@
 //! exactly there is repaired by the next run, which puts the old set back
 //! before starting.
 
-use super::write_atomic;
-use crate::data::fsguard::{LockSite, Waiter, record_holder};
+use super::fsguard::{LockSite, Waiter, persist_synced, record_holder};
 use crate::error::{Error, Result};
 use std::fs;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// Write `bytes` to `path` atomically: a temporary file in the same directory
+/// is written, flushed and fsynced, then renamed over `path`, so a reader (or a
+/// crash) never sees a half-written file and a failure leaves the old file as
+/// it was.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".spotmeta-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    tmp.write_all(bytes).map_err(|e| Error::io(tmp.path(), e))?;
+    // A new file gets the usual 0644; a replaced file keeps its mode.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path)
+            .map(|m| m.permissions().mode())
+            .unwrap_or(0o644);
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(|e| Error::io(tmp.path(), e))?;
+    }
+    persist_synced(tmp, path, dir)
+}
 
 /// Identity of a file: device and inode on Unix, the canonical path elsewhere.
 #[derive(Debug, Clone, PartialEq, Eq)]

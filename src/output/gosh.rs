@@ -1,13 +1,13 @@
 //! The GOSH plot: I² against the pooled estimate for every subset, drawn as a
 //! 2-D histogram (heat map, log-scaled counts) with marginal histograms, the
 //! all-studies fit marked by dashed lines, on the project's canvas with the
-//! embedded font ([`crate::output::canvas`], [`crate::output::style`]).
+//! embedded font ([`super::canvas`], [`super::style`]).
 
-use super::Gosh;
+use super::canvas::{Anchor, Canvas, render_png};
+use super::layout::nice_ticks;
+use super::style::{colour, num, size};
 use crate::error::Result;
-use crate::output::canvas::{Anchor, Canvas, render_png};
-use crate::output::layout::nice_ticks;
-use crate::output::style::{colour, num, size};
+use crate::gosh::Gosh;
 use plotters::prelude::DrawingBackend;
 use plotters::style::RGBColor;
 

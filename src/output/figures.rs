@@ -1,0 +1,100 @@
+//! What each plot shows, read from a review's [`Findings`]: the forest plot
+//! of the primary analysis (the all-outcomes three-level model when it is
+//! primary, else one outcome per cohort; a plain table's pooled rows),
+//! grouped by the plan's subgroup column. The plots themselves are drawn by
+//! [`super::forest`], [`super::funnel`] and [`super::albatross`].
+
+use super::forest::{
+    ForestSpec, GENERIC_XLAB, SPOT_XLAB, forest_data, forest_data_three_level, spot_studies,
+};
+use super::layout::{ForestData, ForestStudy};
+use crate::analysis::primary::Selection;
+use crate::error::{Error, Result};
+use crate::escalc::spot::SPOT_METRIC_LABEL;
+use crate::escalc::table::Source;
+use crate::review::{EffectRows, Findings};
+
+/// The name of a plain table's effect measure: the `--measure` it was
+/// computed with, else "Estimate".
+pub fn table_effect_label(source: &Source) -> String {
+    match source {
+        Source::Raw(m) => m.as_str().to_string(),
+        _ => "Estimate".to_string(),
+    }
+}
+
+/// What a plot of `f` leaves out and why: a plain table's Q-profile CI for
+/// τ² when it could not be computed.
+pub fn plot_warning(f: &Findings) -> Option<String> {
+    match (&f.rows, &f.pooled) {
+        (EffectRows::Table(_), Some(p)) => p
+            .tau2_ci_why
+            .as_ref()
+            .map(|why| format!("CI for tau^2 (Q-profile) {why}; the plot omits it")),
+        _ => None,
+    }
+}
+
+/// The forest plot of `f` (which must be pooled), with axis label `xlab`
+/// (the dataset's default when `None`).
+///
+/// # Errors
+///
+/// [`Error::Unsupported`] when the rows were not pooled; as
+/// [`forest_data`] otherwise.
+pub fn forest_of(f: &Findings, xlab: Option<&str>) -> Result<ForestData> {
+    let pooled = f
+        .pooled
+        .as_ref()
+        .ok_or_else(|| Error::Unsupported("a forest plot needs the pooled fit".into()))?;
+    let keys = f.subgroups.as_deref();
+    match (&f.dataset.spot, &f.rows) {
+        (Some(ds), EffectRows::Spot(primary)) => {
+            let spec = |legend| ForestSpec {
+                effect_label: SPOT_METRIC_LABEL.into(),
+                xlab: xlab.unwrap_or(SPOT_XLAB).into(),
+                legend,
+            };
+            let conf = &f.settings.confounds;
+            match (f.forest_three_level(), &f.all_outcomes) {
+                (Some(t), Some(all)) => {
+                    let sel = Selection {
+                        used: all.rows.clone(),
+                        left_out: Vec::new(),
+                    };
+                    let (studies, legend) = spot_studies(ds, &sel, conf, true);
+                    let clusters: Vec<String> =
+                        sel.used.iter().map(|u| u.study_id.clone()).collect();
+                    let headings: Vec<String> = sel.used.iter().map(|u| u.label.clone()).collect();
+                    forest_data_three_level(
+                        studies,
+                        &clusters,
+                        &headings,
+                        keys,
+                        t,
+                        &f.opts,
+                        &spec(legend),
+                    )
+                }
+                _ => {
+                    let (studies, legend) = spot_studies(ds, primary, conf, false);
+                    forest_data(studies, keys, &pooled.fit, &f.opts, &spec(legend))
+                }
+            }
+        }
+        _ => {
+            let studies = f
+                .rows
+                .pooled()
+                .into_iter()
+                .map(|(_, label, yi, vi)| ForestStudy::new(label, None, yi, vi))
+                .collect();
+            let spec = ForestSpec {
+                effect_label: table_effect_label(&f.dataset.input.source),
+                xlab: xlab.unwrap_or(GENERIC_XLAB).into(),
+                legend: Vec::new(),
+            };
+            forest_data(studies, keys, &pooled.fit, &f.opts, &spec)
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! What a review run computes. Each analysis costs time, so a command asks
+//! for what it shows: [`Plan::report`] for everything the report shows, the
+//! other constructors for one command each.
+
+use super::models::ModelSpec;
+
+/// The analyses of one run; the effect sizes of the pooled rows are always
+/// computed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Plan {
+    /// Pool the rows: the spot dataset's primary analysis (one outcome per
+    /// cohort), or `rma` on a table's rows; with the Q-profile CI for τ².
+    pub pool: bool,
+    /// Spot dataset: every outcome with the three-level model + CR2, and
+    /// whether the small-k rules make it the primary analysis.
+    pub all_outcomes: bool,
+    /// Spot dataset: the confound flags of every row.
+    pub flags: bool,
+    /// Spot dataset: the sensitivity analyses, with the leave-one-out,
+    /// influence, cumulative, Egger and trim-and-fill battery under the
+    /// small-study rule.
+    pub sensitivity: bool,
+    /// Spot dataset: the synthesis without numbers (sign tests; needs
+    /// `pool` and computes the flags).
+    pub vote: bool,
+    /// The Bayesian random-effects model of the pooled rows.
+    pub bayes: bool,
+    /// With `bayes`: the same fit under the other τ priors.
+    pub bayes_prior_sensitivity: bool,
+    /// The diagnostics battery of the pooled fit, under the small-study
+    /// rule (for the spot dataset, that of the sensitivity analyses).
+    pub diagnostics: bool,
+    /// Show the one-outcome-per-cohort analysis in the forest plot even when
+    /// the three-level model is primary.
+    pub one_per_study: bool,
+    /// A column whose values group the forest plot's rows (`--by`).
+    pub subgroups: Option<String>,
+    /// A model fitted on request (`rma --mods`, `--multilevel`, `--robust`).
+    pub models: Option<ModelSpec>,
+}
+
+impl Plan {
+    /// The pooled fit alone (`rma`, `gosh`).
+    pub fn pool() -> Plan {
+        Plan {
+            pool: true,
+            ..Plan::default()
+        }
+    }
+
+    /// What the forest plot shows: the primary analysis, which is the
+    /// all-outcomes three-level model when the small-k rules allow it.
+    pub fn forest() -> Plan {
+        Plan {
+            pool: true,
+            all_outcomes: true,
+            ..Plan::default()
+        }
+    }
+
+    /// Everything `spotmeta report` shows.
+    pub fn report() -> Plan {
+        Plan {
+            pool: true,
+            all_outcomes: true,
+            flags: true,
+            sensitivity: true,
+            vote: true,
+            bayes: true,
+            bayes_prior_sensitivity: true,
+            diagnostics: true,
+            ..Plan::default()
+        }
+    }
+
+    /// The synthesis without numbers (`vote`, `albatross`).
+    pub fn vote() -> Plan {
+        Plan {
+            pool: true,
+            flags: true,
+            vote: true,
+            ..Plan::default()
+        }
+    }
+
+    /// `rma` with `spec`: a requested model, or (for a plain `spec`) the
+    /// pooled fit. On the spot dataset the primary analysis runs either way
+    /// (a meta-regression pools its rows).
+    pub fn rma(spec: ModelSpec, spot: bool) -> Plan {
+        if spec.is_plain() {
+            return Plan::pool();
+        }
+        Plan {
+            pool: spot,
+            models: Some(spec),
+            ..Plan::default()
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! What the review makes of single rows of the spot-reduction dataset: the
+//! effect size (or what is missing for one) and the confound flags.
+//! `spotmeta add` shows it for every row it adds.
+
+use super::Settings;
+use crate::analysis::confounds::{Flag, flags};
+use crate::data::SpotDataset;
+use crate::escalc::EffectSize;
+use crate::escalc::spot::spot_effect;
+
+/// One row's effect size and flags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowFindings {
+    /// Line in the file.
+    pub line: u64,
+    /// The row's study label.
+    pub label: String,
+    /// Its outcome (region and method).
+    pub outcome: String,
+    /// The effect size, or what is missing for one.
+    pub effect: Result<EffectSize, String>,
+    /// Its confound flags.
+    pub flags: Vec<Flag>,
+}
+
+/// The findings of the rows of `ds` at `lines` (lines without a row are
+/// skipped), under `settings`' effect-size options and flag thresholds.
+pub fn row_findings(ds: &SpotDataset, lines: &[u64], settings: &Settings) -> Vec<RowFindings> {
+    lines
+        .iter()
+        .filter_map(|line| ds.rows.iter().find(|r| r.line == *line))
+        .map(|row| {
+            let effect = spot_effect(row, &settings.spot);
+            let flags = flags(row, effect.as_ref().ok(), &settings.confounds);
+            RowFindings {
+                line: row.line,
+                label: row.display_label(),
+                outcome: row.outcome_label(),
+                effect,
+                flags,
+            }
+        })
+        .collect()
+}
