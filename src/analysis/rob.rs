@@ -21,6 +21,7 @@
 //! less energy by design.
 
 use super::confounds::{ConfoundOptions, Flag, Severity as FlagSeverity, flags};
+use super::primary::UsedRow;
 use crate::data::schema::position;
 use crate::data::{
     CheckReport, InterventionType, Issue, RobJudgement, RobTool, Severity, SpotDataset, SpotRow,
@@ -180,6 +181,34 @@ pub fn assess_dataset(ds: &SpotDataset, opts: &ConfoundOptions) -> Vec<Option<Ro
     ds.rows
         .iter()
         .map(|row| assess(row, &flags(row, None, opts)))
+        .collect()
+}
+
+/// The assessment of each drawn study, in drawing order: `drawn` holds the
+/// (yi, vi) of every study row of a forest plot, top to bottom; `used` the
+/// analysis rows it was drawn from (any order: a `--by` grouping reorders
+/// them). A study is matched to the first unmatched row with the same yi and
+/// vi (bit for bit), so subgroup blocks need no bookkeeping; a study
+/// without a match, or whose row has no `rob_tool`, gets None.
+pub fn for_drawn_studies(
+    ds: &SpotDataset,
+    used: &[UsedRow],
+    drawn: &[(f64, f64)],
+    opts: &ConfoundOptions,
+) -> Vec<Option<RobAssessment>> {
+    let mut taken = vec![false; used.len()];
+    drawn
+        .iter()
+        .map(|&(yi, vi)| {
+            let i = used.iter().enumerate().position(|(i, u)| {
+                !taken[i]
+                    && u.effect.yi.to_bits() == yi.to_bits()
+                    && u.effect.vi.to_bits() == vi.to_bits()
+            })?;
+            taken[i] = true;
+            let row = ds.rows.iter().find(|r| r.line == used[i].line)?;
+            assess(row, &flags(row, Some(&used[i].effect), opts))
+        })
         .collect()
 }
 

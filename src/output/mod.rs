@@ -10,6 +10,7 @@
 //! | [`forest`] | forest plot data, drawing to PNG and SVG |
 //! | [`funnel`] | contour-enhanced funnel plot layout and drawing |
 //! | [`panel`] | the report's confounds and sensitivity panel |
+//! | [`rob`] | risk of bias: traffic-light column beside a forest plot, weighted summary bars (robvis) |
 //! | [`report`] | `spotmeta report`: report.png, plots, results.json, summary.md |
 //! | [`guard`] | output safety: never over an input; a directory's files replaced at once |
 //! | [`canvas`], [`style`], [`svg`] | drawing surfaces, font, label fitting, colours, sizes; SVG with text as glyph outlines |
@@ -24,6 +25,7 @@ pub mod json;
 pub mod layout;
 pub mod panel;
 pub mod report;
+pub mod rob;
 pub mod style;
 pub mod svg;
 pub mod text;

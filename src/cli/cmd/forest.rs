@@ -1,7 +1,8 @@
 //! `spotmeta forest [FILE] --out F`: draw a forest plot (PNG or SVG). For the
 //! spot-reduction dataset (the default) it draws the primary analysis; for any
 //! other table the model chosen with the same options as `rma`. `--by COL`
-//! adds subgroups with their own diamonds.
+//! adds subgroups with their own diamonds; `--rob` a risk-of-bias
+//! traffic-light column (issue #17).
 
 use crate::cli::args::{DEFAULT_DATASET, InputArgs, ModelArgs, PrimaryRulesArgs, review_rules};
 use anyhow::{Context, bail};
@@ -58,9 +59,60 @@ pub struct ForestArgs {
     /// Image format (default: from the extension of --out).
     #[arg(long, value_enum)]
     format: Option<ImageFormat>,
+    /// Add a risk-of-bias traffic-light column (D1-D5, D1-D7 with ROBINS-I,
+    /// and overall) from the dataset's rob_* columns (spot dataset only).
+    #[arg(long)]
+    rob: bool,
+    /// Colours of the traffic lights (symbols are drawn in both).
+    #[arg(long, value_enum, default_value_t = RobPalette::Cochrane, requires = "rob")]
+    rob_palette: RobPalette,
     /// Output file (written atomically).
     #[arg(long, short)]
     out: PathBuf,
+}
+
+/// Colours of the risk-of-bias plots (robvis's two palettes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RobPalette {
+    /// Cochrane: green, yellow, red, dark red, blue.
+    Cochrane,
+    /// Colour-blind safe: light to dark orange, white for no information.
+    Colourblind,
+}
+
+impl From<RobPalette> for spotmeta::output::rob::Palette {
+    fn from(p: RobPalette) -> Self {
+        match p {
+            RobPalette::Cochrane => Self::Cochrane,
+            RobPalette::Colourblind => Self::Colourblind,
+        }
+    }
+}
+
+/// The risk-of-bias assessment of each study drawn in `p.forest` (drawing
+/// order) and its weight in percent; an error when `p` is not the
+/// spot-reduction dataset.
+pub fn rob_of_drawn(
+    p: &Prepared,
+) -> anyhow::Result<Vec<(Option<spotmeta::analysis::rob::RobAssessment>, f64)>> {
+    let (Some(ds), Some(pa)) = (&p.spot, &p.primary) else {
+        bail!(
+            "{}: risk of bias needs the spot-reduction dataset (its rob_* columns); this table has none",
+            p.path.display()
+        );
+    };
+    let mut used = pa.selection.used.clone();
+    if let Some(all) = &p.all_outcomes {
+        used.extend(all.rows.iter().cloned());
+    }
+    let drawn: Vec<&ForestStudy> = p.forest.groups.iter().flat_map(|g| &g.studies).collect();
+    let yv: Vec<(f64, f64)> = drawn.iter().map(|s| (s.yi, s.vi)).collect();
+    let rob =
+        spotmeta::analysis::rob::for_drawn_studies(ds, &used, &yv, &ConfoundOptions::default());
+    Ok(rob
+        .into_iter()
+        .zip(drawn.iter().map(|s| s.weight))
+        .collect())
 }
 
 /// Everything the plots and the report need, computed from one input file.
@@ -289,9 +341,19 @@ pub fn run(a: ForestArgs) -> anyhow::Result<()> {
         a.one_per_study,
     )?;
     let layout = forest_layout(&p.forest, &ForestStyle { width: a.width });
-    let bytes = match format {
-        ImageFormat::Png => forest_png(&layout)?,
-        ImageFormat::Svg => forest_svg(&layout)?.into_bytes(),
+    let bytes = if a.rob {
+        use spotmeta::output::rob::{forest_rob_png, forest_rob_svg, traffic_light};
+        let rob: Vec<_> = rob_of_drawn(&p)?.into_iter().map(|(a, _)| a).collect();
+        let l = traffic_light(&layout, &rob, a.rob_palette.into());
+        match format {
+            ImageFormat::Png => forest_rob_png(&l)?,
+            ImageFormat::Svg => forest_rob_svg(&l)?.into_bytes(),
+        }
+    } else {
+        match format {
+            ImageFormat::Png => forest_png(&layout)?,
+            ImageFormat::Svg => forest_svg(&layout)?.into_bytes(),
+        }
     };
     spotmeta::output::guard::write_output("--out", &a.out, &bytes, &[&p.path])
         .with_context(|| format!("writing {}", a.out.display()))?;
