@@ -17,6 +17,7 @@
 //! | [`albatross`] | — | the vote-count evidence | albatross-plot points and effect contours |
 //! | [`vote`] | `binom.test` | the spot dataset | sign test, effects from p-values, agreement |
 //! | [`multilevel_primary`] | `rma.mv` + `robust()` | the spot dataset | all outcomes, three-level model + CR2, or why not |
+//! | [`rob`] | robvis / `meta::rob()` | the spot dataset's `rob_*` columns + confound flags | RoB 2 / ROBINS-I per row, deviations domain derived from the flags |
 //! | [`summary`] | `print(rma)` | a fit and its τ² CI | the flat summary of every number (JSON, batch columns) |
 //! | [`primary`] | — | the spot dataset | primary-analysis rows, fit, reasons for rows left out |
 
@@ -32,6 +33,7 @@ pub mod multilevel_primary;
 pub mod permutest;
 pub mod primary;
 pub mod regtest;
+pub mod rob;
 pub mod rules;
 pub mod sensitivity;
 pub mod subgroup;

@@ -44,6 +44,9 @@ pub enum Command {
     Vote(cmd::vote::VoteArgs),
     /// Albatross plot: every study by p-value, direction and n, over effect contours.
     Albatross(cmd::albatross::AlbatrossArgs),
+    /// Risk of bias (RoB 2 / ROBINS-I) of every assessed row; --out draws the
+    /// weighted summary bar chart (robvis rob_summary).
+    Rob(cmd::rob::RobArgs),
     /// List the energy-expenditure confound flags of every dataset row.
     Flags(cmd::flags::FlagsArgs),
     /// Sensitivity of the pooled effect to confounds, plus leave-one-out,
@@ -80,6 +83,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Remove(a) => cmd::add::run_remove(a),
         Command::Vote(a) => cmd::vote::run(a),
         Command::Albatross(a) => cmd::albatross::run(a),
+        Command::Rob(a) => cmd::rob::run(a),
         Command::Flags(a) => cmd::flags::run(a),
         Command::Sensitivity(a) => cmd::sensitivity::run(a),
         Command::Leave1out(a) => cmd::diagnostics::run(cmd::diagnostics::Which::Leave1out, a),

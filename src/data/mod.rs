@@ -35,7 +35,8 @@ pub mod validate;
 pub use load::{Table, TableRow};
 pub use schema::{
     AssessmentMethod, COLUMNS, ColumnSpec, Comparison, Design, DietControlled, Direction, DispType,
-    EeMeasured, InterventionType, Kind, OutcomeType, ReportedRange, Status, ValueSource,
+    EeMeasured, InterventionType, Kind, OutcomeType, ReportedRange, RobJudgement, RobTool, Status,
+    ValueSource,
 };
 pub use validate::{Issue, Severity};
 
@@ -166,6 +167,40 @@ pub struct SpotRow {
     pub status: Status,
     /// Why the row has its status.
     pub status_reason: String,
+    /// Risk-of-bias tool (`rob2` or `robins_i`); None: not assessed.
+    pub rob_tool: Option<RobTool>,
+    /// Risk-of-bias judgement, domain 1 (see [`schema::COLUMNS`]).
+    pub rob_d1: Option<RobJudgement>,
+    /// Support for `rob_d1`: a quote or a citation.
+    pub rob_d1_support: Option<String>,
+    /// Risk-of-bias judgement, domain 2 (see [`schema::COLUMNS`]).
+    pub rob_d2: Option<RobJudgement>,
+    /// Support for `rob_d2`: a quote or a citation.
+    pub rob_d2_support: Option<String>,
+    /// Risk-of-bias judgement, domain 3 (see [`schema::COLUMNS`]).
+    pub rob_d3: Option<RobJudgement>,
+    /// Support for `rob_d3`: a quote or a citation.
+    pub rob_d3_support: Option<String>,
+    /// Risk-of-bias judgement, domain 4 (see [`schema::COLUMNS`]).
+    pub rob_d4: Option<RobJudgement>,
+    /// Support for `rob_d4`: a quote or a citation.
+    pub rob_d4_support: Option<String>,
+    /// Risk-of-bias judgement, domain 5 (see [`schema::COLUMNS`]).
+    pub rob_d5: Option<RobJudgement>,
+    /// Support for `rob_d5`: a quote or a citation.
+    pub rob_d5_support: Option<String>,
+    /// Risk-of-bias judgement, domain 6 (see [`schema::COLUMNS`]).
+    pub rob_d6: Option<RobJudgement>,
+    /// Support for `rob_d6`: a quote or a citation.
+    pub rob_d6_support: Option<String>,
+    /// Risk-of-bias judgement, domain 7 (see [`schema::COLUMNS`]).
+    pub rob_d7: Option<RobJudgement>,
+    /// Support for `rob_d7`: a quote or a citation.
+    pub rob_d7_support: Option<String>,
+    /// Overall risk of bias as entered (None: derived, the worst domain).
+    pub rob_overall: Option<RobJudgement>,
+    /// Why the entered overall differs from the worst domain.
+    pub rob_overall_reason: Option<String>,
 }
 
 /// The row key, unique within a file: `(study_id, cohort, comparison,
@@ -198,6 +233,20 @@ impl SpotRow {
         } else {
             format!("{} ({})", self.label, self.cohort)
         }
+    }
+
+    /// The entered risk-of-bias judgements and support texts of domains 1–7
+    /// (`rob_d1`, `rob_d1_support`, …).
+    pub fn rob_cells(&self) -> [(Option<RobJudgement>, Option<&str>); 7] {
+        [
+            (self.rob_d1, self.rob_d1_support.as_deref()),
+            (self.rob_d2, self.rob_d2_support.as_deref()),
+            (self.rob_d3, self.rob_d3_support.as_deref()),
+            (self.rob_d4, self.rob_d4_support.as_deref()),
+            (self.rob_d5, self.rob_d5_support.as_deref()),
+            (self.rob_d6, self.rob_d6_support.as_deref()),
+            (self.rob_d7, self.rob_d7_support.as_deref()),
+        ]
     }
 
     /// The outcome as "region method" (`?` for what is not recorded).

@@ -13,6 +13,7 @@
 //! | [`funnel`] | contour-enhanced funnel plot layout and drawing |
 //! | [`gosh`] | GOSH plot: I² against the estimate of every subset |
 //! | [`panel`] | the report's confounds and sensitivity panel |
+//! | [`rob`] | risk of bias: traffic-light column beside a forest plot, weighted summary bars (robvis) |
 //! | [`report`] | `spotmeta report`: report.png, plots, results.json, summary.md |
 //! | [`canvas`], [`style`], [`svg`] | drawing surfaces, font, label fitting, colours, sizes; SVG with text as glyph outlines |
 
@@ -28,6 +29,7 @@ pub mod json;
 pub mod layout;
 pub mod panel;
 pub mod report;
+pub mod rob;
 pub mod style;
 pub mod svg;
 pub mod text;

@@ -12,6 +12,7 @@ pub mod forest;
 pub mod gosh;
 pub mod report;
 pub mod rma;
+pub mod rob;
 pub mod sensitivity;
 pub mod simulate;
 pub mod vote;
