@@ -18,12 +18,14 @@
 //! | [`vote`] | `binom.test` | the spot dataset | sign test, effects from p-values, agreement |
 //! | [`multilevel_primary`] | `rma.mv` + `robust()` | the spot dataset | all outcomes, three-level model + CR2, or why not |
 //! | [`primary`] | — | the spot dataset | primary-analysis rows, fit, reasons for rows left out |
+//! | [`grade`] | — (GRADEpro) | a fit + per-study design, RoB, indirectness signals | GRADE certainty, each step with its rule and reason |
 
 pub mod aggregate;
 pub mod albatross;
 pub mod confounds;
 pub mod cumul;
 pub mod diagnostics;
+pub mod grade;
 pub mod heterogeneity;
 pub mod influence;
 pub mod leave1out;
