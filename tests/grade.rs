@@ -409,3 +409,29 @@ fn bundled_evidence_is_very_low_and_says_why() {
     assert!(s.contains("imprecision"), "{s}");
     assert!(s.contains("risk of bias"), "{s}");
 }
+
+#[test]
+fn summary_of_findings_has_every_column_in_every_format() {
+    use spotmeta::output::sof::{sof_markdown, sof_row, sof_text};
+    let mut x = clean(50.0);
+    x.studies[1].n = None;
+    x.ci = (-0.05, 0.7);
+    let g = grade(&x, &GradeOptions::default()).unwrap();
+    let row = sof_row(&x, &g, "SMD", 0.95);
+    assert_eq!(row.certainty, Certainty::Moderate);
+    let md = sof_markdown(std::slice::from_ref(&row));
+    assert!(md.starts_with(
+        "| outcome | studies | participants | effect | certainty (GRADE) | reasons |"
+    ));
+    assert!(md.contains("| test outcome | k = 2 effect sizes from 2 studies | ≥ 1000 (1 effect without n) | SMD 0.50 (95% CI −0.05 to 0.70) | ⊕⊕⊕◯ moderate | [1] |"), "{md}");
+    assert!(
+        md.contains("1. imprecision (−1): CI [−0.05, 0.70] includes 0"),
+        "{md}"
+    );
+    let text = sof_text(std::slice::from_ref(&row));
+    assert!(text.contains("certainty:    ⊕⊕⊕◯ moderate"), "{text}");
+    let json = serde_json::to_value(&row).unwrap();
+    assert_eq!(json["certainty"], "moderate");
+    assert_eq!(json["k"], 2);
+    assert_eq!(json["reasons"].as_array().unwrap().len(), 1);
+}
