@@ -251,3 +251,59 @@ fn check_review_reads_the_file_beside_the_dataset() {
     std::fs::write(&bad, with("duplicates", "22")).unwrap();
     assert_eq!(check_review(&bad, Some(&ds)).unwrap().len(), 1);
 }
+
+#[test]
+fn bundled_prisma_layout_snapshot() {
+    use spotmeta::output::prisma::{PrismaStyle, prisma_layout};
+    let (rec, ds) = bundled();
+    let l = prisma_layout(
+        &prisma_flow(&rec, &ds, Some((2, 1))),
+        &PrismaStyle::default(),
+    );
+    // Boxes never overlap the next row and every arrow ends on a box edge.
+    for a in &l.arrows {
+        assert!(
+            l.boxes.iter().any(|b| a.to.0 == b.x0 || a.to.1 == b.y0),
+            "{a:?}"
+        );
+    }
+    insta::assert_json_snapshot!("bundled_prisma_layout", l);
+}
+
+#[test]
+fn prisma_command_writes_a_png_and_an_svg() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["prisma.png", "prisma.svg"] {
+        let out = dir.path().join(name);
+        common::spotmeta()
+            .arg("prisma")
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .success();
+        let bytes = std::fs::read(&out).unwrap();
+        if name.ends_with("png") {
+            assert_eq!(&bytes[1..4], b"PNG");
+        } else {
+            assert!(bytes.starts_with(b"<svg"));
+        }
+    }
+}
+
+#[test]
+fn prisma_command_fails_when_the_counts_do_not_add_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("review.toml");
+    std::fs::write(&rec, with("duplicates", "22")).unwrap();
+    common::spotmeta()
+        .arg("prisma")
+        .arg("--record")
+        .arg(&rec)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("PRISMA counts do not add up"))
+        .stderr(predicates::str::contains(format!(
+            "review.toml:{}:",
+            line_of(FULL, "screened")
+        )));
+}

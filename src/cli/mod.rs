@@ -50,6 +50,8 @@ pub enum Command {
     Batch(cmd::batch::BatchArgs),
     /// Fit every subset of the studies (exact GOSH); plot I² against the estimate.
     Gosh(cmd::gosh::GoshArgs),
+    /// PRISMA 2020 flow diagram from the review record beside the dataset and its statuses.
+    Prisma(cmd::prisma::PrismaArgs),
     /// Monte-Carlo coverage of the z, Knapp-Hartung and truncated intervals and the prediction interval.
     Simulate(cmd::simulate::SimulateArgs),
 }
@@ -71,6 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sensitivity(a) => cmd::sensitivity::run(a),
         Command::Batch(a) => cmd::batch::run(a),
         Command::Gosh(a) => cmd::gosh::run(a),
+        Command::Prisma(a) => cmd::prisma::run(a),
         Command::Simulate(a) => cmd::simulate::run(a),
     }
 }

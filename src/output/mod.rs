@@ -11,6 +11,7 @@
 //! | [`funnel`] | contour-enhanced funnel plot layout and drawing |
 //! | [`panel`] | the report's confounds and sensitivity panel |
 //! | [`sof`] | GRADE Summary of Findings table: text, Markdown, JSON value |
+//! | [`prisma`] | PRISMA 2020 flow diagram: layout (snapshot-tested), PNG and SVG |
 //! | [`report`] | `spotmeta report`: report.png, plots, results.json, summary.md |
 //! | [`guard`] | output safety: never over an input; a directory's files replaced at once |
 //! | [`canvas`], [`style`], [`svg`] | drawing surfaces, font, label fitting, colours, sizes; SVG with text as glyph outlines |
@@ -24,6 +25,7 @@ pub mod guard;
 pub mod json;
 pub mod layout;
 pub mod panel;
+pub mod prisma;
 pub mod report;
 pub mod sof;
 pub mod style;
