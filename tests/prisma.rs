@@ -307,3 +307,23 @@ fn prisma_command_fails_when_the_counts_do_not_add_up() {
             line_of(FULL, "screened")
         )));
 }
+
+#[test]
+fn prisma_refuses_an_out_that_is_its_record_or_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("spot_reduction.csv");
+    std::fs::copy(common::dataset("spot_reduction.csv"), &csv).unwrap();
+    let rec = dir.path().join("review.toml");
+    std::fs::copy(common::dataset("review.toml"), &rec).unwrap();
+    for target in [&csv, &rec] {
+        let before = std::fs::read(target).unwrap();
+        common::spotmeta()
+            .arg("prisma")
+            .arg(&csv)
+            .args(["--format", "png", "--out"])
+            .arg(target)
+            .assert()
+            .failure();
+        assert_eq!(std::fs::read(target).unwrap(), before);
+    }
+}
