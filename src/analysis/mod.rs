@@ -20,12 +20,14 @@
 //! | [`rob`] | robvis / `meta::rob()` | the spot dataset's `rob_*` columns + confound flags | RoB 2 / ROBINS-I per row, deviations domain derived from the flags |
 //! | [`summary`] | `print(rma)` | a fit and its τ² CI | the flat summary of every number (JSON, batch columns) |
 //! | [`primary`] | — | the spot dataset | primary-analysis rows, fit, reasons for rows left out |
+//! | [`grade`] | — (GRADEpro) | a fit + per-study design, RoB, indirectness signals | GRADE certainty, each step with its rule and reason |
 
 pub mod aggregate;
 pub mod albatross;
 pub mod confounds;
 pub mod cumul;
 pub mod diagnostics;
+pub mod grade;
 pub mod heterogeneity;
 pub mod influence;
 pub mod leave1out;

@@ -66,6 +66,8 @@ pub enum Command {
     Batch(cmd::batch::BatchArgs),
     /// Fit every subset of the studies (exact GOSH); plot I² against the estimate.
     Gosh(cmd::gosh::GoshArgs),
+    /// PRISMA 2020 flow diagram from the review record beside the dataset and its statuses.
+    Prisma(cmd::prisma::PrismaArgs),
     /// Monte-Carlo coverage of the z, Knapp-Hartung and truncated intervals and the prediction interval.
     Simulate(cmd::simulate::SimulateArgs),
 }
@@ -93,6 +95,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Trimfill(a) => cmd::diagnostics::run(cmd::diagnostics::Which::Trimfill, a),
         Command::Batch(a) => cmd::batch::run(a),
         Command::Gosh(a) => cmd::gosh::run(a),
+        Command::Prisma(a) => cmd::prisma::run(a),
         Command::Simulate(a) => cmd::simulate::run(a),
     }
 }

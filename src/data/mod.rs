@@ -6,6 +6,7 @@
 //! | any CSV with metafor-style columns (`yi`, `vi`, `m1i`…) | [`Table::read`], then [`Table::numeric`] |
 //! | list every problem of `spot_reduction.csv` (`spotmeta check`) | [`check`] → [`CheckReport`] |
 //! | typed rows of `spot_reduction.csv`, refusing a file with errors | [`load_spot`] → [`SpotDataset`] |
+//! | the review record beside it (`review.toml`: search date, PRISMA counts) | [`review::ReviewRecord::load`], [`review::check_review`], [`review::search_date`] |
 //!
 //! The dataset's columns, their order and their rules live in one table,
 //! [`schema::COLUMNS`]; problems are collected as [`Issue`]s (errors and
@@ -29,6 +30,7 @@ pub mod append;
 pub mod fsguard;
 pub mod io;
 pub mod load;
+pub mod review;
 pub mod schema;
 pub mod validate;
 

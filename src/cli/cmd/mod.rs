@@ -10,6 +10,7 @@ pub mod escalc;
 pub mod flags;
 pub mod forest;
 pub mod gosh;
+pub mod prisma;
 pub mod report;
 pub mod rma;
 pub mod rob;
