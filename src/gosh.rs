@@ -69,12 +69,16 @@ pub struct StudyEffect {
     /// Subsets (successfully fitted, non-empty) that do not.
     pub n_without: u64,
     /// Mean pooled estimate over subsets containing the study.
+    #[serde(rename = "beta_with")]
     pub estimate_with: f64,
     /// Mean pooled estimate over subsets without it.
+    #[serde(rename = "beta_without")]
     pub estimate_without: f64,
     /// Mean I² (%) with the study.
+    #[serde(rename = "I2_with")]
     pub i2_with: f64,
     /// Mean I² (%) without it.
+    #[serde(rename = "I2_without")]
     pub i2_without: f64,
     /// Mean τ² with the study.
     pub tau2_with: f64,

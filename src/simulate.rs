@@ -43,6 +43,7 @@ pub struct SimSpec {
     /// τ² estimator.
     pub method: Method,
     /// Confidence level (fraction, e.g. 0.95).
+    #[serde(serialize_with = "crate::model::serialize_level_percent")]
     pub level: f64,
     /// Seed of the random number generator.
     pub seed: u64,

@@ -31,7 +31,7 @@ fn row_args(study: &str) -> Vec<String> {
         ("intervention-type", "exercise"),
         ("comparison", "other_exercise"),
         ("region", "abdomen"),
-        ("method", "DEXA"),
+        ("assessment-method", "DEXA"),
         ("outcome-type", "regional_fat"),
         ("primary", "yes"),
         ("status", "included"),
@@ -323,10 +323,14 @@ fn rows_can_come_from_csv_toml_or_stdin() {
     let pairs: Vec<(String, String)> = args
         .chunks(2)
         .map(|c| {
-            (
-                c[0].trim_start_matches("--").replace('-', "_"),
-                c[1].clone(),
-            )
+            // The flag of the `method` column is --assessment-method.
+            let flag = c[0].trim_start_matches("--").replace('-', "_");
+            let column = if flag == "assessment_method" {
+                "method".to_string()
+            } else {
+                flag
+            };
+            (column, c[1].clone())
         })
         .collect();
     let csv_row = format!(
@@ -434,7 +438,7 @@ fn add_rerun_prints_the_headline_of_the_regenerated_report() {
         .arg(&path)
         .args(&second)
         .arg("--rerun")
-        .arg("--report-dir")
+        .arg("--out")
         .arg(&out)
         .assert()
         .success()

@@ -157,27 +157,28 @@ fn the_whole_of_dat_bcg_as_one_group_reproduces_metafor() {
     let df = read_table(&out).unwrap();
     let r = rows_of(&df, "all");
     let (_, _, want) = bcg();
-    for col in [
-        "estimate",
-        "se",
-        "zval",
-        "pval",
-        "ci_lb",
-        "ci_ub",
-        "pi_lb",
-        "pi_ub",
-        "tau2",
-        "se_tau2",
-        "tau2_ci_lb",
-        "tau2_ci_ub",
-        "I2",
-        "I2_ci_lb",
-        "I2_ci_ub",
-        "H2",
-        "Q",
-        "Q_pval",
+    // Our column (metafor's name, as `rma --format json`) → the fixture's key.
+    for (col, fixture) in [
+        ("beta", "estimate"),
+        ("se", "se"),
+        ("zval", "zval"),
+        ("pval", "pval"),
+        ("ci_lb", "ci_lb"),
+        ("ci_ub", "ci_ub"),
+        ("pi_lb", "pi_lb"),
+        ("pi_ub", "pi_ub"),
+        ("tau2", "tau2"),
+        ("se_tau2", "se_tau2"),
+        ("tau2_ci_lb", "tau2_ci_lb"),
+        ("tau2_ci_ub", "tau2_ci_ub"),
+        ("I2", "I2"),
+        ("I2_ci_lb", "I2_ci_lb"),
+        ("I2_ci_ub", "I2_ci_ub"),
+        ("H2", "H2"),
+        ("QE", "Q"),
+        ("QEp", "Q_pval"),
     ] {
-        let w = want[col].as_f64().unwrap();
+        let w = want[fixture].as_f64().unwrap();
         let got = num(&df, col, r).unwrap();
         assert!(close_metafor(got, w), "{col}: {got} vs metafor {w}");
     }
@@ -193,7 +194,7 @@ fn one_study_and_bad_rows_get_a_status_not_a_crash() {
     let df = read_table(&out).unwrap();
     let r = rows_of(&df, "single");
     assert_eq!(text(&df, "status", r), "k=1: common effect only");
-    assert_eq!(num(&df, "estimate", r), Some(0.25));
+    assert_eq!(num(&df, "beta", r), Some(0.25));
     assert_eq!(text(&df, "method", r), "FE");
     let b = rows_of(&df, "broken");
     let status = text(&df, "status", b);
@@ -201,7 +202,7 @@ fn one_study_and_bad_rows_get_a_status_not_a_crash() {
         status.contains("2 bad row(s)") && status.contains("line 30") && status.contains("vi = 0"),
         "{status}"
     );
-    assert_eq!(num(&df, "estimate", b), None);
+    assert_eq!(num(&df, "beta", b), None);
     assert_eq!(num(&df, "k", b), Some(3.0));
 }
 
@@ -221,7 +222,7 @@ fn csv_and_parquet_round_trip_to_the_same_numbers() {
     let b = read_table(&pq_out).unwrap();
     assert_eq!(a.height(), b.height());
     assert_eq!(a.get_column_names(), b.get_column_names());
-    for col in ["estimate", "se", "tau2", "tau2_ci_ub", "I2", "Q_pval"] {
+    for col in ["beta", "se", "tau2", "tau2_ci_ub", "I2", "QEp"] {
         for r in 0..a.height() {
             assert_eq!(num(&a, col, r), num(&b, col, r), "{col} row {r}");
         }

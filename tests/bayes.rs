@@ -428,7 +428,7 @@ fn bayes_refuses_bad_priors_and_csv_output_with_a_clear_message() {
         (vec!["--prior", "half-normal:-1"], "positive, finite scale"),
         (vec!["--prior", "gamma:1"], "not a prior for tau"),
         (vec!["--mu-prior", "normal:0"], "not a prior for mu"),
-        (vec!["--format", "csv"], "not available for bayes"),
+        (vec!["--format", "csv"], "this command writes text or json"),
         (vec!["--prior", "uniform"], "improper posterior"),
     ] {
         common::spotmeta()

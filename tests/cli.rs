@@ -31,27 +31,28 @@ fn rma_json_on_the_bcg_demo_matches_metafor() {
         .iter()
         .find(|c| c["dataset"] == "dat.bcg" && c["method"] == "REML" && c["test"] == "z")
         .unwrap();
-    for key in [
-        "k",
-        "estimate",
-        "se",
-        "ci_lb",
-        "ci_ub",
-        "pi_lb",
-        "pi_ub",
-        "pval",
-        "tau2",
-        "tau2_ci_lb",
-        "tau2_ci_ub",
-        "I2",
-        "H2",
-        "Q",
-        "Q_df",
-        "Q_pval",
+    // Our key (metafor's name, schema/spotmeta.schema.json) → the fixture's.
+    for (key, fixture) in [
+        ("k", "k"),
+        ("beta", "estimate"),
+        ("se", "se"),
+        ("ci_lb", "ci_lb"),
+        ("ci_ub", "ci_ub"),
+        ("pi_lb", "pi_lb"),
+        ("pi_ub", "pi_ub"),
+        ("pval", "pval"),
+        ("tau2", "tau2"),
+        ("tau2_ci_lb", "tau2_ci_lb"),
+        ("tau2_ci_ub", "tau2_ci_ub"),
+        ("I2", "I2"),
+        ("H2", "H2"),
+        ("QE", "Q"),
+        ("QEdf", "Q_df"),
+        ("QEp", "Q_pval"),
     ] {
         let (g, w) = (
             v[key].as_f64().unwrap(),
-            case["expected"][key].as_f64().unwrap(),
+            case["expected"][fixture].as_f64().unwrap(),
         );
         assert!(close_metafor(g, w), "{key}: {g} vs {w}");
     }
@@ -95,7 +96,7 @@ fn rma_with_sei_column_uses_its_square() {
     let a: serde_json::Value = serde_json::from_slice(&with_se.stdout).unwrap();
     let b: serde_json::Value = serde_json::from_slice(&with_vi.stdout).unwrap();
     // 0.2² is 0.04 only up to rounding, so compare numbers, not bytes.
-    for key in ["estimate", "se", "tau2", "Q", "I2"] {
+    for key in ["beta", "se", "tau2", "QE", "I2"] {
         assert!(
             close_metafor(a[key].as_f64().unwrap(), b[key].as_f64().unwrap()),
             "{key}"
@@ -173,11 +174,11 @@ fn measure_smd_computes_effects_from_raw_columns() {
         .unwrap();
     for i in 0..2 {
         assert!(close_metafor(
-            v[i]["yi"].as_f64().unwrap(),
+            v["rows"][i]["yi"].as_f64().unwrap(),
             want["expected"]["yi"][i].as_f64().unwrap()
         ));
         assert!(close_metafor(
-            v[i]["vi"].as_f64().unwrap(),
+            v["rows"][i]["vi"].as_f64().unwrap(),
             want["expected"]["vi"][i].as_f64().unwrap()
         ));
     }

@@ -33,7 +33,12 @@ fn run(args: &[&str]) -> Value {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).unwrap()
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Tables come as `{"schema", "command", "rows": [...]}`.
+    match doc.get("rows") {
+        Some(rows) => rows.clone(),
+        None => doc,
+    }
 }
 
 fn column(v: &Value, key: &str) -> Vec<f64> {
@@ -61,7 +66,7 @@ fn assert_all(name: &str, got: &[f64], want: &Value) {
 fn leave1out_on_a_plain_table_matches_metafor() {
     let want = &bcg_fixture()["leave1out"]["z"];
     let v = run(&["leave1out"]);
-    assert_all("estimate", &column(&v, "estimate"), &want["estimate"]);
+    assert_all("estimate", &column(&v, "beta"), &want["estimate"]);
     assert_all("tau2", &column(&v, "tau2"), &want["tau2"]);
     assert_eq!(v[0]["slab"], "Aronson 1948");
 }
@@ -80,8 +85,8 @@ fn cumul_orders_by_the_column_given() {
     let want = &bcg_fixture()["cumul"];
     assert_eq!(want["order_by"], "year");
     let v = run(&["cumul", "--order", "year"]);
-    assert_all("estimate", &column(&v, "estimate"), &want["estimate"]);
-    assert_all("QE", &column(&v, "q"), &want["QE"]);
+    assert_all("estimate", &column(&v, "beta"), &want["estimate"]);
+    assert_all("QE", &column(&v, "QE"), &want["QE"]);
 }
 
 #[test]
@@ -126,7 +131,7 @@ fn trimfill_on_a_plain_table_matches_metafor() {
     let v = run(&["trimfill"]);
     assert_eq!(v["k0"].as_f64(), want["k0"].as_f64());
     assert!(close_metafor(
-        v["fit"]["estimate"].as_f64().unwrap(),
+        v["fit"]["beta"].as_f64().unwrap(),
         want["estimate"].as_f64().unwrap()
     ));
     assert!(close_metafor(

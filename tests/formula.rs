@@ -433,7 +433,7 @@ fn rma_mods_takes_an_r_formula_and_predicts_at_named_new_values() {
     assert_eq!(strs(&v["names"]), strs(&case["colnames"]));
     assert_close("cli beta", &nums(&v["beta"]), &nums(&want["beta"]));
     assert!(close_metafor(
-        v["qm"].as_f64().unwrap(),
+        v["QM"].as_f64().unwrap(),
         want["QM"].as_f64().unwrap()
     ));
     let preds = v["predict"].as_array().unwrap();

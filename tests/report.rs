@@ -61,7 +61,7 @@ fn committed_reports_match_a_fresh_run_byte_for_byte() {
 fn report_json_has_the_rma_keys_and_the_rows() {
     let (_dir, v) = run_report(None);
     for key in [
-        "k", "estimate", "ci_lb", "ci_ub", "tau2", "I2", "Q", "Q_pval", "used", "left_out",
+        "k", "beta", "ci_lb", "ci_ub", "tau2", "I2", "QE", "QEp", "used", "left_out",
     ] {
         assert!(v.get(key).is_some(), "missing {key}");
     }
@@ -336,10 +336,10 @@ fn three_level_model_becomes_the_primary_analysis_when_it_can_run() {
         (Some(10), Some(5))
     );
     for (got, want) in [
-        (&p["estimate"], &want["beta"]),
+        (&p["beta"], &want["beta"]),
         (&p["ci_lb"], &want["robust"]["ci.lb"]),
         (&p["ci_ub"], &want["robust"]["ci.ub"]),
-        (&p["df"], &want["robust"]["df"]),
+        (&p["ddf"], &want["robust"]["df"]),
         (&p["pval"], &want["robust"]["pval"]),
         (&p["pi_lb"], &want["pi"][0]),
         (&p["pi_ub"], &want["pi"][1]),
@@ -381,7 +381,7 @@ fn three_level_model_becomes_the_primary_analysis_when_it_can_run() {
     let one = &want["one_per_study"];
     assert_eq!(v["k"], one["k"]);
     assert!(common::tol::close_metafor(
-        f(&v["estimate"]),
+        f(&v["beta"]),
         f(&one["estimate"])
     ));
     assert!(common::tol::close_metafor(f(&v["ci_lb"]), f(&one["ci.lb"])));

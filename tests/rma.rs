@@ -23,7 +23,7 @@ fn nums(v: &Value) -> Vec<f64> {
 /// (our key, fixture key)
 const KEYS: &[(&str, &str)] = &[
     ("k", "k"),
-    ("estimate", "estimate"),
+    ("beta", "estimate"),
     ("se", "se"),
     ("zval", "zval"),
     ("pval", "pval"),
@@ -44,9 +44,9 @@ const KEYS: &[(&str, &str)] = &[
     ("H2", "H2"),
     ("H2_ci_lb", "H2_ci_lb"),
     ("H2_ci_ub", "H2_ci_ub"),
-    ("Q", "Q"),
-    ("Q_df", "Q_df"),
-    ("Q_pval", "Q_pval"),
+    ("QE", "Q"),
+    ("QEdf", "Q_df"),
+    ("QEp", "Q_pval"),
     ("s2", "s2"),
 ];
 
@@ -87,7 +87,7 @@ fn compare_case(case: &Value) -> Vec<String> {
             (None, None) => {}
             // metafor's FE model reports no τ² CI; for k = 1 it reports
             // I² = 0, H² = 1, Q_pval = 1 where we report undefined (null).
-            (None, Some(_)) if fit.k == 1 && matches!(*ok, "I2" | "H2" | "Q_pval" | "s2") => {}
+            (None, Some(_)) if fit.k == 1 && matches!(*ok, "I2" | "H2" | "QEp" | "s2") => {}
             // metafor 3.8.1's predict() gives no PI for a common-effect model;
             // we report PI = CI there (τ² = 0), as later metafor versions do.
             (Some(_), None) if method == Method::FE && matches!(*ok, "pi_lb" | "pi_ub") => {}

@@ -16,6 +16,7 @@ pub struct CumulStep {
     /// Studies in the fit.
     pub k: usize,
     /// Pooled estimate.
+    #[serde(rename = "beta")]
     pub estimate: f64,
     /// Its SE.
     pub se: f64,
@@ -28,10 +29,13 @@ pub struct CumulStep {
     /// τ².
     pub tau2: f64,
     /// I² (%).
+    #[serde(rename = "I2")]
     pub i2: Option<f64>,
     /// H².
+    #[serde(rename = "H2")]
     pub h2: Option<f64>,
     /// Cochran's Q.
+    #[serde(rename = "QE")]
     pub q: f64,
 }
 

@@ -33,6 +33,7 @@ pub struct Influence {
     /// τ² without the study.
     pub tau2_del: f64,
     /// Q without the study.
+    #[serde(rename = "QE_del")]
     pub q_del: f64,
     /// Hat value (leverage).
     pub hat: f64,

@@ -11,6 +11,7 @@ pub struct Leave1Out {
     /// Index of the omitted study (0-based).
     pub omitted: usize,
     /// Pooled estimate without it.
+    #[serde(rename = "beta")]
     pub estimate: f64,
     /// Its SE.
     pub se: f64,
@@ -23,14 +24,18 @@ pub struct Leave1Out {
     /// CI upper bound.
     pub ci_ub: f64,
     /// Cochran's Q without it.
+    #[serde(rename = "QE")]
     pub q: f64,
     /// p-value of Q.
+    #[serde(rename = "QEp")]
     pub q_pval: Option<f64>,
     /// τ² without it.
     pub tau2: f64,
     /// I² (%) without it.
+    #[serde(rename = "I2")]
     pub i2: Option<f64>,
     /// H² without it.
+    #[serde(rename = "H2")]
     pub h2: Option<f64>,
 }
 

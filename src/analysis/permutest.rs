@@ -29,6 +29,7 @@ pub struct Permutest {
     /// Whether every ordering was fitted (exact test).
     pub exact: bool,
     /// Omnibus (QM) permutation p-value.
+    #[serde(rename = "QMp")]
     pub qm_pval: f64,
     /// Per-coefficient permutation p-values (intercept first).
     pub pval: Vec<f64>,

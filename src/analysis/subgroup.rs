@@ -106,10 +106,13 @@ pub fn subgroups(
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SubgroupQm {
     /// Q_M (an F statistic under Knapp–Hartung).
+    #[serde(rename = "QM")]
     pub qm: f64,
     /// Its degrees of freedom: G − 1, and k − G for the F test.
+    #[serde(rename = "QMdf")]
     pub qm_df: (usize, Option<usize>),
     /// Its p-value.
+    #[serde(rename = "QMp")]
     pub qm_pval: f64,
     /// The residual τ², shared by all groups.
     pub tau2: f64,

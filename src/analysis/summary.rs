@@ -21,6 +21,7 @@ pub struct RmaSummary {
     /// Confidence level in percent.
     pub level: f64,
     /// Pooled estimate.
+    #[serde(rename = "beta")]
     pub estimate: f64,
     /// Its standard error.
     pub se: f64,
@@ -65,10 +66,13 @@ pub struct RmaSummary {
     /// CI for H².
     pub H2_ci_ub: Option<f64>,
     /// Cochran's Q.
+    #[serde(rename = "QE")]
     pub Q: f64,
     /// df of Q.
+    #[serde(rename = "QEdf")]
     pub Q_df: usize,
     /// p-value of Q.
+    #[serde(rename = "QEp")]
     pub Q_pval: Option<f64>,
     /// Typical within-study variance s².
     pub s2: Option<f64>,

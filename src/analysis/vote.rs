@@ -57,6 +57,7 @@ pub struct Evidence {
     /// Participants in the comparison arm.
     pub n_control: Option<u32>,
     /// Direction as reported (or, when not reported, the sign of a pooled effect).
+    #[serde(serialize_with = "crate::data::schema::Direction::serialize_json")]
     pub direction: Option<Direction>,
     /// The p-value as reported (exact `diff_p`, else `p_text`).
     pub p: Option<PValue>,

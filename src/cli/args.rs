@@ -8,11 +8,36 @@ use spotmeta::data::fsguard::DEFAULT_WAIT;
 use spotmeta::escalc::table::Source;
 use spotmeta::review::{Dataset, Input, ModelChoice};
 use spotmeta::{Method, TestKind};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// The bundled dataset used when no FILE is given.
 pub const DEFAULT_DATASET: &str = "datasets/spot_reduction.csv";
+
+/// Renamed flags: (subcommand, old spelling, new spelling). The old one is
+/// still accepted (a clap alias) and [`note_deprecated`] says so on stderr.
+pub const DEPRECATED: [(&str, &str, &str); 4] = [
+    ("add", "--method", "--assessment-method"),
+    ("add", "--report-dir", "--out"),
+    ("remove", "--report-dir", "--out"),
+    ("simulate", "--vi", "--vi-range"),
+];
+
+/// A note on stderr for every deprecated flag spelling in `args` (the
+/// process arguments, program name first).
+pub fn note_deprecated(args: &[String]) {
+    let Some(command) = args.iter().skip(1).find(|a| !a.starts_with('-')) else {
+        return;
+    };
+    for (cmd, old, new) in DEPRECATED {
+        let used = args
+            .iter()
+            .any(|a| a == old || a.starts_with(&format!("{old}=")));
+        if cmd == command && used {
+            eprintln!("note: `spotmeta {cmd} {old}` is deprecated; use {new} (same meaning)");
+        }
+    }
+}
 
 /// `--wait SECONDS`, shared by `add`, `remove` (the dataset lock) and
 /// `report` (the output directory lock).
@@ -93,10 +118,100 @@ impl InputArgs {
     }
 }
 
-/// `file`, or the bundled dataset when none is given.
+/// `file`, or the bundled dataset when none is given ([`bundled_dataset`]).
 pub fn dataset_path(file: Option<&PathBuf>) -> PathBuf {
-    file.cloned()
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET))
+    match file {
+        Some(f) => f.clone(),
+        None => bundled_dataset(),
+    }
+}
+
+/// The bundled dataset as compiled into this binary (the fallback when no
+/// `datasets/spot_reduction.csv` is found from the current folder up).
+const EMBEDDED_DATASET: &[u8] = include_bytes!("../../datasets/spot_reduction.csv");
+
+/// The project's `datasets/spot_reduction.csv`: in the current folder
+/// (returned as the relative [`DEFAULT_DATASET`], so outputs name it the
+/// same way wherever the project lives) or in the nearest folder above it.
+pub fn project_dataset() -> Option<PathBuf> {
+    if Path::new(DEFAULT_DATASET).is_file() {
+        return Some(PathBuf::from(DEFAULT_DATASET));
+    }
+    let cwd = std::env::current_dir().ok()?;
+    cwd.ancestors()
+        .skip(1)
+        .map(|dir| dir.join(DEFAULT_DATASET))
+        .find(|p| p.is_file())
+}
+
+/// The bundled dataset for reading: the project's copy
+/// ([`project_dataset`]), else the copy compiled into the binary, written
+/// once to the temporary folder. Either way not found in the current
+/// folder, a note on stderr says which file is read.
+pub fn bundled_dataset() -> PathBuf {
+    if let Some(p) = project_dataset() {
+        if p.is_absolute() {
+            eprintln!("note: using the bundled dataset {}", p.display());
+        }
+        return p;
+    }
+    let dir = std::env::temp_dir().join(format!("spotmeta-{}", env!("CARGO_PKG_VERSION")));
+    let path = dir.join("spot_reduction.csv");
+    let current = std::fs::read(&path).is_ok_and(|b| b == EMBEDDED_DATASET);
+    if !current {
+        let written = std::fs::create_dir_all(&dir)
+            .map_err(|e| spotmeta::Error::io(&dir, e))
+            .and_then(|()| spotmeta::data::io::write_atomic(&path, EMBEDDED_DATASET));
+        if let Err(e) = written {
+            eprintln!("note: could not write the built-in dataset ({e}); give a FILE");
+        }
+    }
+    eprintln!(
+        "note: no {DEFAULT_DATASET} in this folder or above it; using the copy built into spotmeta {} ({})",
+        env!("CARGO_PKG_VERSION"),
+        path.display()
+    );
+    path
+}
+
+/// The bundled dataset for editing (`add`, `remove`): the project's copy
+/// only; the built-in copy is never edited.
+///
+/// # Errors
+///
+/// When no `datasets/spot_reduction.csv` is found from the current folder up.
+pub fn editable_dataset(file: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
+    match file {
+        Some(f) => Ok(f.clone()),
+        None => project_dataset().ok_or_else(|| {
+            anyhow::anyhow!(
+                "no {DEFAULT_DATASET} in this folder or above it; give the FILE to edit (the copy built into spotmeta is read-only)"
+            )
+        }),
+    }
+}
+
+/// Default output folder of `report` (and `add --rerun`): `reports/` of the
+/// project for the project's bundled dataset, else `FILE-stem-report/` in
+/// the current folder (`spot_reduction-report/` for the built-in copy).
+pub fn default_report_dir(input: &Path) -> PathBuf {
+    if let Some(bundled) = project_dataset() {
+        let same = match (input.canonicalize(), bundled.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        };
+        if same {
+            let root = bundled
+                .parent()
+                .and_then(Path::parent)
+                .unwrap_or(Path::new(""));
+            return root.join("reports");
+        }
+    }
+    let stem = input
+        .file_stem()
+        .map_or_else(|| "spotmeta".into(), |s| s.to_string_lossy().into_owned());
+    PathBuf::from(format!("{stem}-report"))
 }
 
 fn parse_measure(s: &str) -> Result<spotmeta::escalc::Measure, String> {
@@ -150,15 +265,47 @@ pub enum Format {
     Csv,
 }
 
-/// Where and how to write results.
+/// Where and how to write results (text or JSON; commands that also write
+/// CSV take [`TableOutputArgs`]).
 #[derive(Debug, Clone, Args)]
 pub struct OutputArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    /// Output format: text (like metafor's print methods) or json (one
+    /// object, schema/spotmeta.schema.json).
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = parse_text_json)]
     pub format: Format,
     /// Write to this file instead of standard output (written atomically).
-    #[arg(long, short)]
+    #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// `--format` of commands that write text or JSON only.
+pub fn parse_text_json(s: &str) -> Result<Format, String> {
+    match s {
+        "text" => Ok(Format::Text),
+        "json" => Ok(Format::Json),
+        _ => Err(format!("`{s}`: this command writes text or json")),
+    }
+}
+
+/// [`OutputArgs`] for commands that write a table and so also CSV.
+#[derive(Debug, Clone, Args)]
+pub struct TableOutputArgs {
+    /// Output format: text, json (schema/spotmeta.schema.json) or csv.
+    #[arg(long, value_name = "FORMAT", value_enum, default_value_t = Format::Text, hide_possible_values = true)]
+    pub format: Format,
+    /// Write to this file instead of standard output (written atomically).
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+impl TableOutputArgs {
+    /// As [`OutputArgs`] (for `emit`).
+    pub fn output(&self) -> OutputArgs {
+        OutputArgs {
+            format: self.format,
+            out: self.out.clone(),
+        }
+    }
 }
 
 /// When the all-outcomes three-level + CR2 model may be primary (issue #16;

@@ -158,6 +158,7 @@ pub struct SpotRow {
     /// Where `r` came from.
     pub r_source: Option<ValueSource>,
     /// Which way the authors' result points.
+    #[serde(serialize_with = "crate::data::schema::Direction::serialize_json")]
     pub direction: Option<Direction>,
     /// p value as printed.
     pub p_text: Option<String>,

@@ -183,6 +183,34 @@ codebook_enum! {
     }
 }
 
+impl Direction {
+    /// The JSON name of a direction (schema `$defs/direction`): one enum
+    /// that never reads as JSON null, `not_reported` when the row has none.
+    /// The CSV keeps the codebook spelling (`favours_spot_reduction`,
+    /// `against`, `null`).
+    pub fn json_name(d: Option<Direction>) -> &'static str {
+        match d {
+            Some(Direction::FavoursSpotReduction) => "favours_spot_reduction",
+            Some(Direction::Against) => "favours_control",
+            Some(Direction::Null) => "no_difference",
+            None => "not_reported",
+        }
+    }
+
+    /// `serialize_with` for an `Option<Direction>` field written as JSON:
+    /// [`Direction::json_name`].
+    ///
+    /// # Errors
+    ///
+    /// The serializer's.
+    pub fn serialize_json<S: serde::Serializer>(
+        d: &Option<Direction>,
+        s: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(Direction::json_name(*d))
+    }
+}
+
 codebook_enum! {
     /// Whether the row enters the analysis (`status`).
     Status {

@@ -39,6 +39,20 @@ use crate::error::{Error, Result};
 use serde::Serialize;
 use sums::Sums;
 
+/// `serialize_with` for a confidence level stored as a fraction (0.95): JSON
+/// carries every level in percent (95), as metafor's `level =` argument and
+/// the schema (`schema/spotmeta.schema.json`, `$defs/level`) have it.
+///
+/// # Errors
+///
+/// The serializer's.
+pub fn serialize_level_percent<S: serde::Serializer>(
+    level: &f64,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_f64((level * 100.0 * 1e9).round() / 1e9)
+}
+
 /// Something the user should know about a fit (printed under the results).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -105,8 +119,10 @@ pub struct RmaFit {
     /// Test used.
     pub test: TestKind,
     /// Confidence level as a fraction.
+    #[serde(serialize_with = "crate::model::serialize_level_percent")]
     pub level: f64,
     /// Pooled estimate μ̂ (metafor `b`).
+    #[serde(rename = "beta")]
     pub estimate: f64,
     /// Standard error of μ̂ (Knapp–Hartung scaled where applicable).
     pub se: f64,
@@ -127,12 +143,16 @@ pub struct RmaFit {
     /// Standard error of τ² (None for FE, k = 1).
     pub se_tau2: Option<f64>,
     /// Cochran's Q (always with weights 1/vᵢ; metafor `QE`).
+    #[serde(rename = "QE")]
     pub q: f64,
     /// Degrees of freedom of Q (k − 1).
+    #[serde(rename = "QEdf")]
     pub q_df: usize,
     /// I² in percent (0 when k = 1, as metafor).
+    #[serde(rename = "I2")]
     pub i2: Option<f64>,
     /// H² (1 when k = 1, as metafor).
+    #[serde(rename = "H2")]
     pub h2: Option<f64>,
     /// Typical within-study variance s² used in I² and H² (metafor `vt`).
     pub s2: Option<f64>,

@@ -111,24 +111,33 @@ pub struct RmaModsFit {
     /// SE of τ² (None for FE).
     pub se_tau2: Option<f64>,
     /// Residual I² (%).
+    #[serde(rename = "I2")]
     pub i2: f64,
     /// Residual H².
+    #[serde(rename = "H2")]
     pub h2: f64,
     /// Pseudo-R² (%) (None for FE).
+    #[serde(rename = "R2")]
     pub r2: Option<f64>,
     /// Test for residual heterogeneity.
+    #[serde(rename = "QE")]
     pub qe: f64,
     /// Its p-value.
+    #[serde(rename = "QEp")]
     pub qe_pval: f64,
     /// Omnibus test of the moderators (F statistic under knha).
+    #[serde(rename = "QM")]
     pub qm: f64,
     /// Its degrees of freedom (m, and k − p under knha).
+    #[serde(rename = "QMdf")]
     pub qm_df: (usize, Option<usize>),
     /// Its p-value.
+    #[serde(rename = "QMp")]
     pub qm_pval: f64,
     /// Knapp–Hartung factor (1 under z).
     pub s2w: f64,
     /// Confidence level (fraction).
+    #[serde(serialize_with = "crate::model::serialize_level_percent")]
     pub level: f64,
     /// ML/REML: the maximised (restricted) log-likelihood with metafor's
     /// constants (`logLik()`); None for the other methods.

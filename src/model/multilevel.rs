@@ -77,6 +77,7 @@ pub struct MultilevelFit {
     /// z, or `knha` for metafor's rma.mv `test = "t"` (t with k − p df).
     pub test: TestKind,
     /// Degrees of freedom of the t tests (None for z).
+    #[serde(rename = "ddf")]
     pub df: Option<usize>,
     /// [between clusters, within clusters].
     pub sigma2: [f64; 2],
@@ -95,16 +96,20 @@ pub struct MultilevelFit {
     /// CI upper bounds.
     pub ci_ub: Vec<f64>,
     /// Q test for heterogeneity (inverse-variance weights).
+    #[serde(rename = "QE")]
     pub qe: f64,
     /// Its p-value.
+    #[serde(rename = "QEp")]
     pub qe_pval: f64,
     /// (Restricted) log-likelihood (with metafor's constants).
     pub loglik: f64,
     /// I² (%): [total, between clusters, within clusters].
+    #[serde(rename = "I2")]
     pub i2: [f64; 3],
     /// Fisher-scoring iterations (of the ascent that reached the maximum).
     pub iterations: u32,
     /// Confidence level.
+    #[serde(serialize_with = "crate::model::serialize_level_percent")]
     pub level: f64,
     /// Variance–covariance of β (row-major p × p).
     pub vb: Vec<f64>,

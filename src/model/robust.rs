@@ -29,8 +29,10 @@ pub struct RobustFit {
     /// CR2 standard errors.
     pub se: Vec<f64>,
     /// t statistics.
+    #[serde(rename = "zval")]
     pub tval: Vec<f64>,
     /// Satterthwaite degrees of freedom.
+    #[serde(rename = "ddf")]
     pub df: Vec<f64>,
     /// p-values from t(df).
     pub pval: Vec<f64>,

@@ -1,7 +1,17 @@
-//! Machine-readable results. The result of `spotmeta rma` is one JSON object
-//! whose keys follow metafor's names (`estimate`, `se`, `ci_lb`, …, `tau2`,
-//! `I2`, `H2`, `Q`, `Q_df`, `Q_pval`); undefined values are `null`.
-//! [`pretty`] writes any result value the way every command prints it.
+//! Machine-readable results: one JSON schema for every command.
+//!
+//! Every JSON document spotmeta writes (`--format json` on any command,
+//! `gosh.json`, `reports/results.json`) is an object that opens with
+//! `"schema": "spotmeta/1"` ([`SCHEMA_VERSION`]) and `"command"`, and is
+//! described by `schema/spotmeta.schema.json` ([`SCHEMA`], JSON Schema draft
+//! 2020-12). Keys follow metafor's names (`beta`, `se`, `zval`, `pval`,
+//! `ci_lb`, `ci_ub`, `tau2`, `se_tau2`, `I2`, `H2`, `QE`, `QEp`, `QM`,
+//! `QMp`, `k`, `level`); `level` is in percent (95, as metafor's `level=`
+//! argument); undefined values are `null`.
+//!
+//! A new command adopts the schema with one call: [`document`]`(command,
+//! &body)` (or [`envelope`] for the value), plus a `$defs` entry and an
+//! `allOf` branch for `command` in the schema file.
 //!
 //! [`RmaSummary`], the flat numbers of a fit and its CIs, is defined in
 //! [`crate::analysis::summary`] (batch pooling tabulates it without this
@@ -24,8 +34,59 @@ fn json_err(e: serde_json::Error) -> Error {
     }
 }
 
-/// `value` as pretty-printed JSON with a final newline, as every command
-/// prints it.
+/// Version of the JSON schema every document carries in its `schema` key.
+/// Bump it when a key is renamed or removed (adding keys keeps it).
+pub const SCHEMA_VERSION: &str = "spotmeta/1";
+
+/// The JSON schema (draft 2020-12) of every document spotmeta writes, as
+/// shipped in `schema/spotmeta.schema.json`.
+pub const SCHEMA: &str = include_str!("../../schema/spotmeta.schema.json");
+
+/// `body` wrapped for output: an object gets `schema` and `command` keys in
+/// front of its own; an array becomes `{"schema", "command", "rows": [...]}`.
+///
+/// # Errors
+///
+/// [`Error::Render`] if the body cannot be serialised, or is neither an
+/// object nor an array.
+pub fn envelope<T: Serialize + ?Sized>(command: &str, body: &T) -> Result<Value> {
+    let mut o = serde_json::Map::new();
+    o.insert("schema".into(), json!(SCHEMA_VERSION));
+    o.insert("command".into(), json!(command));
+    match value(body)? {
+        Value::Object(m) => {
+            for (k, v) in m {
+                if k != "schema" && k != "command" {
+                    o.insert(k, v);
+                }
+            }
+        }
+        rows @ Value::Array(_) => {
+            o.insert("rows".into(), rows);
+        }
+        other => {
+            return Err(Error::Render {
+                what: "JSON".into(),
+                message: format!(
+                    "{command}: a document body must be an object or an array, not {other}"
+                ),
+            });
+        }
+    }
+    Ok(Value::Object(o))
+}
+
+/// `body` as the pretty-printed JSON document of `command`
+/// ([`envelope`] + [`pretty`]).
+///
+/// # Errors
+///
+/// As [`envelope`].
+pub fn document<T: Serialize + ?Sized>(command: &str, body: &T) -> Result<String> {
+    pretty(&envelope(command, body)?)
+}
+
+/// `value` as pretty-printed JSON with a final newline.
 ///
 /// # Errors
 ///
@@ -47,7 +108,7 @@ fn value<T: Serialize + ?Sized>(v: &T) -> Result<Value> {
 /// [`Error::Unsupported`] when `f` holds neither a model nor a pooled fit.
 pub fn rma(f: &Findings) -> Result<String> {
     if let Some(m) = &f.models {
-        return pretty(&model(m)?);
+        return document("rma", &model(m)?);
     }
     let p = f
         .pooled
@@ -66,10 +127,12 @@ pub fn rma(f: &Findings) -> Result<String> {
     if let Some(why) = &p.tau2_ci_why {
         v["tau2_ci"] = json!(why);
     }
-    pretty(&v)
+    document("rma", &v)
 }
 
-/// A requested model (`--mods`, `--multilevel`, `--robust`) as JSON.
+/// A requested model (`--mods`, `--multilevel`, `--robust`) as JSON: the
+/// fit's own keys at the top level (a three-level fit adds `clusters`,
+/// `sigma2`, `sigma2_ci`), and the CR2 results under `robust`.
 ///
 /// # Errors
 ///
@@ -110,24 +173,19 @@ pub fn model(m: &ModelFit) -> Result<Value> {
             v
         }
         ModelFit::Multilevel { fit, robust, .. } => {
-            let mut o = serde_json::Map::new();
-            o.insert("multilevel".into(), value(fit)?);
-            o.insert("sigma2".into(), json!(fit.sigma2));
-            o.insert("sigma2_ci".into(), value(&fit.sigma2_ci)?);
+            let mut v = value(fit)?;
             if let Some((_, rob)) = robust {
-                o.insert("robust".into(), value(rob)?);
+                v["robust"] = value(rob)?;
             }
-            Value::Object(o)
+            v
         }
         ModelFit::Robust { model, robust, .. } => {
-            let mut o = serde_json::Map::new();
-            let m = match model {
+            let mut v = match model {
                 Univariate::Rma(fit) => value(&RmaSummary::new(fit, None))?,
                 Univariate::Mods(fit) => value(fit)?,
             };
-            o.insert("model".into(), m);
-            o.insert("robust".into(), value(robust)?);
-            Value::Object(o)
+            v["robust"] = value(robust)?;
+            v
         }
     })
 }
@@ -138,7 +196,7 @@ pub fn model(m: &ModelFit) -> Result<Value> {
 ///
 /// [`Error::Render`] if a value cannot be serialised.
 pub fn flags(thresholds: &ConfoundOptions, rows: &[RowFlags]) -> Result<String> {
-    pretty(&json!({"thresholds": thresholds, "rows": rows}))
+    document("flags", &json!({"thresholds": thresholds, "rows": rows}))
 }
 
 /// `gosh.json`: the subsets' summary, every study's with/without means and
@@ -148,21 +206,24 @@ pub fn flags(thresholds: &ConfoundOptions, rows: &[RowFlags]) -> Result<String> 
 ///
 /// [`Error::Render`] if a value cannot be serialised.
 pub fn gosh(g: &Gosh, method: &str, labels: &[String]) -> Result<String> {
-    pretty(&json!({
-        "k": g.k,
-        "method": method,
-        "subsets": g.subsets.len(),
-        "failed": g.failed,
-        "all_studies": {
-            "estimate": g.subsets.last().map(|s| s[0]),
-            "I2": g.subsets.last().map(|s| s[1]),
-            "tau2": g.subsets.last().map(|s| s[2]),
-        },
-        "mean": { "estimate": g.mean[0], "I2": g.mean[1], "tau2": g.mean[2] },
-        "estimate_range": [g.estimate_range.0, g.estimate_range.1],
-        "labels": labels,
-        "studies": g.studies,
-    }))
+    document(
+        "gosh",
+        &json!({
+            "k": g.k,
+            "method": method,
+            "subsets": g.subsets.len(),
+            "failed": g.failed,
+            "all_studies": {
+                "beta": g.subsets.last().map(|s| s[0]),
+                "I2": g.subsets.last().map(|s| s[1]),
+                "tau2": g.subsets.last().map(|s| s[2]),
+            },
+            "mean": { "beta": g.mean[0], "I2": g.mean[1], "tau2": g.mean[2] },
+            "beta_range": [g.estimate_range.0, g.estimate_range.1],
+            "labels": labels,
+            "studies": g.studies,
+        }),
+    )
 }
 
 /// `spotmeta add --format json`: whether the file was written, the lines
@@ -177,7 +238,10 @@ pub fn change(change: &Change) -> Result<String> {
         .iter()
         .filter_map(|l| change.after.rows.iter().find(|r| r.line == *l))
         .collect();
-    pretty(&json!({
-        "written": change.written, "added_lines": change.added_lines, "rows": rows, "removed": change.removed,
-    }))
+    document(
+        "add",
+        &json!({
+            "written": change.written, "added_lines": change.added_lines, "rows": rows, "removed": change.removed,
+        }),
+    )
 }

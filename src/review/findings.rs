@@ -108,6 +108,7 @@ pub struct Headline {
     /// Which analysis, e.g. "all outcomes, three-level model + CR2".
     pub analysis: String,
     /// Pooled estimate.
+    #[serde(rename = "beta")]
     pub estimate: f64,
     /// CI lower bound.
     pub ci_lb: f64,
@@ -118,6 +119,7 @@ pub struct Headline {
     /// Prediction interval upper bound.
     pub pi_ub: Option<f64>,
     /// Confidence level (fraction).
+    #[serde(serialize_with = "crate::model::serialize_level_percent")]
     pub level: f64,
     /// Effect sizes pooled (the one definition of k,
     /// [`crate::analysis::rules::K_DEFINITION`]).
@@ -125,6 +127,7 @@ pub struct Headline {
     /// Studies (distinct `study_id`) they come from, when known.
     pub studies: Option<usize>,
     /// Degrees of freedom of the t test (None for a z test).
+    #[serde(rename = "ddf")]
     pub df: Option<f64>,
     /// p-value of the test of the pooled effect.
     pub pval: Option<f64>,

@@ -2,6 +2,7 @@
 //! fixtures, and the tolerance policy in [`tol`].
 #![allow(dead_code)]
 
+pub mod schema;
 pub mod tol;
 
 use std::path::PathBuf;

@@ -6,7 +6,7 @@
 //! `--dry-run` stops there; `--rerun` regenerates the report and prints the
 //! pooled effect before and after.
 
-use crate::cli::args::{Format, WaitArg, dataset_path};
+use crate::cli::args::{Format, WaitArg, default_report_dir, editable_dataset};
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches};
 use spotmeta::data::append::{Change, EditOptions, RowValues, add_row, remove_rows};
 use spotmeta::data::schema::{COLUMNS, Kind, REQUIRED_WHEN_INCLUDED};
@@ -21,8 +21,14 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default)]
 pub struct ColumnValues(pub RowValues);
 
+/// The flag of a codebook column: its name with dashes, except `method`,
+/// whose flag is `--assessment-method` (`--method` is the τ² estimator in
+/// every other command; the old spelling stays as a deprecated alias).
 fn flag(name: &str) -> String {
-    name.replace('_', "-")
+    match name {
+        "method" => "assessment-method".into(),
+        _ => name.replace('_', "-"),
+    }
 }
 
 impl FromArgMatches for ColumnValues {
@@ -44,14 +50,18 @@ impl FromArgMatches for ColumnValues {
 impl Args for ColumnValues {
     fn augment_args(cmd: Command) -> Command {
         COLUMNS.iter().fold(cmd, |cmd, c| {
-            cmd.arg(
-                Arg::new(c.name)
-                    .long(flag(c.name))
-                    .value_name("VALUE")
-                    .allow_negative_numbers(true)
-                    .help(c.description)
-                    .help_heading("Columns (see datasets/README.md)"),
-            )
+            let arg = Arg::new(c.name)
+                .long(flag(c.name))
+                .value_name("VALUE")
+                .allow_negative_numbers(true)
+                .help(c.description)
+                .help_heading("Columns (see datasets/README.md)");
+            let arg = if flag(c.name) == c.name.replace('_', "-") {
+                arg
+            } else {
+                arg.alias(c.name.replace('_', "-"))
+            };
+            cmd.arg(arg)
         })
     }
     fn augment_args_for_update(cmd: Command) -> Command {
@@ -78,16 +88,28 @@ pub struct AddArgs {
     /// the pooled effect before and after.
     #[arg(long, conflicts_with = "dry_run")]
     rerun: bool,
-    /// Where --rerun writes the report.
-    #[arg(long, default_value = "reports", requires = "rerun")]
-    report_dir: PathBuf,
-    /// Output format of the summary.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    /// Directory where --rerun writes the report (default: as `spotmeta report`).
+    #[arg(
+        long,
+        short,
+        alias = "report-dir",
+        value_name = "DIR",
+        requires = "rerun"
+    )]
+    out: Option<PathBuf>,
+    /// Output format: text (like metafor's print methods) or json (one
+    /// object, schema/spotmeta.schema.json).
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = crate::cli::args::parse_text_json)]
     format: Format,
     #[command(flatten)]
     wait: WaitArg,
     #[command(flatten)]
     columns: ColumnValues,
+}
+
+/// Where `--rerun` writes: `--out`, else `report`'s default for `path`.
+fn report_dir(out: Option<&PathBuf>, path: &Path) -> PathBuf {
+    out.cloned().unwrap_or_else(|| default_report_dir(path))
 }
 
 /// The edit options of `--wait` and `--dry-run`.
@@ -117,9 +139,15 @@ pub struct RemoveArgs {
     /// After writing, regenerate the report and print the pooled effect before and after.
     #[arg(long, conflicts_with = "dry_run")]
     rerun: bool,
-    /// Where --rerun writes the report.
-    #[arg(long, default_value = "reports", requires = "rerun")]
-    report_dir: PathBuf,
+    /// Directory where --rerun writes the report (default: as `spotmeta report`).
+    #[arg(
+        long,
+        short,
+        alias = "report-dir",
+        value_name = "DIR",
+        requires = "rerun"
+    )]
+    out: Option<PathBuf>,
 }
 
 fn read_row_file(from: &Path) -> anyhow::Result<RowValues> {
@@ -245,7 +273,7 @@ fn rerun(path: &Path, change: &Change, dir: &Path, wait: &WaitArg) -> anyhow::Re
 
 /// Run `spotmeta add`.
 pub fn run_add(a: AddArgs) -> anyhow::Result<()> {
-    let path = dataset_path(a.file.as_ref());
+    let path = editable_dataset(a.file.as_ref())?;
     let mut values = match &a.from {
         Some(f) => read_row_file(f)?,
         None => RowValues::new(),
@@ -273,14 +301,17 @@ pub fn run_add(a: AddArgs) -> anyhow::Result<()> {
     }
     print!("{text}");
     if a.rerun {
-        print!("{}", rerun(&path, &change, &a.report_dir, &a.wait)?);
+        print!(
+            "{}",
+            rerun(&path, &change, &report_dir(a.out.as_ref(), &path), &a.wait)?
+        );
     }
     Ok(())
 }
 
 /// Run `spotmeta remove`.
 pub fn run_remove(a: RemoveArgs) -> anyhow::Result<()> {
-    let path = dataset_path(a.file.as_ref());
+    let path = editable_dataset(a.file.as_ref())?;
     let change = remove_rows(
         &path,
         &a.study_id,
@@ -293,7 +324,10 @@ pub fn run_remove(a: RemoveArgs) -> anyhow::Result<()> {
     }
     print!("{text}");
     if a.rerun {
-        print!("{}", rerun(&path, &change, &a.report_dir, &a.wait)?);
+        print!(
+            "{}",
+            rerun(&path, &change, &report_dir(a.out.as_ref(), &path), &a.wait)?
+        );
     }
     Ok(())
 }

@@ -21,11 +21,11 @@ pub struct AlbatrossArgs {
     /// Image width in pixels (the height follows).
     #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u32).range(500..=4000))]
     width: u32,
-    /// Image format (default: from the extension of --out).
+    /// Output format: png or svg (default: from the extension of --out).
     #[arg(long, value_enum)]
     format: Option<ImageFormat>,
-    /// Output file (written atomically).
-    #[arg(long, short)]
+    /// Output image file, .png or .svg (written atomically).
+    #[arg(long, short, value_name = "FILE")]
     out: PathBuf,
 }
 

@@ -59,8 +59,8 @@ pub struct BatchArgs {
         allow_negative_numbers = true
     )]
     pub worthwhile: f64,
-    /// Output table: .csv or .parquet (written atomically; nothing is written on error).
-    #[arg(long, short)]
+    /// Output table file: .csv or .parquet (written atomically; nothing is written on error).
+    #[arg(long, short, value_name = "FILE")]
     pub out: PathBuf,
 }
 

@@ -29,7 +29,7 @@ pub struct BayesArgs {
     /// Smallest worthwhile effect a, for P(mu > a).
     #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
     worthwhile: f64,
-    /// Credible level in percent.
+    /// Confidence level in percent (here: of the credible intervals).
     #[arg(long, default_value_t = 95.0)]
     level: f64,
     /// Credible intervals: central (equal tails) or shortest (bayesmeta's default).
@@ -81,7 +81,7 @@ pub fn run(a: BayesArgs) -> anyhow::Result<()> {
     let b = f.bayes.as_ref().expect("planned");
     let summary = BayesSummary::new(&b.fit, &b.labels, &b.prior_sensitivity);
     let text = match a.output.format {
-        Format::Json => json::pretty(&summary)?,
+        Format::Json => json::document("bayes", &summary)?,
         _ => render_header(&f) + &render_bayes(&summary),
     };
     super::emit(&a.output, &text, &[f.dataset.path()])

@@ -12,8 +12,9 @@ use std::path::PathBuf;
 pub struct CheckArgs {
     /// Dataset to check (default: the bundled datasets/spot_reduction.csv).
     file: Option<PathBuf>,
-    /// Output format (text or json).
-    #[arg(long, value_enum, default_value_t = Format::Text)]
+    /// Output format: text (like metafor's print methods) or json (one
+    /// object, schema/spotmeta.schema.json).
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = crate::cli::args::parse_text_json)]
     format: Format,
 }
 
@@ -22,7 +23,7 @@ pub fn run(a: CheckArgs) -> anyhow::Result<()> {
     let path = dataset_path(a.file.as_ref());
     let report = spotmeta::analysis::rob::check(&path)?;
     let text = match a.format {
-        Format::Json => spotmeta::output::json::pretty(&report)?,
+        Format::Json => spotmeta::output::json::document("check", &report)?,
         _ => report.to_string(),
     };
     print!("{text}");

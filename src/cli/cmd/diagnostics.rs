@@ -30,6 +30,19 @@ pub enum Which {
     Trimfill,
 }
 
+impl Which {
+    /// The subcommand's name (the `command` of its JSON document).
+    pub fn name(self) -> &'static str {
+        match self {
+            Which::Leave1out => "leave1out",
+            Which::Influence => "influence",
+            Which::Cumul => "cumul",
+            Which::Regtest => "regtest",
+            Which::Trimfill => "trimfill",
+        }
+    }
+}
+
 /// metafor's `regtest(model = )`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum RegModel {
@@ -75,7 +88,7 @@ pub fn run(which: Which, a: DiagArgs) -> anyhow::Result<()> {
         Which::Leave1out => {
             let l = leave1out(&yi, &vi, &opts)?;
             if json {
-                with_labels(&l, &labels, |r| r.omitted)?
+                with_labels(which, &l, &labels, |r| r.omitted)?
             } else {
                 render::render_leave1out(&l, &labels)
             }
@@ -91,7 +104,7 @@ pub fn run(which: Which, a: DiagArgs) -> anyhow::Result<()> {
             let inf = influence(&yi, &vi, &fit, &opts)?;
             if json {
                 let mut i = 0..;
-                with_labels(&inf, &labels, |_| i.next().unwrap_or(0))?
+                with_labels(which, &inf, &labels, |_| i.next().unwrap_or(0))?
             } else {
                 render::render_influence(&inf, &labels)
             }
@@ -120,7 +133,7 @@ pub fn run(which: Which, a: DiagArgs) -> anyhow::Result<()> {
             let order = order_by_column(&values, a.decreasing);
             let steps = cumul(&yi, &vi, &order, &opts)?;
             if json {
-                with_labels(&steps, &labels, |s| s.added)?
+                with_labels(which, &steps, &labels, |s| s.added)?
             } else {
                 render::render_cumul(&steps, &labels, col)
             }
@@ -132,7 +145,7 @@ pub fn run(which: Which, a: DiagArgs) -> anyhow::Result<()> {
             };
             let r = regtest(&yi, &vi, model, &opts)?;
             if json {
-                serde_json::to_string_pretty(&r)? + "\n"
+                spotmeta::output::json::document(which.name(), &r)?
             } else {
                 render::render_regtest(&r)
             }
@@ -140,7 +153,7 @@ pub fn run(which: Which, a: DiagArgs) -> anyhow::Result<()> {
         Which::Trimfill => {
             let tf = trimfill(&yi, &vi, &opts)?;
             if json {
-                serde_json::to_string_pretty(&tf)? + "\n"
+                spotmeta::output::json::document(which.name(), &tf)?
             } else {
                 render::render_trimfill(&tf)
             }
@@ -151,6 +164,7 @@ pub fn run(which: Which, a: DiagArgs) -> anyhow::Result<()> {
 
 /// Rows as JSON, each with its study label (`slab`).
 fn with_labels<T: serde::Serialize>(
+    which: Which,
     rows: &[T],
     labels: &[String],
     mut index: impl FnMut(&T) -> usize,
@@ -163,5 +177,5 @@ fn with_labels<T: serde::Serialize>(
             Ok(v)
         })
         .collect::<anyhow::Result<_>>()?;
-    Ok(serde_json::to_string_pretty(&out)? + "\n")
+    Ok(spotmeta::output::json::document(which.name(), &out)?)
 }

@@ -1,7 +1,7 @@
 //! `spotmeta flags [FILE]`: every row of the spot-reduction dataset with its
 //! confound flags and the reason for each (text, CSV or JSON).
 
-use crate::cli::args::{Format, OutputArgs, ThresholdArgs, dataset_path};
+use crate::cli::args::{Format, TableOutputArgs, ThresholdArgs, dataset_path};
 use clap::Args;
 use spotmeta::output::{json, text};
 use spotmeta::review::{self, Dataset, Plan, Settings};
@@ -15,7 +15,7 @@ pub struct FlagsArgs {
     #[command(flatten)]
     thresholds: ThresholdArgs,
     #[command(flatten)]
-    output: OutputArgs,
+    output: TableOutputArgs,
 }
 
 /// Run `spotmeta flags`.
@@ -39,5 +39,5 @@ pub fn run(a: FlagsArgs) -> anyhow::Result<()> {
         Format::Csv => text::flags::csv(rows)?,
         Format::Text => text::flags::render(f.dataset.path(), conf, rows),
     };
-    super::emit(&a.output, &text, &[f.dataset.path()])
+    super::emit(&a.output.output(), &text, &[f.dataset.path()])
 }

@@ -46,7 +46,7 @@ pub struct ForestArgs {
     /// Image width in pixels (the height grows with the number of rows).
     #[arg(long, default_value_t = 1200, value_parser = clap::value_parser!(u32).range(600..=4000))]
     width: u32,
-    /// Image format (default: from the extension of --out).
+    /// Output format: png or svg (default: from the extension of --out).
     #[arg(long, value_enum)]
     format: Option<ImageFormat>,
     /// Add a risk-of-bias traffic-light column (D1-D5, D1-D7 with ROBINS-I,
@@ -56,8 +56,8 @@ pub struct ForestArgs {
     /// Colours of the traffic lights (symbols are drawn in both).
     #[arg(long, value_enum, default_value_t = RobPalette::Cochrane, requires = "rob")]
     rob_palette: RobPalette,
-    /// Output file (written atomically).
-    #[arg(long, short)]
+    /// Output image file, .png or .svg (written atomically).
+    #[arg(long, short, value_name = "FILE")]
     out: PathBuf,
 }
 

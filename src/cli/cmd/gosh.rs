@@ -22,7 +22,7 @@ pub struct GoshArgs {
     #[command(flatten)]
     model: ModelArgs,
     /// Directory for gosh.png, gosh.json (and gosh_subsets.parquet); created if missing.
-    #[arg(long, short, default_value = "gosh")]
+    #[arg(long, short, value_name = "DIR", default_value = "gosh")]
     out: PathBuf,
     /// Refuse more studies than this (2^k − 1 fits; k = 25 is ~33.5 million).
     #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(2..=HARD_MAX_K as i64))]

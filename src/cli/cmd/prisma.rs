@@ -54,7 +54,7 @@ pub fn run(a: PrismaArgs) -> anyhow::Result<()> {
     let sel = select_primary(&ds, &SpotOptions::default());
     let flow = prisma_flow(&rec, &ds, Some((sel.used.len(), sel.studies())));
     let Some(out) = a.out else {
-        print!("{}", serde_json::to_string_pretty(&flow)? + "\n");
+        print!("{}", spotmeta::output::json::document("prisma", &flow)?);
         return Ok(());
     };
     let format = match a.format {

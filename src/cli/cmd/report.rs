@@ -1,12 +1,14 @@
 //! `spotmeta report [FILE] [--out DIR]`: the one-page PNG report plus
 //! `forest.png`, `forest.svg`, `funnel.png`, `albatross.png` (spot dataset),
 //! `results.json` and `summary.md`
-//! (default DIR `reports/`). Everything is computed before anything is
+//! (default DIR: `reports/` for the bundled dataset, `FILE-stem-report/`
+//! otherwise). Everything is computed before anything is
 //! written; then the directory's report files are replaced all at once, under
 //! a lock on the directory ([`spotmeta::output::report::Report::write`]).
 
 use crate::cli::args::{
-    InputArgs, ModelArgs, PrimaryRulesArgs, SmallStudyArgs, WaitArg, review_rules,
+    InputArgs, ModelArgs, PrimaryRulesArgs, SmallStudyArgs, WaitArg, default_report_dir,
+    review_rules,
 };
 use crate::cli::cmd::forest::warn;
 use anyhow::Context;
@@ -28,9 +30,11 @@ pub struct ReportArgs {
     primary_rules: PrimaryRulesArgs,
     #[command(flatten)]
     small_study: SmallStudyArgs,
-    /// Directory to write the report into (created if missing).
-    #[arg(long, short, default_value = "reports")]
-    out: PathBuf,
+    /// Directory to write the report into (created if missing). Default:
+    /// `reports/` of the project for the bundled dataset, else
+    /// `FILE-stem-report/` in the current folder.
+    #[arg(long, short, value_name = "DIR")]
+    out: Option<PathBuf>,
     #[command(flatten)]
     wait: WaitArg,
 }
@@ -43,9 +47,10 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
         rules: review_rules(Some(&a.primary_rules), Some(&a.small_study))?,
         ..Settings::default()
     };
-    let report = publish(&path, input, &settings, &a.out, wait)?;
+    let out = a.out.unwrap_or_else(|| default_report_dir(&path));
+    let report = publish(&path, input, &settings, &out, wait)?;
     for (name, _) in &report.files {
-        println!("{}", a.out.join(name).display());
+        println!("{}", out.join(name).display());
     }
     Ok(())
 }

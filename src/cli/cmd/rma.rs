@@ -37,7 +37,7 @@ pub struct RmaArgs {
     /// several rows.
     #[arg(long, value_name = "VALUES", requires = "mods")]
     newmods: Vec<String>,
-    /// Seed of the permutation test (default 1; only with --permutest).
+    /// Seed of the random number generator (of the permutation test; default 1; only with --permutest).
     #[arg(long, requires = "permutest")]
     seed: Option<u64>,
     /// Three-level model (metafor `rma.mv(random = ~ 1 | CLUSTER/row)`):

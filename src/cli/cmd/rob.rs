@@ -79,7 +79,7 @@ pub fn run(a: RobArgs) -> anyhow::Result<()> {
                     serde_json::json!({"line": line, "study": label, "outcome": outcome, "assessment": a})
                 })
                 .collect();
-            serde_json::to_string_pretty(&json)? + "\n"
+            spotmeta::output::json::document("rob", &json)?
         }
         _ => rob_table(&rows),
     };

@@ -47,7 +47,7 @@ pub fn run(a: SensitivityArgs) -> anyhow::Result<()> {
     )?;
     let s = f.sensitivity.as_ref().expect("planned");
     let text = match a.output.format {
-        Format::Json => json::pretty(s)?,
+        Format::Json => json::document("sensitivity", s)?,
         _ => text::sensitivity::render(s),
     };
     super::emit(&a.output, &text, &[f.dataset.path()])

@@ -1,4 +1,4 @@
-//! `spotmeta simulate --k N --tau2 X [--vi MIN,MAX] [--reps R]`: Monte-Carlo
+//! `spotmeta simulate --k N --tau2 X [--vi-range MIN,MAX] [--reps R]`: Monte-Carlo
 //! coverage of the z, Knapp–Hartung and truncated Knapp–Hartung intervals and
 //! of the prediction interval ([`spotmeta::simulate`]). `--write-data FILE`
 //! also writes every simulated data set as CSV (rep, study, yi, vi,
@@ -24,13 +24,20 @@ pub struct SimulateArgs {
     /// True pooled effect μ.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     mu: f64,
-    /// Range of the within-study variances, drawn uniformly: MIN,MAX.
-    #[arg(long, default_value = "0.01,0.1", value_name = "MIN,MAX")]
+    /// Range of the within-study variances, drawn uniformly: MIN,MAX
+    /// (`--vi` names a column everywhere else; it stays here as a
+    /// deprecated alias).
+    #[arg(
+        long = "vi-range",
+        alias = "vi",
+        default_value = "0.01,0.1",
+        value_name = "MIN,MAX"
+    )]
     vi: String,
     /// Replications.
     #[arg(long, default_value_t = 10_000)]
     reps: usize,
-    /// τ² estimator: REML, DL, HE, HS, SJ, ML, EB, PM (FE fixes τ² at 0).
+    /// tau^2 estimator: REML, DL, HE, HS, SJ, ML, EB, PM, or FE (common effect; fixes tau^2 at 0).
     #[arg(long, default_value = "REML", value_parser = parse_method)]
     method: Method,
     /// Confidence level in percent.
@@ -49,14 +56,14 @@ pub struct SimulateArgs {
 fn spec(a: &SimulateArgs) -> anyhow::Result<SimSpec> {
     let Some((lo, hi)) = a.vi.split_once(',') else {
         bail!(
-            "--vi {}: give the range as MIN,MAX, e.g. --vi 0.01,0.1",
+            "--vi-range {}: give the range as MIN,MAX, e.g. --vi-range 0.01,0.1",
             a.vi
         );
     };
     let num = |s: &str| -> anyhow::Result<f64> {
         s.trim()
             .parse()
-            .with_context(|| format!("--vi {}: `{s}` is not a number", a.vi))
+            .with_context(|| format!("--vi-range {}: `{s}` is not a number", a.vi))
     };
     let level = if a.level > 1.0 {
         a.level / 100.0
@@ -86,7 +93,7 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<()> {
     let s = spec(&a)?;
     let result = simulate(&s)?;
     let text = match a.output.format {
-        Format::Json => spotmeta::output::json::pretty(&result)?,
+        Format::Json => spotmeta::output::json::document("simulate", &result)?,
         Format::Text => simulate_text::render(&result),
         Format::Csv => bail!("--format csv is not available for simulate; use text or json"),
     };

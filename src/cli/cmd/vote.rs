@@ -34,7 +34,7 @@ pub fn run(a: VoteArgs) -> anyhow::Result<()> {
     )?;
     let v = f.vote.as_ref().expect("planned");
     let text = match a.output.format {
-        Format::Json => json::pretty(v)?,
+        Format::Json => json::document("vote", v)?,
         _ => text::vote::render(v),
     };
     super::emit(&a.output, &text, &[f.dataset.path()])

@@ -416,6 +416,8 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
 
     // --- results.json.
     let mut v = serde_json::json!({
+        "schema": super::json::SCHEMA_VERSION,
+        "command": "report",
         "title": input.title,
         "dataset": input.dataset,
         "rows": input.n_rows,
