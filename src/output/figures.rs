@@ -18,7 +18,7 @@ use crate::review::{EffectRows, Findings};
 /// computed with, else "Estimate".
 pub fn table_effect_label(source: &Source) -> String {
     match source {
-        Source::Raw(m) => m.as_str().to_string(),
+        Source::Raw { measure, .. } => measure.as_str().to_string(),
         _ => "Estimate".to_string(),
     }
 }
