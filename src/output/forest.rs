@@ -343,6 +343,7 @@ pub fn forest_data(
         .chain(subgroup_test.map(|l| format!("{l}.")))
         .collect(),
         legend: spec.legend.clone(),
+        title: None,
     })
 }
 
@@ -503,6 +504,7 @@ pub fn forest_data_three_level(
             CLUSTER_NOTE.to_string(),
         ],
         legend: spec.legend.clone(),
+        title: None,
     })
 }
 

@@ -1,18 +1,21 @@
 //! `spotmeta report [FILE] [--out DIR]`: the one-page PNG report plus
 //! `forest.png`, `forest.svg`, `funnel.png`, `albatross.png` (spot dataset),
 //! `results.json` and `summary.md`
-//! (default DIR `reports/`). Everything is computed before anything is
-//! written; then the directory's report files are replaced all at once, under
-//! a lock on the directory ([`spotmeta::output::report::Report::write`]).
+//! (default DIR `reports/`). It takes `forest`'s presentation options
+//! (`--by`, `--xlab`, `--title`, `--width`: one shared struct). Everything is
+//! computed before anything is written; then the directory's report files
+//! are replaced all at once, under a lock on the directory
+//! ([`spotmeta::output::report::Report::write`]).
 
 use crate::cli::args::{
     InputArgs, ModelArgs, PrimaryRulesArgs, SmallStudyArgs, WaitArg, review_rules,
 };
-use crate::cli::cmd::forest::warn;
+use crate::cli::cmd::forest::{PresentationArgs, warn};
 use anyhow::Context;
 use clap::Args;
 use spotmeta::data::io::refuse_dir_holding_input;
-use spotmeta::output::report::{Report, render};
+use spotmeta::output::figures::Presentation;
+use spotmeta::output::report::{Report, render_presented};
 use spotmeta::review::{self, Input, Plan, Settings};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -28,6 +31,8 @@ pub struct ReportArgs {
     primary_rules: PrimaryRulesArgs,
     #[command(flatten)]
     small_study: SmallStudyArgs,
+    #[command(flatten)]
+    look: PresentationArgs,
     /// Directory to write the report into (created if missing).
     #[arg(long, short, default_value = "reports")]
     out: PathBuf,
@@ -43,33 +48,47 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
         rules: review_rules(Some(&a.primary_rules), Some(&a.small_study))?,
         ..Settings::default()
     };
-    let report = publish(&path, input, &settings, &a.out, wait)?;
+    let look = Look {
+        subgroups: a.look.by.clone(),
+        presentation: a.look.presentation(),
+    };
+    let report = publish(&path, input, &settings, &look, &a.out, wait)?;
     for (name, _) in &report.files {
         println!("{}", a.out.join(name).display());
     }
     Ok(())
 }
 
-/// Compute the report of the dataset at `path` under `settings`, publish it
-/// in `dir` (waiting at most `wait` for its lock) and return it (its
-/// headline is what `add --rerun` prints).
+/// How the report is presented: `forest`'s options ([`PresentationArgs`]).
+#[derive(Debug, Clone, Default)]
+pub struct Look {
+    /// `--by COL`: subgroups in the forest plot.
+    pub subgroups: Option<String>,
+    /// `--xlab`, `--title`, `--width`.
+    pub presentation: Presentation,
+}
+
+/// Compute the report of the dataset at `path` under `settings`, presented
+/// as `look`, publish it in `dir` (waiting at most `wait` for its lock) and
+/// return it (its headline is what `add --rerun` prints).
 pub fn publish(
     path: &Path,
     input: Input,
     settings: &Settings,
+    look: &Look,
     dir: &Path,
     wait: Duration,
 ) -> anyhow::Result<Report> {
     // Refused before any work; checked again when the report is published.
     refuse_dir_holding_input("--out", dir, &[path])?;
     settings.check()?;
-    let f = review::run(
-        review::Dataset::load(path, input)?,
-        settings,
-        &Plan::report(),
-    )?;
+    let plan = Plan {
+        subgroups: look.subgroups.clone(),
+        ..Plan::report()
+    };
+    let f = review::run(review::Dataset::load(path, input)?, settings, &plan)?;
     warn(&f);
-    let report = render(&f)?;
+    let report = render_presented(&f, &look.presentation)?;
     report
         .write(dir, &[path], wait)
         .with_context(|| format!("writing the report to {}", dir.display()))?;

@@ -24,7 +24,7 @@ pub use sentences::{all_outcomes_sentence, console_line, left_out_summary, poole
 
 use super::albatross::{AlbatrossLayout, albatross_data, albatross_layout, albatross_png};
 use super::bayes::{BayesSummary, shrunken_forest_group};
-use super::figures::forest_of;
+use super::figures::{Presentation, forest_of};
 use super::forest::{forest_png, forest_svg};
 use super::funnel::{FunnelData, funnel_layout, funnel_png, small_study_notes};
 use super::json::RmaSummary;
@@ -136,6 +136,9 @@ pub struct ReportInput {
     pub bayes: Option<BayesSummary>,
     /// The small-k rules the analyses were run under (stated in the methods).
     pub rules: ReviewRules,
+    /// Width of `forest.png` / `forest.svg` in pixels (the page's forest
+    /// spans the page).
+    pub forest_width: u32,
 }
 
 impl ReportInput {
@@ -150,6 +153,26 @@ impl ReportInput {
     /// [`Error::Unsupported`] when `f`'s rows were not pooled; as
     /// [`forest_of`] otherwise.
     pub fn new(f: &Findings) -> Result<ReportInput> {
+        ReportInput::presented(f, &Presentation::default())
+    }
+
+    /// [`ReportInput::new`] with the presentation options of `spotmeta
+    /// forest`: the forest plot's axis label and width, and the report's
+    /// title (page and `summary.md`).
+    ///
+    /// # Errors
+    ///
+    /// As [`ReportInput::new`].
+    pub fn presented(f: &Findings, p: &Presentation) -> Result<ReportInput> {
+        let mut input = ReportInput::build(f, p)?;
+        if let Some(t) = &p.title {
+            input.title = t.clone();
+        }
+        input.forest_width = p.width;
+        Ok(input)
+    }
+
+    fn build(f: &Findings, p: &Presentation) -> Result<ReportInput> {
         let pooled = f
             .pooled
             .as_ref()
@@ -162,7 +185,7 @@ impl ReportInput {
         let rules = f.settings.rules;
         Ok(match &f.rows {
             EffectRows::Spot(sel) => {
-                let mut forest = forest_of(f, None)?;
+                let mut forest = forest_of(f, p.xlab.as_deref())?;
                 // The Bayesian model of the same rows (issue #16), with its
                 // shrinkage block in the report's forest plot.
                 let bayes = f.bayes.as_ref().map(|b| {
@@ -210,10 +233,11 @@ impl ReportInput {
                     vote: f.vote.clone(),
                     all_outcomes: f.all_outcomes.clone(),
                     rules,
+                    forest_width: p.width,
                 }
             }
             EffectRows::Table(effects) => {
-                let forest = forest_of(f, None)?;
+                let forest = forest_of(f, p.xlab.as_deref())?;
                 let rows: Vec<ReportRow> = f
                     .rows
                     .pooled()
@@ -257,6 +281,7 @@ impl ReportInput {
                     all_outcomes: None,
                     bayes: None,
                     rules,
+                    forest_width: p.width,
                     forest,
                     fit: pooled.fit,
                     tau2_ci: pooled.tau2_ci,
@@ -275,6 +300,16 @@ impl ReportInput {
 /// As [`ReportInput::new`] and [`build_report`].
 pub fn render(f: &Findings) -> Result<Report> {
     build_report(&ReportInput::new(f)?)
+}
+
+/// [`render`] with the presentation options of `spotmeta forest`
+/// ([`ReportInput::presented`]).
+///
+/// # Errors
+///
+/// As [`render`].
+pub fn render_presented(f: &Findings, p: &Presentation) -> Result<Report> {
+    build_report(&ReportInput::presented(f, p)?)
 }
 
 /// The finished report: file names and their bytes.
@@ -328,7 +363,12 @@ impl Report {
 /// Compute every file of the report (nothing is written).
 pub fn build_report(input: &ReportInput) -> Result<Report> {
     let fit = &input.fit;
-    let forest_l = forest_layout(&input.forest, &ForestStyle { width: 1200 });
+    let forest_l = forest_layout(
+        &input.forest,
+        &ForestStyle {
+            width: input.forest_width,
+        },
+    );
     let forest_svg_text = forest_svg(&forest_l)?;
     let (yi, vi): (Vec<f64>, Vec<f64>) = input.rows.iter().map(|r| (r.yi, r.vi)).unzip();
     let mut funnel_d = FunnelData {
