@@ -5,6 +5,7 @@
 mod common;
 
 use common::spotmeta;
+use common::tol::{METAFOR_ABS, close_metafor};
 use std::fs;
 
 const SHARED: [&str; 4] = ["--by", "--xlab", "--title", "--width"];
@@ -93,6 +94,17 @@ fn report_applies_by_xlab_title_and_width_to_its_files() {
     let results: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     assert_eq!(results["title"], "BCG by allocation");
+    // metafor 3.8.1: rma(yi, vi, mods = ~ factor(alloc), data = dat.bcg)
+    // (formula.json, subgroup, REML z).
+    let want = &f["subgroup"][0];
+    let t = &results["subgroup_test"];
+    assert_eq!(t["by"], "alloc");
+    assert!(close_metafor(
+        t["QM"].as_f64().unwrap(),
+        want["QM"].as_f64().unwrap()
+    ));
+    assert!((t["QM_pval"].as_f64().unwrap() - want["QMp"].as_f64().unwrap()).abs() < METAFOR_ABS);
+    assert_eq!(t["QM_df"], serde_json::json!([2, null]));
     let png = fs::read(out.join("forest.png")).unwrap();
     let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
     assert_eq!(width, 900);

@@ -35,6 +35,7 @@ use crate::analysis::multilevel_primary::AllOutcomes;
 use crate::analysis::primary::{LeftOut, UsedRow};
 use crate::analysis::rules::{ReviewRules, k_clause};
 use crate::analysis::sensitivity::Sensitivity;
+use crate::analysis::subgroup::subgroup_qm;
 use crate::analysis::vote::VoteCount;
 use crate::error::{Error, Result};
 use crate::escalc::spot::{SPOT_EFFECT_LABEL, SPOT_METRIC_LABEL};
@@ -139,6 +140,56 @@ pub struct ReportInput {
     /// Width of `forest.png` / `forest.svg` in pixels (the page's forest
     /// spans the page).
     pub forest_width: u32,
+    /// metafor's test for subgroup differences when the forest plot is
+    /// grouped (`--by`; the `subgroup_test` key of results.json).
+    pub subgroup_test: Option<SubgroupTest>,
+}
+
+/// The test for subgroup differences of a grouped report, as
+/// `results.json` gives it: Q_M of `rma(yi, vi, mods = ~ factor(by))`
+/// ([`subgroup_qm`]) with the report's estimator and test.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SubgroupTest {
+    /// The grouping column.
+    pub by: String,
+    /// Number of subgroups.
+    pub groups: usize,
+    /// Q_M (an F statistic under Knapp–Hartung).
+    #[serde(rename = "QM")]
+    pub qm: f64,
+    /// Its degrees of freedom: [G − 1, k − G] under Knapp–Hartung, else
+    /// [G − 1, null].
+    #[serde(rename = "QM_df")]
+    pub qm_df: (usize, Option<usize>),
+    /// Its p-value.
+    #[serde(rename = "QM_pval")]
+    pub qm_pval: f64,
+    /// The residual τ², shared by the subgroups.
+    pub tau2: f64,
+}
+
+impl SubgroupTest {
+    /// The test for the pooled rows of `f` grouped by its plan's subgroup
+    /// column; `None` when ungrouped, when the forest plot is the
+    /// three-level model's (Q_M would need `rma.mv` with moderators), or
+    /// when it cannot be computed (one subgroup, k ≤ G).
+    pub fn of(f: &Findings) -> Option<SubgroupTest> {
+        let by = f.plan.subgroups.clone()?;
+        let keys = f.subgroups.as_ref()?;
+        let (yi, vi) = (f.rows.yi(), f.rows.vi());
+        if f.forest_three_level().is_some() || keys.len() != yi.len() {
+            return None;
+        }
+        let t = subgroup_qm(&yi, &vi, keys, &f.opts).ok()?;
+        Some(SubgroupTest {
+            by,
+            groups: t.groups,
+            qm: t.qm,
+            qm_df: t.qm_df,
+            qm_pval: t.qm_pval,
+            tau2: t.tau2,
+        })
+    }
 }
 
 impl ReportInput {
@@ -169,6 +220,7 @@ impl ReportInput {
             input.title = t.clone();
         }
         input.forest_width = p.width;
+        input.subgroup_test = SubgroupTest::of(f);
         Ok(input)
     }
 
@@ -234,6 +286,7 @@ impl ReportInput {
                     all_outcomes: f.all_outcomes.clone(),
                     rules,
                     forest_width: p.width,
+                    subgroup_test: None,
                 }
             }
             EffectRows::Table(effects) => {
@@ -282,6 +335,7 @@ impl ReportInput {
                     bayes: None,
                     rules,
                     forest_width: p.width,
+                    subgroup_test: None,
                     forest,
                     fit: pooled.fit,
                     tau2_ci: pooled.tau2_ci,
@@ -473,6 +527,12 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
         serde_json::to_value(RmaSummary::new(fit, input.tau2_ci.as_ref())).map_err(json_err)?;
     if let (Some(obj), serde_json::Value::Object(s)) = (v.as_object_mut(), summary) {
         obj.extend(s);
+        if let Some(t) = &input.subgroup_test {
+            obj.insert(
+                "subgroup_test".into(),
+                serde_json::to_value(t).map_err(json_err)?,
+            );
+        }
         obj.insert("used".into(), input.used_json.clone());
         obj.insert(
             "left_out".into(),
