@@ -9,7 +9,7 @@
 //! examples). Each `tests/fixtures/broken/<kind>.csv` is that file with one
 //! deliberate defect (or three, for `three_errors.csv`). Column numbers below
 //! are 1-based positions in the codebook header (`study_id` = 1 …
-//! `status_reason` = 56).
+//! `status_reason` = 56, `rob_overall_reason` = 73).
 
 use spotmeta::Error;
 use spotmeta::data::{
@@ -201,10 +201,10 @@ fn ragged_row_is_an_issue_and_other_rows_are_still_checked() {
     let errors: Vec<&Issue> = r.issues.iter().filter(|i| i.is_error()).collect();
     assert_eq!(errors.len(), 1, "{r}");
     let e = errors[0];
-    // Line 3 has 55 fields; the missing one is column 56.
-    assert_eq!((e.line, e.column), (3, Some(56)), "{e}");
+    // Line 3 has 72 fields; the missing one is column 73.
+    assert_eq!((e.line, e.column), (3, Some(73)), "{e}");
     assert!(
-        e.message.contains("55 field(s) but the header has 56"),
+        e.message.contains("72 field(s) but the header has 73"),
         "{e}"
     );
     assert!(e.fix.contains("comma"), "{e}");
@@ -212,7 +212,7 @@ fn ragged_row_is_an_issue_and_other_rows_are_still_checked() {
     // Table::read refuses the same file with Error::Csv at the same place.
     match Table::read(fixture("broken/ragged_row.csv")) {
         Err(Error::Csv { location, .. }) => {
-            assert_eq!((location.line, location.column), (3, Some(56)));
+            assert_eq!((location.line, location.column), (3, Some(73)));
         }
         other => panic!("expected Error::Csv, got {other:?}"),
     }

@@ -17,14 +17,17 @@
 //! | [`albatross`] | — | the vote-count evidence | albatross-plot points and effect contours |
 //! | [`vote`] | `binom.test` | the spot dataset | sign test, effects from p-values, agreement |
 //! | [`multilevel_primary`] | `rma.mv` + `robust()` | the spot dataset | all outcomes, three-level model + CR2, or why not |
+//! | [`rob`] | robvis / `meta::rob()` | the spot dataset's `rob_*` columns + confound flags | RoB 2 / ROBINS-I per row, deviations domain derived from the flags |
 //! | [`summary`] | `print(rma)` | a fit and its τ² CI | the flat summary of every number (JSON, batch columns) |
 //! | [`primary`] | — | the spot dataset | primary-analysis rows, fit, reasons for rows left out |
+//! | [`grade`] | — (GRADEpro) | a fit + per-study design, RoB, indirectness signals | GRADE certainty, each step with its rule and reason |
 
 pub mod aggregate;
 pub mod albatross;
 pub mod confounds;
 pub mod cumul;
 pub mod diagnostics;
+pub mod grade;
 pub mod heterogeneity;
 pub mod influence;
 pub mod leave1out;
@@ -32,6 +35,7 @@ pub mod multilevel_primary;
 pub mod permutest;
 pub mod primary;
 pub mod regtest;
+pub mod rob;
 pub mod rules;
 pub mod sensitivity;
 pub mod subgroup;

@@ -44,6 +44,9 @@ pub enum Command {
     Vote(cmd::vote::VoteArgs),
     /// Albatross plot: every study by p-value, direction and n, over effect contours.
     Albatross(cmd::albatross::AlbatrossArgs),
+    /// Risk of bias (RoB 2 / ROBINS-I) of every assessed row; --out draws the
+    /// weighted summary bar chart (robvis rob_summary).
+    Rob(cmd::rob::RobArgs),
     /// List the energy-expenditure confound flags of every dataset row.
     Flags(cmd::flags::FlagsArgs),
     /// Sensitivity of the pooled effect to confounds, plus leave-one-out,
@@ -63,6 +66,8 @@ pub enum Command {
     Batch(cmd::batch::BatchArgs),
     /// Fit every subset of the studies (exact GOSH); plot I² against the estimate.
     Gosh(cmd::gosh::GoshArgs),
+    /// PRISMA 2020 flow diagram from the review record beside the dataset and its statuses.
+    Prisma(cmd::prisma::PrismaArgs),
     /// Monte-Carlo coverage of the z, Knapp-Hartung and truncated intervals and the prediction interval.
     Simulate(cmd::simulate::SimulateArgs),
 }
@@ -80,6 +85,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Remove(a) => cmd::add::run_remove(a),
         Command::Vote(a) => cmd::vote::run(a),
         Command::Albatross(a) => cmd::albatross::run(a),
+        Command::Rob(a) => cmd::rob::run(a),
         Command::Flags(a) => cmd::flags::run(a),
         Command::Sensitivity(a) => cmd::sensitivity::run(a),
         Command::Leave1out(a) => cmd::diagnostics::run(cmd::diagnostics::Which::Leave1out, a),
@@ -89,6 +95,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Trimfill(a) => cmd::diagnostics::run(cmd::diagnostics::Which::Trimfill, a),
         Command::Batch(a) => cmd::batch::run(a),
         Command::Gosh(a) => cmd::gosh::run(a),
+        Command::Prisma(a) => cmd::prisma::run(a),
         Command::Simulate(a) => cmd::simulate::run(a),
     }
 }

@@ -6,6 +6,7 @@
 //! | any CSV with metafor-style columns (`yi`, `vi`, `m1i`…) | [`Table::read`], then [`Table::numeric`] |
 //! | list every problem of `spot_reduction.csv` (`spotmeta check`) | [`check`] → [`CheckReport`] |
 //! | typed rows of `spot_reduction.csv`, refusing a file with errors | [`load_spot`] → [`SpotDataset`] |
+//! | the review record beside it (`review.toml`: search date, PRISMA counts) | [`review::ReviewRecord::load`], [`review::check_review`], [`review::search_date`] |
 //!
 //! The dataset's columns, their order and their rules live in one table,
 //! [`schema::COLUMNS`]; problems are collected as [`Issue`]s (errors and
@@ -29,13 +30,15 @@ pub mod append;
 pub mod fsguard;
 pub mod io;
 pub mod load;
+pub mod review;
 pub mod schema;
 pub mod validate;
 
 pub use load::{Table, TableRow};
 pub use schema::{
     AssessmentMethod, COLUMNS, ColumnSpec, Comparison, Design, DietControlled, Direction, DispType,
-    EeMeasured, InterventionType, Kind, OutcomeType, ReportedRange, Status, ValueSource,
+    EeMeasured, InterventionType, Kind, OutcomeType, ReportedRange, RobJudgement, RobTool, Status,
+    ValueSource,
 };
 pub use validate::{Issue, Severity};
 
@@ -166,6 +169,40 @@ pub struct SpotRow {
     pub status: Status,
     /// Why the row has its status.
     pub status_reason: String,
+    /// Risk-of-bias tool (`rob2` or `robins_i`); None: not assessed.
+    pub rob_tool: Option<RobTool>,
+    /// Risk-of-bias judgement, domain 1 (see [`schema::COLUMNS`]).
+    pub rob_d1: Option<RobJudgement>,
+    /// Support for `rob_d1`: a quote or a citation.
+    pub rob_d1_support: Option<String>,
+    /// Risk-of-bias judgement, domain 2 (see [`schema::COLUMNS`]).
+    pub rob_d2: Option<RobJudgement>,
+    /// Support for `rob_d2`: a quote or a citation.
+    pub rob_d2_support: Option<String>,
+    /// Risk-of-bias judgement, domain 3 (see [`schema::COLUMNS`]).
+    pub rob_d3: Option<RobJudgement>,
+    /// Support for `rob_d3`: a quote or a citation.
+    pub rob_d3_support: Option<String>,
+    /// Risk-of-bias judgement, domain 4 (see [`schema::COLUMNS`]).
+    pub rob_d4: Option<RobJudgement>,
+    /// Support for `rob_d4`: a quote or a citation.
+    pub rob_d4_support: Option<String>,
+    /// Risk-of-bias judgement, domain 5 (see [`schema::COLUMNS`]).
+    pub rob_d5: Option<RobJudgement>,
+    /// Support for `rob_d5`: a quote or a citation.
+    pub rob_d5_support: Option<String>,
+    /// Risk-of-bias judgement, domain 6 (see [`schema::COLUMNS`]).
+    pub rob_d6: Option<RobJudgement>,
+    /// Support for `rob_d6`: a quote or a citation.
+    pub rob_d6_support: Option<String>,
+    /// Risk-of-bias judgement, domain 7 (see [`schema::COLUMNS`]).
+    pub rob_d7: Option<RobJudgement>,
+    /// Support for `rob_d7`: a quote or a citation.
+    pub rob_d7_support: Option<String>,
+    /// Overall risk of bias as entered (None: derived, the worst domain).
+    pub rob_overall: Option<RobJudgement>,
+    /// Why the entered overall differs from the worst domain.
+    pub rob_overall_reason: Option<String>,
 }
 
 /// The row key, unique within a file: `(study_id, cohort, comparison,
@@ -198,6 +235,20 @@ impl SpotRow {
         } else {
             format!("{} ({})", self.label, self.cohort)
         }
+    }
+
+    /// The entered risk-of-bias judgements and support texts of domains 1–7
+    /// (`rob_d1`, `rob_d1_support`, …).
+    pub fn rob_cells(&self) -> [(Option<RobJudgement>, Option<&str>); 7] {
+        [
+            (self.rob_d1, self.rob_d1_support.as_deref()),
+            (self.rob_d2, self.rob_d2_support.as_deref()),
+            (self.rob_d3, self.rob_d3_support.as_deref()),
+            (self.rob_d4, self.rob_d4_support.as_deref()),
+            (self.rob_d5, self.rob_d5_support.as_deref()),
+            (self.rob_d6, self.rob_d6_support.as_deref()),
+            (self.rob_d7, self.rob_d7_support.as_deref()),
+        ]
     }
 
     /// The outcome as "region method" (`?` for what is not recorded).

@@ -195,6 +195,105 @@ codebook_enum! {
     }
 }
 
+codebook_enum! {
+    /// Which risk-of-bias tool a row is appraised with (`rob_tool`): the
+    /// Cochrane RoB 2 tool for randomised comparisons (Sterne et al. 2019,
+    /// *BMJ* 366:l4898), ROBINS-I for non-randomised ones (Sterne et al. 2016,
+    /// *BMJ* 355:i4919). The codebook (datasets/README.md §12) says which
+    /// design takes which.
+    RobTool {
+        /// RoB 2: five domains, `low | some_concerns | high | no_information`.
+        Rob2 = "rob2",
+        /// ROBINS-I: seven domains, `low | moderate | serious | critical | no_information`.
+        RobinsI = "robins_i",
+    }
+}
+
+codebook_enum! {
+    /// A risk-of-bias judgement (`rob_d1` … `rob_d7`, `rob_overall`): the
+    /// union of the RoB 2 and the ROBINS-I scales; `spotmeta check` accepts
+    /// only the scale of the row's `rob_tool`.
+    RobJudgement {
+        /// Low risk of bias (both tools).
+        Low = "low",
+        /// Some concerns (RoB 2).
+        SomeConcerns = "some_concerns",
+        /// High risk of bias (RoB 2).
+        High = "high",
+        /// Moderate risk of bias (ROBINS-I).
+        Moderate = "moderate",
+        /// Serious risk of bias (ROBINS-I).
+        Serious = "serious",
+        /// Critical risk of bias (ROBINS-I).
+        Critical = "critical",
+        /// The source does not say enough to judge (both tools).
+        NoInformation = "no_information",
+    }
+}
+
+impl RobTool {
+    /// The tool's domains, in order (`rob_d1` is the first).
+    pub fn domains(self) -> &'static [&'static str] {
+        match self {
+            RobTool::Rob2 => &[
+                "randomisation process",
+                "deviations from intended interventions",
+                "missing outcome data",
+                "measurement of the outcome",
+                "selection of the reported result",
+            ],
+            RobTool::RobinsI => &[
+                "confounding",
+                "selection of participants",
+                "classification of interventions",
+                "deviations from intended interventions",
+                "missing data",
+                "measurement of outcomes",
+                "selection of the reported result",
+            ],
+        }
+    }
+
+    /// The 1-based domain that covers deviations from the intended
+    /// interventions (co-interventions such as unequal energy expenditure or
+    /// diet): RoB 2 D2, ROBINS-I D4. An empty cell there is filled from the
+    /// confound flags (`analysis::rob`).
+    pub fn deviations_domain(self) -> usize {
+        match self {
+            RobTool::Rob2 => 2,
+            RobTool::RobinsI => 4,
+        }
+    }
+
+    /// The tool's judgement scale, from least to most severe as the overall
+    /// judgement ranks it (see [`RobTool::rank`]).
+    pub fn scale(self) -> &'static [RobJudgement] {
+        use RobJudgement::*;
+        match self {
+            RobTool::Rob2 => &[Low, NoInformation, SomeConcerns, High],
+            RobTool::RobinsI => &[Low, Moderate, NoInformation, Serious, Critical],
+        }
+    }
+
+    /// The rank of `j` on the tool's scale (0 = low), or None when `j`
+    /// belongs to the other tool. The overall judgement is the domain of
+    /// highest rank. ROBINS-I places `no_information` above `moderate` and
+    /// below `serious`, as its guidance defines the overall "no information"
+    /// judgement (Sterne et al. 2016, Table 2); RoB 2 has no such category,
+    /// so `no_information` sits between `low` and `some_concerns`: missing
+    /// information rules out an overall `low` but never outranks a concern.
+    pub fn rank(self, j: RobJudgement) -> Option<usize> {
+        self.scale().iter().position(|&s| s == j)
+    }
+
+    /// The spellings of the tool's scale, for messages.
+    pub fn scale_names(self) -> String {
+        let mut names: Vec<&str> = self.scale().iter().map(|j| j.as_str()).collect();
+        names.sort_by_key(|n| RobJudgement::NAMES.iter().position(|m| m == n));
+        names.join(" | ")
+    }
+}
+
 /// One end of a numeric range.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Bound {
@@ -502,6 +601,7 @@ pub const REQUIRED_WHEN_INCLUDED: &[&str] = &["design", "comparison", "region", 
 /// | between-arm statistics | `diff_mean` … `diff_p` |
 /// | correlations | `r_prepost`, `r`, and where each came from |
 /// | review | `direction`, `p_text`, `manual_flag`, `manual_flag_reason`, `status`, `status_reason` |
+/// | risk of bias | `rob_tool`, `rob_d1` … `rob_d7` each with `rob_dN_support`, `rob_overall`, `rob_overall_reason` |
 pub const COLUMNS: &[ColumnSpec] = &[
     col(
         "study_id",
@@ -750,6 +850,108 @@ pub const COLUMNS: &[ColumnSpec] = &[
         true,
         "why the row has its status",
     ),
+    col(
+        "rob_tool",
+        Kind::Enum(RobTool::NAMES),
+        false,
+        "risk-of-bias tool: `rob2` (randomised) or `robins_i` (non-randomised)",
+    ),
+    col(
+        "rob_d1",
+        Kind::Enum(RobJudgement::NAMES),
+        false,
+        "risk-of-bias domain 1: randomisation (RoB 2) / confounding (ROBINS-I)",
+    ),
+    col(
+        "rob_d1_support",
+        Kind::Text,
+        false,
+        "support for `rob_d1`: a quote or a citation of the source",
+    ),
+    col(
+        "rob_d2",
+        Kind::Enum(RobJudgement::NAMES),
+        false,
+        "risk-of-bias domain 2: deviations from intended interventions (RoB 2) / selection of participants (ROBINS-I)",
+    ),
+    col(
+        "rob_d2_support",
+        Kind::Text,
+        false,
+        "support for `rob_d2`: a quote or a citation of the source",
+    ),
+    col(
+        "rob_d3",
+        Kind::Enum(RobJudgement::NAMES),
+        false,
+        "risk-of-bias domain 3: missing outcome data (RoB 2) / classification of interventions (ROBINS-I)",
+    ),
+    col(
+        "rob_d3_support",
+        Kind::Text,
+        false,
+        "support for `rob_d3`: a quote or a citation of the source",
+    ),
+    col(
+        "rob_d4",
+        Kind::Enum(RobJudgement::NAMES),
+        false,
+        "risk-of-bias domain 4: measurement of the outcome (RoB 2) / deviations from intended interventions (ROBINS-I)",
+    ),
+    col(
+        "rob_d4_support",
+        Kind::Text,
+        false,
+        "support for `rob_d4`: a quote or a citation of the source",
+    ),
+    col(
+        "rob_d5",
+        Kind::Enum(RobJudgement::NAMES),
+        false,
+        "risk-of-bias domain 5: selection of the reported result (RoB 2) / missing data (ROBINS-I)",
+    ),
+    col(
+        "rob_d5_support",
+        Kind::Text,
+        false,
+        "support for `rob_d5`: a quote or a citation of the source",
+    ),
+    col(
+        "rob_d6",
+        Kind::Enum(RobJudgement::NAMES),
+        false,
+        "risk-of-bias domain 6: measurement of outcomes (ROBINS-I only)",
+    ),
+    col(
+        "rob_d6_support",
+        Kind::Text,
+        false,
+        "support for `rob_d6`: a quote or a citation of the source",
+    ),
+    col(
+        "rob_d7",
+        Kind::Enum(RobJudgement::NAMES),
+        false,
+        "risk-of-bias domain 7: selection of the reported result (ROBINS-I only)",
+    ),
+    col(
+        "rob_d7_support",
+        Kind::Text,
+        false,
+        "support for `rob_d7`: a quote or a citation of the source",
+    ),
+    col(
+        "rob_overall",
+        Kind::Enum(RobJudgement::NAMES),
+        false,
+        "overall risk of bias: the worst domain (empty: derived)",
+    ),
+    col(
+        "rob_overall_reason",
+        Kind::Text,
+        false,
+        "why `rob_overall` differs from the worst domain",
+    ),
 ];
 
 /// The 0-based codebook position of `name`, resolved at compile time where
@@ -959,12 +1161,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn codebook_has_56_unique_columns() {
-        assert_eq!(COLUMNS.len(), 56);
+    fn codebook_has_73_unique_columns() {
+        assert_eq!(COLUMNS.len(), 73);
         let mut names: Vec<_> = COLUMNS.iter().map(|c| c.name).collect();
         names.sort_unstable();
         names.dedup();
-        assert_eq!(names.len(), 56);
+        assert_eq!(names.len(), 73);
     }
 
     #[test]

@@ -519,9 +519,172 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
             Severity::Error,
             line,
             Some("manual_flag_reason"),
-            study,
+            study.clone(),
             "column `manual_flag_reason` is empty but `manual_flag` is set".to_owned(),
             "say why the row needs manual review, or clear `manual_flag`".to_owned(),
+        );
+    }
+
+    check_rob(c, row, study);
+}
+
+/// The risk-of-bias judgement columns, `rob_d1` … `rob_d7`, and their
+/// support-text columns.
+const ROB_DOMAINS: [(&str, &str); 7] = [
+    ("rob_d1", "rob_d1_support"),
+    ("rob_d2", "rob_d2_support"),
+    ("rob_d3", "rob_d3_support"),
+    ("rob_d4", "rob_d4_support"),
+    ("rob_d5", "rob_d5_support"),
+    ("rob_d6", "rob_d6_support"),
+    ("rob_d7", "rob_d7_support"),
+];
+
+/// Risk of bias (issue #17): a tool is named when any judgement is entered;
+/// every judgement is on that tool's scale and within its domains; every
+/// domain but the deviations domain (filled from the confound flags when
+/// empty) is entered, `no_information` when the source is silent; a
+/// judgement other than `no_information` quotes or cites its support; an
+/// included row without an assessment is a warning. Whether the overall
+/// judgement is the worst domain needs the derived deviations domain, so
+/// `analysis::rob::check` checks it on the typed rows.
+fn check_rob(c: &mut Collector<'_>, row: &TableRow, study: Option<String>) {
+    if !c.has(col!("rob_tool")) {
+        return;
+    }
+    let line = row.line;
+    let tool_cell = c.cell(row, col!("rob_tool"));
+    let judged: Vec<&str> = ROB_DOMAINS
+        .iter()
+        .map(|(d, _)| *d)
+        .chain(["rob_overall"])
+        .filter(|d| c.has(schema::position(d)) && !c.cell(row, schema::position(d)).is_empty())
+        .collect();
+    let tool = match tool_cell {
+        "rob2" => schema::RobTool::Rob2,
+        "robins_i" => schema::RobTool::RobinsI,
+        "" => {
+            if let Some(first) = judged.first() {
+                c.push(
+                    Severity::Error,
+                    line,
+                    Some("rob_tool"),
+                    study,
+                    format!("column `rob_tool` is empty but `{first}` holds a risk-of-bias judgement"),
+                    "write `rob2` for a randomised comparison or `robins_i` for a non-randomised one \
+                     (datasets/README.md §12)"
+                        .to_owned(),
+                );
+            } else if c.cell(row, col!("status")) == "included" {
+                c.push(
+                    Severity::Warning,
+                    line,
+                    Some("rob_tool"),
+                    study,
+                    "included row without a risk-of-bias assessment (`rob_tool` is empty)"
+                        .to_owned(),
+                    "name the tool (`rob2` or `robins_i`) and judge each domain from the source; \
+                     write `no_information` where the source is silent"
+                        .to_owned(),
+                );
+            }
+            return;
+        }
+        // Not a tool name: the cell check has already reported it.
+        _ => return,
+    };
+    let domains = tool.domains();
+    let tool_name = match tool {
+        schema::RobTool::Rob2 => "RoB 2",
+        schema::RobTool::RobinsI => "ROBINS-I",
+    };
+    let in_scale = |cell: &str| tool.scale().iter().find(|j| j.as_str() == cell).copied();
+    let known = |cell: &str| schema::RobJudgement::NAMES.contains(&cell);
+    for (k, (name, support)) in ROB_DOMAINS.iter().enumerate() {
+        let (at, at_support) = (schema::position(name), schema::position(support));
+        let (cell, text) = (c.cell(row, at), c.cell(row, at_support));
+        if k >= domains.len() {
+            for (col, value) in [(*name, cell), (*support, text)] {
+                if !value.is_empty() {
+                    c.push(
+                        Severity::Error,
+                        line,
+                        Some(col),
+                        study.clone(),
+                        format!(
+                            "column `{col}` is filled in but {tool_name} has only {} domains",
+                            domains.len()
+                        ),
+                        format!("clear `{col}`, or set `rob_tool` to the tool this row was appraised with"),
+                    );
+                }
+            }
+            continue;
+        }
+        let domain = domains[k];
+        if cell.is_empty() {
+            if k + 1 != tool.deviations_domain() {
+                c.push(
+                    Severity::Error,
+                    line,
+                    Some(name),
+                    study.clone(),
+                    format!("column `{name}` ({tool_name}: {domain}) is empty"),
+                    "judge the domain from the source, or write `no_information` where the source is silent (never a guess)"
+                        .to_owned(),
+                );
+            }
+            continue;
+        }
+        if !known(cell) {
+            continue; // reported by the cell check
+        }
+        let Some(j) = in_scale(cell) else {
+            c.push(
+                Severity::Error,
+                line,
+                Some(name),
+                study.clone(),
+                format!("column `{name}`: \"{cell}\" is not on the {tool_name} scale"),
+                format!("use one of: {} (or change `rob_tool`)", tool.scale_names()),
+            );
+            continue;
+        };
+        if j != schema::RobJudgement::NoInformation && text.trim().is_empty() {
+            c.push(
+                Severity::Error,
+                line,
+                Some(support),
+                study.clone(),
+                format!("column `{support}` is empty but `{name}` is `{cell}`"),
+                "quote or cite the sentence of the source that supports the judgement (e.g. \
+                 `Abstract: 'randomly assigned'`), or write `no_information` in the domain"
+                    .to_owned(),
+            );
+        }
+    }
+    let overall = c.cell(row, col!("rob_overall"));
+    if !overall.is_empty() && known(overall) && in_scale(overall).is_none() {
+        c.push(
+            Severity::Error,
+            line,
+            Some("rob_overall"),
+            study.clone(),
+            format!("column `rob_overall`: \"{overall}\" is not on the {tool_name} scale"),
+            format!(
+                "use one of: {} (or leave it empty: the worst domain)",
+                tool.scale_names()
+            ),
+        );
+    }
+    if overall.is_empty() && !c.cell(row, col!("rob_overall_reason")).is_empty() {
+        c.push(
+            Severity::Warning,
+            line,
+            Some("rob_overall_reason"),
+            study,
+            "column `rob_overall_reason` is filled in but `rob_overall` is empty".to_owned(),
+            "enter the overall judgement the reason argues for, or clear the reason".to_owned(),
         );
     }
 }

@@ -142,3 +142,34 @@ pub fn forest_of(f: &Findings, xlab: Option<&str>) -> Result<ForestData> {
         }
     }
 }
+
+/// The risk-of-bias assessment of each study drawn in `forest` (drawing
+/// order) with its weight in percent, for the traffic-light column and the
+/// weighted summary bars (issue #17).
+///
+/// # Errors
+///
+/// [`Error::Unsupported`] when `f` is not a review of the spot-reduction
+/// dataset (only it has `rob_*` columns).
+pub fn rob_of_drawn(
+    f: &Findings,
+    forest: &ForestData,
+) -> Result<Vec<(Option<crate::analysis::rob::RobAssessment>, f64)>> {
+    let (Some(ds), EffectRows::Spot(primary)) = (&f.dataset.spot, &f.rows) else {
+        return Err(Error::Unsupported(format!(
+            "{}: risk of bias needs the spot-reduction dataset (its rob_* columns); this table has none",
+            f.dataset.path().display()
+        )));
+    };
+    let mut used = primary.used.clone();
+    if let Some(all) = &f.all_outcomes {
+        used.extend(all.rows.iter().cloned());
+    }
+    let drawn: Vec<&ForestStudy> = forest.groups.iter().flat_map(|g| &g.studies).collect();
+    let yv: Vec<(f64, f64)> = drawn.iter().map(|s| (s.yi, s.vi)).collect();
+    let rob = crate::analysis::rob::for_drawn_studies(ds, &used, &yv, &f.settings.confounds);
+    Ok(rob
+        .into_iter()
+        .zip(drawn.iter().map(|s| s.weight))
+        .collect())
+}

@@ -13,6 +13,9 @@
 //! | [`funnel`] | contour-enhanced funnel plot layout and drawing |
 //! | [`gosh`] | GOSH plot: I² against the estimate of every subset |
 //! | [`panel`] | the report's confounds and sensitivity panel |
+//! | [`rob`] | risk of bias: traffic-light column beside a forest plot, weighted summary bars (robvis) |
+//! | [`sof`] | GRADE Summary of Findings table: text, Markdown, JSON value |
+//! | [`prisma`] | PRISMA 2020 flow diagram: layout (snapshot-tested), PNG and SVG |
 //! | [`report`] | `spotmeta report`: report.png, plots, results.json, summary.md |
 //! | [`canvas`], [`style`], [`svg`] | drawing surfaces, font, label fitting, colours, sizes; SVG with text as glyph outlines |
 
@@ -27,7 +30,10 @@ pub mod gosh;
 pub mod json;
 pub mod layout;
 pub mod panel;
+pub mod prisma;
 pub mod report;
+pub mod rob;
+pub mod sof;
 pub mod style;
 pub mod svg;
 pub mod text;

@@ -1,6 +1,7 @@
 //! `spotmeta check [FILE]`: validate the spot-reduction dataset against its
 //! codebook and print every problem with line:column; exit ≠ 0 on errors
-//! (warnings alone pass).
+//! (warnings alone pass). The risk-of-bias rules that need typed rows run
+//! through `analysis::rob::check`.
 
 use crate::cli::args::{Format, dataset_path};
 use clap::Args;
@@ -19,7 +20,7 @@ pub struct CheckArgs {
 /// Run `spotmeta check`.
 pub fn run(a: CheckArgs) -> anyhow::Result<()> {
     let path = dataset_path(a.file.as_ref());
-    let report = spotmeta::data::check(&path)?;
+    let report = spotmeta::analysis::rob::check(&path)?;
     let text = match a.format {
         Format::Json => spotmeta::output::json::pretty(&report)?,
         _ => report.to_string(),

@@ -2,14 +2,14 @@
 //! spot-reduction dataset (the default) it draws the primary analysis; for any
 //! other table the model chosen with the same options as `rma`. `--by COL`
 //! adds subgroups with their own diamonds and the test for subgroup
-//! differences. Its presentation options ([`PresentationArgs`]) are
-//! `report`'s too.
+//! differences; `--rob` a risk-of-bias traffic-light column. Its
+//! presentation options ([`PresentationArgs`]) are `report`'s too.
 
 use crate::cli::args::{InputArgs, ModelArgs, PrimaryRulesArgs, review_rules};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use spotmeta::data::io::write_output;
-use spotmeta::output::figures::{Presentation, plot_warning};
+use spotmeta::output::figures::{Presentation, plot_warning, rob_of_drawn};
 use spotmeta::output::forest::{forest_png, forest_svg};
 use spotmeta::output::layout::forest_layout;
 use spotmeta::review::{self, Findings, Plan, Settings};
@@ -43,6 +43,13 @@ pub struct ForestArgs {
     /// Image format (default: from the extension of --out).
     #[arg(long, value_enum)]
     format: Option<ImageFormat>,
+    /// Add a risk-of-bias traffic-light column (D1-D5, D1-D7 with ROBINS-I,
+    /// and overall) from the dataset's rob_* columns (spot dataset only).
+    #[arg(long)]
+    rob: bool,
+    /// Colours of the traffic lights (symbols are drawn in both).
+    #[arg(long, value_enum, default_value_t = RobPalette::Cochrane, requires = "rob")]
+    rob_palette: RobPalette,
     /// Output file (written atomically).
     #[arg(long, short)]
     out: PathBuf,
@@ -76,6 +83,24 @@ impl PresentationArgs {
             xlab: self.xlab.clone(),
             title: self.title.clone(),
             width: self.width,
+        }
+    }
+}
+
+/// Colours of the risk-of-bias plots (robvis's two palettes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RobPalette {
+    /// Cochrane: green, yellow, red, dark red, blue.
+    Cochrane,
+    /// Colour-blind safe: light to dark orange, white for no information.
+    Colourblind,
+}
+
+impl From<RobPalette> for spotmeta::output::rob::Palette {
+    fn from(p: RobPalette) -> Self {
+        match p {
+            RobPalette::Cochrane => Self::Cochrane,
+            RobPalette::Colourblind => Self::Colourblind,
         }
     }
 }
@@ -124,10 +149,24 @@ pub fn run(a: ForestArgs) -> anyhow::Result<()> {
     let f = review::run(a.input.load()?, &settings, &plan)?;
     warn(&f);
     let look = a.look.presentation();
-    let layout = forest_layout(&look.forest(&f)?, &look.style());
-    let bytes = match format {
-        ImageFormat::Png => forest_png(&layout)?,
-        ImageFormat::Svg => forest_svg(&layout)?.into_bytes(),
+    let forest = look.forest(&f)?;
+    let layout = forest_layout(&forest, &look.style());
+    let bytes = if a.rob {
+        use spotmeta::output::rob::{forest_rob_png, forest_rob_svg, traffic_light};
+        let rob: Vec<_> = rob_of_drawn(&f, &forest)?
+            .into_iter()
+            .map(|(a, _)| a)
+            .collect();
+        let l = traffic_light(&layout, &rob, a.rob_palette.into());
+        match format {
+            ImageFormat::Png => forest_rob_png(&l)?,
+            ImageFormat::Svg => forest_rob_svg(&l)?.into_bytes(),
+        }
+    } else {
+        match format {
+            ImageFormat::Png => forest_png(&layout)?,
+            ImageFormat::Svg => forest_svg(&layout)?.into_bytes(),
+        }
     };
     write_output("--out", &a.out, &bytes, &[f.dataset.path()])
         .with_context(|| format!("writing {}", a.out.display()))?;
