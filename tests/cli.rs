@@ -197,7 +197,11 @@ fn escalc_out_writes_a_csv_and_writes_nothing_on_failure() {
         .success()
         .stdout("");
     let text = fs::read_to_string(&out).unwrap();
-    assert!(text.starts_with("line,label,yi,vi,omitted\n"));
+    // metafor's escalc(data=): the input columns, yi and vi in place.
+    assert!(
+        text.starts_with("slab,year,tpos,tneg,cpos,cneg,ablat,yi,vi\n"),
+        "{text}"
+    );
     assert_eq!(text.lines().count(), 14);
     // A failing run leaves the existing output untouched and no temp files.
     let bad = dir.path().join("bad.csv");

@@ -5,7 +5,7 @@ use clap::{Args, ValueEnum};
 use spotmeta::analysis::confounds::ConfoundOptions;
 use spotmeta::analysis::rules::ReviewRules;
 use spotmeta::data::fsguard::DEFAULT_WAIT;
-use spotmeta::escalc::table::Source;
+use spotmeta::escalc::table::{RawColumns, Source};
 use spotmeta::review::{Dataset, Input, ModelChoice};
 use spotmeta::{Method, TestKind};
 use std::path::{Path, PathBuf};
@@ -85,6 +85,63 @@ pub struct InputArgs {
     /// Column with study labels (default: `slab`, `study` or `label` if present).
     #[arg(long)]
     pub slab: Option<String>,
+    #[command(flatten)]
+    pub raw: RawColumnArgs,
+}
+
+/// metafor's raw-data arguments as column-mapping flags (`escalc("SMD",
+/// m1i = mean_ex, ..., data = d)` is `--measure SMD --m1i mean_ex …`). An
+/// unmapped argument is read from the column of its own name.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RawColumnArgs {
+    /// Column with the group-1 (or post-test) means [metafor: m1i].
+    #[arg(long, value_name = "COL", requires = "measure")]
+    pub m1i: Option<String>,
+    /// Column with the group-1 (or post-test) SDs [metafor: sd1i].
+    #[arg(long, value_name = "COL", requires = "measure")]
+    pub sd1i: Option<String>,
+    /// Column with the group-1 sample sizes [metafor: n1i].
+    #[arg(long, value_name = "COL", requires = "measure")]
+    pub n1i: Option<String>,
+    /// Column with the group-2 (or pre-test) means [metafor: m2i].
+    #[arg(long, value_name = "COL", requires = "measure")]
+    pub m2i: Option<String>,
+    /// Column with the group-2 (or pre-test) SDs [metafor: sd2i].
+    #[arg(long, value_name = "COL", requires = "measure")]
+    pub sd2i: Option<String>,
+    /// Column with the group-2 sample sizes [metafor: n2i].
+    #[arg(long, value_name = "COL", requires = "measure")]
+    pub n2i: Option<String>,
+    /// Column with the sample sizes of a one-group design [metafor: ni].
+    #[arg(long, value_name = "COL", requires = "measure")]
+    pub ni: Option<String>,
+    /// Column with the pre–post correlations [metafor: ri].
+    #[arg(long, value_name = "COL", requires = "measure")]
+    pub ri: Option<String>,
+}
+
+impl RawColumnArgs {
+    /// The library's column map.
+    pub fn columns(&self) -> RawColumns {
+        let mut c = RawColumns::default();
+        let given = [
+            ("m1i", &self.m1i),
+            ("sd1i", &self.sd1i),
+            ("n1i", &self.n1i),
+            ("m2i", &self.m2i),
+            ("sd2i", &self.sd2i),
+            ("n2i", &self.n2i),
+            ("ni", &self.ni),
+            ("ri", &self.ri),
+        ];
+        for (arg, col) in given {
+            if let Some(col) = col {
+                c.set(arg, col.clone())
+                    .expect("every flag is one of RAW_ARGS");
+            }
+        }
+        c
+    }
 }
 
 impl InputArgs {
@@ -96,7 +153,10 @@ impl InputArgs {
     /// Which columns hold the effect sizes.
     pub fn input(&self) -> Input {
         let source = match (&self.measure, &self.sei) {
-            (Some(m), _) => Source::Raw(*m),
+            (Some(m), _) => Source::Raw {
+                measure: *m,
+                columns: self.raw.columns(),
+            },
             (None, Some(sei)) => Source::YiSei {
                 yi: self.yi.clone(),
                 sei: sei.clone(),

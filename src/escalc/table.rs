@@ -4,7 +4,9 @@
 //! Either the table already holds `yi` and `vi` (or `sei`), or raw summary
 //! columns are turned into effect sizes with a [`Measure`]:
 //! MD/SMD use `m1i, sd1i, n1i, m2i, sd2i, n2i`; SMCR uses `m1i, m2i, sd1i, ni,
-//! ri`; SMCC uses `m1i, m2i, sd1i, sd2i, ni, ri`. Rows with a missing value are
+//! ri`; SMCC uses `m1i, m2i, sd1i, sd2i, ni, ri`. Those are metafor's argument
+//! names; [`RawColumns`] maps each to the table's own column (metafor's
+//! `escalc("SMD", m1i = mean_ex, ..., data = d)`). Rows with a missing value are
 //! left out and reported (as metafor omits NAs with a warning); values that
 //! are present but impossible (vi ≤ 0, SD ≤ 0, n < 2, |r| ≥ 1) are errors.
 //!
@@ -36,7 +38,81 @@ pub enum Source {
         sei: String,
     },
     /// Raw summary statistics, converted with this measure.
-    Raw(Measure),
+    Raw {
+        /// The measure.
+        measure: Measure,
+        /// Which column holds each of metafor's raw arguments.
+        columns: RawColumns,
+    },
+}
+
+impl Source {
+    /// Raw columns under metafor's own names (`m1i`, `sd1i`, …).
+    pub fn raw(measure: Measure) -> Source {
+        Source::Raw {
+            measure,
+            columns: RawColumns::default(),
+        }
+    }
+}
+
+/// metafor's raw-data arguments of the supported measures (MD, SMD, SMCR,
+/// SMCC).
+pub const RAW_ARGS: [&str; 8] = ["m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i", "ni", "ri"];
+
+/// Which table column holds each of metafor's raw-data arguments
+/// ([`RAW_ARGS`]); an argument not mapped is read from the column of its own
+/// name, as `escalc(data=)` does when the columns carry metafor's names.
+///
+/// # Examples
+///
+/// ```
+/// use spotmeta::escalc::table::RawColumns;
+/// let mut c = RawColumns::default();
+/// c.set("m1i", "mean_ex")?;
+/// assert_eq!(c.get("m1i"), "mean_ex");
+/// assert_eq!(c.get("sd1i"), "sd1i");
+/// assert!(c.set("xi", "x").is_err());
+/// # Ok::<(), spotmeta::Error>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawColumns {
+    mapped: Vec<(&'static str, String)>,
+}
+
+impl RawColumns {
+    /// Read metafor argument `arg` from column `column`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Option`] when `arg` is not one of [`RAW_ARGS`].
+    pub fn set(&mut self, arg: &str, column: impl Into<String>) -> Result<()> {
+        let Some(arg) = RAW_ARGS.iter().find(|a| **a == arg) else {
+            return Err(Error::option(
+                format!("--{arg}"),
+                format!(
+                    "not a raw-data argument of the supported measures ({})",
+                    RAW_ARGS.join(", ")
+                ),
+            ));
+        };
+        self.mapped.retain(|(a, _)| a != arg);
+        self.mapped.push((arg, column.into()));
+        Ok(())
+    }
+
+    /// The column holding metafor argument `arg` (`arg` itself when unmapped).
+    pub fn get<'a>(&'a self, arg: &'a str) -> &'a str {
+        self.mapped
+            .iter()
+            .find(|(a, _)| *a == arg)
+            .map_or(arg, |(_, c)| c.as_str())
+    }
+
+    /// The mapped arguments and their columns, in the order they were set.
+    pub fn mapped(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.mapped.iter().map(|(a, c)| (*a, c.as_str()))
+    }
 }
 
 /// One row's effect size, or the reason it has none.
@@ -235,7 +311,10 @@ pub fn effects(table: &Table, source: &Source, slab: Option<&str>) -> Result<Vec
                 }
             }
         }
-        Source::Raw(measure @ (Measure::DPPC2 | Measure::DWPC)) => {
+        Source::Raw {
+            measure: measure @ (Measure::DPPC2 | Measure::DWPC),
+            ..
+        } => {
             return Err(Error::option(
                 "--measure",
                 format!(
@@ -243,36 +322,59 @@ pub fn effects(table: &Table, source: &Source, slab: Option<&str>) -> Result<Vec
                 ),
             ));
         }
-        Source::Raw(measure) => {
-            let cols = required_columns(*measure);
+        Source::Raw { measure, columns } => {
+            let args = required_columns(*measure);
+            let cols: Vec<&str> = args.iter().map(|a| columns.get(a)).collect();
+            let wanted: Vec<String> = args
+                .iter()
+                .zip(&cols)
+                .map(|(a, c)| {
+                    if a == c {
+                        a.to_string()
+                    } else {
+                        format!("{a} = {c}")
+                    }
+                })
+                .collect();
+            let first_missing = args
+                .iter()
+                .zip(&cols)
+                .find(|(_, c)| table.column(c).is_none())
+                .map_or(args[0], |(a, _)| *a);
             need(
                 table,
                 cols.iter().copied(),
-                &format!("--measure {measure} needs columns {}", cols.join(", ")),
+                &format!(
+                    "--measure {measure} reads {}; name the column that holds {} with --{} COL",
+                    wanted.join(", "),
+                    first_missing,
+                    first_missing
+                ),
             )?;
-            let data = numeric_columns(table, cols)?;
+            let data = numeric_columns(table, &cols)?;
             for i in 0..n {
                 let vals: Option<Vec<f64>> = data.iter().map(|col| col[i]).collect();
                 let Some(x) = vals else {
                     let missing: Vec<&str> = cols
                         .iter()
+                        .copied()
                         .zip(&data)
                         .filter(|(_, d)| d[i].is_none())
-                        .map(|(c, _)| *c)
+                        .map(|(c, _)| c)
                         .collect();
                     out[i].omitted = Some(format!("missing {}", missing.join(", ")));
                     continue;
                 };
                 let bad_before = problems.list.len();
-                for (c, val) in cols.iter().zip(&x) {
-                    let ok = match *c {
+                for ((arg, c), val) in args.iter().zip(&cols).zip(&x) {
+                    let ok = match *arg {
                         "sd1i" | "sd2i" => *val > 0.0,
                         "n1i" | "n2i" | "ni" => *val >= 2.0,
                         "ri" => val.abs() < 1.0,
                         _ => val.is_finite(),
                     };
                     if !ok {
-                        let (msg, fix) = match *c {
+                        let (msg, fix) = match *arg {
                             "sd1i" | "sd2i" => (
                                 "standard deviation must be > 0",
                                 "check the value; if it is an SE, convert it (SD = SE*sqrt(n))",
@@ -330,4 +432,136 @@ pub fn effects(table: &Table, source: &Source, slab: Option<&str>) -> Result<Vec
         ))
     }))?;
     Ok(out)
+}
+
+/// One input cell of [`EscalcData`]: a number, text, or missing (an empty or
+/// `NA` cell, R's `NA`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Cell {
+    /// A finite number.
+    Number(f64),
+    /// Any other text.
+    Text(String),
+    /// Empty or `NA`.
+    Missing,
+}
+
+impl Cell {
+    fn read(cell: &str) -> Cell {
+        let t = cell.trim();
+        if t.is_empty() || t == "NA" {
+            return Cell::Missing;
+        }
+        match t.parse::<f64>() {
+            Ok(v) if v.is_finite() => Cell::Number(v),
+            _ => Cell::Text(t.to_string()),
+        }
+    }
+}
+
+/// One row of [`EscalcData`]: its effect size and its input cells.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EscalcRow {
+    /// The effect size (or why there is none).
+    #[serde(flatten)]
+    pub effect: TableEffect,
+    /// The row's input cells, by column name in the file's order.
+    pub data: serde_json::Map<String, serde_json::Value>,
+}
+
+/// metafor's `escalc(data = d)` result: the input table with `yi` and `vi`
+/// added, so moderators and every other column are kept. A column already
+/// named `yi` or `vi` is replaced in place, other columns come first and
+/// keep their order (as metafor 3.8-1 does).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EscalcData {
+    /// Output column names: the input's, then `yi` and `vi` unless the input
+    /// had them.
+    pub columns: Vec<String>,
+    /// The rows, in file order.
+    pub rows: Vec<EscalcRow>,
+    /// Index of `yi` in `columns`.
+    #[serde(skip)]
+    pub yi_at: usize,
+    /// Index of `vi` in `columns`.
+    #[serde(skip)]
+    pub vi_at: usize,
+    #[serde(skip)]
+    cells: Vec<Vec<String>>,
+}
+
+impl EscalcData {
+    /// Join `table` and the effect sizes `effects` computed from it (one per
+    /// row, as [`effects`] returns them).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spotmeta::data::Table;
+    /// use spotmeta::escalc::{Measure, table::{EscalcData, Source, effects}};
+    /// let csv = "study,m1i,sd1i,n1i,m2i,sd2i,n2i,dose\nA,55,47,155,75,64,156,2\n";
+    /// let t = Table::from_reader("d.csv", csv.as_bytes())?;
+    /// let e = effects(&t, &Source::raw(Measure::SMD), None)?;
+    /// let d = EscalcData::new(&t, e);
+    /// assert_eq!(d.columns.last().map(String::as_str), Some("vi"));
+    /// assert_eq!(d.row(0)[7], "2"); // the moderator is kept
+    /// # Ok::<(), spotmeta::Error>(())
+    /// ```
+    pub fn new(table: &Table, effects: Vec<TableEffect>) -> EscalcData {
+        let mut columns = table.headers.clone();
+        let mut at = |name: &str| match columns.iter().position(|h| h == name) {
+            Some(i) => i,
+            None => {
+                columns.push(name.to_string());
+                columns.len() - 1
+            }
+        };
+        let (yi_at, vi_at) = (at("yi"), at("vi"));
+        let cells: Vec<Vec<String>> = table
+            .rows
+            .iter()
+            .map(|r| r.fields.iter().map(|c| c.trim().to_string()).collect())
+            .collect();
+        let rows = effects
+            .into_iter()
+            .zip(&cells)
+            .map(|(effect, cells)| EscalcRow {
+                effect,
+                data: table
+                    .headers
+                    .iter()
+                    .zip(cells)
+                    .map(|(h, c)| {
+                        let v =
+                            serde_json::to_value(Cell::read(c)).unwrap_or(serde_json::Value::Null);
+                        (h.clone(), v)
+                    })
+                    .collect(),
+            })
+            .collect();
+        EscalcData {
+            columns,
+            rows,
+            yi_at,
+            vi_at,
+            cells,
+        }
+    }
+
+    /// Row `i`'s input cells (trimmed), one per input column.
+    pub fn row(&self, i: usize) -> &[String] {
+        &self.cells[i]
+    }
+
+    /// Row `i` laid out under [`EscalcData::columns`], with `yi` and `vi`
+    /// written by `fmt` (`None` when the row has no effect size).
+    pub fn record(&self, i: usize, fmt: impl Fn(Option<f64>) -> String) -> Vec<String> {
+        let mut out = self.cells[i].clone();
+        out.resize(self.columns.len(), String::new());
+        let e = &self.rows[i].effect;
+        out[self.yi_at] = fmt(e.yi);
+        out[self.vi_at] = fmt(e.vi);
+        out
+    }
 }

@@ -7,7 +7,7 @@
 use super::forest::{
     ForestSpec, GENERIC_XLAB, SPOT_XLAB, forest_data, forest_data_three_level, spot_studies,
 };
-use super::layout::{ForestData, ForestStudy};
+use super::layout::{ForestData, ForestStudy, ForestStyle};
 use crate::analysis::primary::Selection;
 use crate::error::{Error, Result};
 use crate::escalc::spot::SPOT_METRIC_LABEL;
@@ -18,7 +18,7 @@ use crate::review::{EffectRows, Findings};
 /// computed with, else "Estimate".
 pub fn table_effect_label(source: &Source) -> String {
     match source {
-        Source::Raw(m) => m.as_str().to_string(),
+        Source::Raw { measure, .. } => measure.as_str().to_string(),
         _ => "Estimate".to_string(),
     }
 }
@@ -32,6 +32,50 @@ pub fn plot_warning(f: &Findings) -> Option<String> {
             .as_ref()
             .map(|why| format!("CI for tau^2 (Q-profile) {why}; the plot omits it")),
         _ => None,
+    }
+}
+
+/// How a forest plot, and the report that holds one, is presented: the
+/// options `spotmeta forest` and `spotmeta report` share. Subgroups (`--by`)
+/// are part of the analysis ([`crate::review::Plan::subgroups`]), not of this.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Presentation {
+    /// Axis label (the dataset's default when `None`; " · " splits it
+    /// around zero).
+    pub xlab: Option<String>,
+    /// Title: above the forest plot, or of the report page and `summary.md`
+    /// (the report's default when `None`; a forest plot has none).
+    pub title: Option<String>,
+    /// Width of the forest plot in pixels (the height grows with the rows).
+    pub width: u32,
+}
+
+impl Default for Presentation {
+    fn default() -> Self {
+        Presentation {
+            xlab: None,
+            title: None,
+            width: ForestStyle::default().width,
+        }
+    }
+}
+
+impl Presentation {
+    /// The forest plot of `f` as presented: [`forest_of`] with this axis
+    /// label and title.
+    ///
+    /// # Errors
+    ///
+    /// As [`forest_of`].
+    pub fn forest(&self, f: &Findings) -> Result<ForestData> {
+        let mut d = forest_of(f, self.xlab.as_deref())?;
+        d.title = self.title.clone();
+        Ok(d)
+    }
+
+    /// The layout style of the forest plot.
+    pub fn style(&self) -> ForestStyle {
+        ForestStyle { width: self.width }
     }
 }
 

@@ -29,7 +29,7 @@ use super::canvas::{Anchor, Canvas, render_png, render_svg};
 use super::layout::{ForestData, ForestGroup, ForestLayout, ForestStudy, Mark, Pooled};
 use super::style::{colour, num, p_clause, size};
 use crate::analysis::multilevel_primary::ThreeLevel;
-use crate::analysis::subgroup::levels_in_order;
+use crate::analysis::subgroup::{levels_in_order, subgroup_qm};
 use crate::error::Result;
 use crate::model::multilevel::Clusters;
 use crate::model::{Method, RmaFit, TestKind, ValidRmaOptions, rma};
@@ -291,6 +291,11 @@ pub fn forest_data(
     for s in &mut studies {
         s.weight = fit.weight_percent(s.vi);
     }
+    let subgroup_test = by.map(|keys| {
+        let yi: Vec<f64> = studies.iter().map(|s| s.yi).collect();
+        let vi: Vec<f64> = studies.iter().map(|s| s.vi).collect();
+        subgroup_test_line(&yi, &vi, keys, opts)
+    });
     let groups = match by {
         None => vec![ForestGroup {
             name: None,
@@ -329,13 +334,53 @@ pub fn forest_data(
         groups,
         overall: pooled(model_label(fit), fit, true),
         xlab: spec.xlab.clone(),
-        footer: vec![
+        footer: [
             format!("{}.", model_name(fit)),
             format!("{}.", heterogeneity_line(fit)),
             format!("{}.", test_line(fit)),
-        ],
+        ]
+        .into_iter()
+        .chain(subgroup_test.map(|l| format!("{l}.")))
+        .collect(),
         legend: spec.legend.clone(),
+        title: None,
     })
+}
+
+/// The test for subgroup differences as metafor's forest-with-subgroups
+/// examples print it: Q_M of `rma(yi, vi, mods = ~ factor(group))` with the
+/// same estimator and test ([`subgroup_qm`]): "Test for subgroup
+/// differences: Q_M = 3.41, df = 2, p = 0.18", or under Knapp–Hartung
+/// "Test for subgroup differences: F = 1.20, df = (2, 10), p = 0.33". When
+/// it cannot be computed (one subgroup, or no more studies than subgroups)
+/// the line says why.
+pub fn subgroup_test_line(
+    yi: &[f64],
+    vi: &[f64],
+    keys: &[String],
+    opts: &ValidRmaOptions,
+) -> String {
+    let head = "Test for subgroup differences";
+    match subgroup_qm(yi, vi, keys, opts) {
+        Ok(t) => match t.qm_df {
+            (df1, Some(df2)) => format!(
+                "{head}: F = {}, df = ({df1}, {df2}), {}",
+                num(t.qm, 2),
+                p_clause(Some(t.qm_pval))
+            ),
+            (df, None) => format!(
+                "{head}: Q_M = {}, df = {df}, {}",
+                num(t.qm, 2),
+                p_clause(Some(t.qm_pval))
+            ),
+        },
+        Err(_) if levels_in_order(keys).len() < 2 => format!("{head}: none (one subgroup)"),
+        Err(_) => format!(
+            "{head}: not computed (k = {} studies in {} subgroups; Q_M needs more studies than subgroups)",
+            yi.len(),
+            levels_in_order(keys).len()
+        ),
+    }
 }
 
 /// Collect what the forest plot of the three-level model + CR2 shows (issue
@@ -459,6 +504,7 @@ pub fn forest_data_three_level(
             CLUSTER_NOTE.to_string(),
         ],
         legend: spec.legend.clone(),
+        title: None,
     })
 }
 

@@ -101,6 +101,8 @@ pub struct ForestData {
     pub footer: Vec<String>,
     /// Explanations of flag codes: (code, meaning).
     pub legend: Vec<(String, String)>,
+    /// Title above the plot (none by default; `--title`).
+    pub title: Option<String>,
 }
 
 /// A positioned piece of text (y is the baseline).
@@ -576,8 +578,24 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
     let clamp = |v: f64| v.clamp(x_min, x_max);
     let base = |y: i32| y + (fs * 0.31).round() as i32;
 
-    // --- header.
-    let y = MARGIN + rh / 2;
+    // --- title (optional) and header.
+    let mut title = None;
+    let title_h = match &data.title {
+        Some(t) => {
+            let size = size::HEADING;
+            title = Some(TextItem {
+                x: MARGIN,
+                y: MARGIN + size.round() as i32,
+                text: t.clone(),
+                size,
+                bold: true,
+                anchor: Anchor::Left,
+            });
+            (size * 1.9).round() as i32
+        }
+        None => 0,
+    };
+    let y = MARGIN + title_h + rh / 2;
     let hb = base(y);
     let head = |x: i32, text: &str, anchor: Anchor| TextItem {
         x,
@@ -587,7 +605,8 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
         bold: true,
         anchor,
     };
-    let mut header = vec![head(label_x, "Study", Anchor::Left)];
+    let mut header: Vec<TextItem> = title.into_iter().collect();
+    header.push(head(label_x, "Study", Anchor::Left));
     if let Some(fx) = flags_x {
         header.push(head(fx, "Flags", Anchor::Left));
     }

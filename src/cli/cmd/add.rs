@@ -264,6 +264,7 @@ fn rerun(path: &Path, change: &Change, dir: &Path, wait: &WaitArg) -> anyhow::Re
         path,
         Input::default(),
         &Settings::default(),
+        &super::report::Look::default(),
         dir,
         wait.duration(),
     )?;

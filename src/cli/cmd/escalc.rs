@@ -1,10 +1,11 @@
 //! `spotmeta escalc [FILE]`: compute yi and vi per row (metafor `escalc`) and
-//! print or export them as a table (text, CSV or JSON).
+//! print or export the input table with them added (text, CSV or JSON), so
+//! moderators are kept as `escalc(data=)` keeps them.
 
 use crate::cli::args::{Format, InputArgs, TableOutputArgs};
 use clap::Args;
 use spotmeta::data::Table;
-use spotmeta::escalc::table::effects;
+use spotmeta::escalc::table::{EscalcData, effects};
 use spotmeta::output::text::escalc as escalc_text;
 
 /// Arguments of `spotmeta escalc`.
@@ -20,11 +21,13 @@ pub struct EscalcArgs {
 pub fn run(a: EscalcArgs) -> anyhow::Result<()> {
     let path = a.input.path();
     let input = a.input.input();
-    let rows = effects(&Table::read(&path)?, &input.source, input.slab.as_deref())?;
+    let table = Table::read(&path)?;
+    let rows = effects(&table, &input.source, input.slab.as_deref())?;
+    let data = EscalcData::new(&table, rows);
     let text = match a.output.format {
-        Format::Json => spotmeta::output::json::document("escalc", &rows)?,
-        Format::Csv => escalc_text::csv(&rows)?,
-        Format::Text => escalc_text::render(&rows),
+        Format::Json => spotmeta::output::json::document("escalc", &data.rows)?,
+        Format::Csv => escalc_text::csv(&data)?,
+        Format::Text => escalc_text::render(&data),
     };
     super::emit(&a.output.output(), &text, &[&path])
 }

@@ -1,16 +1,17 @@
 //! `spotmeta forest [FILE] --out F`: draw a forest plot (PNG or SVG). For the
 //! spot-reduction dataset (the default) it draws the primary analysis; for any
 //! other table the model chosen with the same options as `rma`. `--by COL`
-//! adds subgroups with their own diamonds; `--rob` a risk-of-bias
-//! traffic-light column.
+//! adds subgroups with their own diamonds and the test for subgroup
+//! differences; `--rob` a risk-of-bias traffic-light column. Its
+//! presentation options ([`PresentationArgs`]) are `report`'s too.
 
 use crate::cli::args::{InputArgs, ModelArgs, PrimaryRulesArgs, review_rules};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
 use spotmeta::data::io::write_output;
-use spotmeta::output::figures::{forest_of, plot_warning, rob_of_drawn};
+use spotmeta::output::figures::{Presentation, plot_warning, rob_of_drawn};
 use spotmeta::output::forest::{forest_png, forest_svg};
-use spotmeta::output::layout::{ForestStyle, forest_layout};
+use spotmeta::output::layout::forest_layout;
 use spotmeta::review::{self, Findings, Plan, Settings};
 use std::path::{Path, PathBuf};
 
@@ -32,20 +33,13 @@ pub struct ForestArgs {
     model: ModelArgs,
     #[command(flatten)]
     rules: PrimaryRulesArgs,
-    /// Column whose values define subgroups (each gets a heading and a diamond).
-    #[arg(long, value_name = "COL")]
-    by: Option<String>,
-    /// Axis label; " · " splits it into left and right halves around zero.
-    #[arg(long)]
-    xlab: Option<String>,
+    #[command(flatten)]
+    look: PresentationArgs,
     /// On the spot dataset, plot the one-outcome-per-cohort analysis even when
     /// the all-outcomes three-level model is the primary analysis (it is
     /// once it runs with enough studies and CR2 df; see --min-clusters).
     #[arg(long)]
     one_per_study: bool,
-    /// Image width in pixels (the height grows with the number of rows).
-    #[arg(long, default_value_t = 1200, value_parser = clap::value_parser!(u32).range(600..=4000))]
-    width: u32,
     /// Output format: png or svg (default: from the extension of --out).
     #[arg(long, value_enum)]
     format: Option<ImageFormat>,
@@ -59,6 +53,38 @@ pub struct ForestArgs {
     /// Output image file, .png or .svg (written atomically).
     #[arg(long, short, value_name = "FILE")]
     out: PathBuf,
+}
+
+/// The presentation options `forest` and `report` share (one struct, so
+/// their names and meanings cannot drift apart).
+#[derive(Debug, Clone, Args)]
+pub struct PresentationArgs {
+    /// Column whose values define subgroups: each gets a heading and a
+    /// diamond, and the footer gives the test for subgroup differences (Q_M).
+    #[arg(long, value_name = "COL")]
+    pub by: Option<String>,
+    /// Axis label of the forest plot; " · " splits it into left and right
+    /// halves around zero.
+    #[arg(long, value_name = "TEXT")]
+    pub xlab: Option<String>,
+    /// Title: above the forest plot (`forest`), or of the report page and
+    /// summary.md (`report`).
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
+    /// Width of the forest plot in pixels (the height grows with the rows).
+    #[arg(long, value_name = "PX", default_value_t = 1200, value_parser = clap::value_parser!(u32).range(600..=4000))]
+    pub width: u32,
+}
+
+impl PresentationArgs {
+    /// The library's presentation options.
+    pub fn presentation(&self) -> Presentation {
+        Presentation {
+            xlab: self.xlab.clone(),
+            title: self.title.clone(),
+            width: self.width,
+        }
+    }
 }
 
 /// Colours of the risk-of-bias plots (robvis's two palettes).
@@ -117,13 +143,14 @@ pub fn run(a: ForestArgs) -> anyhow::Result<()> {
     settings.check()?;
     let plan = Plan {
         one_per_study: a.one_per_study,
-        subgroups: a.by.clone(),
+        subgroups: a.look.by.clone(),
         ..Plan::forest()
     };
     let f = review::run(a.input.load()?, &settings, &plan)?;
     warn(&f);
-    let forest = forest_of(&f, a.xlab.as_deref())?;
-    let layout = forest_layout(&forest, &ForestStyle { width: a.width });
+    let look = a.look.presentation();
+    let forest = look.forest(&f)?;
+    let layout = forest_layout(&forest, &look.style());
     let bytes = if a.rob {
         use spotmeta::output::rob::{forest_rob_png, forest_rob_svg, traffic_light};
         let rob: Vec<_> = rob_of_drawn(&f, &forest)?

@@ -24,7 +24,7 @@ pub use sentences::{all_outcomes_sentence, console_line, left_out_summary, poole
 
 use super::albatross::{AlbatrossLayout, albatross_data, albatross_layout, albatross_png};
 use super::bayes::{BayesSummary, shrunken_forest_group};
-use super::figures::forest_of;
+use super::figures::{Presentation, forest_of};
 use super::forest::{forest_png, forest_svg};
 use super::funnel::{FunnelData, funnel_layout, funnel_png, small_study_notes};
 use super::json::RmaSummary;
@@ -35,6 +35,7 @@ use crate::analysis::multilevel_primary::AllOutcomes;
 use crate::analysis::primary::{LeftOut, UsedRow};
 use crate::analysis::rules::{ReviewRules, k_clause};
 use crate::analysis::sensitivity::Sensitivity;
+use crate::analysis::subgroup::subgroup_qm;
 use crate::analysis::vote::VoteCount;
 use crate::error::{Error, Result};
 use crate::escalc::spot::{SPOT_EFFECT_LABEL, SPOT_METRIC_LABEL};
@@ -136,6 +137,59 @@ pub struct ReportInput {
     pub bayes: Option<BayesSummary>,
     /// The small-k rules the analyses were run under (stated in the methods).
     pub rules: ReviewRules,
+    /// Width of `forest.png` / `forest.svg` in pixels (the page's forest
+    /// spans the page).
+    pub forest_width: u32,
+    /// metafor's test for subgroup differences when the forest plot is
+    /// grouped (`--by`; the `subgroup_test` key of results.json).
+    pub subgroup_test: Option<SubgroupTest>,
+}
+
+/// The test for subgroup differences of a grouped report, as
+/// `results.json` gives it: Q_M of `rma(yi, vi, mods = ~ factor(by))`
+/// ([`subgroup_qm`]) with the report's estimator and test.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SubgroupTest {
+    /// The grouping column.
+    pub by: String,
+    /// Number of subgroups.
+    pub groups: usize,
+    /// Q_M (an F statistic under Knapp–Hartung).
+    #[serde(rename = "QM")]
+    pub qm: f64,
+    /// Its degrees of freedom: [G − 1, k − G] under Knapp–Hartung, else
+    /// [G − 1, null].
+    #[serde(rename = "QM_df")]
+    pub qm_df: (usize, Option<usize>),
+    /// Its p-value.
+    #[serde(rename = "QM_pval")]
+    pub qm_pval: f64,
+    /// The residual τ², shared by the subgroups.
+    pub tau2: f64,
+}
+
+impl SubgroupTest {
+    /// The test for the pooled rows of `f` grouped by its plan's subgroup
+    /// column; `None` when ungrouped, when the forest plot is the
+    /// three-level model's (Q_M would need `rma.mv` with moderators), or
+    /// when it cannot be computed (one subgroup, k ≤ G).
+    pub fn of(f: &Findings) -> Option<SubgroupTest> {
+        let by = f.plan.subgroups.clone()?;
+        let keys = f.subgroups.as_ref()?;
+        let (yi, vi) = (f.rows.yi(), f.rows.vi());
+        if f.forest_three_level().is_some() || keys.len() != yi.len() {
+            return None;
+        }
+        let t = subgroup_qm(&yi, &vi, keys, &f.opts).ok()?;
+        Some(SubgroupTest {
+            by,
+            groups: t.groups,
+            qm: t.qm,
+            qm_df: t.qm_df,
+            qm_pval: t.qm_pval,
+            tau2: t.tau2,
+        })
+    }
 }
 
 impl ReportInput {
@@ -150,6 +204,27 @@ impl ReportInput {
     /// [`Error::Unsupported`] when `f`'s rows were not pooled; as
     /// [`forest_of`] otherwise.
     pub fn new(f: &Findings) -> Result<ReportInput> {
+        ReportInput::presented(f, &Presentation::default())
+    }
+
+    /// [`ReportInput::new`] with the presentation options of `spotmeta
+    /// forest`: the forest plot's axis label and width, and the report's
+    /// title (page and `summary.md`).
+    ///
+    /// # Errors
+    ///
+    /// As [`ReportInput::new`].
+    pub fn presented(f: &Findings, p: &Presentation) -> Result<ReportInput> {
+        let mut input = ReportInput::build(f, p)?;
+        if let Some(t) = &p.title {
+            input.title = t.clone();
+        }
+        input.forest_width = p.width;
+        input.subgroup_test = SubgroupTest::of(f);
+        Ok(input)
+    }
+
+    fn build(f: &Findings, p: &Presentation) -> Result<ReportInput> {
         let pooled = f
             .pooled
             .as_ref()
@@ -162,7 +237,7 @@ impl ReportInput {
         let rules = f.settings.rules;
         Ok(match &f.rows {
             EffectRows::Spot(sel) => {
-                let mut forest = forest_of(f, None)?;
+                let mut forest = forest_of(f, p.xlab.as_deref())?;
                 // The Bayesian model of the same rows (issue #16), with its
                 // shrinkage block in the report's forest plot.
                 let bayes = f.bayes.as_ref().map(|b| {
@@ -210,10 +285,12 @@ impl ReportInput {
                     vote: f.vote.clone(),
                     all_outcomes: f.all_outcomes.clone(),
                     rules,
+                    forest_width: p.width,
+                    subgroup_test: None,
                 }
             }
             EffectRows::Table(effects) => {
-                let forest = forest_of(f, None)?;
+                let forest = forest_of(f, p.xlab.as_deref())?;
                 let rows: Vec<ReportRow> = f
                     .rows
                     .pooled()
@@ -257,6 +334,8 @@ impl ReportInput {
                     all_outcomes: None,
                     bayes: None,
                     rules,
+                    forest_width: p.width,
+                    subgroup_test: None,
                     forest,
                     fit: pooled.fit,
                     tau2_ci: pooled.tau2_ci,
@@ -275,6 +354,16 @@ impl ReportInput {
 /// As [`ReportInput::new`] and [`build_report`].
 pub fn render(f: &Findings) -> Result<Report> {
     build_report(&ReportInput::new(f)?)
+}
+
+/// [`render`] with the presentation options of `spotmeta forest`
+/// ([`ReportInput::presented`]).
+///
+/// # Errors
+///
+/// As [`render`].
+pub fn render_presented(f: &Findings, p: &Presentation) -> Result<Report> {
+    build_report(&ReportInput::presented(f, p)?)
 }
 
 /// The finished report: file names and their bytes.
@@ -328,7 +417,12 @@ impl Report {
 /// Compute every file of the report (nothing is written).
 pub fn build_report(input: &ReportInput) -> Result<Report> {
     let fit = &input.fit;
-    let forest_l = forest_layout(&input.forest, &ForestStyle { width: 1200 });
+    let forest_l = forest_layout(
+        &input.forest,
+        &ForestStyle {
+            width: input.forest_width,
+        },
+    );
     let forest_svg_text = forest_svg(&forest_l)?;
     let (yi, vi): (Vec<f64>, Vec<f64>) = input.rows.iter().map(|r| (r.yi, r.vi)).unzip();
     let mut funnel_d = FunnelData {
@@ -435,6 +529,12 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
         serde_json::to_value(RmaSummary::new(fit, input.tau2_ci.as_ref())).map_err(json_err)?;
     if let (Some(obj), serde_json::Value::Object(s)) = (v.as_object_mut(), summary) {
         obj.extend(s);
+        if let Some(t) = &input.subgroup_test {
+            obj.insert(
+                "subgroup_test".into(),
+                serde_json::to_value(t).map_err(json_err)?,
+            );
+        }
         obj.insert("used".into(), input.used_json.clone());
         obj.insert(
             "left_out".into(),
