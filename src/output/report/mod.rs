@@ -186,7 +186,7 @@ impl ReportInput {
                     dataset,
                     n_rows: f.dataset.n_rows(),
                     n_studies_pooled: Some(sel.studies()),
-                    search_date: f.settings.search_date.clone(),
+                    search_date: f.search_date(),
                     spot: true,
                     effect_label: SPOT_METRIC_LABEL.into(),
                     measure_text: format!(
