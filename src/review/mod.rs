@@ -181,23 +181,23 @@ pub fn run(dataset: Dataset, settings: &Settings, plan: &Plan) -> Result<Finding
             settings.model.test.is_some(),
         )?);
     }
-    if plan.appraisal {
-        if let Some(ds) = &f.dataset.spot {
-            let rec = review_path(f.dataset.path());
-            if rec.is_file() {
-                f.review = Some(ReviewRecord::load(&rec)?);
-            }
-            if let (EffectRows::Spot(sel), Some(p)) = (&f.rows, &f.pooled) {
-                let pa = PrimaryAnalysis {
-                    selection: sel.clone(),
-                    fit: p.fit,
-                    tau2_ci: p.tau2_ci,
-                    tau2_ci_why: p.tau2_ci_why.clone(),
-                };
-                let input = spot_grade_input(ds, &pa, &settings.confounds);
-                let grade = grade(&input, &GradeOptions::default())?;
-                f.grade = Some(GradeFindings { input, grade });
-            }
+    if plan.appraisal
+        && let Some(ds) = &f.dataset.spot
+    {
+        let rec = review_path(f.dataset.path());
+        if rec.is_file() {
+            f.review = Some(ReviewRecord::load(&rec)?);
+        }
+        if let (EffectRows::Spot(sel), Some(p)) = (&f.rows, &f.pooled) {
+            let pa = PrimaryAnalysis {
+                selection: sel.clone(),
+                fit: p.fit,
+                tau2_ci: p.tau2_ci,
+                tau2_ci_why: p.tau2_ci_why.clone(),
+            };
+            let input = spot_grade_input(ds, &pa, &settings.confounds);
+            let grade = grade(&input, &GradeOptions::default())?;
+            f.grade = Some(GradeFindings { input, grade });
         }
     }
     Ok(findings)

@@ -63,8 +63,9 @@ impl ModelChoice {
 }
 
 /// Everything a review is run under (unchecked; [`super::run`] checks what
-/// it uses).
-#[derive(Debug, Clone, PartialEq)]
+/// it uses). The default is the review's own settings, with no search-date
+/// override.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Settings {
     /// The model of every fit.
     pub model: ModelChoice,
@@ -81,20 +82,6 @@ pub struct Settings {
     /// Date of the last literature search, overriding the one of the
     /// review record beside the dataset ([`super::Findings::search_date`]).
     pub search_date: Option<String>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            model: ModelChoice::default(),
-            rules: ReviewRules::default(),
-            confounds: ConfoundOptions::default(),
-            spot: SpotOptions::default(),
-            bayes: BayesOptions::default(),
-            // The date lives in the review record (review.toml).
-            search_date: None,
-        }
-    }
 }
 
 impl Settings {
