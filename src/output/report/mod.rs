@@ -464,25 +464,31 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
         Some(l) => forest_rob_svg(l)?,
         None => forest_svg(&forest_l)?,
     };
-    let rob_summary_png = input
-        .rob
-        .as_ref()
-        .filter(|r| !r.items.is_empty())
-        .map(|r| {
-            summary_png(&summary_layout(
-                &r.items,
-                r.weighted,
-                Palette::Cochrane,
-                1000,
-                &r.note,
-            ))
-        })
-        .transpose()?;
-    let prisma_png_bytes = input
-        .prisma
-        .as_ref()
-        .map(|fl| prisma_png(&prisma_layout(fl, &PrismaStyle::default())))
-        .transpose()?;
+    // The risk-of-bias bars and the PRISMA flow, encoded on the albatross
+    // thread below.
+    let rob_summary_png = || {
+        input
+            .rob
+            .as_ref()
+            .filter(|r| !r.items.is_empty())
+            .map(|r| {
+                summary_png(&summary_layout(
+                    &r.items,
+                    r.weighted,
+                    Palette::Cochrane,
+                    1000,
+                    &r.note,
+                ))
+            })
+            .transpose()
+    };
+    let prisma_png_bytes = || {
+        input
+            .prisma
+            .as_ref()
+            .map(|fl| prisma_png(&prisma_layout(fl, &PrismaStyle::default())))
+            .transpose()
+    };
     let (yi, vi): (Vec<f64>, Vec<f64>) = input.rows.iter().map(|r| (r.yi, r.vi)).unzip();
     let mut funnel_d = FunnelData {
         yi,
@@ -549,10 +555,17 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
         },
     );
     // PNG encoding dominates the run time: encode the page on a second thread
-    // while this one encodes the forest and funnel plots (same bytes either way).
-    let (report_png, forest_png_bytes, funnel_png_bytes, alb_png) = std::thread::scope(|sc| {
+    // and the albatross, risk-of-bias and PRISMA figures on a third while
+    // this one encodes the forest and funnel plots (same bytes either way).
+    let (report_png, forest_png_bytes, funnel_png_bytes, small_pngs) = std::thread::scope(|sc| {
         let page = sc.spawn(|| page.png());
-        let alb = sc.spawn(|| alb_l.as_ref().map(albatross_png).transpose());
+        let alb = sc.spawn(|| {
+            (
+                alb_l.as_ref().map(albatross_png).transpose(),
+                rob_summary_png(),
+                prisma_png_bytes(),
+            )
+        });
         let forest = match &forest_rob {
             Some(l) => forest_rob_png(l),
             None => forest_png(&forest_l),
@@ -560,10 +573,12 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
         let funnel = funnel_png(&funnel_l);
         (page.join(), forest, funnel, alb.join())
     });
-    let alb_png = alb_png.map_err(|_| Error::Render {
-        what: "albatross plot (PNG)".into(),
+    let (alb_png, rob_summary_png, prisma_png_bytes) = small_pngs.map_err(|_| Error::Render {
+        what: "albatross, risk-of-bias and PRISMA plots (PNG)".into(),
         message: "the drawing thread panicked".into(),
-    })??;
+    })?;
+    let (alb_png, rob_summary_png, prisma_png_bytes) =
+        (alb_png?, rob_summary_png?, prisma_png_bytes?);
     let report_png = report_png.map_err(|_| Error::Render {
         what: "report (PNG)".into(),
         message: "the drawing thread panicked".into(),
