@@ -255,6 +255,54 @@ fn check_passes_on_the_bundled_dataset_and_fails_on_a_broken_one() {
 }
 
 #[test]
+fn check_validates_the_review_record_beside_the_dataset() {
+    // datasets/README.md §13: check_review's rules, reported by `check`
+    // at review.toml:line:column in the same report as the dataset's.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("spot_reduction.csv");
+    fs::copy(common::dataset("spot_reduction.csv"), &csv).unwrap();
+    let record = fs::read_to_string(common::dataset("review.toml")).unwrap();
+    let toml = dir.path().join("review.toml");
+    fs::write(&toml, &record).unwrap();
+    spotmeta()
+        .arg("check")
+        .arg(&csv)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0 error(s)"));
+    // An impossible search date: the record's error fails the check.
+    let line = record
+        .lines()
+        .position(|l| l.starts_with("date = "))
+        .unwrap()
+        + 1;
+    fs::write(
+        &toml,
+        record.replacen("date = \"2026-11-23\"", "date = \"2026-13-40\"", 1),
+    )
+    .unwrap();
+    spotmeta()
+        .arg("check")
+        .arg(&csv)
+        .assert()
+        .failure()
+        .stdout(predicate::str::contains(format!(
+            "review.toml:{line}:8: error: search date \"2026-13-40\""
+        )));
+    // A record that does not parse is one error at the parser's place.
+    fs::write(&toml, "[search]\ndate = \n").unwrap();
+    spotmeta()
+        .arg("check")
+        .arg(&csv)
+        .assert()
+        .failure()
+        .stdout(predicate::str::contains("review.toml:2:"));
+    // Without a record there is nothing more to check.
+    fs::remove_file(&toml).unwrap();
+    spotmeta().arg("check").arg(&csv).assert().success();
+}
+
+#[test]
 fn unknown_method_is_refused_with_the_allowed_values() {
     spotmeta()
         .arg("rma")

@@ -388,7 +388,7 @@ fn every_step_prints_its_rule_and_reason() {
 #[test]
 fn bundled_evidence_is_very_low_and_says_why() {
     use spotmeta::analysis::confounds::ConfoundOptions;
-    use spotmeta::analysis::grade::{spot_grade_input, unrecorded};
+    use spotmeta::analysis::grade::spot_grade_input;
     use spotmeta::analysis::primary::primary_analysis;
     use spotmeta::escalc::spot::SpotOptions;
     use spotmeta::{Method, RmaOptions, TestKind};
@@ -401,7 +401,15 @@ fn bundled_evidence_is_very_low_and_says_why() {
     .check()
     .unwrap();
     let pa = primary_analysis(&ds, &SpotOptions::default(), &opts).unwrap();
-    let input = spot_grade_input(&ds, &pa, &ConfoundOptions::default(), &unrecorded);
+    let input = spot_grade_input(&ds, &pa, &ConfoundOptions::default());
+    // Walts 2008 is assessed with ROBINS-I (codebook §12): not randomised,
+    // its overall judgement read from the rob_* columns, not a default.
+    assert!(
+        input
+            .studies
+            .iter()
+            .all(|s| s.randomisation == spotmeta::analysis::grade::Randomisation::NotRandomised)
+    );
     let g = grade(&input, &GradeOptions::default()).unwrap();
     assert_eq!(g.start, Certainty::Low);
     assert_eq!(g.certainty, Certainty::VeryLow);

@@ -18,8 +18,9 @@ const FILES: [&str; 6] = [
     "summary.md",
 ];
 
-/// Written for the spot-reduction dataset only.
-const SPOT_FILES: [&str; 1] = ["albatross.png"];
+/// Written for the spot-reduction dataset only (the risk-of-bias summary
+/// and, with the review record beside it, the PRISMA flow: issue #17).
+const SPOT_FILES: [&str; 3] = ["albatross.png", "rob_summary.png", "prisma.png"];
 
 /// Run `spotmeta report [FILE]` from the repository root into a fresh
 /// directory; the directory and its parsed results.json.
@@ -67,7 +68,22 @@ fn report_json_has_the_rma_keys_and_the_rows() {
     }
     // 47 rows since the device trials Yang 2008 and Choi 2018 were added (issue #16).
     assert_eq!(v["rows"], 47);
+    // From datasets/review.toml, not from code (#17).
     assert_eq!(v["search_date"], "2026-11-23");
+    // GRADE (#17): very low. Walts 2008 is assessed with ROBINS-I (starts at
+    // low) with no information overall, and the CI [−0.18, 0.14] includes 0
+    // (the rules: tests/grade.rs).
+    let sof = &v["sof"][0];
+    assert_eq!(sof["certainty"], "very_low");
+    assert!(
+        sof["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().starts_with("risk of bias")),
+        "{sof}"
+    );
+    assert!(v["prisma"]["included_studies"] == 17);
     assert_eq!(
         v["used"].as_array().unwrap().len() + v["left_out"].as_array().unwrap().len(),
         47

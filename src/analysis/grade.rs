@@ -20,7 +20,7 @@
 //! |---|---|---|
 //! | risk of bias | studies at high risk or some concerns carry ≥ `rob_serious_share` of the weight (`no_information` counts as `no_information_as`, default some concerns) | studies at high risk carry ≥ `rob_very_serious_share` |
 //! | inconsistency | any of: I² ≥ `i2_serious`; the prediction interval includes 0 while the CI does not; study CIs exclude 0 in opposite directions | I² ≥ `i2_very_serious` and one of the other two signals |
-//! | indirectness | studies with any indirectness signal (region-prone population, girth instead of fat, a high-severity energy-expenditure confound) carry ≥ `indirect_serious_share` | studies with two or more kinds carry ≥ `indirect_serious_share` |
+//! | indirectness | studies with any indirectness signal (region-prone population, girth instead of fat, a high-severity energy-expenditure confound, counted only for a study without a risk-of-bias assessment because RoB D2 already carries it) carry ≥ `indirect_serious_share` | studies with two or more kinds carry ≥ `indirect_serious_share` |
 //! | imprecision | the CI includes one of −δ, 0, +δ (δ = `smallest_worthwhile`), or the participants fall short of the optimal information size | the CI includes both −δ and +δ |
 //! | publication bias | k ≥ `pub_bias_min_k` studies and Egger's regression test gives p < `pub_bias_alpha` | — |
 //!
@@ -46,7 +46,7 @@
 use crate::analysis::confounds::{self, ConfoundOptions, Severity};
 use crate::analysis::primary::PrimaryAnalysis;
 use crate::analysis::regtest::{RegtestModel, regtest};
-use crate::data::{AssessmentMethod, SpotDataset, SpotRow};
+use crate::data::{AssessmentMethod, RobJudgement, RobTool, SpotDataset};
 use crate::error::{Error, Result};
 use crate::model::RmaOptions;
 use serde::Serialize;
@@ -907,27 +907,36 @@ fn publication_bias(input: &GradeInput, o: &GradeOptions) -> Judged {
     }
 }
 
-/// The per-study design facts the dataset does not hold yet (randomisation,
-/// overall risk of bias): a function of the row, so the risk-of-bias columns
-/// can feed GRADE when they exist. [`unrecorded`] says "not recorded" for
-/// every row.
-pub type Appraisal<'a> = &'a dyn Fn(&SpotRow) -> (Randomisation, RobOverall);
-
-/// Randomisation not recorded, risk of bias `no_information`: what the
-/// dataset supports until it records them.
-pub fn unrecorded(_: &SpotRow) -> (Randomisation, RobOverall) {
-    (Randomisation::NotRecorded, RobOverall::NoInformation)
+/// GRADE's risk-of-bias scale from a RoB 2 or ROBINS-I judgement:
+/// ROBINS-I's moderate counts as some concerns, serious and critical as
+/// high (Schünemann et al. 2019, *J Clin Epidemiol* 111:105–114: ROBINS-I
+/// judgements map onto GRADE's risk-of-bias levels).
+pub fn rob_overall(j: RobJudgement) -> RobOverall {
+    match j {
+        RobJudgement::Low => RobOverall::Low,
+        RobJudgement::SomeConcerns | RobJudgement::Moderate => RobOverall::SomeConcerns,
+        RobJudgement::High | RobJudgement::Serious | RobJudgement::Critical => RobOverall::High,
+        RobJudgement::NoInformation => RobOverall::NoInformation,
+    }
 }
 
 /// The GRADE input of the spot dataset's primary analysis: one
-/// [`GradeStudy`] per pooled row, weighted as in the fit, with the
-/// indirectness signals read from the confound flags (`REGION_PRONE`,
-/// high-severity `EE_*`) and the method (circumference = girth).
+/// [`GradeStudy`] per pooled row, weighted as in the fit.
+///
+/// - Randomisation and risk of bias come from the row's risk-of-bias
+///   columns ([`crate::analysis::rob::assess`]): `rob_tool = rob2` is
+///   randomised, `robins_i` is not; the overall judgement maps through
+///   [`rob_overall`]. A row without `rob_tool` is "not recorded" (counted as
+///   non-randomised) with no information.
+/// - Indirectness signals come from the confound flags (`REGION_PRONE`,
+///   high-severity `EE_*`) and the method (circumference = girth). An
+///   energy-expenditure flag already feeds the RoB deviations domain (D2) of
+///   an assessed row, so it counts as indirectness only for a row without a
+///   risk-of-bias assessment: the same flag never takes two levels off.
 pub fn spot_grade_input(
     ds: &SpotDataset,
     pa: &PrimaryAnalysis,
     flag_opts: &ConfoundOptions,
-    appraise: Appraisal<'_>,
 ) -> GradeInput {
     let fit = &pa.fit;
     let studies = pa
@@ -937,7 +946,14 @@ pub fn spot_grade_input(
         .filter_map(|u| {
             let row = ds.rows.iter().find(|r| r.line == u.line)?;
             let flags = confounds::flags(row, Some(&u.effect), flag_opts);
-            let (randomisation, rob) = appraise(row);
+            let assessment = crate::analysis::rob::assess(row, &flags);
+            let (randomisation, rob) = match &assessment {
+                Some(a) if a.tool == RobTool::Rob2 => {
+                    (Randomisation::Randomised, rob_overall(a.overall))
+                }
+                Some(a) => (Randomisation::NotRandomised, rob_overall(a.overall)),
+                None => (Randomisation::NotRecorded, RobOverall::NoInformation),
+            };
             Some(GradeStudy {
                 label: u.label.clone(),
                 study_id: u.study_id.clone(),
@@ -949,9 +965,10 @@ pub fn spot_grade_input(
                 n: u.n,
                 region_prone: flags.iter().any(|f| f.code == "REGION_PRONE"),
                 girth: row.method == Some(AssessmentMethod::Circumference),
-                ee_confound: flags
-                    .iter()
-                    .any(|f| f.is_ee() && f.severity == Severity::High),
+                ee_confound: assessment.is_none()
+                    && flags
+                        .iter()
+                        .any(|f| f.is_ee() && f.severity == Severity::High),
             })
         })
         .collect();

@@ -22,13 +22,16 @@ pub struct SofRow {
     pub participants_missing: usize,
     /// The effect measure, e.g. "SMD".
     pub measure: String,
-    /// Pooled estimate.
+    /// Pooled estimate (`beta` in JSON, as in every spotmeta document).
+    #[serde(rename = "beta")]
     pub estimate: f64,
     /// Lower CI limit.
     pub ci_lb: f64,
     /// Upper CI limit.
     pub ci_ub: f64,
-    /// CI level as a fraction, e.g. 0.95.
+    /// CI level as a fraction, e.g. 0.95 (in percent in JSON, as in every
+    /// spotmeta document).
+    #[serde(serialize_with = "level_in_percent")]
     pub level: f64,
     /// The certainty.
     pub certainty: Certainty,
@@ -38,6 +41,11 @@ pub struct SofRow {
     pub reasons: Vec<String>,
     /// The one-sentence explanation.
     pub sentence: String,
+}
+
+/// A level held as a fraction, written in percent (the schema's one unit).
+fn level_in_percent<S: serde::Serializer>(level: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(level * 100.0)
 }
 
 /// A Summary of Findings row from a GRADE rating and its input.

@@ -10,10 +10,12 @@ use super::settings::Settings;
 use crate::analysis::Tau2Ci;
 use crate::analysis::confounds::RowFlags;
 use crate::analysis::diagnostics::{Diagnostics, Outcome};
+use crate::analysis::grade::{Grade, GradeInput};
 use crate::analysis::multilevel_primary::{AllOutcomes, ThreeLevel};
 use crate::analysis::primary::Selection;
 use crate::analysis::sensitivity::Sensitivity;
 use crate::analysis::vote::VoteCount;
+use crate::data::review::ReviewRecord;
 use crate::escalc::table::TableEffect;
 use crate::model::bayes::BayesFit;
 use crate::model::{Method, RmaFit, ValidRmaOptions};
@@ -228,6 +230,22 @@ pub struct Findings {
     pub subgroups: Option<Vec<String>>,
     /// The model `plan.models` asked for.
     pub models: Option<ModelFit>,
+    /// Spot dataset: the review record beside the dataset, when there is
+    /// one (`plan.appraisal`).
+    pub review: Option<ReviewRecord>,
+    /// Spot dataset: GRADE certainty of the primary outcome
+    /// (`plan.appraisal`).
+    pub grade: Option<GradeFindings>,
+}
+
+/// GRADE certainty of the primary outcome, with the input it was derived
+/// from (the Summary of Findings table needs both).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GradeFindings {
+    /// Per-study signals and the pooled fit, as GRADE sees them.
+    pub input: GradeInput,
+    /// The rating, step by step.
+    pub grade: Grade,
 }
 
 impl Findings {
@@ -239,6 +257,15 @@ impl Findings {
             .as_ref()
             .filter(|a| a.primary && !self.plan.one_per_study)
             .and_then(|a| a.result.done())
+    }
+
+    /// Date of the last literature search: the settings' override, else
+    /// the review record's (None for a table without one).
+    pub fn search_date(&self) -> Option<String> {
+        self.settings
+            .search_date
+            .clone()
+            .or_else(|| self.review.as_ref().map(|r| r.search.date.value.clone()))
     }
 
     /// The headline of the primary analysis ([`Headline::primary`]), when

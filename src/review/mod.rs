@@ -8,9 +8,9 @@
 //! | step | what | where |
 //! |---|---|---|
 //! | load | the spot-reduction dataset (typed, checked) or a plain table | [`Dataset`] |
-//! | settings | model, small-k rules, confound thresholds, Bayesian priors, search date | [`Settings`] |
+//! | settings | model, small-k rules, confound thresholds, Bayesian priors, a search-date override | [`Settings`] |
 //! | plan | which analyses this run computes | [`Plan`] |
-//! | run | effect sizes, pooled fit, three-level model, flags, sensitivity, vote, Bayes, diagnostics | [`run`] → [`Findings`] |
+//! | run | effect sizes, pooled fit, three-level model, flags, sensitivity, vote, Bayes, diagnostics, the review record and GRADE | [`run`] → [`Findings`] |
 //!
 //! The whole report in three calls (plus the write):
 //!
@@ -42,7 +42,7 @@ mod rows;
 mod settings;
 
 pub use dataset::{Dataset, Input};
-pub use findings::{BayesFindings, EffectRows, Findings, Headline, Pooled};
+pub use findings::{BayesFindings, EffectRows, Findings, GradeFindings, Headline, Pooled};
 pub use models::{ModelFit, ModelSpec, Univariate};
 pub use plan::Plan;
 pub use rows::{RowFindings, row_findings};
@@ -51,11 +51,13 @@ pub use settings::{ModelChoice, Settings};
 use crate::analysis::confint_or_why;
 use crate::analysis::confounds::flag_dataset;
 use crate::analysis::diagnostics::diagnose;
+use crate::analysis::grade::{GradeOptions, grade, spot_grade_input};
 use crate::analysis::multilevel_primary::all_outcomes;
-use crate::analysis::primary::select_primary;
+use crate::analysis::primary::{PrimaryAnalysis, select_primary};
 use crate::analysis::sensitivity::sensitivity;
 use crate::analysis::vote::vote_count;
 use crate::data::Table;
+use crate::data::review::{ReviewRecord, review_path};
 use crate::error::{Error, Result};
 use crate::escalc::table::effects;
 use crate::model::bayes::{bayes, sensitivity as bayes_sensitivity};
@@ -108,6 +110,8 @@ pub fn run(dataset: Dataset, settings: &Settings, plan: &Plan) -> Result<Finding
         diagnostics: None,
         subgroups: None,
         models: None,
+        review: None,
+        grade: None,
     };
     let f = &mut findings;
     if let Some(col) = &plan.subgroups {
@@ -176,6 +180,25 @@ pub fn run(dataset: Dataset, settings: &Settings, plan: &Plan) -> Result<Finding
             &opts,
             settings.model.test.is_some(),
         )?);
+    }
+    if plan.appraisal
+        && let Some(ds) = &f.dataset.spot
+    {
+        let rec = review_path(f.dataset.path());
+        if rec.is_file() {
+            f.review = Some(ReviewRecord::load(&rec)?);
+        }
+        if let (EffectRows::Spot(sel), Some(p)) = (&f.rows, &f.pooled) {
+            let pa = PrimaryAnalysis {
+                selection: sel.clone(),
+                fit: p.fit,
+                tau2_ci: p.tau2_ci,
+                tau2_ci_why: p.tau2_ci_why.clone(),
+            };
+            let input = spot_grade_input(ds, &pa, &settings.confounds);
+            let grade = grade(&input, &GradeOptions::default())?;
+            f.grade = Some(GradeFindings { input, grade });
+        }
     }
     Ok(findings)
 }

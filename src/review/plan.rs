@@ -37,6 +37,10 @@ pub struct Plan {
     pub subgroups: Option<String>,
     /// A model fitted on request (`rma --mods`, `--multilevel`, `--robust`).
     pub models: Option<ModelSpec>,
+    /// Spot dataset: the appraisal of the evidence, i.e. the review record
+    /// beside the dataset (search date, PRISMA counts; read when it exists)
+    /// and the GRADE certainty of the primary outcome (needs `pool`).
+    pub appraisal: bool,
 }
 
 impl Plan {
@@ -69,6 +73,7 @@ impl Plan {
             bayes: true,
             bayes_prior_sensitivity: true,
             diagnostics: true,
+            appraisal: true,
             ..Plan::default()
         }
     }

@@ -1,7 +1,7 @@
 //! Review settings as data: the model every fit uses, the small-k rules, the
 //! confound thresholds, how the spot-reduction effect sizes are computed, the
-//! Bayesian model (with the smallest worthwhile effect) and the date of the
-//! last literature search. The command line fills them from its flags; a
+//! Bayesian model (with the smallest worthwhile effect) and an override of
+//! the date of the last literature search. The command line fills them from its flags; a
 //! library user starts from [`Settings::default`], which are the review's
 //! own settings (and `spotmeta report`'s defaults).
 //!
@@ -12,7 +12,7 @@
 //! | `confounds` | [`ConfoundOptions::default`] | thresholds of the confound flags |
 //! | `spot` | [`SpotOptions::default`] | effect sizes of the spot dataset (imputed pre–post r) |
 //! | `bayes` | [`BayesOptions::default`] | priors, credible level, smallest worthwhile effect (0.2) |
-//! | `search_date` | 2026-11-23 | last literature search of the bundled dataset (`datasets/README.md`) |
+//! | `search_date` | None | overrides the search date of the review record beside the dataset (`review.toml`, codebook §13), which is where the date lives |
 
 use crate::analysis::confounds::ConfoundOptions;
 use crate::analysis::rules::ReviewRules;
@@ -63,8 +63,9 @@ impl ModelChoice {
 }
 
 /// Everything a review is run under (unchecked; [`super::run`] checks what
-/// it uses).
-#[derive(Debug, Clone, PartialEq)]
+/// it uses). The default is the review's own settings, with no search-date
+/// override.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Settings {
     /// The model of every fit.
     pub model: ModelChoice,
@@ -78,23 +79,9 @@ pub struct Settings {
     /// The Bayesian random-effects model, with the smallest worthwhile
     /// effect.
     pub bayes: BayesOptions,
-    /// Date of the last literature search of the review's dataset, stated
-    /// in the report of the spot-reduction dataset (a plain table has none).
+    /// Date of the last literature search, overriding the one of the
+    /// review record beside the dataset ([`super::Findings::search_date`]).
     pub search_date: Option<String>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            model: ModelChoice::default(),
-            rules: ReviewRules::default(),
-            confounds: ConfoundOptions::default(),
-            spot: SpotOptions::default(),
-            bayes: BayesOptions::default(),
-            // The codebook's search date (datasets/README.md).
-            search_date: Some("2026-11-23".into()),
-        }
-    }
 }
 
 impl Settings {

@@ -1,11 +1,17 @@
 //! `spotmeta check [FILE]`: validate the spot-reduction dataset against its
 //! codebook and print every problem with line:column; exit ≠ 0 on errors
 //! (warnings alone pass). The risk-of-bias rules that need typed rows run
-//! through `analysis::rob::check`.
+//! through `analysis::rob::check`. When the review record
+//! (`review.toml`, codebook §13) sits beside the dataset, it is checked too
+//! (against the dataset when the dataset loads) and its issues follow the
+//! dataset's in the same report.
 
 use crate::cli::args::{Format, dataset_path};
 use clap::Args;
-use std::path::PathBuf;
+use spotmeta::data::CheckReport;
+use spotmeta::data::review::{check_review, review_path};
+use spotmeta::data::validate::{Issue, Severity};
+use std::path::{Path, PathBuf};
 
 /// Arguments of `spotmeta check`.
 #[derive(Debug, Args)]
@@ -21,7 +27,8 @@ pub struct CheckArgs {
 /// Run `spotmeta check`.
 pub fn run(a: CheckArgs) -> anyhow::Result<()> {
     let path = dataset_path(a.file.as_ref());
-    let report = spotmeta::analysis::rob::check(&path)?;
+    let mut report = spotmeta::analysis::rob::check(&path)?;
+    add_review_issues(&path, &mut report);
     let text = match a.format {
         Format::Json => spotmeta::output::json::document("check", &report)?,
         _ => report.to_string(),
@@ -38,4 +45,51 @@ pub fn run(a: CheckArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Append the issues of the review record beside `dataset`, if there is
+/// one. Its cross-references need the typed dataset, so they are checked
+/// only when the dataset has no errors. A record that cannot be read or
+/// parsed is one error at the place the parser names.
+fn add_review_issues(dataset: &Path, report: &mut CheckReport) {
+    let rec = review_path(dataset);
+    if !rec.is_file() {
+        return;
+    }
+    let ds = if report.is_ok() {
+        spotmeta::data::load_spot(dataset).ok()
+    } else {
+        None
+    };
+    match check_review(&rec, ds.as_ref()) {
+        Ok(issues) => report.issues.extend(issues),
+        Err(e) => report.issues.push(unreadable(&rec, &e)),
+    }
+}
+
+/// The issue for a review record that cannot be read or parsed.
+fn unreadable(rec: &Path, e: &spotmeta::Error) -> Issue {
+    let (line, column, message, fix) = match e {
+        spotmeta::Error::Value {
+            location,
+            message,
+            fix,
+        } => (location.line, location.column, message.clone(), fix.clone()),
+        other => (
+            1,
+            None,
+            other.to_string(),
+            "make the review record readable TOML (codebook §13)".to_string(),
+        ),
+    };
+    Issue {
+        file: rec.to_path_buf(),
+        severity: Severity::Error,
+        line,
+        column,
+        column_name: None,
+        study: None,
+        message,
+        fix,
+    }
 }

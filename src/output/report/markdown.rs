@@ -17,6 +17,7 @@ use crate::escalc::pvalue::{GFromP, PValue};
 use crate::model::RmaFit;
 use crate::output::forest::model_name;
 use crate::output::funnel::small_study_notes;
+use crate::output::sof::sof_markdown;
 use crate::output::style::{level_pct, p_clause};
 use std::fmt::Write as _;
 fn md_escape(s: &str) -> String {
@@ -229,6 +230,7 @@ pub(super) fn summary_markdown(
             let _ = writeln!(t, "\n{}", all_outcomes_row(a));
         }
     }
+    appraisal_markdown(&mut t, input);
     if let Some(b) = &input.bayes {
         let _ = writeln!(
             t,
@@ -281,6 +283,32 @@ pub(super) fn summary_markdown(
     }
     let _ = writeln!(t, "\n## Methods\n\n{}", methods_text(input));
     t
+}
+
+/// The certainty (Summary of Findings, GRADE step by step), risk-of-bias
+/// and PRISMA sections of `summary.md` (spot dataset; issue #17).
+fn appraisal_markdown(t: &mut String, input: &ReportInput) {
+    if let Some((g, sof)) = &input.grade {
+        let _ = writeln!(
+            t,
+            "\n## Certainty of the evidence (GRADE)\n\n{}\n\n### Summary of findings\n\n{}\n### How the certainty was derived\n\nEach step with its rule and the data it was applied to (thresholds: `analysis::grade::GradeOptions`).\n\n```text\n{g}```",
+            sof.sentence,
+            sof_markdown(std::slice::from_ref(sof))
+        );
+    }
+    if let Some(r) = &input.rob {
+        let _ = writeln!(
+            t,
+            "\n## Risk of bias\n\nThe traffic-light column beside the forest plot (forest.png) shows each pooled study's judgements (RoB 2 or ROBINS-I, codebook §12). {}\n\n![Risk-of-bias summary](rob_summary.png)",
+            r.note
+        );
+    }
+    if input.prisma.is_some() {
+        let _ = writeln!(
+            t,
+            "\n## Flow of studies (PRISMA 2020)\n\nFrom the review record `review.toml` beside the dataset and the dataset's statuses; `spotmeta prisma` prints the counts.\n\n![PRISMA 2020 flow diagram](prisma.png)"
+        );
+    }
 }
 
 fn scenario_cells(sc: &Scenario) -> String {

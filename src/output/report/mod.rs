@@ -1,5 +1,10 @@
 //! The one-command report (`spotmeta report`): a one-page `report.png`,
-//! `forest.png`, `forest.svg`, `funnel.png`, `results.json` and `summary.md`.
+//! `forest.png`, `forest.svg`, `funnel.png`, `results.json` and `summary.md`;
+//! for the spot-reduction dataset also `albatross.png`, `rob_summary.png`
+//! (risk of bias, weighted by the pooled model from
+//! [`ROB_WEIGHTED_MIN_STUDIES`] studies up), `prisma.png` (with the review
+//! record beside the dataset) and the traffic-light column beside the forest
+//! plot.
 //!
 //! [`build_report`] computes every file in memory first; [`Report::write`]
 //! then replaces the directory's report files all at once (see
@@ -24,19 +29,28 @@ pub use sentences::{all_outcomes_sentence, console_line, left_out_summary, poole
 
 use super::albatross::{AlbatrossLayout, albatross_data, albatross_layout, albatross_png};
 use super::bayes::{BayesSummary, shrunken_forest_group};
-use super::figures::{Presentation, forest_of};
+use super::figures::{Presentation, forest_of, rob_of_drawn};
 use super::forest::{forest_png, forest_svg};
 use super::funnel::{FunnelData, funnel_layout, funnel_png, small_study_notes};
 use super::json::RmaSummary;
 use super::layout::{ForestData, ForestStyle, forest_layout};
+use super::prisma::{PrismaStyle, prisma_layout, prisma_png};
+use super::rob::{
+    Palette, forest_rob_png, forest_rob_svg, summary_layout, summary_png, traffic_light,
+};
+use super::sof::{SofRow, sof_row};
 use crate::analysis::Tau2Ci;
 use crate::analysis::diagnostics::{Diagnostics, Outcome};
+use crate::analysis::grade::Grade;
 use crate::analysis::multilevel_primary::AllOutcomes;
 use crate::analysis::primary::{LeftOut, UsedRow};
+use crate::analysis::rob::{RobAssessment, assess_dataset};
 use crate::analysis::rules::{ReviewRules, k_clause};
 use crate::analysis::sensitivity::Sensitivity;
 use crate::analysis::subgroup::subgroup_qm;
 use crate::analysis::vote::VoteCount;
+use crate::data::Status;
+use crate::data::review::{Flow, check_record, prisma_flow};
 use crate::error::{Error, Result};
 use crate::escalc::spot::{SPOT_EFFECT_LABEL, SPOT_METRIC_LABEL};
 use crate::model::RmaFit;
@@ -143,6 +157,17 @@ pub struct ReportInput {
     /// metafor's test for subgroup differences when the forest plot is
     /// grouped (`--by`; the `subgroup_test` key of results.json).
     pub subgroup_test: Option<SubgroupTest>,
+    /// GRADE certainty of the primary outcome with its Summary of Findings
+    /// row (spot dataset; issue #17): a sentence in the result panel, a
+    /// section of `summary.md` and the `sof` / `grade` keys of
+    /// `results.json`.
+    pub grade: Option<(Grade, SofRow)>,
+    /// Risk of bias (spot dataset): the traffic-light column of `forest.png`
+    /// and the summary bars of `rob_summary.png`.
+    pub rob: Option<RobFigures>,
+    /// The PRISMA 2020 flow (spot dataset with its review record):
+    /// `prisma.png`.
+    pub prisma: Option<Flow>,
 }
 
 /// The test for subgroup differences of a grouped report, as
@@ -192,6 +217,77 @@ impl SubgroupTest {
     }
 }
 
+/// The risk-of-bias figures of a report.
+#[derive(Debug, Clone)]
+pub struct RobFigures {
+    /// The assessment of each study row of the report's forest plot, in
+    /// drawing order (None: not assessed, e.g. a shrinkage estimate).
+    pub drawn: Vec<Option<RobAssessment>>,
+    /// The assessments the summary bars count, with their weights.
+    pub items: Vec<(RobAssessment, f64)>,
+    /// Whether `items` carry the pooled model's weights (else each counts
+    /// once).
+    pub weighted: bool,
+    /// The note under the bars: which weights, and why.
+    pub note: String,
+}
+
+/// Fewer pooled studies than this and the risk-of-bias summary counts every
+/// assessed included primary outcome once instead of weighting: with one or
+/// two studies the weighted bars show a study, not a body of evidence.
+pub const ROB_WEIGHTED_MIN_STUDIES: usize = 3;
+
+/// The risk-of-bias figures of the spot-reduction review `f`, whose report
+/// draws `forest` (shrinkage block included); `observed` is the forest plot
+/// of the pooled rows alone, whose weights the summary bars take.
+fn rob_figures(f: &Findings, forest: &ForestData, observed: &ForestData) -> Result<RobFigures> {
+    let drawn = rob_of_drawn(f, forest)?
+        .into_iter()
+        .map(|(a, _)| a)
+        .collect();
+    let studies = f.rows.studies().unwrap_or(0);
+    let Some(ds) = &f.dataset.spot else {
+        return Err(Error::Unsupported(
+            "risk of bias needs the spot dataset".into(),
+        ));
+    };
+    if studies >= ROB_WEIGHTED_MIN_STUDIES {
+        let pooled = rob_of_drawn(f, observed)?;
+        let k = pooled.len();
+        let items: Vec<_> = pooled
+            .into_iter()
+            .filter_map(|(a, w)| a.map(|a| (a, w)))
+            .collect();
+        let note = format!(
+            "Weighted by the weights of the pooled model ({} of {k} pooled effects assessed); studies that are not pooled carry no weight.",
+            items.len()
+        );
+        return Ok(RobFigures {
+            drawn,
+            items,
+            weighted: true,
+            note,
+        });
+    }
+    let items: Vec<_> = assess_dataset(ds, &f.settings.confounds)
+        .into_iter()
+        .zip(&ds.rows)
+        .filter(|(_, r)| r.status == Status::Included && r.primary)
+        .filter_map(|(a, _)| a.map(|a| (a, 1.0)))
+        .collect();
+    let note = format!(
+        "Unweighted: the primary analysis pools {} (fewer than {ROB_WEIGHTED_MIN_STUDIES} studies), so every assessed included primary outcome counts once ({} outcomes).",
+        k_clause(f.rows.yi().len(), studies),
+        items.len()
+    );
+    Ok(RobFigures {
+        drawn,
+        items,
+        weighted: false,
+        note,
+    })
+}
+
 impl ReportInput {
     /// What the report of `f` shows: for the spot-reduction dataset the
     /// primary analysis (with the three-level model, the sensitivity
@@ -238,6 +334,7 @@ impl ReportInput {
         Ok(match &f.rows {
             EffectRows::Spot(sel) => {
                 let mut forest = forest_of(f, p.xlab.as_deref())?;
+                let observed = forest.clone();
                 // The Bayesian model of the same rows (issue #16), with its
                 // shrinkage block in the report's forest plot.
                 let bayes = f.bayes.as_ref().map(|b| {
@@ -256,12 +353,35 @@ impl ReportInput {
                         .push(shrunken_forest_group(&b.fit, &summary.shrinkage, &weights));
                     summary
                 });
+                let grade = f.grade.as_ref().map(|g| {
+                    let sof = sof_row(&g.input, &g.grade, SPOT_METRIC_LABEL, pooled.fit.level);
+                    (g.grade.clone(), sof)
+                });
+                let rob = match &f.dataset.spot {
+                    Some(_) if f.plan.appraisal => Some(rob_figures(f, &forest, &observed)?),
+                    _ => None,
+                };
+                let prisma = match (&f.review, &f.dataset.spot) {
+                    (Some(rec), Some(ds)) => {
+                        let issues = check_record(rec, Some(ds));
+                        if let Some(e) = issues.iter().find(|i| i.is_error()) {
+                            return Err(Error::Unsupported(format!(
+                                "the review record has errors (run `spotmeta check`): {e}"
+                            )));
+                        }
+                        Some(prisma_flow(rec, ds, Some((sel.used.len(), sel.studies()))))
+                    }
+                    _ => None,
+                };
                 ReportInput {
+                    grade,
+                    rob,
+                    prisma,
                     title: "Spot reduction: does training a region burn more fat there?".into(),
                     dataset,
                     n_rows: f.dataset.n_rows(),
                     n_studies_pooled: Some(sel.studies()),
-                    search_date: f.settings.search_date.clone(),
+                    search_date: f.search_date(),
                     spot: true,
                     effect_label: SPOT_METRIC_LABEL.into(),
                     measure_text: format!(
@@ -305,6 +425,9 @@ impl ReportInput {
                     })
                     .collect();
                 ReportInput {
+                    grade: None,
+                    rob: None,
+                    prisma: None,
                     title: format!("Meta-analysis of {}", dataset),
                     dataset,
                     n_rows: f.dataset.n_rows(),
@@ -378,12 +501,14 @@ pub struct Report {
 /// Every file name a report can contain: [`Report::write`] replaces these
 /// (a name a new report lacks, such as `albatross.png` for a generic table,
 /// is removed) and keeps any other file of the directory.
-pub const REPORT_FILES: [&str; 7] = [
+pub const REPORT_FILES: [&str; 9] = [
     "report.png",
     "forest.png",
     "forest.svg",
     "funnel.png",
     "albatross.png",
+    "rob_summary.png",
+    "prisma.png",
     "results.json",
     "summary.md",
 ];
@@ -423,7 +548,41 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
             width: input.forest_width,
         },
     );
-    let forest_svg_text = forest_svg(&forest_l)?;
+    // With risk of bias, forest.png/svg carry the traffic-light column
+    // (the layout of `forest --rob`).
+    let forest_rob = input
+        .rob
+        .as_ref()
+        .map(|r| traffic_light(&forest_l, &r.drawn, Palette::Cochrane));
+    let forest_svg_text = match &forest_rob {
+        Some(l) => forest_rob_svg(l)?,
+        None => forest_svg(&forest_l)?,
+    };
+    // The risk-of-bias bars and the PRISMA flow, encoded on the albatross
+    // thread below.
+    let rob_summary_png = || {
+        input
+            .rob
+            .as_ref()
+            .filter(|r| !r.items.is_empty())
+            .map(|r| {
+                summary_png(&summary_layout(
+                    &r.items,
+                    r.weighted,
+                    Palette::Cochrane,
+                    1000,
+                    &r.note,
+                ))
+            })
+            .transpose()
+    };
+    let prisma_png_bytes = || {
+        input
+            .prisma
+            .as_ref()
+            .map(|fl| prisma_png(&prisma_layout(fl, &PrismaStyle::default())))
+            .transpose()
+    };
     let (yi, vi): (Vec<f64>, Vec<f64>) = input.rows.iter().map(|r| (r.yi, r.vi)).unzip();
     let mut funnel_d = FunnelData {
         yi,
@@ -490,18 +649,30 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
         },
     );
     // PNG encoding dominates the run time: encode the page on a second thread
-    // while this one encodes the forest and funnel plots (same bytes either way).
-    let (report_png, forest_png_bytes, funnel_png_bytes, alb_png) = std::thread::scope(|sc| {
+    // and the albatross, risk-of-bias and PRISMA figures on a third while
+    // this one encodes the forest and funnel plots (same bytes either way).
+    let (report_png, forest_png_bytes, funnel_png_bytes, small_pngs) = std::thread::scope(|sc| {
         let page = sc.spawn(|| page.png());
-        let alb = sc.spawn(|| alb_l.as_ref().map(albatross_png).transpose());
-        let forest = forest_png(&forest_l);
+        let alb = sc.spawn(|| {
+            (
+                alb_l.as_ref().map(albatross_png).transpose(),
+                rob_summary_png(),
+                prisma_png_bytes(),
+            )
+        });
+        let forest = match &forest_rob {
+            Some(l) => forest_rob_png(l),
+            None => forest_png(&forest_l),
+        };
         let funnel = funnel_png(&funnel_l);
         (page.join(), forest, funnel, alb.join())
     });
-    let alb_png = alb_png.map_err(|_| Error::Render {
-        what: "albatross plot (PNG)".into(),
+    let (alb_png, rob_summary_png, prisma_png_bytes) = small_pngs.map_err(|_| Error::Render {
+        what: "albatross, risk-of-bias and PRISMA plots (PNG)".into(),
         message: "the drawing thread panicked".into(),
-    })??;
+    })?;
+    let (alb_png, rob_summary_png, prisma_png_bytes) =
+        (alb_png?, rob_summary_png?, prisma_png_bytes?);
     let report_png = report_png.map_err(|_| Error::Render {
         what: "report (PNG)".into(),
         message: "the drawing thread panicked".into(),
@@ -555,6 +726,13 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
         if let Some(b) = &input.bayes {
             obj.insert("bayes".into(), serde_json::to_value(b).map_err(json_err)?);
         }
+        if let Some((g, sof)) = &input.grade {
+            obj.insert("sof".into(), serde_json::to_value([sof]).map_err(json_err)?);
+            obj.insert("grade".into(), serde_json::to_value(g).map_err(json_err)?);
+        }
+        if let Some(fl) = &input.prisma {
+            obj.insert("prisma".into(), serde_json::to_value(fl).map_err(json_err)?);
+        }
         if let Some(vc) = &input.vote {
             obj.insert("vote".into(), serde_json::to_value(vc).map_err(json_err)?);
             let pts = crate::analysis::albatross::albatross_points(&vc.evidence);
@@ -575,6 +753,12 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
     ];
     if let Some(b) = alb_png {
         files.push(("albatross.png".into(), b));
+    }
+    if let Some(b) = rob_summary_png {
+        files.push(("rob_summary.png".into(), b));
+    }
+    if let Some(b) = prisma_png_bytes {
+        files.push(("prisma.png".into(), b));
     }
     files.push(("results.json".into(), results_json.into_bytes()));
     files.push(("summary.md".into(), summary_md.into_bytes()));

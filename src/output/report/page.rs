@@ -158,6 +158,9 @@ pub(super) fn layout<'a>(input: &ReportInput, s: &Shown<'a>) -> PageLayout<'a> {
     if let Some(b) = &input.bayes {
         paras.push(crate::output::bayes::report_line(&b.fit));
     }
+    if let Some((g, _)) = &input.grade {
+        paras.push(g.sentence());
+    }
     for text in &paras {
         y = q.para(M + 20, y + 4, inner, text, size::BODY, false, colour::INK);
     }
