@@ -64,7 +64,7 @@ fn edited(dir: &Path, edits: &[(usize, &str, &str)]) -> PathBuf {
 #[track_caller]
 fn single_error(edits: &[(usize, &str, &str)]) -> (u64, Option<usize>, String) {
     let dir = tempfile::tempdir().unwrap();
-    let report = check(&edited(dir.path(), edits)).unwrap();
+    let report = check(&edited(dir.path(), edits)).unwrap().0;
     let errors: Vec<_> = report.issues.iter().filter(|i| i.is_error()).collect();
     assert_eq!(errors.len(), 1, "{report}");
     let e = errors[0];
@@ -74,7 +74,7 @@ fn single_error(edits: &[(usize, &str, &str)]) -> (u64, Option<usize>, String) {
 
 #[test]
 fn the_minimal_fixture_with_its_assessments_checks_clean() {
-    let r = check(&fixture("good_minimal.csv")).unwrap();
+    let r = check(&fixture("good_minimal.csv")).unwrap().0;
     assert_eq!((r.errors(), r.warnings()), (0, 0), "{r}");
 }
 
@@ -107,7 +107,7 @@ fn a_judgement_without_support_text_is_an_error_at_the_support_column() {
             (2, "rob_d3_support", "Table 2: 20/20 analysed"),
         ],
     );
-    assert!(check(&ok).unwrap().is_ok());
+    assert!(check(&ok).unwrap().0.is_ok());
 }
 
 #[test]
@@ -155,7 +155,7 @@ fn an_overall_judgement_other_than_the_worst_domain_needs_a_reason() {
             ),
         ],
     );
-    assert!(check(&ok).unwrap().is_ok());
+    assert!(check(&ok).unwrap().0.is_ok());
 }
 
 #[test]
@@ -168,7 +168,7 @@ fn an_entered_deviations_judgement_is_kept_and_a_milder_one_than_the_flags_warns
             (2, "rob_d2_support", "Methods: matched"),
         ],
     );
-    let report = check(&path).unwrap();
+    let report = check(&path).unwrap().0;
     assert_eq!(report.errors(), 0, "{report}");
     let w: Vec<_> = report.issues.iter().filter(|i| !i.is_error()).collect();
     assert_eq!(w.len(), 1, "{report}");
@@ -229,7 +229,7 @@ fn the_deviations_domain_follows_the_energy_expenditure_and_diet_flags() {
 #[test]
 fn every_included_row_of_the_bundled_dataset_is_assessed_and_checks_clean() {
     let path = common::dataset("spot_reduction.csv");
-    let report = check(&path).unwrap();
+    let report = check(&path).unwrap().0;
     assert_eq!((report.errors(), report.warnings()), (0, 0), "{report}");
     let ds = load_spot(&path).unwrap();
     for row in ds

@@ -278,23 +278,23 @@ pub fn cross_check(ds: &SpotDataset, opts: &ConfoundOptions) -> Vec<Issue> {
 
 /// `spotmeta check` with the risk-of-bias rules that need typed rows: every
 /// issue of [`crate::data::check`], plus [`cross_check`] when the file has
-/// no errors (the rows can then be typed).
+/// no errors (the rows can then be typed). The typed rows are returned too,
+/// for further checks (the file is read and validated once).
 ///
 /// # Errors
 ///
-/// As [`crate::data::check`].
-pub fn check(path: &Path) -> Result<CheckReport> {
-    let mut report = crate::data::check(path)?;
-    if report.is_ok() {
-        let ds = crate::data::load_spot(path)?;
+/// As [`crate::data::check_and_load`].
+pub fn check(path: &Path) -> Result<(CheckReport, Option<SpotDataset>)> {
+    let (mut report, ds) = crate::data::check_and_load(path)?;
+    if let Some(ds) = &ds {
         report
             .issues
-            .extend(cross_check(&ds, &ConfoundOptions::default()));
+            .extend(cross_check(ds, &ConfoundOptions::default()));
         report
             .issues
             .sort_by_key(|i| (i.line, i.column.unwrap_or(0)));
     }
-    Ok(report)
+    Ok((report, ds))
 }
 
 #[cfg(test)]

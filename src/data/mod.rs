@@ -430,6 +430,24 @@ pub(crate) fn report(path: &Path, table: &Table, issues: Vec<Issue>) -> CheckRep
     }
 }
 
+/// [`check`] and, when the file has no error, its typed rows, from one
+/// read and one validation (a caller that checks more on the typed rows
+/// need not read and validate the file again).
+///
+/// # Errors
+///
+/// As [`check`], and [`load_spot`]'s when a clean file cannot be typed.
+pub fn check_and_load(path: &Path) -> Result<(CheckReport, Option<SpotDataset>)> {
+    let (table, issues) = analyse(path)?;
+    let report = report(path, &table, issues.clone());
+    let ds = if report.is_ok() {
+        Some(typed(path, (table, issues))?)
+    } else {
+        None
+    };
+    Ok((report, ds))
+}
+
 /// Loads `path` as typed rows, refusing a file with any error.
 ///
 /// # Errors

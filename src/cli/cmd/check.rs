@@ -8,9 +8,9 @@
 
 use crate::cli::args::{Format, dataset_path};
 use clap::Args;
-use spotmeta::data::CheckReport;
 use spotmeta::data::review::{check_review, review_path};
 use spotmeta::data::validate::{Issue, Severity};
+use spotmeta::data::{CheckReport, SpotDataset};
 use std::path::{Path, PathBuf};
 
 /// Arguments of `spotmeta check`.
@@ -27,8 +27,8 @@ pub struct CheckArgs {
 /// Run `spotmeta check`.
 pub fn run(a: CheckArgs) -> anyhow::Result<()> {
     let path = dataset_path(a.file.as_ref());
-    let mut report = spotmeta::analysis::rob::check(&path)?;
-    add_review_issues(&path, &mut report);
+    let (mut report, ds) = spotmeta::analysis::rob::check(&path)?;
+    add_review_issues(&path, ds.as_ref(), &mut report);
     let text = match a.format {
         Format::Json => spotmeta::output::json::document("check", &report)?,
         _ => report.to_string(),
@@ -48,20 +48,15 @@ pub fn run(a: CheckArgs) -> anyhow::Result<()> {
 }
 
 /// Append the issues of the review record beside `dataset`, if there is
-/// one. Its cross-references need the typed dataset, so they are checked
-/// only when the dataset has no errors. A record that cannot be read or
-/// parsed is one error at the place the parser names.
-fn add_review_issues(dataset: &Path, report: &mut CheckReport) {
+/// one. Its cross-references need the typed dataset `ds`, which exists only
+/// when the dataset has no errors. A record that cannot be read or parsed is
+/// one error at the place the parser names.
+fn add_review_issues(dataset: &Path, ds: Option<&SpotDataset>, report: &mut CheckReport) {
     let rec = review_path(dataset);
     if !rec.is_file() {
         return;
     }
-    let ds = if report.is_ok() {
-        spotmeta::data::load_spot(dataset).ok()
-    } else {
-        None
-    };
-    match check_review(&rec, ds.as_ref()) {
+    match check_review(&rec, ds) {
         Ok(issues) => report.issues.extend(issues),
         Err(e) => report.issues.push(unreadable(&rec, &e)),
     }
