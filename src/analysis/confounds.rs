@@ -174,30 +174,26 @@ fn session_flags(
     c: ReportedRange,
     s: Option<ReportedRange>,
     opts: &ConfoundOptions,
-    add: &mut impl FnMut(&str, Severity, String),
+    add: &mut Raise<'_>,
 ) {
     let (ct, cc) = conservative_pair(t, c);
     let exact = t.is_point() && c.is_point();
     let r = ratio(ct, cc);
     if r >= opts.session_ratio || (ct - cc).abs() >= opts.session_diff_min {
-        add(
-            "EE_SESSION_LENGTH",
-            Severity::High,
+        add("EE_SESSION_LENGTH", Severity::High, &|| {
             if exact {
                 format!("{ct} vs {cc} min per session (ratio {r:.2})")
             } else {
                 format!(
                     "{t} vs {c} min per session; at the conservative end {ct} vs {cc} (ratio {r:.2})"
                 )
-            },
-        );
+            }
+        });
     }
     if let Some(s) = s {
         let (wt, wc) = (s.lo * ct, s.lo * cc);
         if ratio(wt, wc) >= opts.session_ratio || (wt - wc).abs() >= opts.weekly_diff_min {
-            add(
-                "EE_WEEKLY_VOLUME",
-                Severity::High,
+            add("EE_WEEKLY_VOLUME", Severity::High, &|| {
                 if exact && s.is_point() {
                     format!("{wt} vs {wc} min per week ({s} sessions/week)")
                 } else {
@@ -205,59 +201,70 @@ fn session_flags(
                         "{wt} vs {wc} min per week at the conservative end ({} sessions/week × {ct} vs {cc} min; reported {s} sessions/week, {t} vs {c} min)",
                         s.lo
                     )
-                },
-            );
+                }
+            });
         }
     }
 }
+
+/// Where the rules of [`raise`] send each flag: its code, its severity and
+/// its reason, built only if the receiver calls it.
+pub type Raise<'a> = dyn FnMut(&str, Severity, &dyn Fn() -> String) + 'a;
 
 const CENTRAL: &[&str] = &["abdomen", "trunk", "android", "waist", "suprailiac"];
 
 /// Flags for one row (its effect size, when it has one, tells `IMPUTED`).
 pub fn flags(row: &SpotRow, effect: Option<&EffectSize>, opts: &ConfoundOptions) -> Vec<Flag> {
     let mut out = Vec::new();
-    let mut add = |code: &str, severity: Severity, reason: String| {
+    raise(row, effect, opts, &mut |code, severity, reason| {
         out.push(Flag {
             code: code.to_string(),
             severity,
-            reason,
+            reason: reason(),
         })
-    };
+    });
+    out
+}
+
+/// The rules behind [`flags`], in their order: each flag raised is handed
+/// to `add` with its code and severity, and its reason as a function, so a
+/// caller that needs only codes and severities (the risk-of-bias check of
+/// every row) formats and allocates nothing.
+pub fn raise(
+    row: &SpotRow,
+    effect: Option<&EffectSize>,
+    opts: &ConfoundOptions,
+    add: &mut Raise<'_>,
+) {
     let between = row.design == Some(Design::Parallel);
     let no_ex = row.comparison == Some(Comparison::NoExercise);
 
     if between {
         let (mt, mc) = (row.session_min_trained, row.session_min_control);
         if no_ex {
-            add(
-                "EE_NO_EXERCISE_CONTROL",
-                Severity::High,
-                "comparison group did no exercise, so total energy expenditure differed".into(),
-            );
+            add("EE_NO_EXERCISE_CONTROL", Severity::High, &|| {
+                "comparison group did no exercise, so total energy expenditure differed".into()
+            });
         } else {
             match (mt, mc) {
-                (Some(t), Some(c)) => session_flags(t, c, row.sessions_per_week, opts, &mut add),
+                (Some(t), Some(c)) => session_flags(t, c, row.sessions_per_week, opts, add),
                 _ => {
                     let missing = match (mt, mc) {
                         (None, None) => "either arm",
                         (None, _) => "the trained arm",
                         _ => "the comparison arm",
                     };
-                    add(
-                        "EE_SESSION_UNREPORTED",
-                        Severity::Moderate,
+                    add("EE_SESSION_UNREPORTED", Severity::Moderate, &|| {
                         format!(
                             "session length of {missing} not reported; unequal expenditure cannot be ruled out"
-                        ),
-                    );
+                        )
+                    });
                 }
             }
         }
         match row.ee_measured {
             Some(EeMeasured::Measured) | Some(EeMeasured::Estimated) => {}
-            other => add(
-                "EE_NOT_MEASURED",
-                Severity::Moderate,
+            other => add("EE_NOT_MEASURED", Severity::Moderate, &|| {
                 format!(
                     "energy expenditure {}",
                     match other {
@@ -265,14 +272,12 @@ pub fn flags(row: &SpotRow, effect: Option<&EffectSize>, opts: &ConfoundOptions)
                         Some(EeMeasured::Unclear) => "unclear from the report",
                         _ => "not recorded",
                     }
-                ),
-            ),
+                )
+            }),
         }
         match row.diet_controlled {
             Some(DietControlled::Yes) => {}
-            other => add(
-                "DIET_UNCONTROLLED",
-                Severity::Moderate,
+            other => add("DIET_UNCONTROLLED", Severity::Moderate, &|| {
                 format!(
                     "diet {}",
                     match other {
@@ -280,8 +285,8 @@ pub fn flags(row: &SpotRow, effect: Option<&EffectSize>, opts: &ConfoundOptions)
                         Some(DietControlled::Unclear) => "control unclear",
                         _ => "not recorded",
                     }
-                ),
-            ),
+                )
+            }),
         }
     }
 
@@ -291,11 +296,9 @@ pub fn flags(row: &SpotRow, effect: Option<&EffectSize>, opts: &ConfoundOptions)
             AssessmentMethod::Skinfold | AssessmentMethod::Circumference | AssessmentMethod::Bia
         )
     {
-        add(
-            "MEASURE_IMPRECISE",
-            Severity::Moderate,
-            format!("outcome measured by {m}"),
-        );
+        add("MEASURE_IMPRECISE", Severity::Moderate, &|| {
+            format!("outcome measured by {m}")
+        });
     }
 
     let other_region = between || row.comparison == Some(Comparison::OtherExercise);
@@ -312,11 +315,9 @@ pub fn flags(row: &SpotRow, effect: Option<&EffectSize>, opts: &ConfoundOptions)
                 (true, false) => "men",
                 _ => "an overweight/obese population",
             };
-            add(
-                "REGION_PRONE",
-                Severity::Moderate,
-                format!("{region} fat in {who}: lost first under any energy deficit"),
-            );
+            add("REGION_PRONE", Severity::Moderate, &|| {
+                format!("{region} fat in {who}: lost first under any energy deficit")
+            });
         }
     }
 
@@ -334,34 +335,32 @@ pub fn flags(row: &SpotRow, effect: Option<&EffectSize>, opts: &ConfoundOptions)
             .map(|d| d.to_string())
             .collect();
         if !imputed.is_empty() {
-            add("IMPUTED", Severity::Low, imputed.join("; "));
+            add("IMPUTED", Severity::Low, &|| imputed.join("; "));
         }
     }
 
+    // (trained, control) sizes when small: the control's only for parallel groups.
     let n_small = match (row.design, row.n_trained, row.n_control) {
-        (Some(Design::Parallel), Some(t), Some(c)) if t.min(c) < opts.small_n => {
-            Some(format!("n = {t} vs {c}"))
-        }
+        (Some(Design::Parallel), Some(t), Some(c)) if t.min(c) < opts.small_n => Some((t, Some(c))),
         (Some(Design::Parallel), ..) => None,
-        (_, Some(t), _) if t < opts.small_n => Some(format!("n = {t} participants")),
+        (_, Some(t), _) if t < opts.small_n => Some((t, None)),
         _ => None,
     };
-    if let Some(why) = n_small {
-        add(
-            "SMALL_N",
-            Severity::Low,
-            format!("{why} (< {} per arm)", opts.small_n),
-        );
+    if let Some((t, c)) = n_small {
+        add("SMALL_N", Severity::Low, &|| {
+            let why = match c {
+                Some(c) => format!("n = {t} vs {c}"),
+                None => format!("n = {t} participants"),
+            };
+            format!("{why} (< {} per arm)", opts.small_n)
+        });
     }
 
     if let Some(code) = &row.manual_flag {
-        add(
-            code,
-            Severity::Manual,
-            row.manual_flag_reason.clone().unwrap_or_default(),
-        );
+        add(code, Severity::Manual, &|| {
+            row.manual_flag_reason.clone().unwrap_or_default()
+        });
     }
-    out
 }
 
 /// One row of the flag table (`spotmeta flags`).

@@ -20,13 +20,15 @@
 //! "no exercise" means a placebo, sham or untreated control, which spends no
 //! less energy by design.
 
-use super::confounds::{ConfoundOptions, Flag, Severity as FlagSeverity, flags};
+use super::confounds::{ConfoundOptions, Flag, Severity as FlagSeverity, flags, raise};
 use super::primary::UsedRow;
+use crate::data::review::DatasetStudies;
 use crate::data::schema::position;
 use crate::data::{
     CheckReport, InterventionType, Issue, RobJudgement, RobTool, Severity, SpotDataset, SpotRow,
 };
 use crate::error::Result;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::path::Path;
 
@@ -78,11 +80,37 @@ pub fn tool_name(tool: RobTool) -> &'static str {
 /// Whether a flag bears on deviations from the intended interventions of
 /// `row`: every `EE_*` and `DIET_*` flag, except `EE_NO_EXERCISE_CONTROL`
 /// for a non-exercise intervention (see the module doc).
-fn bears_on_deviations(row: &SpotRow, f: &Flag) -> bool {
-    if f.code == "EE_NO_EXERCISE_CONTROL" {
+fn bears_on_deviations(row: &SpotRow, code: &str) -> bool {
+    if code == "EE_NO_EXERCISE_CONTROL" {
         return row.intervention_type == InterventionType::Exercise;
     }
-    f.is_ee() || f.code.starts_with("DIET_")
+    code.starts_with("EE_") || code.starts_with("DIET_")
+}
+
+/// The deviations judgement on `tool`'s scale given whether any flag bears
+/// on deviations (`any`) and whether one of them is high (`high`).
+fn deviations_judgement(tool: RobTool, any: bool, high: bool) -> RobJudgement {
+    match (any, high, tool) {
+        (false, ..) => RobJudgement::NoInformation,
+        (true, true, RobTool::Rob2) => RobJudgement::High,
+        (true, true, RobTool::RobinsI) => RobJudgement::Serious,
+        (true, false, RobTool::Rob2) => RobJudgement::SomeConcerns,
+        (true, false, RobTool::RobinsI) => RobJudgement::Moderate,
+    }
+}
+
+/// The judgement of [`derive_deviations`] from the confound rules run on
+/// `row` directly ([`raise`], without an effect size), with no support text:
+/// nothing is formatted or allocated.
+fn derived_judgement(row: &SpotRow, tool: RobTool, opts: &ConfoundOptions) -> RobJudgement {
+    let (mut any, mut high) = (false, false);
+    raise(row, None, opts, &mut |code, severity, _| {
+        if bears_on_deviations(row, code) {
+            any = true;
+            high |= severity == FlagSeverity::High;
+        }
+    });
+    deviations_judgement(tool, any, high)
 }
 
 /// The deviations domain (RoB 2 D2, ROBINS-I D4) derived from `flags` of
@@ -91,16 +119,10 @@ fn bears_on_deviations(row: &SpotRow, f: &Flag) -> bool {
 pub fn derive_deviations(row: &SpotRow, tool: RobTool, flags: &[Flag]) -> (RobJudgement, String) {
     let relevant: Vec<&Flag> = flags
         .iter()
-        .filter(|f| bears_on_deviations(row, f))
+        .filter(|f| bears_on_deviations(row, &f.code))
         .collect();
     let high = relevant.iter().any(|f| f.severity == FlagSeverity::High);
-    let judgement = match (relevant.is_empty(), high, tool) {
-        (true, ..) => RobJudgement::NoInformation,
-        (false, true, RobTool::Rob2) => RobJudgement::High,
-        (false, true, RobTool::RobinsI) => RobJudgement::Serious,
-        (false, false, RobTool::Rob2) => RobJudgement::SomeConcerns,
-        (false, false, RobTool::RobinsI) => RobJudgement::Moderate,
-    };
+    let judgement = deviations_judgement(tool, !relevant.is_empty(), high);
     let support = if relevant.is_empty() {
         "derived from the confound flags: no energy-expenditure or diet flag applies \
          (within-subject comparisons share one energy balance), and nothing else was entered"
@@ -217,9 +239,23 @@ pub fn for_drawn_studies(
 /// entered deviations judgement milder than the one the confound flags give
 /// (warning; the entered one stands).
 pub fn cross_check(ds: &SpotDataset, opts: &ConfoundOptions) -> Vec<Issue> {
+    ds.rows
+        .par_iter()
+        .flat_map_iter(|row| cross_check_row(&ds.path, row, opts))
+        .collect()
+}
+
+/// [`cross_check`] of one row of the dataset at `file`. The worst domain
+/// and the derived deviations judgement are worked out without building
+/// the assessment ([`assess`]) or the flags' texts; the flags are listed
+/// only for the warning that quotes them.
+pub fn cross_check_row(file: &Path, row: &SpotRow, opts: &ConfoundOptions) -> Vec<Issue> {
     let mut out = Vec::new();
-    let issue = |row: &SpotRow, severity, column: &str, message: String, fix: String| Issue {
-        file: ds.path.clone(),
+    let Some(tool) = row.rob_tool else {
+        return out;
+    };
+    let issue = |severity, column: &str, message: String, fix: String| Issue {
+        file: file.to_path_buf(),
         severity,
         line: row.line,
         column: Some(position(column) + 1),
@@ -228,73 +264,77 @@ pub fn cross_check(ds: &SpotDataset, opts: &ConfoundOptions) -> Vec<Issue> {
         message,
         fix,
     };
-    for row in &ds.rows {
-        let f = flags(row, None, opts);
-        let Some(a) = assess(row, &f) else { continue };
-        let name = tool_name(a.tool);
-        if let Some(entered) = row.rob_overall
-            && entered != a.worst
-            && row
-                .rob_overall_reason
-                .as_deref()
-                .is_none_or(|r| r.trim().is_empty())
-        {
-            out.push(issue(
-                row,
-                Severity::Error,
-                "rob_overall",
-                format!(
-                    "column `rob_overall` is `{entered}` but the worst {name} domain is `{}`",
-                    a.worst
-                ),
-                format!(
-                    "write `{}` (or leave `rob_overall` empty to derive it), or say in `rob_overall_reason` why the overall judgement differs",
-                    a.worst
-                ),
-            ));
-        }
-        let d = a.tool.deviations_domain();
+    let cells = row.rob_cells();
+    let d = tool.deviations_domain();
+    let derived = derived_judgement(row, tool, opts);
+    // The domains as `assess` completes them: entered, derived (the
+    // deviations domain), or `no_information`.
+    let worst = worst(
+        tool,
+        (0..tool.domains().len()).map(|k| match cells[k].0 {
+            Some(j) => j,
+            None if k + 1 == d => derived,
+            None => RobJudgement::NoInformation,
+        }),
+    );
+    let name = tool_name(tool);
+    if let Some(entered) = row.rob_overall
+        && entered != worst
+        && row
+            .rob_overall_reason
+            .as_deref()
+            .is_none_or(|r| r.trim().is_empty())
+    {
+        out.push(issue(
+            Severity::Error,
+            "rob_overall",
+            format!("column `rob_overall` is `{entered}` but the worst {name} domain is `{worst}`"),
+            format!(
+                "write `{worst}` (or leave `rob_overall` empty to derive it), or say in `rob_overall_reason` why the overall judgement differs"
+            ),
+        ));
+    }
+    if let Some(entered) = cells[d - 1].0
+        && let (Some(e), Some(g)) = (tool.rank(entered), tool.rank(derived))
+        && e < g
+    {
         let column = format!("rob_d{d}");
-        if let Some(entered) = row.rob_cells()[d - 1].0 {
-            let (derived, why) = derive_deviations(row, a.tool, &f);
-            if let (Some(e), Some(g)) = (a.tool.rank(entered), a.tool.rank(derived))
-                && e < g
-            {
-                out.push(issue(
-                    row,
-                    Severity::Warning,
-                    &column,
-                    format!(
-                        "column `{column}` is `{entered}` but the confound flags give `{derived}`: {why}"
-                    ),
-                    "keep the entered judgement only if the source rules the flagged imbalance out, and say so in the support text; otherwise clear the cell to derive it"
-                        .to_string(),
-                ));
-            }
-        }
+        let (_, why) = derive_deviations(row, tool, &flags(row, None, opts));
+        out.push(issue(
+            Severity::Warning,
+            &column,
+            format!(
+                "column `{column}` is `{entered}` but the confound flags give `{derived}`: {why}"
+            ),
+            "keep the entered judgement only if the source rules the flagged imbalance out, and say so in the support text; otherwise clear the cell to derive it"
+                .to_string(),
+        ));
     }
     out
 }
 
 /// `spotmeta check` with the risk-of-bias rules that need typed rows: every
 /// issue of [`crate::data::check`], plus [`cross_check`] when the file has
-/// no errors (the rows can then be typed). The typed rows are returned too,
-/// for further checks (the file is read and validated once).
+/// no errors (the rows can then be typed). Each row is typed, cross-checked
+/// and dropped ([`crate::data::check_each`]): the typed rows are never all
+/// held. The dataset's studies are returned for the review record's
+/// cross-references ([`crate::data::review::check_record_against`]).
 ///
 /// # Errors
 ///
 /// As [`crate::data::check_and_load`].
-pub fn check(path: &Path) -> Result<(CheckReport, Option<SpotDataset>)> {
-    let (mut report, ds) = crate::data::check_and_load(path)?;
-    if let Some(ds) = &ds {
-        report
-            .issues
-            .extend(cross_check(ds, &ConfoundOptions::default()));
-        report
-            .issues
-            .sort_by_key(|i| (i.line, i.column.unwrap_or(0)));
-    }
-    Ok((report, ds))
+pub fn check(path: &Path) -> Result<(CheckReport, Option<DatasetStudies>)> {
+    let opts = ConfoundOptions::default();
+    let (mut report, checked) =
+        crate::data::check_each(path, |row| cross_check_row(path, row, &opts))?;
+    let Some(checked) = checked else {
+        return Ok((report, None));
+    };
+    report.issues.extend(checked.each.into_iter().flatten());
+    report
+        .issues
+        .sort_by_key(|i| (i.line, i.column.unwrap_or(0)));
+    Ok((report, Some(checked.studies)))
 }
 
 #[cfg(test)]

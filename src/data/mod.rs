@@ -43,8 +43,8 @@ pub use schema::{
 pub use validate::{Issue, Severity};
 
 use crate::error::{Error, Location, Result};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -414,12 +414,17 @@ pub fn check_bytes(path: &Path, bytes: &[u8]) -> Result<CheckReport> {
 /// The [`CheckReport`] of `table` with its `issues`.
 pub(crate) fn report(path: &Path, table: &Table, issues: Vec<Issue>) -> CheckReport {
     let studies = table
-        .text("study_id")
-        .map(|ids| {
-            ids.into_iter()
-                .filter(|s| !s.is_empty())
-                .collect::<HashSet<_>>()
-                .len()
+        .column("study_id")
+        .map(|c| {
+            let mut seen = validate::FnvSet::default();
+            seen.reserve(table.rows.len());
+            for row in &table.rows {
+                let id = &row.fields[c];
+                if !id.is_empty() {
+                    seen.insert(id);
+                }
+            }
+            seen.len()
         })
         .unwrap_or(0);
     CheckReport {
@@ -446,6 +451,52 @@ pub fn check_and_load(path: &Path) -> Result<(CheckReport, Option<SpotDataset>)>
         None
     };
     Ok((report, ds))
+}
+
+/// What [`check_each`] gives for a file without errors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedRows<T> {
+    /// The dataset's studies by status (what the review record's
+    /// cross-references need).
+    pub studies: review::DatasetStudies,
+    /// The per-row function's result for every row, in file order.
+    pub each: Vec<T>,
+}
+
+/// [`check`] and, when the file has no error, `each` applied to every typed
+/// row, from one read and one validation. The rows are typed in parallel and
+/// each is dropped as soon as `each` has seen it, so the file is never held
+/// as text and typed rows at once: a check that needs the typed rows only
+/// row by row (`analysis::rob::check`) costs one row of memory for them.
+///
+/// # Errors
+///
+/// As [`check_and_load`].
+pub fn check_each<T: Send>(
+    path: &Path,
+    each: impl Fn(&SpotRow) -> T + Sync,
+) -> Result<(CheckReport, Option<CheckedRows<T>>)> {
+    let (table, issues) = analyse(path)?;
+    let report = report(path, &table, issues);
+    if !report.is_ok() {
+        return Ok((report, None));
+    }
+    let studies = review::DatasetStudies::of_table(&table);
+    let Table { headers, rows, .. } = table;
+    let each = in_file_order(
+        rows.into_par_iter()
+            .with_min_len(ROWS_PER_TYPING_TASK)
+            .map(|row| type_row(path, &headers, row).map(|typed| each(&typed)))
+            .collect(),
+    )?;
+    Ok((report, Some(CheckedRows { studies, each })))
+}
+
+/// The results of rows handled in parallel (in file order), or the first
+/// row's error in file order, so the error reported does not depend on
+/// which thread got there first.
+fn in_file_order<T>(results: Vec<Result<T>>) -> Result<Vec<T>> {
+    results.into_iter().collect()
 }
 
 /// Loads `path` as typed rows, refusing a file with any error.
@@ -476,10 +527,43 @@ pub(crate) fn typed(path: &Path, (table, issues): (Table, Vec<Issue>)) -> Result
             problems: errors,
         });
     }
-    let headers = csv::StringRecord::from(table.headers.clone());
-    let mut rows = Vec::with_capacity(table.rows.len());
-    for row in &table.rows {
-        // `NA` means empty in numeric columns; serde only knows empty.
+    let Table { headers, rows, .. } = table;
+    // Rows are typed in parallel and each row's cells are freed as soon as
+    // it is typed, so the text table and the typed rows are not both held
+    // whole (issue #15). Results keep file order; the first failure in file
+    // order is the one reported.
+    let rows = in_file_order(
+        rows.into_par_iter()
+            .with_min_len(ROWS_PER_TYPING_TASK)
+            .map(|row| type_row(path, &headers, row))
+            .collect(),
+    )?;
+    Ok(SpotDataset {
+        path: path.to_path_buf(),
+        headers,
+        rows,
+        issues,
+    })
+}
+
+/// Rows per parallel task when typing (small enough to share out 100,000
+/// rows, large enough that task hand-over costs nothing).
+const ROWS_PER_TYPING_TASK: usize = 1024;
+
+/// One validated row as a [`SpotRow`].
+///
+/// The header is the codebook's, in order (a file whose header differs has
+/// an error and is never typed), and [`SpotRow`]'s fields follow the same
+/// order, so the cells are read by position: no per-cell lookup of the
+/// column name. `NA` means empty in numeric columns and serde only knows
+/// empty, so a row with such an `NA` is typed from a copy with those cells
+/// emptied; every other row is typed from its own cells.
+fn type_row(path: &Path, headers: &[String], row: TableRow) -> Result<SpotRow> {
+    let has_na = COLUMNS
+        .iter()
+        .zip(row.fields.iter())
+        .any(|(spec, cell)| cell == "NA" && schema::is_missing(spec.kind, cell));
+    let result = if has_na {
         let record: csv::StringRecord = COLUMNS
             .iter()
             .zip(row.fields.iter())
@@ -491,30 +575,26 @@ pub(crate) fn typed(path: &Path, (table, issues): (Table, Vec<Issue>)) -> Result
                 }
             })
             .collect();
-        let mut typed: SpotRow = record.deserialize(Some(&headers)).map_err(|e| {
-            let column = match e.kind() {
-                csv::ErrorKind::Deserialize { err, .. } => err.field().map(|f| f as usize),
-                _ => None,
-            };
-            Error::Value {
-                location: Box::new(Location {
-                    file: path.to_path_buf(),
-                    line: row.line,
-                    column: column.map(|c| c + 1),
-                    column_name: column.map(|c| table.headers[c].clone()),
-                }),
-                message: format!("row passed validation but could not be typed: {e}"),
-                fix: "this is a bug in spotmeta's codebook; please report it with the row"
-                    .to_owned(),
-            }
-        })?;
-        typed.line = row.line;
-        rows.push(typed);
-    }
-    Ok(SpotDataset {
-        path: path.to_path_buf(),
-        headers: table.headers,
-        rows,
-        issues,
-    })
+        record.deserialize::<SpotRow>(None)
+    } else {
+        row.fields.deserialize::<SpotRow>(None)
+    };
+    let mut typed = result.map_err(|e| {
+        let column = match e.kind() {
+            csv::ErrorKind::Deserialize { err, .. } => err.field().map(|f| f as usize),
+            _ => None,
+        };
+        Error::Value {
+            location: Box::new(Location {
+                file: path.to_path_buf(),
+                line: row.line,
+                column: column.map(|c| c + 1),
+                column_name: column.map(|c| headers[c].clone()),
+            }),
+            message: format!("row passed validation but could not be typed: {e}"),
+            fix: "this is a bug in spotmeta's codebook; please report it with the row".to_owned(),
+        }
+    })?;
+    typed.line = row.line;
+    Ok(typed)
 }

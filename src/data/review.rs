@@ -22,10 +22,10 @@
 //! The search date lives here, not in code: [`search_date`].
 
 use super::validate::{Issue, Severity};
-use super::{SpotDataset, Status};
+use super::{SpotDataset, Status, Table};
 use crate::error::{Error, Location, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -455,25 +455,48 @@ pub struct DatasetStudies {
 impl DatasetStudies {
     /// Group a dataset's rows by `study_id` and status.
     pub fn of(ds: &SpotDataset) -> DatasetStudies {
-        let mut seen = BTreeSet::new();
+        Self::group(
+            ds.rows
+                .iter()
+                .map(|r| (r.study_id.as_str(), r.status, r.status_reason.as_str())),
+        )
+    }
+
+    /// [`DatasetStudies::of`] from the text cells of a dataset that passed
+    /// `spotmeta check` (its header is the codebook's and every `status` is
+    /// a codebook spelling, so the cells are what typing would give), for a
+    /// check that does not keep the typed rows.
+    pub fn of_table(table: &Table) -> DatasetStudies {
+        let [id, status, reason] =
+            ["study_id", "status", "status_reason"].map(super::schema::position);
+        Self::group(table.rows.iter().filter_map(|r| {
+            let s = Status::from_name(&r.fields[status])?;
+            Some((&r.fields[id], s, &r.fields[reason]))
+        }))
+    }
+
+    /// `(study_id, status, status_reason)` of each row, in file order,
+    /// grouped: a study's first row gives its status and reason.
+    fn group<'a>(rows: impl Iterator<Item = (&'a str, Status, &'a str)>) -> DatasetStudies {
+        let mut seen = HashSet::new();
         let mut out = DatasetStudies {
             included: Vec::new(),
             included_rows: 0,
             listed: Vec::new(),
             excluded: Vec::new(),
         };
-        for row in &ds.rows {
-            if row.status == Status::Included {
+        for (id, status, reason) in rows {
+            if status == Status::Included {
                 out.included_rows += 1;
             }
-            if !seen.insert(row.study_id.as_str()) {
+            if !seen.insert(id) {
                 continue;
             }
-            let id = row.study_id.clone();
-            match row.status {
+            let id = id.to_owned();
+            match status {
                 Status::Included => out.included.push(id),
-                Status::Listed => out.listed.push((id, row.status_reason.clone())),
-                Status::Excluded => out.excluded.push((id, row.status_reason.clone())),
+                Status::Listed => out.listed.push((id, reason.to_owned())),
+                Status::Excluded => out.excluded.push((id, reason.to_owned())),
             }
         }
         out
@@ -617,8 +640,63 @@ pub fn check_review(path: &Path, ds: Option<&SpotDataset>) -> Result<Vec<Issue>>
     Ok(check_record(&rec, ds))
 }
 
+/// The issues of the review record beside `dataset` ([`review_path`]), as
+/// `spotmeta check` lists them after the dataset's: none when there is no
+/// record; its cross-references checked against the dataset's `studies`
+/// when the dataset passed (None: it has errors, or was not read); a record
+/// that cannot be read or parsed is one error at the place the parser
+/// names.
+pub fn check_beside(dataset: &Path, studies: Option<&DatasetStudies>) -> Vec<Issue> {
+    let rec = review_path(dataset);
+    if !rec.is_file() {
+        return Vec::new();
+    }
+    match ReviewRecord::load(&rec) {
+        Ok(record) => check_record_against(&record, studies.map(|s| (dataset, s))),
+        Err(e) => vec![unreadable(&rec, &e)],
+    }
+}
+
+/// The issue for a review record that cannot be read or parsed.
+fn unreadable(rec: &Path, e: &Error) -> Issue {
+    let (line, column, message, fix) = match e {
+        Error::Value {
+            location,
+            message,
+            fix,
+        } => (location.line, location.column, message.clone(), fix.clone()),
+        other => (
+            1,
+            None,
+            other.to_string(),
+            "make the review record readable TOML (codebook §13)".to_string(),
+        ),
+    };
+    Issue {
+        file: rec.to_path_buf(),
+        severity: Severity::Error,
+        line,
+        column,
+        column_name: None,
+        study: None,
+        message,
+        fix,
+    }
+}
+
 /// [`check_review`] on a record already parsed.
 pub fn check_record(rec: &ReviewRecord, ds: Option<&SpotDataset>) -> Vec<Issue> {
+    let studies = ds.map(DatasetStudies::of);
+    check_record_against(rec, ds.map(|d| d.path.as_path()).zip(studies.as_ref()))
+}
+
+/// [`check_record`] against a dataset given by its path and its studies
+/// ([`DatasetStudies`]), all the cross-references need: `spotmeta check`
+/// uses it without keeping the typed rows.
+pub fn check_record_against(
+    rec: &ReviewRecord,
+    dataset: Option<(&Path, &DatasetStudies)>,
+) -> Vec<Issue> {
     let mut issues = Vec::new();
     let mut push = |sev: Severity, line: u64, column: usize, key: &str, msg: String, fix: &str| {
         issues.push(Issue {
@@ -755,8 +833,7 @@ pub fn check_record(rec: &ReviewRecord, ds: Option<&SpotDataset>) -> Vec<Issue> 
             )));
         }
     }
-    if let Some(ds) = ds {
-        let studies = DatasetStudies::of(ds);
+    if let Some((ds_path, studies)) = dataset {
         let not_ret = rec.not_retrieved_ids();
         let retrieved = studies.included.len()
             + studies
@@ -780,7 +857,7 @@ pub fn check_record(rec: &ReviewRecord, ds: Option<&SpotDataset>) -> Vec<Issue> 
                     id.line,
                     id.column,
                     "retrieval.reports.study_id",
-                    format!("study_id `{}` is not in {}", id.value, ds.path.display()),
+                    format!("study_id `{}` is not in {}", id.value, ds_path.display()),
                     "name a study_id of the dataset, or drop study_id",
                 ),
                 Some(Status::Listed) => {}
@@ -804,7 +881,7 @@ pub fn check_record(rec: &ReviewRecord, ds: Option<&SpotDataset>) -> Vec<Issue> 
                     rec.assessed.line,
                     rec.assessed.column,
                     "eligibility.full_text_read",
-                    format!("study_id `{id}` is not in {}", ds.path.display()),
+                    format!("study_id `{id}` is not in {}", ds_path.display()),
                     "name study_ids of the dataset",
                 );
             }

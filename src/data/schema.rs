@@ -39,6 +39,15 @@ macro_rules! codebook_enum {
                     $( Self::$variant => $text ),+
                 }
             }
+
+            /// The value spelled `name` in the CSV (exact spelling and
+            /// case, as serde reads it), or `None`.
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name {
+                    $( $text => Some(Self::$variant), )+
+                    _ => None,
+                }
+            }
         }
 
         impl fmt::Display for $name {
@@ -1278,5 +1287,9 @@ mod tests {
         assert_eq!(AssessmentMethod::Dexa.as_str(), "DEXA");
         assert_eq!(AssessmentMethod::NAMES.len(), 9);
         assert_eq!(Design::WithinSubject.to_string(), "within_subject");
+        for &name in Status::NAMES {
+            assert_eq!(Status::from_name(name).map(Status::as_str), Some(name));
+        }
+        assert_eq!(Status::from_name("Included"), None);
     }
 }

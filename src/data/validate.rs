@@ -83,7 +83,7 @@ impl fmt::Display for Issue {
 /// bytes and is looked up several times per row, where SipHash's setup cost
 /// dominated `check` on large files (issue #15). A file crafted to collide
 /// can only slow its own check down.
-struct Fnv(u64);
+pub(crate) struct Fnv(u64);
 
 impl Default for Fnv {
     fn default() -> Self {
@@ -113,6 +113,9 @@ macro_rules! col {
 
 /// A hash map with [`Fnv`].
 type FnvMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+
+/// A hash set with [`Fnv`] (the distinct `study_id`s of a report).
+pub(crate) type FnvSet<K> = std::collections::HashSet<K, BuildHasherDefault<Fnv>>;
 
 /// Collects issues for one file.
 struct Collector<'t> {
@@ -320,6 +323,8 @@ fn check_header(c: &mut Collector<'_>) {
     }
 }
 
+/// The study of `row` for an issue, as `study_id/cohort`: built only when
+/// an issue is pushed, not for every row.
 fn study_of(c: &Collector<'_>, row: &TableRow) -> Option<String> {
     let id = c.cell(row, col!("study_id"));
     let cohort = c.cell(row, col!("cohort"));
@@ -331,7 +336,6 @@ fn study_of(c: &Collector<'_>, row: &TableRow) -> Option<String> {
 }
 
 fn check_row(c: &mut Collector<'_>, row: &TableRow) {
-    let study = study_of(c, row);
     let line = row.line;
 
     for k in 0..c.cells.len() {
@@ -343,7 +347,7 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
                     Severity::Error,
                     line,
                     Some(spec.name),
-                    study.clone(),
+                    study_of(c, row),
                     format!("column `{}` is required but empty", spec.name),
                     format!(
                         "fill in `{}` ({}); it may not be empty",
@@ -359,13 +363,18 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
                 Severity::Warning,
                 line,
                 Some(spec.name),
-                study.clone(),
+                study_of(c, row),
                 m,
                 f,
             ),
-            Verdict::Error(m, f) => {
-                c.push(Severity::Error, line, Some(spec.name), study.clone(), m, f)
-            }
+            Verdict::Error(m, f) => c.push(
+                Severity::Error,
+                line,
+                Some(spec.name),
+                study_of(c, row),
+                m,
+                f,
+            ),
         }
     }
 
@@ -375,7 +384,7 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
             Severity::Error,
             line,
             Some("label"),
-            study.clone(),
+            study_of(c, row),
             format!(
                 "column `label` has {} characters; at most {MAX_LABEL_CHARS} are allowed",
                 label.chars().count()
@@ -396,7 +405,7 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
                     Severity::Error,
                     line,
                     Some(name),
-                    study.clone(),
+                    study_of(c, row),
                     format!("column `{name}` is required for an included row but empty"),
                     format!(
                         "fill in `{name}`, or set `status` to `listed`/`excluded` with a reason"
@@ -416,7 +425,7 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
             Severity::Error,
             line,
             Some("doi"),
-            study.clone(),
+            study_of(c, row),
             "missing provenance: none of `doi`, `pmid`, `source_url` is filled in".to_owned(),
             "add the DOI (e.g. `10.1234/abc`), the PubMed ID or a source URL so the numbers can be traced"
                 .to_owned(),
@@ -427,7 +436,7 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
             Severity::Warning,
             line,
             Some("source_location"),
-            study.clone(),
+            study_of(c, row),
             "column `source_location` is empty: where the numbers came from is not recorded"
                 .to_owned(),
             "name the table, figure or page, e.g. `Table 2, p. 5`".to_owned(),
@@ -453,7 +462,7 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
             Severity::Error,
             line,
             Some("disp_type"),
-            study.clone(),
+            study_of(c, row),
             format!("column `disp_type` is empty but `{first}` holds a dispersion"),
             "write `sd` or `se` to say whether the dispersion columns are standard deviations or standard errors"
                 .to_owned(),
@@ -468,7 +477,7 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
                 Severity::Error,
                 line,
                 Some(source),
-                study.clone(),
+                study_of(c, row),
                 format!("column `{source}` is empty but `{r}` holds a correlation"),
                 "write `reported`, `imputed` or `derived`".to_owned(),
             );
@@ -482,7 +491,7 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
             Severity::Error,
             line,
             Some("diff_ci_lb"),
-            study.clone(),
+            study_of(c, row),
             format!("column `diff_ci_lb` ({lb}) must be below `diff_ci_ub` ({ub})"),
             "check the interval against the report; swap the limits if they were entered the wrong way round"
                 .to_owned(),
@@ -501,7 +510,7 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
             Severity::Error,
             line,
             Some("n_control"),
-            study.clone(),
+            study_of(c, row),
             format!(
                 "within-subject design: column `n_control` ({nc}) must equal `n_trained` ({nt})"
             ),
@@ -519,13 +528,13 @@ fn check_row(c: &mut Collector<'_>, row: &TableRow) {
             Severity::Error,
             line,
             Some("manual_flag_reason"),
-            study.clone(),
+            study_of(c, row),
             "column `manual_flag_reason` is empty but `manual_flag` is set".to_owned(),
             "say why the row needs manual review, or clear `manual_flag`".to_owned(),
         );
     }
 
-    check_rob(c, row, study);
+    check_rob(c, row);
 }
 
 /// The risk-of-bias judgement columns, `rob_d1` … `rob_d7`, and their
@@ -548,7 +557,7 @@ const ROB_DOMAINS: [(&str, &str); 7] = [
 /// included row without an assessment is a warning. Whether the overall
 /// judgement is the worst domain needs the derived deviations domain, so
 /// `analysis::rob::check` checks it on the typed rows.
-fn check_rob(c: &mut Collector<'_>, row: &TableRow, study: Option<String>) {
+fn check_rob(c: &mut Collector<'_>, row: &TableRow) {
     if !c.has(col!("rob_tool")) {
         return;
     }
@@ -569,7 +578,7 @@ fn check_rob(c: &mut Collector<'_>, row: &TableRow, study: Option<String>) {
                     Severity::Error,
                     line,
                     Some("rob_tool"),
-                    study,
+                    study_of(c, row),
                     format!("column `rob_tool` is empty but `{first}` holds a risk-of-bias judgement"),
                     "write `rob2` for a randomised comparison or `robins_i` for a non-randomised one \
                      (datasets/README.md §12)"
@@ -580,7 +589,7 @@ fn check_rob(c: &mut Collector<'_>, row: &TableRow, study: Option<String>) {
                     Severity::Warning,
                     line,
                     Some("rob_tool"),
-                    study,
+                    study_of(c, row),
                     "included row without a risk-of-bias assessment (`rob_tool` is empty)"
                         .to_owned(),
                     "name the tool (`rob2` or `robins_i`) and judge each domain from the source; \
@@ -610,7 +619,7 @@ fn check_rob(c: &mut Collector<'_>, row: &TableRow, study: Option<String>) {
                         Severity::Error,
                         line,
                         Some(col),
-                        study.clone(),
+                        study_of(c, row),
                         format!(
                             "column `{col}` is filled in but {tool_name} has only {} domains",
                             domains.len()
@@ -628,7 +637,7 @@ fn check_rob(c: &mut Collector<'_>, row: &TableRow, study: Option<String>) {
                     Severity::Error,
                     line,
                     Some(name),
-                    study.clone(),
+                    study_of(c, row),
                     format!("column `{name}` ({tool_name}: {domain}) is empty"),
                     "judge the domain from the source, or write `no_information` where the source is silent (never a guess)"
                         .to_owned(),
@@ -644,7 +653,7 @@ fn check_rob(c: &mut Collector<'_>, row: &TableRow, study: Option<String>) {
                 Severity::Error,
                 line,
                 Some(name),
-                study.clone(),
+                study_of(c, row),
                 format!("column `{name}`: \"{cell}\" is not on the {tool_name} scale"),
                 format!("use one of: {} (or change `rob_tool`)", tool.scale_names()),
             );
@@ -655,7 +664,7 @@ fn check_rob(c: &mut Collector<'_>, row: &TableRow, study: Option<String>) {
                 Severity::Error,
                 line,
                 Some(support),
-                study.clone(),
+                study_of(c, row),
                 format!("column `{support}` is empty but `{name}` is `{cell}`"),
                 "quote or cite the sentence of the source that supports the judgement (e.g. \
                  `Abstract: 'randomly assigned'`), or write `no_information` in the domain"
@@ -669,7 +678,7 @@ fn check_rob(c: &mut Collector<'_>, row: &TableRow, study: Option<String>) {
             Severity::Error,
             line,
             Some("rob_overall"),
-            study.clone(),
+            study_of(c, row),
             format!("column `rob_overall`: \"{overall}\" is not on the {tool_name} scale"),
             format!(
                 "use one of: {} (or leave it empty: the worst domain)",
@@ -682,7 +691,7 @@ fn check_rob(c: &mut Collector<'_>, row: &TableRow, study: Option<String>) {
             Severity::Warning,
             line,
             Some("rob_overall_reason"),
-            study,
+            study_of(c, row),
             "column `rob_overall_reason` is filled in but `rob_overall` is empty".to_owned(),
             "enter the overall judgement the reason argues for, or clear the reason".to_owned(),
         );
@@ -700,6 +709,7 @@ const KEY: [usize; 5] = [
 
 fn check_duplicates(c: &mut Collector<'_>) {
     let mut seen: FnvMap<[&str; 5], u64> = FnvMap::default();
+    seen.reserve(c.table.rows.len());
     let mut found = Vec::new();
     for row in &c.table.rows {
         let key = KEY.map(|k| c.cell(row, k));
@@ -755,12 +765,12 @@ fn check_primary(c: &mut Collector<'_>) {
     }
     let mut found = Vec::new();
     for ((id, cohort), first, primaries) in groups {
-        let study = format!("{id}/{cohort}");
+        let study = || format!("{id}/{cohort}");
         match primaries.as_slice() {
             [] => found.push((
                 Severity::Warning,
                 first,
-                study,
+                study(),
                 "no primary outcome; the study is not pooled".to_owned(),
                 "mark one included regional-fat outcome of this study and cohort `primary` = `yes`"
                     .to_owned(),
@@ -771,7 +781,7 @@ fn check_primary(c: &mut Collector<'_>) {
                     found.push((
                         Severity::Error,
                         line,
-                        study.clone(),
+                        study(),
                         format!(
                             "column `primary`: a second primary outcome for this study and cohort (line {head} is already primary)"
                         ),

@@ -8,10 +8,8 @@
 
 use crate::cli::args::{Format, dataset_path};
 use clap::Args;
-use spotmeta::data::review::{check_review, review_path};
-use spotmeta::data::validate::{Issue, Severity};
-use spotmeta::data::{CheckReport, SpotDataset};
-use std::path::{Path, PathBuf};
+use spotmeta::data::review::check_beside;
+use std::path::PathBuf;
 
 /// Arguments of `spotmeta check`.
 #[derive(Debug, Args)]
@@ -27,8 +25,8 @@ pub struct CheckArgs {
 /// Run `spotmeta check`.
 pub fn run(a: CheckArgs) -> anyhow::Result<()> {
     let path = dataset_path(a.file.as_ref());
-    let (mut report, ds) = spotmeta::analysis::rob::check(&path)?;
-    add_review_issues(&path, ds.as_ref(), &mut report);
+    let (mut report, studies) = spotmeta::analysis::rob::check(&path)?;
+    report.issues.extend(check_beside(&path, studies.as_ref()));
     let text = match a.format {
         Format::Json => spotmeta::output::json::document("check", &report)?,
         _ => report.to_string(),
@@ -45,46 +43,4 @@ pub fn run(a: CheckArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// Append the issues of the review record beside `dataset`, if there is
-/// one. Its cross-references need the typed dataset `ds`, which exists only
-/// when the dataset has no errors. A record that cannot be read or parsed is
-/// one error at the place the parser names.
-fn add_review_issues(dataset: &Path, ds: Option<&SpotDataset>, report: &mut CheckReport) {
-    let rec = review_path(dataset);
-    if !rec.is_file() {
-        return;
-    }
-    match check_review(&rec, ds) {
-        Ok(issues) => report.issues.extend(issues),
-        Err(e) => report.issues.push(unreadable(&rec, &e)),
-    }
-}
-
-/// The issue for a review record that cannot be read or parsed.
-fn unreadable(rec: &Path, e: &spotmeta::Error) -> Issue {
-    let (line, column, message, fix) = match e {
-        spotmeta::Error::Value {
-            location,
-            message,
-            fix,
-        } => (location.line, location.column, message.clone(), fix.clone()),
-        other => (
-            1,
-            None,
-            other.to_string(),
-            "make the review record readable TOML (codebook §13)".to_string(),
-        ),
-    };
-    Issue {
-        file: rec.to_path_buf(),
-        severity: Severity::Error,
-        line,
-        column,
-        column_name: None,
-        study: None,
-        message,
-        fix,
-    }
 }
