@@ -25,6 +25,7 @@
 //!   a silent reorder.
 
 use super::fsguard;
+use super::load::{CsvProblem, Span};
 use super::schema::COLUMNS;
 use super::{CheckReport, SpotDataset, Table, TableRow};
 use crate::error::{Error, Result};
@@ -45,7 +46,11 @@ pub struct CsvStyle {
 
 /// The style of `bytes`, read into `table`, from its header record.
 pub fn style_of(table: &Table, bytes: &[u8]) -> CsvStyle {
-    let h = table.header_span;
+    style_at(table.header_span, bytes)
+}
+
+/// The style of `bytes` whose header record sits at `h`.
+fn style_at(h: Span, bytes: &[u8]) -> CsvStyle {
     let header = String::from_utf8_lossy(&bytes[h.start..h.end]);
     let quote_all = !header.is_empty()
         && header
@@ -230,13 +235,25 @@ fn refuse_if_invalid(path: &Path, report: &CheckReport, new_lines: &[u64]) -> Re
     })
 }
 
-/// Runs `change` on the file's bytes under the lock; `change` returns the new
-/// bytes, the byte offset where an added or replaced record starts
-/// (`usize::MAX` for none) and the text of the records it dropped.
+/// What an edit makes of the file's bytes.
+struct Edit {
+    /// The would-be file.
+    bytes: Vec<u8>,
+    /// Byte offset where an added or replaced record starts (`usize::MAX`
+    /// for none).
+    added_at: usize,
+    /// The text of the records dropped.
+    removed: Vec<String>,
+    /// `bytes` already read leniently, when the edit had to read them.
+    read: Option<(Table, Vec<CsvProblem>)>,
+}
+
+/// Runs `change` on the file's bytes under the lock; `change` returns the
+/// [`Edit`].
 fn apply(
     path: &Path,
     opts: &EditOptions,
-    change: impl FnOnce(&[u8]) -> Result<(Vec<u8>, usize, Vec<String>)>,
+    change: impl FnOnce(&[u8]) -> Result<Edit>,
 ) -> Result<Change> {
     let dry_run = opts.dry_run;
     let (real, lock) = if dry_run {
@@ -249,10 +266,19 @@ fn apply(
     };
     let before = std::fs::read(&real).map_err(|e| Error::io(path, e))?;
     check_header(path, &before)?;
-    let (after_bytes, added_at, removed) = change(&before)?;
+    let Edit {
+        bytes: after_bytes,
+        added_at,
+        removed,
+        read,
+    } = change(&before)?;
     // One read and one validation of the would-be file serve the check, the
     // new row's line and the typed rows.
-    let (table, issues) = super::analyse_bytes(path, &after_bytes)?;
+    let (table, problems) = match read {
+        Some(read) => read,
+        None => super::load::read_lenient_bytes(path.to_path_buf(), &after_bytes)?,
+    };
+    let issues = super::validate::validate(&table, problems);
     let added_lines: Vec<u64> = table
         .rows
         .iter()
@@ -283,6 +309,11 @@ fn table_of(path: &Path, before: &[u8]) -> Result<Table> {
 }
 
 /// Add one row (`replace`: overwrite the row with the same key in place).
+///
+/// The row is appended and the would-be file read once: that read finds a
+/// row with the same key too (issue #19: the file used to be read twice,
+/// before and after the change). Only `--replace` of an existing row builds
+/// and reads a second would-be file.
 pub fn add_row(
     path: &Path,
     values: &RowValues,
@@ -291,23 +322,46 @@ pub fn add_row(
 ) -> Result<Change> {
     check_names(values)?;
     apply(path, opts, |before| {
-        let table = table_of(path, before)?;
-        let style = style_of(&table, before);
+        let header = super::load::header_span(before).ok_or_else(|| {
+            Error::Unsupported(format!("{}: cannot read the header", path.display()))
+        })?;
+        let style = style_at(header, before);
         let fields: Vec<String> = COLUMNS
             .iter()
             .map(|c| values.get(c.name).cloned().unwrap_or_default())
             .collect();
         let record = record_bytes(&fields, style)?;
+        let mut out = Vec::with_capacity(before.len() + record.len() + 4);
+        out.extend_from_slice(before);
+        if !style.trailing_newline {
+            out.extend_from_slice(style.line_ending);
+        }
+        let at = out.len();
+        out.extend_from_slice(&record);
+        out.extend_from_slice(style.line_ending);
+        let (table, problems) = super::load::read_lenient_bytes(path.to_path_buf(), &out)?;
+        if !problems.is_empty() {
+            // A file that does not read cleanly as it is is refused with the
+            // strict reader's first problem, as before the change is made.
+            table_of(path, before)?;
+        }
         let key = key_of(values);
         let cols: Vec<usize> = ["study_id", "cohort", "comparison", "region", "method"]
             .iter()
             .map(|c| table.column(c).expect("header checked"))
             .collect();
-        let existing = table
-            .rows
-            .iter()
-            .find(|r| cols.iter().zip(&key).all(|(c, k)| r.fields[*c].trim() == k));
+        // The rows before the appended one sit at the same bytes and lines
+        // as in `before`.
+        let existing = table.rows.iter().find(|r| {
+            r.span.start != at && cols.iter().zip(&key).all(|(c, k)| r.fields[*c].trim() == k)
+        });
         match existing {
+            None => Ok(Edit {
+                bytes: out,
+                added_at: at,
+                removed: vec![],
+                read: Some((table, problems)),
+            }),
             Some(row) if !replace => Err(Error::Unsupported(format!(
                 "{}:{}: a row with the same key (study_id, cohort, comparison, region, method) = ({}) already exists; use --replace to overwrite it (the old row is then printed, so nothing is lost)",
                 path.display(),
@@ -322,17 +376,12 @@ pub fn add_row(
                 let mut out = before[..span.start].to_vec();
                 out.extend_from_slice(&record);
                 out.extend_from_slice(&before[span.end..]);
-                Ok((out, span.start, vec![old]))
-            }
-            None => {
-                let mut out = before.to_vec();
-                if !style.trailing_newline {
-                    out.extend_from_slice(style.line_ending);
-                }
-                let at = out.len();
-                out.extend_from_slice(&record);
-                out.extend_from_slice(style.line_ending);
-                Ok((out, at, vec![]))
+                Ok(Edit {
+                    bytes: out,
+                    added_at: span.start,
+                    removed: vec![old],
+                    read: None,
+                })
             }
         }
     })
@@ -379,7 +428,12 @@ pub fn remove_rows(
             at = row.span.next;
         }
         out.extend_from_slice(&before[at..]);
-        Ok((out, usize::MAX, removed))
+        Ok(Edit {
+            bytes: out,
+            added_at: usize::MAX,
+            removed,
+            read: None,
+        })
     })
 }
 

@@ -266,6 +266,21 @@ pub(crate) fn read_lenient<R: Read>(
     read_lenient_bytes(path, &bytes)
 }
 
+/// Where the header record of `bytes` sits (None: no record), for an
+/// editor that needs only the header's line ending and quoting.
+pub(crate) fn header_span(bytes: &[u8]) -> Option<Span> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::None)
+        .from_reader(bytes);
+    let mut record = csv::ByteRecord::new();
+    match rdr.read_byte_record(&mut record) {
+        Ok(true) => Some(Locator::new(bytes).locate(&record, rdr.position())),
+        _ => None,
+    }
+}
+
 /// [`read_lenient`] on bytes already in memory (no copy: `check_bytes` on
 /// 100,000 rows spent a tenth of its time copying the file and faulting in
 /// the copy).

@@ -25,7 +25,7 @@ use super::validate::{Issue, Severity};
 use super::{SpotDataset, Status, Table};
 use crate::error::{Error, Location, Result};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -478,7 +478,7 @@ impl DatasetStudies {
     /// `(study_id, status, status_reason)` of each row, in file order,
     /// grouped: a study's first row gives its status and reason.
     fn group<'a>(rows: impl Iterator<Item = (&'a str, Status, &'a str)>) -> DatasetStudies {
-        let mut seen = HashSet::new();
+        let mut seen = super::validate::FnvSet::default();
         let mut out = DatasetStudies {
             included: Vec::new(),
             included_rows: 0,
