@@ -264,7 +264,7 @@ fn apply(
         let lock = DatasetLock::acquire(&real, opts.wait)?;
         (real, Some(lock))
     };
-    let before = std::fs::read(&real).map_err(|e| Error::io(path, e))?;
+    let before = super::load::read_file(&real).map_err(|e| Error::io(path, e))?;
     check_header(path, &before)?;
     let Edit {
         bytes: after_bytes,

@@ -367,9 +367,9 @@ impl Serialize for CheckReport {
 /// Reads and validates `path`, returning the table and every issue.
 fn analyse(path: &Path) -> Result<(Table, Vec<Issue>)> {
     fsguard::regular_file(path)?;
-    // `fs::read` sizes its buffer from the file's length: one allocation,
-    // no copying while the buffer grows (100,000 rows are 170 MB).
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    // One buffer sized from the file's length, filled in parallel blocks
+    // (100,000 rows are 206 MB).
+    let bytes = load::read_file(path).map_err(|e| Error::io(path, e))?;
     analyse_bytes(path, &bytes)
 }
 
@@ -477,11 +477,15 @@ pub fn check_each<T: Send>(
     each: impl Fn(&SpotRow) -> T + Sync,
 ) -> Result<(CheckReport, Option<CheckedRows<T>>)> {
     let (table, issues) = analyse(path)?;
-    let report = report(path, &table, issues);
+    // The studies are grouped beside the count of the report (both hash
+    // every `study_id`); they are used only when the file has no error.
+    let (report, studies) = rayon::join(
+        || report(path, &table, issues),
+        || review::DatasetStudies::of_table(&table),
+    );
     if !report.is_ok() {
         return Ok((report, None));
     }
-    let studies = review::DatasetStudies::of_table(&table);
     let Table { headers, rows, .. } = table;
     let each = in_file_order(
         rows.into_par_iter()

@@ -466,9 +466,13 @@ impl DatasetStudies {
     /// `spotmeta check` (its header is the codebook's and every `status` is
     /// a codebook spelling, so the cells are what typing would give), for a
     /// check that does not keep the typed rows.
+    ///
+    /// A table without those columns (a file with errors) has no studies.
     pub fn of_table(table: &Table) -> DatasetStudies {
-        let [id, status, reason] =
-            ["study_id", "status", "status_reason"].map(super::schema::position);
+        let columns = ["study_id", "status", "status_reason"].map(|c| table.column(c));
+        let [Some(id), Some(status), Some(reason)] = columns else {
+            return Self::group(std::iter::empty());
+        };
         Self::group(table.rows.iter().filter_map(|r| {
             let s = Status::from_name(&r.fields[status])?;
             Some((&r.fields[id], s, &r.fields[reason]))

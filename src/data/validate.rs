@@ -219,20 +219,30 @@ pub(crate) fn validate(table: &Table, csv_problems: Vec<CsvProblem>) -> Vec<Issu
     // Each row's checks are independent: chunks of rows are checked in
     // parallel, each into its own list, joined in file order, so the result is
     // the same as one pass (issue #15: `check` on 100,000 rows).
-    let found: Vec<Vec<Issue>> = table
-        .rows
-        .par_chunks(ROWS_PER_TASK)
-        .map(|rows| {
-            let mut local = c.fork();
-            for row in rows {
-                check_row(&mut local, row);
-            }
-            local.issues
-        })
-        .collect();
+    // The rules across rows (duplicate keys, one primary outcome) run beside
+    // them; their issues are joined after the per-row ones, as in one pass.
+    let mut across = c.fork();
+    let (found, ()) = rayon::join(
+        || {
+            table
+                .rows
+                .par_chunks(ROWS_PER_TASK)
+                .map(|rows| {
+                    let mut local = c.fork();
+                    for row in rows {
+                        check_row(&mut local, row);
+                    }
+                    local.issues
+                })
+                .collect::<Vec<Vec<Issue>>>()
+        },
+        || {
+            check_duplicates(&mut across);
+            check_primary(&mut across);
+        },
+    );
     c.issues.extend(found.into_iter().flatten());
-    check_duplicates(&mut c);
-    check_primary(&mut c);
+    c.issues.append(&mut across.issues);
     let mut issues = c.issues;
     issues.sort_by_key(|i| (i.line, i.column.unwrap_or(0)));
     issues
