@@ -34,7 +34,7 @@ pub mod review;
 pub mod schema;
 pub mod validate;
 
-pub use load::{Table, TableRow};
+pub use load::{Cells, Table, TableRow};
 pub use schema::{
     AssessmentMethod, COLUMNS, ColumnSpec, Comparison, Design, DietControlled, Direction, DispType,
     EeMeasured, InterventionType, Kind, OutcomeType, ReportedRange, RobJudgement, RobTool, Status,
@@ -560,29 +560,22 @@ const ROWS_PER_TYPING_TASK: usize = 1024;
 /// an error and is never typed), and [`SpotRow`]'s fields follow the same
 /// order, so the cells are read by position: no per-cell lookup of the
 /// column name. `NA` means empty in numeric columns and serde only knows
-/// empty, so a row with such an `NA` is typed from a copy with those cells
-/// emptied; every other row is typed from its own cells.
+/// empty, so in a row with such an `NA` those cells are emptied in the
+/// record typed.
 fn type_row(path: &Path, headers: &[String], row: TableRow) -> Result<SpotRow> {
     let has_na = COLUMNS
         .iter()
         .zip(row.fields.iter())
         .any(|(spec, cell)| cell == "NA" && schema::is_missing(spec.kind, cell));
-    let result = if has_na {
-        let record: csv::StringRecord = COLUMNS
-            .iter()
-            .zip(row.fields.iter())
-            .map(|(spec, cell)| {
-                if schema::is_missing(spec.kind, cell) {
-                    ""
-                } else {
-                    cell
-                }
-            })
-            .collect();
-        record.deserialize::<SpotRow>(None)
-    } else {
-        row.fields.deserialize::<SpotRow>(None)
-    };
+    let mut record = csv::StringRecord::with_capacity(row.fields.text_len(), COLUMNS.len());
+    for (spec, cell) in COLUMNS.iter().zip(row.fields.iter()) {
+        record.push_field(if has_na && schema::is_missing(spec.kind, cell) {
+            ""
+        } else {
+            cell
+        });
+    }
+    let result = record.deserialize::<SpotRow>(None);
     let mut typed = result.map_err(|e| {
         let column = match e.kind() {
             csv::ErrorKind::Deserialize { err, .. } => err.field().map(|f| f as usize),
