@@ -77,6 +77,7 @@ pub struct Cells {
 
 impl Cells {
     /// Number of cells.
+    #[inline]
     pub fn len(&self) -> usize {
         self.len
     }
@@ -86,22 +87,29 @@ impl Cells {
         self.len == 0
     }
 
-    /// Cell `i`, if there is one.
+    /// Cell `i`, if there is one. Inlined: the checks read every cell of
+    /// every row several times.
+    #[inline]
     pub fn get(&self, i: usize) -> Option<&str> {
-        (i < self.len).then(|| {
-            let k = self.first + i;
-            let from = if i == 0 {
-                self.start
-            } else {
-                self.block.ends[k - 1]
-            };
-            &self.block.text[from..self.block.ends[k]]
-        })
+        let ends = self.block.ends.get(self.first..self.first + self.len)?;
+        let to = *ends.get(i)?;
+        let from = match i {
+            0 => self.start,
+            _ => ends[i - 1],
+        };
+        self.block.text.get(from..to)
     }
 
     /// The cells in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        (0..self.len).map(|i| &self[i])
+        let ends = &self.block.ends[self.first..self.first + self.len];
+        let text = self.block.text.as_str();
+        let mut from = self.start;
+        ends.iter().map(move |&to| {
+            let cell = &text[from..to];
+            from = to;
+            cell
+        })
     }
 
     /// Total length of the cells' text in bytes.
@@ -121,6 +129,7 @@ impl std::ops::Index<usize> for Cells {
     /// # Panics
     ///
     /// If the row has no cell `i`.
+    #[inline]
     fn index(&self, i: usize) -> &str {
         match self.get(i) {
             Some(cell) => cell,
