@@ -608,7 +608,7 @@ fn read_piece(
         }
         ends_in_quotes = record
             .iter()
-            .last()
+            .next_back()
             .is_some_and(|f| f.last().is_some_and(|&b| is_eol(b)));
         let span = locator.locate(&record, rdr.position());
         let line = span.line;
