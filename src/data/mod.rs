@@ -6,6 +6,7 @@
 //! | any CSV with metafor-style columns (`yi`, `vi`, `m1i`…) | [`Table::read`], then [`Table::numeric`] |
 //! | list every problem of `spot_reduction.csv` (`spotmeta check`) | [`check`] → [`CheckReport`] |
 //! | typed rows of `spot_reduction.csv`, refusing a file with errors | [`load_spot`] → [`SpotDataset`] |
+//! | every problem, then work on each typed row without keeping the rows (the risk-of-bias rules of `spotmeta check`) | [`check_each`] → [`CheckReport`], [`CheckedRows`] |
 //! | the review record beside it (`review.toml`: search date, PRISMA counts) | [`review::ReviewRecord::load`], [`review::check_review`], [`review::search_date`] |
 //!
 //! The dataset's columns, their order and their rules live in one table,
