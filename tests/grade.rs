@@ -494,7 +494,10 @@ fn the_bundled_grade_table_gives_every_threshold_at_its_default() {
     let rec = ReviewRecord::parse(Path::new("review.toml"), &bundled_record()).unwrap();
     let keys: Vec<&str> = rec.grade.entries.iter().map(|e| e.key).collect();
     assert_eq!(keys, spotmeta::data::review::GRADE_KEYS);
-    assert_eq!(options_of(&bundled_record()).unwrap(), GradeOptions::default());
+    assert_eq!(
+        options_of(&bundled_record()).unwrap(),
+        GradeOptions::default()
+    );
     // Every default is in the ranges the check applies.
     for (key, value) in GradeOptions::default().entries() {
         assert_eq!(grade_value_problem(key, &value), None, "{key}");
@@ -551,10 +554,7 @@ fn smallest_worthwhile_effect_from_the_record_changes_the_imprecision_rating() {
     );
     let wider = options_of(&record_with("smallest_worthwhile", "0.3")).unwrap();
     let g = grade(&x, &wider).unwrap();
-    assert_eq!(
-        verdict(&x, &wider, Domain::Imprecision),
-        Verdict::Serious
-    );
+    assert_eq!(verdict(&x, &wider, Domain::Imprecision), Verdict::Serious);
     assert_eq!(g.certainty, Certainty::Moderate);
     assert_eq!(g.ois.total, 350);
 }
@@ -569,16 +569,10 @@ fn no_information_as_from_the_record_changes_the_risk_of_bias_rating() {
         s.rob = RobOverall::NoInformation;
     }
     let default = options_of(&bundled_record()).unwrap();
-    assert_eq!(
-        verdict(&x, &default, Domain::RiskOfBias),
-        Verdict::Serious
-    );
+    assert_eq!(verdict(&x, &default, Domain::RiskOfBias), Verdict::Serious);
     let high = options_of(&record_with("no_information_as", "\"high\"")).unwrap();
     assert_eq!(high.no_information_as, RobOverall::High);
-    assert_eq!(
-        verdict(&x, &high, Domain::RiskOfBias),
-        Verdict::VerySerious
-    );
+    assert_eq!(verdict(&x, &high, Domain::RiskOfBias), Verdict::VerySerious);
 }
 
 #[test]
@@ -589,7 +583,12 @@ fn grade_values_out_of_range_are_check_errors_at_their_line_and_column() {
     };
     for (key, value, column, says) in [
         ("i2_serious", "150", 14, "give a percentage in [0, 100]"),
-        ("rob_serious_share", "0", 21, "give a weight share in (0, 1]"),
+        (
+            "rob_serious_share",
+            "0",
+            21,
+            "give a weight share in (0, 1]",
+        ),
         ("power", "1.0", 9, "give a probability in (0, 1)"),
         ("smallest_worthwhile", "-0.2", 23, "give a positive SMD"),
         ("pub_bias_min_k", "2", 18, "whole number of studies ≥ 3"),

@@ -249,8 +249,10 @@ pub(super) fn layout<'a>(input: &ReportInput, s: &Shown<'a>) -> PageLayout<'a> {
                 width: cw + 2 * PRISMA_MARGIN,
             },
         );
-        p.ops.push(Op::Prisma(M - PRISMA_MARGIN, y));
-        y += l.height + 40;
+        // Its title's baseline where the page's headings have theirs.
+        let top = y - l.title.y;
+        p.ops.push(Op::Prisma(M - PRISMA_MARGIN, top));
+        y = top + l.height + 40;
         l
     });
 
