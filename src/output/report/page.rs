@@ -660,7 +660,7 @@ fn appraisal_row(p: &mut Page, input: &ReportInput, y: &mut i32) -> Option<Summa
             right_x,
             gy + 2,
             w,
-            "Each rule with its thresholds is in summary.md; the thresholds are the [grade] table of the review record (datasets/README.md, section 13).",
+            "Each rule with its thresholds is in summary.md. The thresholds are the [grade] table of the review record beside the dataset, or the defaults without one (datasets/README.md, section 13).",
             size::SMALL,
             false,
             colour::MUTED,
