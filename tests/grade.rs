@@ -443,3 +443,254 @@ fn summary_of_findings_has_every_column_in_every_format() {
     assert_eq!(json["k"], 2);
     assert_eq!(json["reasons"].as_array().unwrap().len(), 1);
 }
+
+// ── the review's thresholds as data: the `[grade]` table of review.toml ──
+
+use spotmeta::data::review::{GradeValue, ReviewRecord, check_record, grade_value_problem};
+use std::path::Path;
+
+/// The bundled review record's text.
+fn bundled_record() -> String {
+    std::fs::read_to_string(common::dataset("review.toml")).unwrap()
+}
+
+/// The bundled record with the `[grade]` line `key = …` replaced.
+fn record_with(key: &str, value: &str) -> String {
+    let text = bundled_record();
+    let prefix = format!("{key} = ");
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with(&prefix)).count(),
+        1,
+        "one line `{key} =`"
+    );
+    text.lines()
+        .map(|l| {
+            if l.starts_with(&prefix) {
+                format!("{key} = {value}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+fn line_of(text: &str, key: &str) -> u64 {
+    text.lines()
+        .position(|l| l.starts_with(&format!("{key} = ")))
+        .unwrap() as u64
+        + 1
+}
+
+/// The options a record text sets.
+fn options_of(text: &str) -> spotmeta::Result<GradeOptions> {
+    let rec = ReviewRecord::parse(Path::new("review.toml"), text)?;
+    GradeOptions::default().with_table(&rec.grade, &rec.path)
+}
+
+#[test]
+fn the_bundled_grade_table_gives_every_threshold_at_its_default() {
+    let rec = ReviewRecord::parse(Path::new("review.toml"), &bundled_record()).unwrap();
+    let keys: Vec<&str> = rec.grade.entries.iter().map(|e| e.key).collect();
+    assert_eq!(keys, spotmeta::data::review::GRADE_KEYS);
+    assert_eq!(
+        options_of(&bundled_record()).unwrap(),
+        GradeOptions::default()
+    );
+    // Every default is in the ranges the check applies.
+    for (key, value) in GradeOptions::default().entries() {
+        assert_eq!(grade_value_problem(key, &value), None, "{key}");
+    }
+}
+
+#[test]
+fn a_record_without_a_grade_table_keeps_the_defaults() {
+    let text = bundled_record();
+    let cut = text.find("\n[grade]").unwrap();
+    let rec = ReviewRecord::parse(Path::new("review.toml"), &text[..cut]).unwrap();
+    assert!(rec.grade.entries.is_empty());
+    assert_eq!(options_of(&text[..cut]).unwrap(), GradeOptions::default());
+}
+
+#[test]
+fn i2_cut_off_from_the_record_changes_the_inconsistency_rating() {
+    // GRADE handbook (Schünemann et al. 2013) §5.2.3 "Inconsistency": I² is
+    // one criterion, and where its cut-off lies is the reviewer's judgement
+    // (Cochrane Handbook §10.10.2: 30–60% "may represent moderate", 50–90%
+    // "substantial" heterogeneity). The same evidence with I² = 60% is
+    // downgraded under the default cut-off (50%) and not under 70%.
+    let mut x = clean(50.0);
+    x.i2 = Some(60.0);
+    let default = options_of(&bundled_record()).unwrap();
+    let g = grade(&x, &default).unwrap();
+    assert_eq!(
+        verdict(&x, &default, Domain::Inconsistency),
+        Verdict::Serious
+    );
+    assert_eq!(g.certainty, Certainty::Moderate);
+    let lenient = options_of(&record_with("i2_serious", "70")).unwrap();
+    assert_eq!(lenient.i2_serious, 70.0);
+    assert_eq!(
+        verdict(&x, &lenient, Domain::Inconsistency),
+        Verdict::NotSerious
+    );
+    assert_eq!(grade(&x, &lenient).unwrap().certainty, Certainty::High);
+}
+
+#[test]
+fn smallest_worthwhile_effect_from_the_record_changes_the_imprecision_rating() {
+    // GRADE handbook §5.2.5 "Imprecision" and Guyatt et al. 2011 (GRADE
+    // guidelines 6): rate down when the CI crosses the threshold the review
+    // sets for a worthwhile effect. CI [0.25, 0.70] clears δ = 0.2 but
+    // includes δ = 0.3; 2000 participants meet both optimal information
+    // sizes (786 for δ = 0.2, 350 for δ = 0.3).
+    let mut x = clean(50.0);
+    x.ci = (0.25, 0.7);
+    let default = options_of(&bundled_record()).unwrap();
+    assert_eq!(
+        verdict(&x, &default, Domain::Imprecision),
+        Verdict::NotSerious
+    );
+    let wider = options_of(&record_with("smallest_worthwhile", "0.3")).unwrap();
+    let g = grade(&x, &wider).unwrap();
+    assert_eq!(verdict(&x, &wider, Domain::Imprecision), Verdict::Serious);
+    assert_eq!(g.certainty, Certainty::Moderate);
+    assert_eq!(g.ois.total, 350);
+}
+
+#[test]
+fn no_information_as_from_the_record_changes_the_risk_of_bias_rating() {
+    // GRADE handbook §5.2.1 "Study limitations (risk of bias)": rate down
+    // when most of the weight comes from studies with serious limitations;
+    // how unassessed studies count is the review's rule.
+    let mut x = clean(50.0);
+    for s in &mut x.studies {
+        s.rob = RobOverall::NoInformation;
+    }
+    let default = options_of(&bundled_record()).unwrap();
+    assert_eq!(verdict(&x, &default, Domain::RiskOfBias), Verdict::Serious);
+    let high = options_of(&record_with("no_information_as", "\"high\"")).unwrap();
+    assert_eq!(high.no_information_as, RobOverall::High);
+    assert_eq!(verdict(&x, &high, Domain::RiskOfBias), Verdict::VerySerious);
+}
+
+#[test]
+fn grade_values_out_of_range_are_check_errors_at_their_line_and_column() {
+    let (_, ds) = {
+        let csv = common::dataset("spot_reduction.csv");
+        ((), spotmeta::data::load_spot(&csv).unwrap())
+    };
+    for (key, value, column, says) in [
+        ("i2_serious", "150", 14, "give a percentage in [0, 100]"),
+        (
+            "rob_serious_share",
+            "0",
+            21,
+            "give a weight share in (0, 1]",
+        ),
+        ("power", "1.0", 9, "give a probability in (0, 1)"),
+        ("smallest_worthwhile", "-0.2", 23, "give a positive SMD"),
+        ("pub_bias_min_k", "2", 18, "whole number of studies ≥ 3"),
+        ("pub_bias_min_k", "10.5", 18, "whole number of studies ≥ 3"),
+        (
+            "no_information_as",
+            "\"maybe\"",
+            21,
+            "give one of \"low\", \"some_concerns\", \"high\", \"no_information\"",
+        ),
+    ] {
+        let text = record_with(key, value);
+        let line = line_of(&text, key);
+        let rec = ReviewRecord::parse(Path::new("review.toml"), &text).unwrap();
+        let issues = check_record(&rec, Some(&ds));
+        assert_eq!(issues.len(), 1, "{key} = {value}: {issues:#?}");
+        let i = &issues[0];
+        assert!(i.is_error());
+        assert_eq!((i.line, i.column), (line, Some(column)), "{key}");
+        assert_eq!(i.column_name.as_deref(), Some(&*format!("grade.{key}")));
+        assert!(i.message.contains(says), "{}", i.message);
+        // The report refuses the same value at the same place.
+        let err = options_of(&text).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("review.toml:{line}:{column}")),
+            "{err}"
+        );
+    }
+    // The rule between the two I² cut-offs, at the very-serious one.
+    let text = record_with("i2_very_serious", "40");
+    let rec = ReviewRecord::parse(Path::new("review.toml"), &text).unwrap();
+    let issues = check_record(&rec, Some(&ds));
+    assert_eq!(issues.len(), 1, "{issues:#?}");
+    assert_eq!(issues[0].line, line_of(&text, "i2_very_serious"));
+    assert!(issues[0].message.contains("below i2_serious = 50"));
+    assert!(options_of(&text).is_err());
+}
+
+#[test]
+fn an_unknown_or_mistyped_grade_key_is_a_parse_error_at_its_place() {
+    let text = bundled_record().replace("i2_serious = 50", "i2_serius = 50");
+    let line = line_of(&text, "i2_serius");
+    let err = ReviewRecord::parse(Path::new("review.toml"), &text)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with(&format!("review.toml:{line}:1")), "{err}");
+    assert!(err.contains("unknown field `i2_serius`"), "{err}");
+    let text = record_with("alpha", "\"five percent\"");
+    let line = line_of(&text, "alpha");
+    let err = ReviewRecord::parse(Path::new("review.toml"), &text)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with(&format!("review.toml:{line}:9")), "{err}");
+}
+
+#[test]
+fn a_level_where_a_number_belongs_is_named() {
+    assert_eq!(
+        grade_value_problem("alpha", &GradeValue::Level("x".into())).as_deref(),
+        Some("\"x\": give a number")
+    );
+}
+
+#[test]
+fn report_takes_the_thresholds_from_the_record_beside_the_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        common::dataset("spot_reduction.csv"),
+        dir.path().join("spot_reduction.csv"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("review.toml"),
+        record_with("smallest_worthwhile", "0.5"),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    common::spotmeta()
+        .arg("report")
+        .arg(dir.path().join("spot_reduction.csv"))
+        .arg("-o")
+        .arg(&out)
+        .assert()
+        .success();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(v["grade"]["options"]["smallest_worthwhile"], 0.5);
+    // OIS for δ = 0.5 (R: ceiling(2*(qnorm(0.975)+qnorm(0.8))^2/0.5^2) = 63 per group).
+    assert_eq!(v["grade"]["ois"]["total"], 126);
+    // A value out of range fails the report at its place, and writes nothing.
+    let text = record_with("alpha", "0");
+    let line = line_of(&text, "alpha");
+    std::fs::write(dir.path().join("review.toml"), &text).unwrap();
+    let out2 = dir.path().join("out2");
+    let a = common::spotmeta()
+        .arg("report")
+        .arg(dir.path().join("spot_reduction.csv"))
+        .arg("-o")
+        .arg(&out2)
+        .assert()
+        .failure();
+    let err = String::from_utf8_lossy(&a.get_output().stderr).to_string();
+    assert!(err.contains(&format!("review.toml:{line}:9")), "{err}");
+    assert!(!out2.join("report.png").exists());
+}

@@ -248,10 +248,20 @@ fn rob20() -> (
     Vec<Option<spotmeta::analysis::rob::RobAssessment>>,
     Vec<f64>,
 ) {
+    use spotmeta::output::layout::{ForestStyle, forest_layout};
+    let (data, rob, weights) = rob20_data();
+    (forest_layout(&data, &ForestStyle::default()), rob, weights)
+}
+
+/// [`rob20`] before layout: the forest plot's data.
+fn rob20_data() -> (
+    spotmeta::output::layout::ForestData,
+    Vec<Option<spotmeta::analysis::rob::RobAssessment>>,
+    Vec<f64>,
+) {
     use spotmeta::analysis::primary::primary_analysis;
     use spotmeta::escalc::spot::SpotOptions;
     use spotmeta::output::forest::{ForestSpec, SPOT_XLAB, forest_data, spot_studies};
-    use spotmeta::output::layout::{ForestStyle, forest_layout};
     let opts = common::opts(spotmeta::Method::REML, spotmeta::TestKind::Knha);
     let ds = load_spot(&fixture("rob20.csv")).unwrap();
     let pa = primary_analysis(&ds, &SpotOptions::default(), &opts).unwrap();
@@ -270,7 +280,7 @@ fn rob20() -> (
         .collect();
     let weights = data.groups[0].studies.iter().map(|s| s.weight).collect();
     let rob = for_drawn_studies(&ds, &pa.selection.used, &drawn, &conf);
-    (forest_layout(&data, &ForestStyle::default()), rob, weights)
+    (data, rob, weights)
 }
 
 #[test]
@@ -323,6 +333,47 @@ fn traffic_lights_sit_on_their_study_rows_inside_the_column() {
     let dec = png::Decoder::new(std::io::Cursor::new(&png));
     let info = dec.read_info().unwrap().info().clone();
     assert_eq!((info.width, info.height), (l.width as u32, l.height as u32));
+}
+
+#[test]
+fn the_report_pages_traffic_lights_fit_the_page_at_the_same_size() {
+    use spotmeta::output::layout::{ForestStyle, Mark, forest_layout};
+    use spotmeta::output::rob::traffic_light_within;
+    let (data, rob, _) = rob20_data();
+    // The report page's forest plot is 1360 px wide (1400 less its margins,
+    // plus the forest plot's own 20 px margins).
+    let page = traffic_light_within(&data, 1360, &rob, Palette::Cochrane);
+    assert!(page.width <= 1360, "{}", page.width);
+    assert!(
+        page.width >= 1360 - 2,
+        "the composite fills the page: {}",
+        page.width
+    );
+    // The column starts where the narrowed forest plot ends, and the forest
+    // plot's own columns end before it.
+    assert_eq!(page.x0, page.forest.width);
+    assert!(page.forest.columns.weight < page.x0);
+    // The circles are as large as beside the standalone forest plot (the
+    // 20-study plot a reviewer reads), one per domain and overall.
+    let standalone = traffic_light(
+        &forest_layout(&data, &ForestStyle::default()),
+        &rob,
+        Palette::Cochrane,
+    );
+    assert_eq!(page.lights[0].r, standalone.lights[0].r);
+    assert!(page.lights[0].r >= 10, "r = {}", page.lights[0].r);
+    assert_eq!(page.lights.len(), standalone.lights.len());
+    let ys: Vec<i32> = page
+        .forest
+        .rows
+        .iter()
+        .filter(|r| matches!(r.mark, Mark::Study { .. }))
+        .map(|r| r.y)
+        .collect();
+    for g in &page.lights {
+        assert!(ys.contains(&g.y), "{g:?}");
+        assert!(g.x - g.r > page.x0 && g.x + g.r < page.width, "{g:?}");
+    }
 }
 
 #[test]

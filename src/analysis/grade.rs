@@ -46,11 +46,13 @@
 use crate::analysis::confounds::{self, ConfoundOptions, Severity};
 use crate::analysis::primary::PrimaryAnalysis;
 use crate::analysis::regtest::{RegtestModel, regtest};
+use crate::data::review::{GradeTable, GradeValue, grade_value_problem};
 use crate::data::{AssessmentMethod, RobJudgement, RobTool, SpotDataset};
-use crate::error::{Error, Result};
+use crate::error::{Error, Location, Result};
 use crate::model::RmaOptions;
 use serde::Serialize;
 use std::fmt;
+use std::path::Path;
 
 /// A GRADE certainty level, lowest first (so `Ord` ranks them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -318,24 +320,12 @@ impl GradeOptions {
     ///
     /// [`Error::Option`] naming the field when a value is out of range.
     pub fn check(self) -> Result<Self> {
-        let share = |name: &str, v: f64| {
-            if v > 0.0 && v <= 1.0 {
-                Ok(())
-            } else {
-                Err(opt(name, format!("{v}: give a weight share in (0, 1]")))
+        for (key, value) in self.entries() {
+            if let Some(message) = grade_value_problem(key, &value) {
+                return Err(opt(key, message));
             }
-        };
-        share("rct_share_for_high", self.rct_share_for_high)?;
-        share("rob_serious_share", self.rob_serious_share)?;
-        share("rob_very_serious_share", self.rob_very_serious_share)?;
-        share("indirect_serious_share", self.indirect_serious_share)?;
-        if !(0.0..=100.0).contains(&self.i2_serious) {
-            return Err(opt(
-                "i2_serious",
-                format!("{}: give a percentage in [0, 100]", self.i2_serious),
-            ));
         }
-        if !(self.i2_serious..=100.0).contains(&self.i2_very_serious) {
+        if self.i2_very_serious < self.i2_serious {
             return Err(opt(
                 "i2_very_serious",
                 format!(
@@ -344,31 +334,107 @@ impl GradeOptions {
                 ),
             ));
         }
-        if !(self.smallest_worthwhile.is_finite() && self.smallest_worthwhile > 0.0) {
-            return Err(opt(
-                "smallest_worthwhile",
-                format!("{}: give a positive SMD", self.smallest_worthwhile),
-            ));
-        }
-        for (name, v) in [
-            ("alpha", self.alpha),
-            ("power", self.power),
-            ("pub_bias_alpha", self.pub_bias_alpha),
-        ] {
-            if !(v > 0.0 && v < 1.0) {
-                return Err(opt(name, format!("{v}: give a probability in (0, 1)")));
+        Ok(self)
+    }
+}
+
+impl GradeOptions {
+    /// Every threshold as the `[grade]` table of the review record names it
+    /// ([`crate::data::review::GRADE_KEYS`] order).
+    pub fn entries(&self) -> [(&'static str, GradeValue); 12] {
+        let n = GradeValue::Number;
+        [
+            ("rct_share_for_high", n(self.rct_share_for_high)),
+            ("rob_serious_share", n(self.rob_serious_share)),
+            ("rob_very_serious_share", n(self.rob_very_serious_share)),
+            (
+                "no_information_as",
+                GradeValue::Level(rob_level_key(self.no_information_as).into()),
+            ),
+            ("i2_serious", n(self.i2_serious)),
+            ("i2_very_serious", n(self.i2_very_serious)),
+            ("indirect_serious_share", n(self.indirect_serious_share)),
+            ("smallest_worthwhile", n(self.smallest_worthwhile)),
+            ("alpha", n(self.alpha)),
+            ("power", n(self.power)),
+            ("pub_bias_min_k", n(self.pub_bias_min_k as f64)),
+            ("pub_bias_alpha", n(self.pub_bias_alpha)),
+        ]
+    }
+
+    /// These options with the review record's `[grade]` table applied (keys
+    /// it gives replace these values), then checked.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Value`] at the `file:line:column` of the key whose value is
+    /// out of range (for the rule between `i2_serious` and
+    /// `i2_very_serious`, at whichever of the two the table gives).
+    pub fn with_table(self, table: &GradeTable, path: &Path) -> Result<GradeOptions> {
+        let mut o = self;
+        let place = |key: &str, message: String| {
+            let (line, column) = table
+                .get(key)
+                .or_else(|| table.get("i2_serious").filter(|_| key == "i2_very_serious"))
+                .map_or((1, None), |e| (e.value.line, Some(e.value.column)));
+            Error::Value {
+                location: Box::new(Location {
+                    file: path.to_path_buf(),
+                    line,
+                    column,
+                    column_name: Some(format!("grade.{key}")),
+                }),
+                message: format!("[grade] {key}: {message}"),
+                fix: "see datasets/README.md, section 13, for each GRADE threshold's range".into(),
+            }
+        };
+        for e in &table.entries {
+            if let Some(m) = grade_value_problem(e.key, &e.value.value) {
+                return Err(place(e.key, m));
+            }
+            match (e.key, &e.value.value) {
+                ("no_information_as", GradeValue::Level(l)) => {
+                    o.no_information_as = match l.as_str() {
+                        "low" => RobOverall::Low,
+                        "high" => RobOverall::High,
+                        "no_information" => RobOverall::NoInformation,
+                        _ => RobOverall::SomeConcerns,
+                    }
+                }
+                (key, GradeValue::Number(v)) => {
+                    let v = *v;
+                    match key {
+                        "rct_share_for_high" => o.rct_share_for_high = v,
+                        "rob_serious_share" => o.rob_serious_share = v,
+                        "rob_very_serious_share" => o.rob_very_serious_share = v,
+                        "i2_serious" => o.i2_serious = v,
+                        "i2_very_serious" => o.i2_very_serious = v,
+                        "indirect_serious_share" => o.indirect_serious_share = v,
+                        "smallest_worthwhile" => o.smallest_worthwhile = v,
+                        "alpha" => o.alpha = v,
+                        "power" => o.power = v,
+                        "pub_bias_min_k" => o.pub_bias_min_k = v as usize,
+                        _ => o.pub_bias_alpha = v,
+                    }
+                }
+                // grade_value_problem refuses a level for a numeric key.
+                (_, GradeValue::Level(_)) => {}
             }
         }
-        if self.pub_bias_min_k < 3 {
-            return Err(opt(
-                "pub_bias_min_k",
-                format!(
-                    "{}: Egger's test needs at least 3 studies",
-                    self.pub_bias_min_k
-                ),
-            ));
-        }
-        Ok(self)
+        o.check().map_err(|e| match e {
+            Error::Option { option, message } => place(&option, message),
+            other => other,
+        })
+    }
+}
+
+/// The `[grade]` spelling of a risk-of-bias level.
+fn rob_level_key(r: RobOverall) -> &'static str {
+    match r {
+        RobOverall::Low => "low",
+        RobOverall::SomeConcerns => "some_concerns",
+        RobOverall::High => "high",
+        RobOverall::NoInformation => "no_information",
     }
 }
 

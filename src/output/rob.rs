@@ -19,7 +19,7 @@
 
 use super::canvas::{Anchor, Canvas, render_png, render_svg};
 use super::forest::draw_forest;
-use super::layout::{ForestLayout, Mark, TextItem};
+use super::layout::{ForestData, ForestLayout, ForestStyle, Mark, TextItem, forest_layout};
 use super::style::{colour, size, text_width, wrap_hard};
 use crate::analysis::rob::{RobAssessment, tool_name};
 use crate::data::{RobJudgement, RobTool};
@@ -396,6 +396,41 @@ pub fn traffic_light(
         key,
         palette,
     }
+}
+
+/// [`traffic_light`] fitted into `width` pixels: the forest plot of `data`
+/// is laid out narrower by the column's width, so the composite (forest
+/// plot plus traffic lights) is at most `width` wide. The report page uses
+/// it to keep its forest plot within the page; `forest --rob` instead widens
+/// the image by the column.
+pub fn traffic_light_within(
+    data: &ForestData,
+    width: u32,
+    assessments: &[Option<RobAssessment>],
+    palette: Palette,
+) -> ForestRobLayout {
+    let mut forest_w = width;
+    let mut l = traffic_light(
+        &forest_layout(data, &ForestStyle { width: forest_w }),
+        assessments,
+        palette,
+    );
+    // The column's width does not depend on the forest plot's (its circles
+    // follow the row height, which is fixed), so one correction fits;
+    // the loop only guards against a layout that rounds differently.
+    for _ in 0..3 {
+        let over = l.width - width as i32;
+        if over <= 0 {
+            break;
+        }
+        forest_w = forest_w.saturating_sub(over as u32);
+        l = traffic_light(
+            &forest_layout(data, &ForestStyle { width: forest_w }),
+            assessments,
+            palette,
+        );
+    }
+    l
 }
 
 /// Draw one judgement circle: fill, outline, symbol.

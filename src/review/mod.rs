@@ -196,7 +196,13 @@ pub fn run(dataset: Dataset, settings: &Settings, plan: &Plan) -> Result<Finding
                 tau2_ci_why: p.tau2_ci_why.clone(),
             };
             let input = spot_grade_input(ds, &pa, &settings.confounds);
-            let grade = grade(&input, &GradeOptions::default())?;
+            // The review's thresholds: the record's [grade] table over the
+            // defaults (no record: the defaults).
+            let opts = match &f.review {
+                Some(rec) => GradeOptions::default().with_table(&rec.grade, &rec.path)?,
+                None => GradeOptions::default(),
+            };
+            let grade = grade(&input, &opts)?;
             f.grade = Some(GradeFindings { input, grade });
         }
     }

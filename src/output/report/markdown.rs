@@ -291,7 +291,7 @@ fn appraisal_markdown(t: &mut String, input: &ReportInput) {
     if let Some((g, sof)) = &input.grade {
         let _ = writeln!(
             t,
-            "\n## Certainty of the evidence (GRADE)\n\n{}\n\n### Summary of findings\n\n{}\n### How the certainty was derived\n\nEach step with its rule and the data it was applied to (thresholds: `analysis::grade::GradeOptions`).\n\n```text\n{g}```",
+            "\n## Certainty of the evidence (GRADE)\n\n{}\n\n### Summary of findings\n\n{}\n### How the certainty was derived\n\nEach step with its rule and the data it was applied to (thresholds: the `[grade]` table of the review record, `datasets/review.toml`, over the defaults of `analysis::grade::GradeOptions`; codebook section 13).\n\n```text\n{g}```",
             sof.sentence,
             sof_markdown(std::slice::from_ref(sof))
         );

@@ -4,7 +4,8 @@
 //! (risk of bias, weighted by the pooled model from
 //! [`ROB_WEIGHTED_MIN_STUDIES`] studies up), `prisma.png` (with the review
 //! record beside the dataset) and the traffic-light column beside the forest
-//! plot.
+//! plot (of `forest.png` and of the page, where the risk-of-bias bars, the
+//! GRADE steps and the PRISMA flow are panels too).
 //!
 //! [`build_report`] computes every file in memory first; [`Report::write`]
 //! then replaces the directory's report files all at once (see

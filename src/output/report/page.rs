@@ -1,7 +1,11 @@
 //! The one-page `report.png`: title, the pooled result panel, the forest
-//! plot, the confounds and sensitivity panel, the synthesis without numbers
-//! with its albatross plot, the rows pooled and not pooled, the methods and
-//! the funnel plot, laid out as drawing instructions and then rendered.
+//! plot (with its risk-of-bias traffic-light column on the spot dataset),
+//! the risk-of-bias summary bars beside the GRADE steps, the confounds and
+//! sensitivity panel, the synthesis without numbers with its albatross plot,
+//! the PRISMA 2020 flow diagram, the rows pooled and not pooled, the methods
+//! and the funnel plot, laid out as drawing instructions and then rendered.
+//! Every figure is drawn by its own renderer (`output::forest`,
+//! `output::rob`, `output::prisma`, …) into an offset sub-area of the page.
 
 use super::sentences::{
     SIGN_TEST_TEXT, all_outcomes_sentence, counts_sentence, heterogeneity_text, left_out_summary,
@@ -20,6 +24,11 @@ use crate::output::forest::{draw_forest, model_name};
 use crate::output::funnel::{FunnelLayout, draw_funnel};
 use crate::output::layout::{ForestLayout, ForestStyle, TextItem, forest_layout};
 use crate::output::panel::{PanelExtra, PanelLayout, draw_panel, sensitivity_panel};
+use crate::output::prisma::{PrismaLayout, PrismaStyle, draw_prisma, prisma_layout};
+use crate::output::rob::{
+    ForestRobLayout, Palette, SummaryLayout, draw_forest_rob, draw_summary, summary_layout,
+    traffic_light_within,
+};
 use crate::output::style::{colour, size, wrap};
 use plotters::style::RGBColor;
 
@@ -32,10 +41,20 @@ enum Op {
     Funnel(i32, i32),
     Panel(i32, i32),
     Albatross(i32, i32),
+    RobSummary(i32, i32),
+    Prisma(i32, i32),
 }
 
 const PAGE_W: i32 = 1400;
 const M: i32 = 40;
+/// The PRISMA diagram's own margin (`output::prisma`): the page draws it
+/// that far left of the page margin so its title and bands align with the
+/// page's headings.
+const PRISMA_MARGIN: i32 = 24;
+/// The risk-of-bias summary's own margin (`output::rob`).
+const ROB_MARGIN: i32 = 20;
+/// Width of the risk-of-bias summary column (its own margins included).
+const ROB_W: i32 = 720;
 
 struct Page {
     ops: Vec<Op>,
@@ -96,6 +115,9 @@ pub(super) struct PageLayout<'a> {
     ops: Vec<Op>,
     height: i32,
     forest: ForestLayout,
+    forest_rob: Option<ForestRobLayout>,
+    rob_summary: Option<SummaryLayout>,
+    prisma: Option<PrismaLayout>,
     panel: Option<PanelLayout>,
     funnel: &'a FunnelLayout,
     albatross: Option<&'a AlbatrossLayout>,
@@ -168,12 +190,31 @@ pub(super) fn layout<'a>(input: &ReportInput, s: &Shown<'a>) -> PageLayout<'a> {
     p.ops.push(Op::Rect(M, top, M + cw, bottom, colour::PANEL));
     p.ops.extend(q.ops);
 
-    // Forest plot.
+    // Forest plot, with the traffic-light column at its right when the
+    // studies have risk-of-bias assessments: the composite keeps the page's
+    // width (the forest plot gives up the column's width).
+    let forest_rob = input.rob.as_ref().map(|r| {
+        traffic_light_within(&input.forest, (cw + 40) as u32, &r.drawn, Palette::Cochrane)
+    });
     y = bottom + 40;
-    p.text(M, y, "Forest plot", size::HEADING, true, colour::INK);
+    p.text(
+        M,
+        y,
+        if forest_rob.is_some() {
+            "Forest plot and risk of bias"
+        } else {
+            "Forest plot"
+        },
+        size::HEADING,
+        true,
+        colour::INK,
+    );
     y += 14;
     p.ops.push(Op::Forest(M - 20, y));
-    y += page_forest.height + 24;
+    y += forest_rob.as_ref().map_or(page_forest.height, |l| l.height) + 24;
+
+    // Risk-of-bias summary bars | GRADE steps.
+    let rob_summary = appraisal_row(&mut p, input, &mut y);
 
     // Confounds and sensitivity panel (spot dataset), full width.
     let panel_l = input.sensitivity.as_ref().map(|sens| {
@@ -198,6 +239,22 @@ pub(super) fn layout<'a>(input: &ReportInput, s: &Shown<'a>) -> PageLayout<'a> {
     if let (Some(v), Some(al)) = (&input.vote, s.albatross) {
         y = synthesis_box(&mut p, v, al, y);
     }
+
+    // PRISMA 2020 flow diagram, full width (its title is the section's
+    // heading; its bands and boxes span the page's content width).
+    let prisma = input.prisma.as_ref().map(|fl| {
+        let l = prisma_layout(
+            fl,
+            &PrismaStyle {
+                width: cw + 2 * PRISMA_MARGIN,
+            },
+        );
+        // Its title's baseline where the page's headings have theirs.
+        let top = y - l.title.y;
+        p.ops.push(Op::Prisma(M - PRISMA_MARGIN, top));
+        y = top + l.height + 40;
+        l
+    });
 
     // Two columns: rows pooled / not pooled + methods | funnel plot.
     let col_w = cw - s.funnel.width - 40;
@@ -323,6 +380,9 @@ pub(super) fn layout<'a>(input: &ReportInput, s: &Shown<'a>) -> PageLayout<'a> {
         ops: p.ops,
         height: height + 48,
         forest: page_forest,
+        forest_rob,
+        rob_summary,
+        prisma,
         panel: panel_l,
         funnel: s.funnel,
         albatross: s.albatross,
@@ -340,7 +400,20 @@ impl PageLayout<'_> {
                     }
                     Op::Rect(x0, y0, x1, y1, col) => c.rect(*x0, *y0, *x1, *y1, *col)?,
                     Op::Frame(x0, y0, x1, y1, col) => c.frame(*x0, *y0, *x1, *y1, *col)?,
-                    Op::Forest(dx, dy) => draw_forest(&c.offset(*dx, *dy), &self.forest)?,
+                    Op::Forest(dx, dy) => match &self.forest_rob {
+                        Some(l) => draw_forest_rob(&c.offset(*dx, *dy), l)?,
+                        None => draw_forest(&c.offset(*dx, *dy), &self.forest)?,
+                    },
+                    Op::RobSummary(dx, dy) => {
+                        if let Some(l) = &self.rob_summary {
+                            draw_summary(&c.offset(*dx, *dy), l)?;
+                        }
+                    }
+                    Op::Prisma(dx, dy) => {
+                        if let Some(l) = &self.prisma {
+                            draw_prisma(&c.offset(*dx, *dy), l)?;
+                        }
+                    }
                     Op::Funnel(dx, dy) => draw_funnel(&c.offset(*dx, *dy), self.funnel)?,
                     Op::Albatross(dx, dy) => {
                         if let Some(al) = self.albatross {
@@ -506,4 +579,94 @@ fn synthesis_box(p: &mut Page, v: &VoteCount, al: &AlbatrossLayout, top: i32) ->
     ));
     p.ops.push(Op::Albatross(right_x, plot_top));
     bottom + 40
+}
+
+/// The appraisal row under the forest plot: the risk-of-bias summary bars
+/// (robvis `rob_summary`, at the left) beside the GRADE steps (at the
+/// right); either takes the full width when the other is missing. Advances
+/// `y` below the row and returns the summary's layout.
+fn appraisal_row(p: &mut Page, input: &ReportInput, y: &mut i32) -> Option<SummaryLayout> {
+    let cw = PAGE_W - 2 * M;
+    let summary = input.rob.as_ref().filter(|r| !r.items.is_empty()).map(|r| {
+        let w = if input.grade.is_some() {
+            ROB_W
+        } else {
+            cw + 2 * ROB_MARGIN
+        };
+        summary_layout(&r.items, r.weighted, Palette::Cochrane, w as u32, &r.note)
+    });
+    if summary.is_none() && input.grade.is_none() {
+        return None;
+    }
+    let top = *y;
+    let mut bottom = top;
+    let head_y = top + 20;
+    let mut right_x = M;
+    if let Some(l) = &summary {
+        p.text(
+            M,
+            head_y,
+            "Risk of bias across studies",
+            size::HEADING,
+            true,
+            colour::INK,
+        );
+        p.ops.push(Op::RobSummary(M - ROB_MARGIN, head_y + 6));
+        bottom = bottom.max(head_y + 6 + l.height);
+        right_x = M + l.width - 2 * ROB_MARGIN + 40;
+    }
+    if let Some((g, _)) = &input.grade {
+        let w = M + cw - right_x;
+        p.text(
+            right_x,
+            head_y,
+            "Certainty of the evidence (GRADE)",
+            size::HEADING,
+            true,
+            colour::INK,
+        );
+        let mut gy = head_y + 6 + ROB_MARGIN + (size::BODY * 0.9).round() as i32;
+        let line = |p: &mut Page, gy: i32, head: &str, reason: &str| -> i32 {
+            let gy = p.para(right_x, gy, w, head, size::BODY, true, colour::INK);
+            p.para(right_x, gy, w, reason, size::SMALL, false, colour::MUTED) + 8
+        };
+        gy = line(
+            p,
+            gy,
+            &format!("Start: {}", g.start),
+            &format!("{}.", g.start_reason),
+        );
+        for s in &g.steps {
+            let mut domain = s.domain.to_string();
+            if let Some(c) = domain.get_mut(0..1) {
+                c.make_ascii_uppercase();
+            }
+            let head = match s.downgrade {
+                0 => format!("{domain}: {}", s.verdict),
+                d => format!("{domain}: {} (\u{2212}{d})", s.verdict),
+            };
+            gy = line(p, gy, &head, &format!("{}.", s.reason));
+        }
+        gy = p.para(
+            right_x,
+            gy + 4,
+            w,
+            &format!("Certainty: {}", g.certainty),
+            size::BODY + 1.0,
+            true,
+            colour::INK,
+        );
+        gy = p.para(
+            right_x,
+            gy + 2,
+            w,
+            "Each rule with its thresholds is in summary.md. The thresholds are the [grade] table of the review record beside the dataset, or the defaults without one (datasets/README.md, section 13).",
+            size::SMALL,
+            false,
+            colour::MUTED,
+        );
+        bottom = bottom.max(gy - 10);
+    }
+    *y = bottom + 40;
+    summary
 }
