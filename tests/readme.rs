@@ -82,8 +82,22 @@ fn every_readme_example_prints_what_the_readme_shows() {
     let examples = examples(&readme);
     assert!(examples.len() >= 5, "found {} examples", examples.len());
     let mut failures = Vec::new();
+    // Examples run in the project root (they name its files), but what they
+    // write (`--out X`) goes to a temporary folder, never into the checkout.
+    let scratch = tempfile::tempdir().unwrap();
     for (line, args, expected) in &examples {
-        let out = spotmeta().current_dir(root()).args(args).output().unwrap();
+        let args: Vec<String> = args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                if i > 0 && args[i - 1] == "--out" && !std::path::Path::new(a).is_absolute() {
+                    scratch.path().join(a).to_string_lossy().into_owned()
+                } else {
+                    a.clone()
+                }
+            })
+            .collect();
+        let out = spotmeta().current_dir(root()).args(&args).output().unwrap();
         // An example may show an error: stdout, then stderr.
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
