@@ -625,6 +625,20 @@ fn grade_values_out_of_range_are_check_errors_at_their_line_and_column() {
     assert_eq!(issues[0].line, line_of(&text, "i2_very_serious"));
     assert!(issues[0].message.contains("below i2_serious = 50"));
     assert!(options_of(&text).is_err());
+    // Only the very-serious cut-off given, below the default serious one
+    // (50, analysis::grade::GradeOptions::default): `check` says so as the
+    // report does, at that key.
+    let text: String = record_with("i2_very_serious", "40")
+        .lines()
+        .filter(|l| !l.starts_with("i2_serious = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let rec = ReviewRecord::parse(Path::new("review.toml"), &text).unwrap();
+    let issues = check_record(&rec, Some(&ds));
+    assert_eq!(issues.len(), 1, "{issues:#?}");
+    assert_eq!(issues[0].line, line_of(&text, "i2_very_serious"));
+    assert!(issues[0].message.contains("below i2_serious = 50"));
+    assert!(options_of(&text).is_err());
 }
 
 #[test]

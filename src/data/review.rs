@@ -237,6 +237,11 @@ impl fmt::Display for GradeValue {
     }
 }
 
+/// Default I² (%) at which GRADE inconsistency is serious (`GradeOptions`).
+pub const DEFAULT_I2_SERIOUS: f64 = 50.0;
+/// Default I² (%) at which inconsistency can be very serious.
+pub const DEFAULT_I2_VERY_SERIOUS: f64 = 75.0;
+
 /// One key of the `[grade]` table with where it was read.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GradeEntry {
@@ -1094,20 +1099,33 @@ pub fn check_record_against(
             );
         }
     }
-    if let (Some(lo), Some(hi)) = (
+    // The cross-key rule on the values in effect: a key the table leaves
+    // out takes its default, so setting only one of the two is checked too.
+    let (lo, hi) = (
         rec.grade.get("i2_serious"),
         rec.grade.get("i2_very_serious"),
-    ) && let (GradeValue::Number(a), GradeValue::Number(b)) = (&lo.value.value, &hi.value.value)
-        && b < a
-        && grade_value_problem("i2_serious", &lo.value.value).is_none()
-        && grade_value_problem("i2_very_serious", &hi.value.value).is_none()
+    );
+    let value = |e: Option<&GradeEntry>, key: &str, default: f64| match e {
+        None => Some(default),
+        Some(e) => match &e.value.value {
+            GradeValue::Number(x) if grade_value_problem(key, &e.value.value).is_none() => Some(*x),
+            _ => None,
+        },
+    };
+    if let (Some(a), Some(b)) = (
+        value(lo, "i2_serious", DEFAULT_I2_SERIOUS),
+        value(hi, "i2_very_serious", DEFAULT_I2_VERY_SERIOUS),
+    ) && b < a
+        && let Some(at) = hi.or(lo)
     {
         push(
             Severity::Error,
-            hi.value.line,
-            hi.value.column,
-            "grade.i2_very_serious",
-            format!("[grade] i2_very_serious = {b} is below i2_serious = {a}"),
+            at.value.line,
+            at.value.column,
+            &format!("grade.{}", at.key),
+            format!(
+                "[grade] i2_very_serious = {b} is below i2_serious = {a} (a key left out takes its default)"
+            ),
             "the very-serious I² cut-off is at least the serious one",
         );
     }
