@@ -64,14 +64,13 @@ fn assert_csv_matches(csv: &str, c: &serde_json::Value) {
     }
 }
 
-#[test]
-fn escalc_smd_with_mapped_columns_appends_yi_vi_and_keeps_moderators() {
-    let c = case("smd_renamed");
+/// `spotmeta escalc CASE-INPUT ARGS MAP`, which must succeed; its stdout.
+fn escalc_stdout(c: &serde_json::Value, args: &[&str], map: &[&str]) -> Vec<u8> {
     let out = spotmeta()
         .arg("escalc")
-        .arg(input(&c))
-        .args(["--measure", "SMD", "--format", "csv"])
-        .args(SMD_MAP)
+        .arg(input(c))
+        .args(args)
+        .args(map)
         .output()
         .unwrap();
     assert!(
@@ -79,39 +78,32 @@ fn escalc_smd_with_mapped_columns_appends_yi_vi_and_keeps_moderators() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_csv_matches(&String::from_utf8(out.stdout).unwrap(), &c);
+    out.stdout
+}
+
+#[test]
+fn escalc_smd_with_mapped_columns_appends_yi_vi_and_keeps_moderators() {
+    let c = case("smd_renamed");
+    let out = escalc_stdout(&c, &["--measure", "SMD", "--format", "csv"], &SMD_MAP);
+    assert_csv_matches(&String::from_utf8(out).unwrap(), &c);
 }
 
 #[test]
 fn escalc_smcr_replaces_an_existing_yi_column_in_place() {
     let c = case("smcr_renamed");
-    let out = spotmeta()
-        .arg("escalc")
-        .arg(input(&c))
-        .args(["--measure", "SMCR", "--format", "csv"])
-        .args(SMCR_MAP)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_csv_matches(&String::from_utf8(out.stdout).unwrap(), &c);
+    let out = escalc_stdout(&c, &["--measure", "SMCR", "--format", "csv"], &SMCR_MAP);
+    assert_csv_matches(&String::from_utf8(out).unwrap(), &c);
 }
 
 #[test]
 fn escalc_json_rows_carry_the_input_cells() {
     let c = case("smd_renamed");
-    let out = spotmeta()
-        .arg("escalc")
-        .arg(input(&c))
-        .args(["--measure", "SMD", "--format", "json", "--slab", "source"])
-        .args(SMD_MAP)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let out = escalc_stdout(
+        &c,
+        &["--measure", "SMD", "--format", "json", "--slab", "source"],
+        &SMD_MAP,
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out).unwrap();
     // The rows of the one JSON schema's envelope.
     let v = &doc["rows"];
     assert_eq!(v[0]["label"], "Edinburgh");
