@@ -406,9 +406,23 @@ fn fill(target: &Path, new: &Path, files: &[(String, Vec<u8>)], owned: &[&str]) 
             ));
         }
     }
-    for (name, bytes) in files {
-        write_atomic(&new.join(name), bytes)?;
-    }
+    // Nobody sees `new` before the swap, so its files need no temporary
+    // names: each is created, written and fsynced, all at once on their own
+    // threads (one fsync after another cost a report about 15 ms).
+    std::thread::scope(|sc| {
+        let writers: Vec<_> = files
+            .iter()
+            .map(|(name, bytes)| sc.spawn(move || write_synced(&new.join(name), bytes)))
+            .collect();
+        writers.into_iter().try_for_each(|w| {
+            w.join().unwrap_or_else(|_| {
+                Err(Error::io(
+                    new,
+                    std::io::Error::other("a file-writing thread panicked"),
+                ))
+            })
+        })
+    })?;
     match fs::read_dir(target) {
         Ok(entries) => {
             // The new directory gets the old one's permissions.
@@ -432,6 +446,24 @@ fn fill(target: &Path, new: &Path, files: &[(String, Vec<u8>)], owned: &[&str]) 
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Create the new file `path` (0644 on Unix, as [`write_atomic`] gives a
+/// new file), write `bytes` and fsync it.
+fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(fs::Permissions::from_mode(0o644))
+            .map_err(|e| Error::io(path, e))?;
+    }
+    f.write_all(bytes).map_err(|e| Error::io(path, e))?;
+    f.sync_all().map_err(|e| Error::io(path, e))
 }
 
 /// Carry `from` over to `to`: a hard link for a file (a copy where links

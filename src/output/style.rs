@@ -50,14 +50,72 @@ pub fn text_width(text: &str, size: f64, bold: bool) -> f64 {
     f64::from(w)
 }
 
+/// Pen positions are rounded to this fraction of a pixel before a glyph is
+/// rasterised, so each glyph is rasterised once per size, weight and
+/// quarter-pixel phase and then copied (FreeType-style sub-pixel
+/// positioning). The shift is at most 1/8 px.
+const SUBPIXEL_STEPS: f32 = 4.0;
+
+/// One glyph's coverage, rasterised once: `cov` is `w` × `h`, row-major, its
+/// top-left pixel at (`dx`, `dy`) from the whole-pixel pen position on the
+/// baseline.
+struct GlyphBitmap {
+    dx: i32,
+    dy: i32,
+    w: usize,
+    cov: Vec<f32>,
+}
+
+/// Key of a rasterised glyph: id, size (f32 bits), bold, sub-pixel phase.
+type GlyphKey = (u16, u32, bool, u8);
+
+thread_local! {
+    /// Glyph coverage per thread (the report draws its figures on two
+    /// threads); a few hundred entries for a whole report.
+    static GLYPHS: std::cell::RefCell<std::collections::HashMap<GlyphKey, Option<std::rc::Rc<GlyphBitmap>>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The coverage of glyph `id` at `size` with its pen `phase` / 4 px right of
+/// a whole pixel, rasterised on first use.
+fn glyph_bitmap(
+    f: &ab_glyph::PxScaleFont<&FontRef<'static>>,
+    id: ab_glyph::GlyphId,
+    bold: bool,
+    phase: u8,
+) -> Option<std::rc::Rc<GlyphBitmap>> {
+    let key = (id.0, f.scale().x.to_bits(), bold, phase);
+    GLYPHS.with(|cache| {
+        if let Some(hit) = cache.borrow().get(&key) {
+            return hit.clone();
+        }
+        let pen = f32::from(phase) / SUBPIXEL_STEPS;
+        let glyph = id.with_scale_and_position(f.scale(), ab_glyph::point(pen, 0.0));
+        let bitmap = f.outline_glyph(glyph).map(|outline| {
+            let b = outline.px_bounds();
+            let w = b.width() as usize;
+            let mut cov = vec![0f32; w * b.height() as usize];
+            outline.draw(|gx, gy, c| cov[gy as usize * w + gx as usize] = c);
+            std::rc::Rc::new(GlyphBitmap {
+                dx: b.min.x as i32,
+                dy: b.min.y as i32,
+                w,
+                cov,
+            })
+        });
+        cache.borrow_mut().insert(key, bitmap.clone());
+        bitmap
+    })
+}
+
 /// Call `pixel(x, y, coverage)` for every pixel of `text` drawn with its
-/// pen starting at (`x`, `baseline`).
+/// pen starting at (`x`, `baseline`); pixels of zero coverage are skipped.
 pub fn for_each_glyph_pixel(
     text: &str,
     size: f64,
     bold: bool,
     x: f32,
-    baseline: f32,
+    baseline: i32,
     mut pixel: impl FnMut(i32, i32, f32),
 ) {
     let f = font(bold).as_scaled(PxScale::from(size as f32));
@@ -68,11 +126,18 @@ pub fn for_each_glyph_pixel(
         if let Some(p) = prev {
             pen += f.kern(p, id);
         }
-        let glyph = id.with_scale_and_position(f.scale(), ab_glyph::point(pen, baseline));
-        if let Some(outline) = f.outline_glyph(glyph) {
-            let b = outline.px_bounds();
-            let (bx, by) = (b.min.x as i32, b.min.y as i32);
-            outline.draw(|gx, gy, cov| pixel(bx + gx as i32, by + gy as i32, cov));
+        let steps = (pen * SUBPIXEL_STEPS).round();
+        let whole = (steps / SUBPIXEL_STEPS).floor();
+        let phase = (steps - whole * SUBPIXEL_STEPS) as u8;
+        if let Some(g) = glyph_bitmap(&f, id, bold, phase).filter(|g| g.w > 0) {
+            let (x0, y0) = (whole as i32 + g.dx, baseline + g.dy);
+            for (row, line) in g.cov.chunks_exact(g.w).enumerate() {
+                for (col, &c) in line.iter().enumerate() {
+                    if c > 0.0 {
+                        pixel(x0 + col as i32, y0 + row as i32, c);
+                    }
+                }
+            }
         }
         pen += f.h_advance(id);
         prev = Some(id);
@@ -518,6 +583,57 @@ pub mod colour {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The cached glyph coverage equals rasterising each glyph afresh with
+    /// ab_glyph at the pen position rounded to a quarter pixel, for both
+    /// weights, several sizes and pen phases, and repeated calls (cache
+    /// hits) draw the same pixels as the first.
+    #[test]
+    fn cached_glyphs_equal_fresh_rasterisation() {
+        let text = "Walts (women) −0.04 [0.26; Åg]";
+        for bold in [false, true] {
+            for size in [11.0, 13.5, 20.0] {
+                for x in [10.0f32, 10.13, 10.3, 10.49, 10.5, 10.88, 10.99] {
+                    let mut ours = Vec::new();
+                    for_each_glyph_pixel(text, size, bold, x, 40, |px, py, c| {
+                        ours.push((px, py, c.to_bits()))
+                    });
+                    let mut again = Vec::new();
+                    for_each_glyph_pixel(text, size, bold, x, 40, |px, py, c| {
+                        again.push((px, py, c.to_bits()))
+                    });
+                    assert_eq!(ours, again, "a cache hit draws other pixels");
+                    let f = font(bold).as_scaled(PxScale::from(size as f32));
+                    let mut fresh = Vec::new();
+                    let (mut pen, mut prev) = (x, None);
+                    for ch in text.chars() {
+                        let id = f.glyph_id(ch);
+                        if let Some(p) = prev {
+                            pen += f.kern(p, id);
+                        }
+                        let at = (pen * SUBPIXEL_STEPS).round() / SUBPIXEL_STEPS;
+                        assert!((at - pen).abs() <= 0.125 + 1e-6);
+                        let g = id.with_scale_and_position(f.scale(), ab_glyph::point(at, 40.0));
+                        if let Some(o) = f.outline_glyph(g) {
+                            let b = o.px_bounds();
+                            o.draw(|gx, gy, c| {
+                                if c > 0.0 {
+                                    fresh.push((
+                                        b.min.x as i32 + gx as i32,
+                                        b.min.y as i32 + gy as i32,
+                                        c.to_bits(),
+                                    ))
+                                }
+                            });
+                        }
+                        pen += f.h_advance(id);
+                        prev = Some(id);
+                    }
+                    assert_eq!(ours, fresh, "size {size}, bold {bold}, x {x}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn numbers_use_a_real_minus_and_no_negative_zero() {
