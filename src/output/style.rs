@@ -22,30 +22,108 @@ static REGULAR: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 static BOLD: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf");
 
 fn font(bold: bool) -> &'static FontRef<'static> {
-    static FONTS: OnceLock<(FontRef<'static>, FontRef<'static>)> = OnceLock::new();
-    let (r, b) = FONTS.get_or_init(|| {
-        (
-            FontRef::try_from_slice(REGULAR).expect("embedded regular font parses"),
-            FontRef::try_from_slice(BOLD).expect("embedded bold font parses"),
-        )
-    });
+    &face(bold).font
+}
+
+/// The embedded font with the metrics layouts ask for again and again
+/// memoised: glyph ids and advances of the ASCII characters (filled when
+/// the font is first used) and the kerning of ASCII pairs (filled on first
+/// use, from any thread). A report measures and draws tens of thousands of
+/// characters; looking each up in the font's tables was about 8% of it.
+/// Values are the font's own, so widths and positions are unchanged.
+struct Face {
+    font: FontRef<'static>,
+    ids: [ab_glyph::GlyphId; 128],
+    /// Unscaled advance per ASCII character.
+    advances: [f32; 128],
+    /// Unscaled kerning of ASCII pair (a, b) at `a * 128 + b`, as f32
+    /// bits; [`UNKNOWN`] until first asked for.
+    kerns: Box<[std::sync::atomic::AtomicU32]>,
+}
+
+/// A kerning not looked up yet (a NaN the font never gives).
+const UNKNOWN: u32 = u32::MAX;
+
+impl Face {
+    fn new(bytes: &'static [u8]) -> Face {
+        let font = FontRef::try_from_slice(bytes).expect("embedded font parses");
+        let ids: [ab_glyph::GlyphId; 128] =
+            std::array::from_fn(|c| font.glyph_id(char::from(c as u8)));
+        let advances = ids.map(|id| font.h_advance_unscaled(id));
+        let kerns = (0..128 * 128)
+            .map(|_| std::sync::atomic::AtomicU32::new(UNKNOWN))
+            .collect();
+        Face {
+            font,
+            ids,
+            advances,
+            kerns,
+        }
+    }
+
+    /// Glyph id and unscaled advance of `c`.
+    #[inline]
+    fn glyph(&self, c: char) -> (ab_glyph::GlyphId, f32) {
+        match usize::try_from(u32::from(c)) {
+            Ok(i) if i < 128 => (self.ids[i], self.advances[i]),
+            _ => {
+                let id = self.font.glyph_id(c);
+                (id, self.font.h_advance_unscaled(id))
+            }
+        }
+    }
+
+    /// Unscaled kerning between `a` then `b` (characters and their glyphs).
+    #[inline]
+    fn kern(&self, a: (char, ab_glyph::GlyphId), b: (char, ab_glyph::GlyphId)) -> f32 {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (ca, cb) = (u32::from(a.0) as usize, u32::from(b.0) as usize);
+        if ca >= 128 || cb >= 128 {
+            return self.font.kern_unscaled(a.1, b.1);
+        }
+        let slot = &self.kerns[ca * 128 + cb];
+        match slot.load(Relaxed) {
+            UNKNOWN => {
+                let k = self.font.kern_unscaled(a.1, b.1);
+                slot.store(k.to_bits(), Relaxed);
+                k
+            }
+            bits => f32::from_bits(bits),
+        }
+    }
+}
+
+fn face(bold: bool) -> &'static Face {
+    static FACES: OnceLock<(Face, Face)> = OnceLock::new();
+    let (r, b) = FACES.get_or_init(|| (Face::new(REGULAR), Face::new(BOLD)));
     if bold { b } else { r }
+}
+
+/// The face and its pixels per font unit at `size`, computed as ab_glyph's
+/// `h_scale_factor` (so `sf * advance` is its `h_advance` to the bit).
+fn scaled(size: f64, bold: bool) -> (&'static Face, f32) {
+    let face = face(bold);
+    let sf = face
+        .font
+        .as_scaled(PxScale::from(size as f32))
+        .h_scale_factor();
+    (face, sf)
 }
 
 /// Width in pixels of `text` drawn at `size` (plotters' size: the font's
 /// ascent-to-descent height in pixels), measured exactly as plotters lays it
 /// out (advances plus kerning).
 pub fn text_width(text: &str, size: f64, bold: bool) -> f64 {
-    let f = font(bold).as_scaled(PxScale::from(size as f32));
+    let (face, sf) = scaled(size, bold);
     let mut w = 0f32;
     let mut prev = None;
     for c in text.chars() {
-        let g = f.glyph_id(c);
-        w += f.h_advance(g);
+        let (g, adv) = face.glyph(c);
+        w += sf * adv;
         if let Some(p) = prev {
-            w += f.kern(p, g);
+            w += sf * face.kern(p, (c, g));
         }
-        prev = Some(g);
+        prev = Some((c, g));
     }
     f64::from(w)
 }
@@ -119,12 +197,13 @@ pub fn for_each_glyph_pixel(
     mut pixel: impl FnMut(i32, i32, f32),
 ) {
     let f = font(bold).as_scaled(PxScale::from(size as f32));
+    let (face, sf) = scaled(size, bold);
     let mut pen = x;
     let mut prev = None;
     for ch in text.chars() {
-        let id = f.glyph_id(ch);
+        let (id, adv) = face.glyph(ch);
         if let Some(p) = prev {
-            pen += f.kern(p, id);
+            pen += sf * face.kern(p, (ch, id));
         }
         let steps = (pen * SUBPIXEL_STEPS).round();
         let whole = (steps / SUBPIXEL_STEPS).floor();
@@ -139,8 +218,8 @@ pub fn for_each_glyph_pixel(
                 }
             }
         }
-        pen += f.h_advance(id);
-        prev = Some(id);
+        pen += sf * adv;
+        prev = Some((ch, id));
     }
 }
 
@@ -300,20 +379,20 @@ pub fn wrap(text: &str, size: f64, bold: bool, max_w: f64) -> Vec<String> {
 /// stops at the first character that overflows. Widths are summed exactly as
 /// [`text_width`] sums them.
 fn fitting_prefix(text: &str, size: f64, bold: bool, max_w: f64) -> usize {
-    let f = font(bold).as_scaled(PxScale::from(size as f32));
+    let (face, sf) = scaled(size, bold);
     let mut w = 0f32;
     let mut prev = None;
     for (i, c) in text.char_indices() {
-        let g = f.glyph_id(c);
-        let mut next = w + f.h_advance(g);
+        let (g, adv) = face.glyph(c);
+        let mut next = w + sf * adv;
         if let Some(p) = prev {
-            next += f.kern(p, g);
+            next += sf * face.kern(p, (c, g));
         }
         if i > 0 && f64::from(next) > max_w {
             return i;
         }
         w = next;
-        prev = Some(g);
+        prev = Some((c, g));
     }
     text.len()
 }
