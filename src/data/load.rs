@@ -14,6 +14,7 @@
 
 use crate::error::{Error, Location, Result};
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -193,8 +194,7 @@ impl Table {
         let path = path.as_ref();
         // A FIFO or directory is refused before opening, never waited on.
         super::fsguard::regular_file(path)?;
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        Self::from_named_reader(path.to_path_buf(), file)
+        Self::from_lenient(read_lenient_path(path)?)
     }
 
     /// Reads CSV from any reader (stdin, a byte slice in tests); `name` is
@@ -208,7 +208,11 @@ impl Table {
     }
 
     fn from_named_reader<R: Read>(path: PathBuf, reader: R) -> Result<Table> {
-        let (table, problems) = read_lenient(path, reader)?;
+        Self::from_lenient(read_lenient(path, reader)?)
+    }
+
+    /// The table read leniently, or the first problem with it.
+    fn from_lenient((table, problems): (Table, Vec<CsvProblem>)) -> Result<Table> {
         if let Some((first, second)) = duplicate_column(&table.headers) {
             return Err(Error::Csv {
                 location: Box::new(Location {
@@ -426,15 +430,99 @@ pub(crate) fn read_lenient_bytes(path: PathBuf, bytes: &[u8]) -> Result<(Table, 
     read_in_pieces(path, bytes, BYTES_PER_PIECE)
 }
 
-/// [`read_lenient_bytes`] with the body read in pieces of about `piece`
-/// bytes (tests cut small files into many pieces).
-fn read_in_pieces(path: PathBuf, bytes: &[u8], piece: usize) -> Result<(Table, Vec<CsvProblem>)> {
+/// Where the bytes of a CSV file come from: memory, or the file itself, a
+/// piece at a time.
+trait Source: Sync {
+    /// Length in bytes.
+    fn len(&self) -> usize;
+    /// Bytes `start..end`.
+    fn bytes(&self, start: usize, end: usize) -> std::io::Result<Cow<'_, [u8]>>;
+}
+
+impl Source for [u8] {
+    fn len(&self) -> usize {
+        <[u8]>::len(self)
+    }
+
+    fn bytes(&self, start: usize, end: usize) -> std::io::Result<Cow<'_, [u8]>> {
+        Ok(Cow::Borrowed(&self[start..end]))
+    }
+}
+
+/// A regular file read at offsets: each piece is read when it is parsed
+/// and dropped when its cells are copied, so `check` on a 206 MB file
+/// never holds the file's bytes beside its cells (issue #15: faulting in
+/// both cost a third of a second).
+#[cfg(unix)]
+struct FileSource {
+    file: std::fs::File,
+    len: usize,
+}
+
+#[cfg(unix)]
+impl Source for FileSource {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn bytes(&self, start: usize, end: usize) -> std::io::Result<Cow<'_, [u8]>> {
+        use std::os::unix::fs::FileExt;
+        let mut buf = vec![0u8; end - start];
+        self.file.read_exact_at(&mut buf, start as u64)?;
+        Ok(Cow::Owned(buf))
+    }
+}
+
+/// [`read_lenient`] on the file at `path`, read a piece at a time where the
+/// system can read at an offset ([`FileSource`]); a file that changes
+/// length while it is read is read again in one pass.
+///
+/// # Errors
+///
+/// [`Error::Io`] if the file cannot be read; otherwise as
+/// [`read_lenient_bytes`].
+pub(crate) fn read_lenient_path(path: &Path) -> Result<(Table, Vec<CsvProblem>)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        if let Ok(len) = usize::try_from(len)
+            && len > 2 * BYTES_PER_PIECE
+        {
+            let src = FileSource { file, len };
+            let read = read_in_pieces(path.to_path_buf(), &src, BYTES_PER_PIECE);
+            let grew = src
+                .file
+                .read_at(&mut [0u8], len as u64)
+                .map_or(true, |n| n > 0);
+            let shrank = src.file.metadata().map_or(true, |m| m.len() != len as u64);
+            if !grew && !shrank {
+                return read;
+            }
+        }
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    read_lenient_bytes(path.to_path_buf(), &bytes)
+}
+
+/// [`read_lenient_bytes`] with the file cut into pieces of about `piece`
+/// bytes, read and parsed in parallel (tests cut small files into many
+/// pieces).
+fn read_in_pieces<S: Source + ?Sized>(
+    path: PathBuf,
+    src: &S,
+    piece: usize,
+) -> Result<(Table, Vec<CsvProblem>)> {
+    let io_error = |e: std::io::Error| Error::io(&path, e);
+    let cuts = cut_points(src, piece).map_err(io_error)?;
+    let first = src.bytes(0, cuts[1]).map_err(io_error)?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .trim(csv::Trim::None)
-        .from_reader(bytes);
-    let mut locator = Locator::new(bytes);
+        .from_reader(&first[..]);
+    let mut locator = Locator::new(&first);
     let csv_error = |path: &Path, line: u64, e: csv::Error| Error::Csv {
         location: Box::new(Location {
             file: path.to_path_buf(),
@@ -463,6 +551,17 @@ fn read_in_pieces(path: PathBuf, bytes: &[u8], piece: usize) -> Result<(Table, V
         });
     }
     let header_span = locator.locate(&record, rdr.position());
+    // A header cut inside a quoted name (one over several lines) ends, read
+    // on its own, with a line ending in its last cell: read the file in one
+    // piece then.
+    let header_cut = record
+        .iter()
+        .next_back()
+        .is_some_and(|f| f.last().is_some_and(|&b| is_eol(b)));
+    if cuts.len() > 2 && header_span.next >= cuts[1] && header_cut {
+        drop(first);
+        return read_in_pieces(path, src, usize::MAX);
+    }
     let headers: Vec<String> = match decode(&record) {
         Ok(mut h) => {
             if let Some(first) = h.first_mut()
@@ -486,33 +585,30 @@ fn read_in_pieces(path: PathBuf, bytes: &[u8], piece: usize) -> Result<(Table, V
         }
     };
 
-    // The body is cut into pieces at line ends and the pieces are read in
-    // parallel (issue #15: reading is a third of `check` on 100,000 rows).
-    // A cut inside a quoted cell is seen afterwards (the piece before it ends
-    // inside quotes) and the body is then read in one piece, so the result is
-    // always exactly that of one sequential pass.
-    let body = header_span.next;
+    // The file is cut into pieces at line ends and the pieces are read and
+    // parsed in parallel (issue #15: reading is a third of `check` on
+    // 100,000 rows). A cut inside a quoted cell is seen afterwards (the
+    // piece before it ends inside quotes) and the file is then read in one
+    // piece, so the result is always exactly that of one sequential pass.
     let width = headers.len();
-    let read = |cuts: &[usize]| -> Result<Vec<Piece>> {
-        cuts.par_windows(2)
-            .enumerate()
-            .map(|(i, w)| {
+    let pieces: Vec<Piece> = (0..cuts.len() - 1)
+        .into_par_iter()
+        .map(|i| {
+            if i == 0 {
                 // The first piece continues the header's line count; the
                 // others count from 0 and are shifted once all are read.
-                let locator = if i == 0 {
-                    locator
-                } else {
-                    Locator::at(bytes, w[0], 0)
-                };
-                read_piece(bytes, w[0], w[1], width, locator)
-                    .map_err(|(line, e)| csv_error(&path, line, e))
-            })
-            .collect()
-    };
-    let cuts = cut_points(bytes, body, piece);
-    let mut pieces = read(&cuts)?;
+                read_piece(&first, header_span.next, first.len(), width, locator, 0)
+            } else {
+                let bytes = src.bytes(cuts[i], cuts[i + 1]).map_err(io_error)?;
+                let locator = Locator::at(&bytes, 0, 0);
+                read_piece(&bytes, 0, bytes.len(), width, locator, cuts[i])
+            }
+            .map_err(|(line, e)| csv_error(&path, line, e))
+        })
+        .collect::<Result<_>>()?;
+    drop(first);
     if pieces[..pieces.len() - 1].iter().any(|p| p.ends_in_quotes) {
-        pieces = read(&[body, bytes.len()])?;
+        return read_in_pieces(path, src, usize::MAX);
     }
     let mut rows = Vec::with_capacity(pieces.iter().map(|p| p.rows.len()).sum());
     let mut problems = Vec::new();
@@ -541,27 +637,38 @@ fn read_in_pieces(path: PathBuf, bytes: &[u8], piece: usize) -> Result<(Table, V
     ))
 }
 
-/// Bytes per piece when the body is read in parallel (a piece costs a
+/// Bytes per piece when a file is read in parallel (a piece costs a
 /// reader; 100,000 rows of the dataset are about 25 pieces).
 const BYTES_PER_PIECE: usize = 8 << 20;
 
-/// Where the pieces of the body starting at `body` begin and end: `body`,
-/// then just after the first `\n` at least `piece` bytes past the last cut,
-/// then the end of the file.
-fn cut_points(bytes: &[u8], body: usize, piece: usize) -> Vec<usize> {
-    let mut cuts = vec![body];
-    let mut at = body.saturating_add(piece);
-    while at < bytes.len() {
-        match bytes[at..].iter().position(|&b| b == b'\n') {
-            Some(p) if at + p + 1 < bytes.len() => {
-                cuts.push(at + p + 1);
-                at = (at + p + 1).saturating_add(piece);
+/// Where the pieces of `src` begin and end: 0, then just after the first
+/// `\n` at least `piece` bytes past the last cut, then the end.
+fn cut_points<S: Source + ?Sized>(src: &S, piece: usize) -> std::io::Result<Vec<usize>> {
+    /// Bytes looked at a time for the next `\n`.
+    const WINDOW: usize = 64 << 10;
+    let len = src.len();
+    let mut cuts = vec![0];
+    let mut at = piece;
+    'cuts: while at < len {
+        let mut from = at;
+        while from < len {
+            let to = from.saturating_add(WINDOW).min(len);
+            let window = src.bytes(from, to)?;
+            if let Some(p) = window.iter().position(|&b| b == b'\n') {
+                let cut = from + p + 1;
+                if cut >= len {
+                    break 'cuts;
+                }
+                cuts.push(cut);
+                at = cut.saturating_add(piece);
+                continue 'cuts;
             }
-            _ => break,
+            from = to;
         }
+        break;
     }
-    cuts.push(bytes.len());
-    cuts
+    cuts.push(len);
+    Ok(cuts)
 }
 
 /// The rows of one piece of the body, `bytes[start..end]`.
@@ -578,13 +685,14 @@ struct Piece {
 
 /// Reads `bytes[start..end]` (it starts at a record) as [`read_lenient_bytes`]
 /// reads a body, with `locator` counting lines; a reader error carries the
-/// locator's line.
+/// locator's line. `bytes` sits at `base` in the file.
 fn read_piece(
     bytes: &[u8],
     start: usize,
     end: usize,
     width: usize,
     mut locator: Locator<'_>,
+    base: usize,
 ) -> std::result::Result<Piece, (u64, csv::Error)> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -610,7 +718,11 @@ fn read_piece(
             .iter()
             .next_back()
             .is_some_and(|f| f.last().is_some_and(|&b| is_eol(b)));
-        let span = locator.locate(&record, rdr.position());
+        let mut span = locator.locate(&record, rdr.position());
+        // Spans are offsets in the whole file; `bytes` starts at `base`.
+        span.start += base;
+        span.end += base;
+        span.next += base;
         let line = span.line;
         if record.len() != width {
             let spans_lines = record
@@ -817,7 +929,7 @@ mod tests {
         // Issue #15: the body is read in parallel pieces cut at `\n`; every
         // cut, including ones inside quoted cells, blank lines and CRLF or
         // lone-CR endings, must give the one-pass table and problems.
-        let texts: [&[u8]; 7] = [
+        let texts: [&[u8]; 9] = [
             b"a,b\n1,2\n\n3,\"x\ny\"\n5,6\n",
             b"a,b\r\n1,2\r\n\r\n3,\"x\r\ny\"\r\n5,6\r\n",
             b"a,b\r1,2\r\r3,\"x\ry\"\r5,6\r",
@@ -825,15 +937,33 @@ mod tests {
             b"\xef\xbb\xbfa,b\r\n\r\n1,\"x\ny\"\r2,z\n\n3,w",
             b"a,b\n1,\"p\nq\nr\n\"\n2\n3,4,5\n\xff,6\n7,\"u\n\nv\"\n8,9",
             b"a,b\n1,\"open\n2,3\n4,5\n",
+            b"a,\"b\nc\"\r\n1,\"x\ny\"\n2,3",
+            b"a,\"b\nc\"\n1,2\n3,4",
         ];
-        for text in texts {
+        let dir = tempfile::tempdir().unwrap();
+        for (n, text) in texts.into_iter().enumerate() {
             let one = read_in_pieces("t.csv".into(), text, usize::MAX).unwrap();
-            for piece in 0..text.len() {
+            // The same bytes read from a file, a piece at a time.
+            let path = dir.path().join(format!("{n}.csv"));
+            std::fs::write(&path, text).unwrap();
+            #[cfg(unix)]
+            let file = FileSource {
+                file: std::fs::File::open(&path).unwrap(),
+                len: text.len(),
+            };
+            for piece in 0..=text.len() {
                 let cut = read_in_pieces("t.csv".into(), text, piece).unwrap();
                 assert_eq!(
                     cut,
                     one,
                     "{:?} in pieces of {piece}",
+                    String::from_utf8_lossy(text)
+                );
+                #[cfg(unix)]
+                assert_eq!(
+                    read_in_pieces("t.csv".into(), &file, piece).unwrap(),
+                    one,
+                    "{:?} from a file in pieces of {piece}",
                     String::from_utf8_lossy(text)
                 );
             }
