@@ -126,10 +126,182 @@ pub fn diagnose(
     })
 }
 
+/// One of metafor's diagnostics asked for on its own, on any table
+/// (`spotmeta leave1out | influence | cumul | regtest | trimfill`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Diagnostic {
+    /// metafor `leave1out()`.
+    Leave1out,
+    /// metafor `influence()`.
+    Influence,
+    /// metafor `cumul(order = )`: studies added in the order of `column`
+    /// (numerically when every value is a number, else as text; empty
+    /// cells last).
+    Cumul {
+        /// The ordering column.
+        column: String,
+        /// Largest first.
+        decreasing: bool,
+    },
+    /// metafor `regtest(model = )`.
+    Regtest(RegtestModel),
+    /// metafor `trimfill()`.
+    Trimfill,
+}
+
+impl Diagnostic {
+    /// metafor's name of the function (the subcommand, and the `command`
+    /// of its JSON document).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Diagnostic::Leave1out => "leave1out",
+            Diagnostic::Influence => "influence",
+            Diagnostic::Cumul { .. } => "cumul",
+            Diagnostic::Regtest(_) => "regtest",
+            Diagnostic::Trimfill => "trimfill",
+        }
+    }
+}
+
+/// What a [`Diagnostic`] found.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum DiagnosticResult {
+    /// One fit per omitted study.
+    Leave1out(Vec<Leave1Out>),
+    /// One row per study.
+    Influence(Vec<Influence>),
+    /// One fit per study added.
+    Cumul(Vec<CumulStep>),
+    /// The regression test.
+    Regtest(Regtest),
+    /// Trim and fill.
+    Trimfill(TrimFill),
+}
+
+/// A [`Diagnostic`] run on a table: the result and the labels of the
+/// studies it used (those with an effect size, in file order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableDiagnostic {
+    /// What was asked for.
+    pub which: Diagnostic,
+    /// Study labels, by position among the studies used.
+    pub labels: Vec<String>,
+    /// The result.
+    pub result: DiagnosticResult,
+}
+
+/// Run `which` on the rows of `table` that have an effect size (read as
+/// yi/vi or computed from raw columns, as `source` says; labels from
+/// `slab`), with the model `opts`.
+///
+/// # Errors
+///
+/// [`Error::Unsupported`] for influence with fewer than 3 studies;
+/// [`Error::NoSuchColumn`] for a cumul order column the table lacks;
+/// otherwise the effect-size and model errors.
+pub fn on_table(
+    table: &crate::data::Table,
+    source: &crate::escalc::table::Source,
+    slab: Option<&str>,
+    which: &Diagnostic,
+    opts: &ValidRmaOptions,
+) -> Result<TableDiagnostic> {
+    let rows = crate::escalc::table::effects(table, source, slab)?;
+    // A row without yi has no vi either (`effects` fills both or neither).
+    let used: Vec<_> = rows.iter().filter(|r| r.yi.is_some()).collect();
+    let yi: Vec<f64> = used.iter().map(|r| r.yi.unwrap_or(f64::NAN)).collect();
+    let vi: Vec<f64> = used.iter().map(|r| r.vi.unwrap_or(f64::NAN)).collect();
+    let labels: Vec<String> = used.iter().map(|r| r.label.clone()).collect();
+    let result = match which {
+        Diagnostic::Leave1out => DiagnosticResult::Leave1out(leave1out(&yi, &vi, opts)?),
+        Diagnostic::Influence => {
+            if yi.len() < 3 {
+                return Err(Error::Unsupported(format!(
+                    "influence diagnostics need at least 3 studies (k = {})",
+                    yi.len()
+                )));
+            }
+            let fit = crate::model::rma(&yi, &vi, opts)?;
+            DiagnosticResult::Influence(influence(&yi, &vi, &fit, opts)?)
+        }
+        Diagnostic::Cumul { column, decreasing } => {
+            let c = table.column(column).ok_or_else(|| Error::NoSuchColumn {
+                file: table.path.clone(),
+                column: column.clone(),
+                purpose: "for --order".into(),
+                headers: table.headers.clone(),
+            })?;
+            // The order column's cell of each study used, found by line.
+            let by_line: std::collections::HashMap<u64, &str> = table
+                .rows
+                .iter()
+                .map(|t| (t.line, t.fields[c].trim()))
+                .collect();
+            let values: Vec<Option<String>> = used
+                .iter()
+                .map(|r| {
+                    by_line
+                        .get(&r.line)
+                        .filter(|v| !v.is_empty() && **v != "NA")
+                        .map(|v| (*v).to_string())
+                })
+                .collect();
+            let order = super::cumul::order_by_column(&values, *decreasing);
+            DiagnosticResult::Cumul(cumul(&yi, &vi, &order, opts)?)
+        }
+        Diagnostic::Regtest(model) => DiagnosticResult::Regtest(regtest(&yi, &vi, *model, opts)?),
+        Diagnostic::Trimfill => DiagnosticResult::Trimfill(trimfill(&yi, &vi, opts)?),
+    };
+    Ok(TableDiagnostic {
+        which: which.clone(),
+        labels,
+        result,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::{Method, RmaOptions, TestKind, rma};
+
+    /// `on_table` skips rows without an effect size, keeps their labels
+    /// aligned with the studies used, orders `cumul` by the column's cell of
+    /// each used row (empty last), and equals the diagnostic run on the
+    /// slices directly.
+    #[test]
+    fn on_table_uses_the_rows_with_an_effect_size_in_the_column_order() {
+        let csv = "slab,year,yi,vi\nA,2001,0.1,0.04\nB,1999,,\nC,,0.5,0.09\nD,1990,-0.2,0.05\n";
+        let table = crate::data::Table::from_reader("t.csv", csv.as_bytes()).unwrap();
+        let source = crate::escalc::table::Source::YiVi {
+            yi: "yi".into(),
+            vi: "vi".into(),
+        };
+        let opts = RmaOptions::default().check().unwrap();
+        let cumul_by_year = Diagnostic::Cumul {
+            column: "year".into(),
+            decreasing: false,
+        };
+        let d = on_table(&table, &source, Some("slab"), &cumul_by_year, &opts).unwrap();
+        assert_eq!(d.labels, ["A", "C", "D"]);
+        let (yi, vi) = ([0.1, 0.5, -0.2], [0.04, 0.09, 0.05]);
+        // D (1990), A (2001), then C (no year).
+        let direct = cumul(&yi, &vi, &[2, 0, 1], &opts).unwrap();
+        assert_eq!(d.result, DiagnosticResult::Cumul(direct));
+        let l = on_table(&table, &source, Some("slab"), &Diagnostic::Leave1out, &opts).unwrap();
+        assert_eq!(
+            l.result,
+            DiagnosticResult::Leave1out(leave1out(&yi, &vi, &opts).unwrap())
+        );
+        let missing = Diagnostic::Cumul {
+            column: "yaer".into(),
+            decreasing: false,
+        };
+        assert!(matches!(
+            on_table(&table, &source, Some("slab"), &missing, &opts),
+            Err(Error::NoSuchColumn { .. })
+        ));
+    }
 
     /// 12 synthetic studies with a small-study pattern (larger effects with
     /// larger variances), so Egger's test and trim and fill can run.

@@ -4,6 +4,7 @@
 
 use super::text::fmt_p;
 use crate::analysis::cumul::CumulStep;
+use crate::analysis::diagnostics::{Diagnostic, DiagnosticResult, TableDiagnostic};
 use crate::analysis::influence::Influence;
 use crate::analysis::leave1out::Leave1Out;
 use crate::analysis::regtest::Regtest;
@@ -150,4 +151,62 @@ pub fn render_trimfill(tf: &TrimFill) -> String {
         f.tau2,
         f.q
     )
+}
+/// A diagnostic run on a table as metafor's `print()` shows it.
+pub fn render_table_diagnostic(d: &TableDiagnostic) -> String {
+    match (&d.result, &d.which) {
+        (DiagnosticResult::Leave1out(l), _) => render_leave1out(l, &d.labels),
+        (DiagnosticResult::Influence(inf), _) => render_influence(inf, &d.labels),
+        (DiagnosticResult::Cumul(steps), Diagnostic::Cumul { column, .. }) => {
+            render_cumul(steps, &d.labels, column)
+        }
+        (DiagnosticResult::Cumul(steps), _) => render_cumul(steps, &d.labels, "order"),
+        (DiagnosticResult::Regtest(r), _) => render_regtest(r),
+        (DiagnosticResult::Trimfill(tf), _) => render_trimfill(tf),
+    }
+}
+
+fn json_value<T: serde::Serialize>(x: &T) -> crate::error::Result<serde_json::Value> {
+    serde_json::to_value(x).map_err(super::json::json_err)
+}
+
+/// A diagnostic run on a table as one JSON document; rows of leave1out,
+/// influence and cumul carry their study's label as `slab`.
+///
+/// # Errors
+///
+/// If serialising fails.
+pub fn table_diagnostic_json(d: &TableDiagnostic) -> crate::error::Result<String> {
+    let name = d.which.name();
+    let slabbed = |rows: Vec<(serde_json::Value, usize)>| -> crate::error::Result<String> {
+        let out: Vec<serde_json::Value> = rows
+            .into_iter()
+            .map(|(mut v, i)| {
+                v["slab"] = serde_json::json!(d.labels.get(i));
+                v
+            })
+            .collect();
+        super::json::document(name, &out)
+    };
+    match &d.result {
+        DiagnosticResult::Leave1out(l) => slabbed(
+            l.iter()
+                .map(|r| Ok((json_value(r)?, r.omitted)))
+                .collect::<crate::error::Result<_>>()?,
+        ),
+        DiagnosticResult::Influence(inf) => slabbed(
+            inf.iter()
+                .enumerate()
+                .map(|(i, r)| Ok((json_value(r)?, i)))
+                .collect::<crate::error::Result<_>>()?,
+        ),
+        DiagnosticResult::Cumul(steps) => slabbed(
+            steps
+                .iter()
+                .map(|s| Ok((json_value(s)?, s.added)))
+                .collect::<crate::error::Result<_>>()?,
+        ),
+        DiagnosticResult::Regtest(r) => super::json::document(name, r),
+        DiagnosticResult::Trimfill(tf) => super::json::document(name, tf),
+    }
 }

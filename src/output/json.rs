@@ -27,7 +27,7 @@ use serde_json::{Value, json};
 
 pub use crate::analysis::summary::RmaSummary;
 
-fn json_err(e: serde_json::Error) -> Error {
+pub(crate) fn json_err(e: serde_json::Error) -> Error {
     Error::Render {
         what: "JSON".into(),
         message: e.to_string(),
