@@ -532,3 +532,35 @@ fn three_level_forest_subgroups_match_metafor_per_block() {
         );
     }
 }
+
+/// A Bayesian fit that cannot be computed does not fail a run whose plan
+/// allows that (the report's): the reason is kept for the page, and the
+/// pooled fit is there. The data: 1,000 studies with vi = 1e-6, whose τ
+/// posterior under one of the other τ priors of the prior sensitivity is
+/// too peaked for the integrator's 1e-12 relative error (`spotmeta bayes`
+/// on the same table fails with that message).
+#[test]
+fn a_bayesian_fit_that_fails_is_recorded_when_the_plan_allows() {
+    use spotmeta::review::{self, Dataset, Input, Plan, Settings};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("peaked.csv");
+    let mut csv = String::from("slab,yi,vi\n");
+    for i in 0..1000 {
+        let yi = -0.3 + 0.4 * (f64::from(i) * 1.7).sin();
+        csv.push_str(&format!("S{i},{yi:.6},0.000001\n"));
+    }
+    fs::write(&path, csv).unwrap();
+    let plan = Plan {
+        pool: true,
+        bayes: true,
+        bayes_prior_sensitivity: true,
+        bayes_may_fail: true,
+        ..Plan::default()
+    };
+    let dataset = Dataset::load(&path, Input::default()).unwrap();
+    let f = review::run(dataset, &Settings::default(), &plan).unwrap();
+    assert!(f.bayes.is_none());
+    let why = f.bayes_not_run.as_deref().unwrap_or_default();
+    assert!(why.contains("posterior of tau"), "{why}");
+    assert_eq!(f.pooled.as_ref().map(|p| p.fit.k), Some(1000));
+}

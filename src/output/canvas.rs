@@ -313,7 +313,7 @@ const BAND_BYTES: usize = 2 << 20;
 
 /// Draw on a white `width` × `height` pixel canvas and encode it as PNG.
 ///
-/// The picture is drawn in horizontal bands of about [`BAND_BYTES`]: `draw`
+/// The picture is drawn in horizontal bands of about 2 MB: `draw`
 /// runs once per band on a canvas shifted up by the band's top, whose
 /// primitives skip what lies outside the band, and each finished band is
 /// streamed to the encoder (on a second thread while the next band is

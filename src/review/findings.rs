@@ -223,6 +223,9 @@ pub struct Findings {
     pub vote: Option<VoteCount>,
     /// The Bayesian model (`plan.bayes`).
     pub bayes: Option<BayesFindings>,
+    /// Why the Bayesian model could not be computed, when the plan allows
+    /// that (`plan.bayes_may_fail`).
+    pub bayes_not_run: Option<String>,
     /// Diagnostics of the pooled fit, small-study rule applied
     /// (`plan.diagnostics`).
     pub diagnostics: Option<Diagnostics>,

@@ -107,6 +107,7 @@ pub fn run(dataset: Dataset, settings: &Settings, plan: &Plan) -> Result<Finding
         sensitivity: None,
         vote: None,
         bayes: None,
+        bayes_not_run: None,
         diagnostics: None,
         subgroups: None,
         models: None,
@@ -141,17 +142,25 @@ pub fn run(dataset: Dataset, settings: &Settings, plan: &Plan) -> Result<Finding
         }
         let (yi, vi) = (f.rows.yi(), f.rows.vi());
         let bopts = settings.bayes.check()?;
-        let fit = bayes(&yi, &vi, &bopts)?;
-        let prior_sensitivity = if plan.bayes_prior_sensitivity {
-            bayes_sensitivity(&yi, &vi, &bopts)?
-        } else {
-            Vec::new()
-        };
-        f.bayes = Some(BayesFindings {
-            labels: f.rows.labels(),
-            fit,
-            prior_sensitivity,
+        let fitted = bayes(&yi, &vi, &bopts).and_then(|fit| {
+            let prior_sensitivity = if plan.bayes_prior_sensitivity {
+                bayes_sensitivity(&yi, &vi, &bopts)?
+            } else {
+                Vec::new()
+            };
+            Ok((fit, prior_sensitivity))
         });
+        match fitted {
+            Ok((fit, prior_sensitivity)) => {
+                f.bayes = Some(BayesFindings {
+                    labels: f.rows.labels(),
+                    fit,
+                    prior_sensitivity,
+                })
+            }
+            Err(e) if plan.bayes_may_fail => f.bayes_not_run = Some(e.to_string()),
+            Err(e) => return Err(e),
+        }
     }
     if plan.diagnostics {
         f.diagnostics = match (&f.rows, &f.pooled) {

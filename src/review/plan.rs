@@ -27,6 +27,10 @@ pub struct Plan {
     pub bayes: bool,
     /// With `bayes`: the same fit under the other τ priors.
     pub bayes_prior_sensitivity: bool,
+    /// With `bayes`: a Bayesian fit that cannot be computed is recorded
+    /// with its reason ([`super::Findings::bayes_not_run`]) instead of
+    /// failing the run: the report is more than its Bayesian line.
+    pub bayes_may_fail: bool,
     /// The diagnostics battery of the pooled fit, under the small-study
     /// rule (for the spot dataset, that of the sensitivity analyses).
     pub diagnostics: bool,
@@ -72,9 +76,20 @@ impl Plan {
             vote: true,
             bayes: true,
             bayes_prior_sensitivity: true,
+            bayes_may_fail: true,
             diagnostics: true,
             appraisal: true,
             ..Plan::default()
+        }
+    }
+
+    /// What the report of `dataset` shows: [`Plan::report`], with the
+    /// Bayesian model for the spot dataset only (a plain table's page does
+    /// not show it, and at k = 10,000 it alone took 10 s).
+    pub fn report_of(dataset: &super::Dataset) -> Plan {
+        Plan {
+            bayes: dataset.is_spot(),
+            ..Plan::report()
         }
     }
 

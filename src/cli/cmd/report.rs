@@ -87,11 +87,12 @@ pub fn publish(
     // Refused before any work; checked again when the report is published.
     refuse_dir_holding_input("--out", dir, &[path])?;
     settings.check()?;
+    let dataset = review::Dataset::load(path, input)?;
     let plan = Plan {
         subgroups: look.subgroups.clone(),
-        ..Plan::report()
+        ..Plan::report_of(&dataset)
     };
-    let f = review::run(review::Dataset::load(path, input)?, settings, &plan)?;
+    let f = review::run(dataset, settings, &plan)?;
     warn(&f);
     let report = render_presented(&f, &look.presentation)?;
     report

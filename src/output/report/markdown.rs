@@ -242,6 +242,12 @@ pub(super) fn summary_markdown(
             let _ = writeln!(t, "```text{sens}```");
         }
     }
+    if let (None, Some(why)) = (&input.bayes, &input.bayes_not_run) {
+        let _ = writeln!(
+            t,
+            "\n## Bayesian random-effects model\n\nNot computed: {why}. The other analyses of this report do not depend on it.\n"
+        );
+    }
     if let Some(v) = &input.vote {
         vote_markdown(&mut t, v);
     }

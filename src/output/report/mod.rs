@@ -150,6 +150,9 @@ pub struct ReportInput {
     /// and the `bayes` key of `results.json`. Its shrinkage rows go into
     /// `forest` as their own block (the caller adds them).
     pub bayes: Option<BayesSummary>,
+    /// Why the Bayesian model could not be computed (said in its place on
+    /// the page, in `summary.md` and as `bayes_not_run` in results.json).
+    pub bayes_not_run: Option<String>,
     /// The small-k rules the analyses were run under (stated in the methods).
     pub rules: ReviewRules,
     /// Width of `forest.png` / `forest.svg` in pixels (the page's forest
@@ -399,6 +402,7 @@ impl ReportInput {
                     left_out: sel.left_out.clone(),
                     forest,
                     bayes,
+                    bayes_not_run: f.bayes_not_run.clone(),
                     fit: pooled.fit,
                     tau2_ci: pooled.tau2_ci,
                     diagnostics: f.diagnostics.clone(),
@@ -457,6 +461,7 @@ impl ReportInput {
                     vote: None,
                     all_outcomes: None,
                     bayes: None,
+                    bayes_not_run: None,
                     rules,
                     forest_width: p.width,
                     subgroup_test: None,
@@ -726,6 +731,9 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
         }
         if let Some(b) = &input.bayes {
             obj.insert("bayes".into(), serde_json::to_value(b).map_err(json_err)?);
+        }
+        if let Some(why) = &input.bayes_not_run {
+            obj.insert("bayes_not_run".into(), why.as_str().into());
         }
         if let Some((g, sof)) = &input.grade {
             obj.insert("sof".into(), serde_json::to_value([sof]).map_err(json_err)?);

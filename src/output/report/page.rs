@@ -179,6 +179,10 @@ pub(super) fn layout<'a>(input: &ReportInput, s: &Shown<'a>) -> PageLayout<'a> {
     }
     if let Some(b) = &input.bayes {
         paras.push(crate::output::bayes::report_line(&b.fit));
+    } else if let Some(why) = &input.bayes_not_run {
+        paras.push(format!(
+            "Bayesian random-effects model: not computed ({why})."
+        ));
     }
     if let Some((g, _)) = &input.grade {
         paras.push(g.sentence());
