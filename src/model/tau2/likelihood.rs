@@ -19,7 +19,7 @@
 //! the global maximum over [0, ∞), τ² = 0 included, or replaced by the better
 //! maximum ([`super::global`]); metafor only compares with τ² = 0.
 
-use super::global::{Maximum, global_maximum, logdet, loglik_of};
+use super::global::{Maximum, Point, global_maximum, logdet, loglik_of};
 use super::pm::{se_eb_pm, solve_q};
 use super::{ConvergencePath, Tau2Estimate, he_raw};
 use crate::error::{Error, Result};
@@ -94,6 +94,17 @@ pub(super) fn fit(
     } else {
         Sums::near(yi, vi, tau2, fe.mu)
     };
+    // The points Fisher scoring visits, kept for the global search's scan
+    // (the first few: later iterates crowd around τ̂ and add nothing).
+    let mut seen = [Point { t: 0.0, s: *fe }; 8];
+    let mut n_seen = 0;
+    let mut keep = |t: f64, s: &Sums| {
+        if t > 0.0 && n_seen < seen.len() {
+            seen[n_seen] = Point { t, s: *s };
+            n_seen += 1;
+        }
+    };
+    keep(tau2, &s);
     let mut prev_step = f64::INFINITY;
     let mut halved = false;
     let mut converged = false;
@@ -134,6 +145,7 @@ pub(super) fn fit(
         prev_step = adj;
         tau2 += adj;
         s = next;
+        keep(tau2, &s);
         if adj.abs() <= opts.threshold * tau2.max(1.0) {
             converged = true;
             break;
@@ -184,7 +196,7 @@ pub(super) fn fit(
             ll: loglik(vi, tau2, &s, reml),
             sums: s,
         };
-        let out = global_maximum(yi, vi, fe, hat, reml);
+        let out = global_maximum(yi, vi, fe, hat, &seen[..n_seen], reml);
         iterations += out.evaluations;
         if out.best.tau2 != tau2 {
             tau2 = out.best.tau2;
