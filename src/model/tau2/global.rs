@@ -105,8 +105,8 @@
 //! factor 4 apart (or inside a proven jump), which is all the scan asks of
 //! its grid. And since a cell is searched only when the score at its left
 //! end is positive, the scan stops without a point beyond T once the score
-//! at the last point is ≤ 0. On the bench data (k = 20) the scan evaluates
-//! 4 points instead of 6; the outcome of every cell is decided as before.
+//! at the last point is ≤ 0. Both keep the grid rule of the scan; on the
+//! bench data (k = 20) the second saves the last of its 6 evaluations.
 //!
 //! The search runs on standardised data (v_min in [1, 4), see
 //! [`crate::model`]), so the grid, the tolerance and T are scale-free.
@@ -401,9 +401,7 @@ pub(crate) fn global_maximum(
     seen: &[Point],
     reml: bool,
 ) -> Outcome {
-    let (vmin, vmax) = vi.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &v| {
-        (lo.min(v), hi.max(v))
-    });
+    let (vmin, vmax) = crate::model::sums::min_max(vi);
     let mut s = Search {
         yi,
         vi,
@@ -458,6 +456,7 @@ pub(crate) fn global_maximum(
         }
     } else {
         let mut t = (FIRST * vmin).max(s.same_sign_until(&zero, vmin));
+        let last_known = seen.iter().fold(0.0f64, |m, q| m.max(q.t));
         loop {
             if s.falls_for_good(&prev, vmin) {
                 break;
@@ -475,14 +474,19 @@ pub(crate) fn global_maximum(
             // proven jump, is all the scan asks of its grid; taking a point
             // no lower than t/4 keeps the next t at least this one, so the
             // grid never falls back below where it was.
-            let known = seen
-                .iter()
-                .chain((hat.tau2 > 0.0).then_some(&hat_point))
-                .filter(|q| q.t > prev.t && q.t <= t && q.t * SCAN_RATIO >= t)
-                .max_by(|a, b| a.t.total_cmp(&b.t))
-                .copied();
+            let mut known: Option<&Point> = None;
+            let candidates = if prev.t < last_known { seen } else { &[] };
+            for q in candidates.iter().chain(std::iter::once(&hat_point)) {
+                if q.t > prev.t
+                    && q.t <= t
+                    && q.t * SCAN_RATIO >= t
+                    && known.is_none_or(|k| q.t > k.t)
+                {
+                    known = Some(q);
+                }
+            }
             let p = match known {
-                Some(q) => q,
+                Some(q) => *q,
                 None => s.eval(t),
             };
             s.scan_cell(&prev, &p);
