@@ -85,33 +85,47 @@ impl Scale {
         vs: &mut [f64],
     ) -> Result<()> {
         let inv = pow2(-self.half);
-        for (i, ((&y, &v), (yo, vo))) in yi
-            .iter()
-            .zip(vi)
-            .zip(ys.iter_mut().zip(vs.iter_mut()))
-            .enumerate()
-        {
+        // No branch per study: the values are written and their finiteness
+        // is gathered (0·x is 0 exactly when x is finite); only when a value
+        // is not finite does the cold path look for the first such study.
+        let mut finite = 0.0f64;
+        for (((&y, &v), yo), vo) in yi.iter().zip(vi).zip(ys.iter_mut()).zip(vs.iter_mut()) {
             *yo = (y - self.shift) * inv;
             *vo = v * inv * inv;
-            if !yo.is_finite() {
-                return Err(study(
+            finite += *yo * 0.0 + *vo * 0.0;
+        }
+        if finite == 0.0 {
+            Ok(())
+        } else {
+            Err(self.not_representable(yi, vi, ys, vs))
+        }
+    }
+
+    /// The error for the first study whose working-scale value is not
+    /// finite (cold: only reached for extreme input).
+    #[cold]
+    #[inline(never)]
+    fn not_representable(&self, yi: &[f64], vi: &[f64], ys: &[f64], vs: &[f64]) -> Error {
+        for (i, (&y, &v)) in yi.iter().zip(vi).enumerate() {
+            if !ys[i].is_finite() {
+                return study(
                     i,
                     format!(
                         "effect size yi = {y} differs from that of the most precise study ({}) by more than a double can hold; check the units",
                         self.shift
                     ),
-                ));
+                );
             }
-            if !vo.is_finite() {
-                return Err(study(
+            if !vs[i].is_finite() {
+                return study(
                     i,
                     format!(
                         "sampling variance vi = {v} is more than 1e300 times the smallest one; the studies cannot be pooled in double precision, check the units"
                     ),
-                ));
+                );
             }
         }
-        Ok(())
+        Error::Unsupported("a working-scale value is not a finite number".into())
     }
 }
 

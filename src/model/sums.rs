@@ -92,6 +92,24 @@ fn positive_finite(v: f64x2) -> f64x2 {
     v.simd_gt(f64x2::ZERO) & v.simd_lt(f64x2::splat(f64::INFINITY))
 }
 
+/// The smallest and the largest of `vi` (positive and finite, k ≥ 1), in
+/// two lanes like the weighted passes.
+#[inline]
+pub(crate) fn min_max(vi: &[f64]) -> (f64, f64) {
+    let (pairs, rest) = vi.as_chunks::<2>();
+    let (mut lo, mut hi) = (f64x2::splat(f64::INFINITY), f64x2::ZERO);
+    for &v in pairs {
+        let v = f64x2::new(v);
+        lo = lo.fast_min(v);
+        hi = hi.fast_max(v);
+    }
+    let [l0, l1] = lo.to_array();
+    let [h0, h1] = hi.to_array();
+    rest.iter().fold((l0.min(l1), h0.max(h1)), |(lo, hi), &v| {
+        (lo.min(v), hi.max(v))
+    })
+}
+
 /// The unweighted mean of `yi`, summed in two lanes like the weighted passes.
 #[inline]
 pub(crate) fn mean(yi: &[f64]) -> f64 {
@@ -537,6 +555,22 @@ mod tests {
                 assert!(p.rss.abs() < IDENTITY || rel(p.rss, f.rss));
             }
         }
+    }
+
+    #[test]
+    fn min_max_covers_every_study_for_even_and_odd_k() {
+        let v = [0.04, 0.01, 0.09, 0.02, 0.05, 0.03];
+        // By hand: the extremes of the first k values (odd k leaves the last
+        // study outside the pairs).
+        for (k, lo, hi) in [
+            (6, 0.01, 0.09),
+            (5, 0.01, 0.09),
+            (2, 0.01, 0.04),
+            (1, 0.04, 0.04),
+        ] {
+            assert_eq!(min_max(&v[..k]), (lo, hi), "k = {k}");
+        }
+        assert_eq!(min_max(&[0.5, 0.2, 0.1]), (0.1, 0.5));
     }
 
     #[test]

@@ -98,6 +98,16 @@
 //! condition ends the scan well before T, so the scan is a proof on the
 //! stretches it skips and samples only the rest.
 //!
+//! **Points already known (scan).** Fisher scoring has the sums at τ̂ and
+//! at each of its iterates. When one of them lies in [t/4, t] beyond the
+//! last grid point, the scan takes the largest such as its next point
+//! instead of evaluating the sums at t: consecutive points stay at most a
+//! factor 4 apart (or inside a proven jump), which is all the scan asks of
+//! its grid. And since a cell is searched only when the score at its left
+//! end is positive, the scan stops without a point beyond T once the score
+//! at the last point is ≤ 0. Both keep the grid rule of the scan; on the
+//! bench data (k = 20) the second saves the last of its 6 evaluations.
+//!
 //! The search runs on standardised data (v_min in [1, 4), see
 //! [`crate::model`]), so the grid, the tolerance and T are scale-free.
 
@@ -202,10 +212,11 @@ struct Search<'a> {
     evaluations: u32,
 }
 
+/// A τ² and the sums there.
 #[derive(Clone, Copy)]
-struct Point {
-    t: f64,
-    s: Sums,
+pub(crate) struct Point {
+    pub t: f64,
+    pub s: Sums,
 }
 
 impl Search<'_> {
@@ -378,17 +389,19 @@ impl Search<'_> {
 
 /// Search [0, ∞) for a maximum above `hat` (a local maximum from Fisher
 /// scoring, or τ² = 0) and return the global one. `fe` holds the sums at
-/// τ² = 0. Needs k ≥ 2 and standardised variances (v_min of order 1).
+/// τ² = 0; `seen` holds points whose sums are known already (Fisher
+/// scoring's iterates), which the scan takes as grid points instead of
+/// evaluating new ones. Needs k ≥ 2 and standardised variances (v_min of
+/// order 1).
 pub(crate) fn global_maximum(
     yi: &[f64],
     vi: &[f64],
     fe: &Sums,
     hat: Maximum,
+    seen: &[Point],
     reml: bool,
 ) -> Outcome {
-    let (vmin, vmax) = vi.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &v| {
-        (lo.min(v), hi.max(v))
-    });
+    let (vmin, vmax) = crate::model::sums::min_max(vi);
     let mut s = Search {
         yi,
         vi,
@@ -443,15 +456,38 @@ pub(crate) fn global_maximum(
         }
     } else {
         let mut t = (FIRST * vmin).max(s.same_sign_until(&zero, vmin));
+        let last_known = seen.iter().fold(0.0f64, |m, q| m.max(q.t));
         loop {
             if s.falls_for_good(&prev, vmin) {
                 break;
             }
-            let p = if !hat_done && hat.tau2 <= t {
-                hat_done = true;
-                hat_point
-            } else {
-                s.eval(t)
+            // Beyond the tail nothing beats ℓ*, and a cell whose score is not
+            // positive at its left end is never searched (`scan_cell`), so
+            // when the score at `prev` is ≤ 0 no point past the tail can
+            // change the outcome: stop without evaluating one.
+            if t >= tail && score2(&prev.s, reml) <= 0.0 {
+                break;
+            }
+            // The next grid point: the largest point whose sums are known
+            // (τ̂, Fisher scoring's iterates) in [t/4, t] ∩ (prev, t], else a
+            // new one at t. Points at most a factor 4 apart, or within a
+            // proven jump, is all the scan asks of its grid; taking a point
+            // no lower than t/4 keeps the next t at least this one, so the
+            // grid never falls back below where it was.
+            let mut known: Option<&Point> = None;
+            let candidates = if prev.t < last_known { seen } else { &[] };
+            for q in candidates.iter().chain(std::iter::once(&hat_point)) {
+                if q.t > prev.t
+                    && q.t <= t
+                    && q.t * SCAN_RATIO >= t
+                    && known.is_none_or(|k| q.t > k.t)
+                {
+                    known = Some(q);
+                }
+            }
+            let p = match known {
+                Some(q) => *q,
+                None => s.eval(t),
             };
             s.scan_cell(&prev, &p);
             prev = p;

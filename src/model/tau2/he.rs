@@ -8,9 +8,16 @@ use crate::model::sums::{Sums, p2_bilinear};
 
 pub(super) fn he_untruncated(yi: &[f64], vi: &[f64]) -> f64 {
     let k = yi.len() as f64;
-    let ybar = yi.iter().sum::<f64>() / k;
+    // Σy and Σv in one loop, each still summed in study order from −0, so
+    // the values are those of two separate `sum()`s; each sum is a chain of
+    // dependent additions, and here the two chains run side by side.
+    let (sy, sv) = yi
+        .iter()
+        .zip(vi)
+        .fold((-0.0, -0.0), |(sy, sv), (y, v)| (sy + y, sv + v));
+    let ybar = sy / k;
     let rss: f64 = yi.iter().map(|y| (y - ybar) * (y - ybar)).sum();
-    let tr_pv = vi.iter().sum::<f64>() * (1.0 - 1.0 / k);
+    let tr_pv = sv * (1.0 - 1.0 / k);
     (rss - tr_pv) / (k - 1.0)
 }
 

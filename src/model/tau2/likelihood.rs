@@ -6,7 +6,8 @@
 //! * REML: τ² ← τ² + (yᵀPPy − tr P) / tr PP
 //! * EB:   τ² ← τ² + (yᵀPy · k/(k−1) − k) / Σw
 //!
-//! starting from Hedges' estimate, halving a step that would leave [0, ∞).
+//! starting from the DerSimonian–Laird estimate (ML, REML) or Hedges' (EB,
+//! as metafor), halving a step that would leave [0, ∞).
 //! Unlike metafor, where the objective is locally concave the step uses the
 //! observed instead of the expected information (a Newton step: 2·yᵀPPPy − tr PP
 //! for REML, 2·yᵀPPPy − Σw² for ML; for EB Newton on Q(τ²) = k − 1), which
@@ -19,7 +20,7 @@
 //! the global maximum over [0, ∞), τ² = 0 included, or replaced by the better
 //! maximum ([`super::global`]); metafor only compares with τ² = 0.
 
-use super::global::{Maximum, global_maximum, logdet, loglik_of};
+use super::global::{Maximum, Point, global_maximum, logdet, loglik_of};
 use super::pm::{se_eb_pm, solve_q};
 use super::{ConvergencePath, Tau2Estimate, he_raw};
 use crate::error::{Error, Result};
@@ -88,12 +89,36 @@ pub(super) fn fit(
     let method = opts.method;
     let likelihood = matches!(method, Method::ML | Method::REML);
     let reml = method == Method::REML;
-    let mut tau2 = he_raw(yi, vi).max(0.0);
+    // Start: for ML and REML the DerSimonian–Laird estimate, free from the
+    // sums at τ² = 0 (metafor starts from Hedges'; the start only sets the
+    // path, the global search certifies the answer, and DL is usually much
+    // closer: 4 Newton steps instead of 7 on the bench data); for EB
+    // Hedges', as in metafor.
+    let mut tau2 = if likelihood {
+        ((fe.rss - (fe.k - 1.0)) / fe.tr_p()).max(0.0)
+    } else {
+        he_raw(yi, vi).max(0.0)
+    };
     let mut s = if tau2 == 0.0 {
         *fe
     } else {
         Sums::near(yi, vi, tau2, fe.mu)
     };
+    // Points Fisher scoring visits, kept for the global search's scan: the
+    // first few that are more than 1% apart (later iterates crowd around τ̂
+    // and would only lengthen the scan's look-up).
+    let mut seen = [Point { t: 0.0, s: *fe }; 4];
+    let mut n_seen = 0;
+    let mut keep = |t: f64, s: &Sums| {
+        if t > 0.0
+            && n_seen < seen.len()
+            && (n_seen == 0 || (t - seen[n_seen - 1].t).abs() > 0.01 * t)
+        {
+            seen[n_seen] = Point { t, s: *s };
+            n_seen += 1;
+        }
+    };
+    keep(tau2, &s);
     let mut prev_step = f64::INFINITY;
     let mut halved = false;
     let mut converged = false;
@@ -134,6 +159,7 @@ pub(super) fn fit(
         prev_step = adj;
         tau2 += adj;
         s = next;
+        keep(tau2, &s);
         if adj.abs() <= opts.threshold * tau2.max(1.0) {
             converged = true;
             break;
@@ -184,7 +210,7 @@ pub(super) fn fit(
             ll: loglik(vi, tau2, &s, reml),
             sums: s,
         };
-        let out = global_maximum(yi, vi, fe, hat, reml);
+        let out = global_maximum(yi, vi, fe, hat, &seen[..n_seen], reml);
         iterations += out.evaluations;
         if out.best.tau2 != tau2 {
             tau2 = out.best.tau2;
