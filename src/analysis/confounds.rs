@@ -400,10 +400,11 @@ pub fn flag_dataset(
     selection: &crate::analysis::primary::Selection,
     opts: &ConfoundOptions,
 ) -> Vec<RowFlags> {
+    let used_by_line = crate::data::ByLine::new(&selection.used, |u| u.line);
     ds.rows
         .iter()
         .map(|row| {
-            let used = selection.used.iter().find(|u| u.line == row.line);
+            let used = used_by_line.get(row.line);
             RowFlags {
                 line: row.line,
                 study_id: row.study_id.clone(),

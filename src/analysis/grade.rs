@@ -1005,12 +1005,13 @@ pub fn spot_grade_input(
     flag_opts: &ConfoundOptions,
 ) -> GradeInput {
     let fit = &pa.fit;
+    let rows_by_line = crate::data::ByLine::new(&ds.rows, |r| r.line);
     let studies = pa
         .selection
         .used
         .iter()
         .filter_map(|u| {
-            let row = ds.rows.iter().find(|r| r.line == u.line)?;
+            let row = rows_by_line.get(u.line)?;
             let flags = confounds::flags(row, Some(&u.effect), flag_opts);
             let assessment = crate::analysis::rob::assess(row, &flags);
             let (randomisation, rob) = match &assessment {

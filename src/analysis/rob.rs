@@ -219,6 +219,7 @@ pub fn for_drawn_studies(
     opts: &ConfoundOptions,
 ) -> Vec<Option<RobAssessment>> {
     let mut taken = vec![false; used.len()];
+    let rows_by_line = crate::data::ByLine::new(&ds.rows, |r| r.line);
     drawn
         .iter()
         .map(|&(yi, vi)| {
@@ -228,7 +229,7 @@ pub fn for_drawn_studies(
                     && u.effect.vi.to_bits() == vi.to_bits()
             })?;
             taken[i] = true;
-            let row = ds.rows.iter().find(|r| r.line == used[i].line)?;
+            let row = rows_by_line.get(used[i].line)?;
             assess(row, &flags(row, Some(&used[i].effect), opts))
         })
         .collect()

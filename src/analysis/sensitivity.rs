@@ -148,10 +148,10 @@ pub fn sensitivity(
 ) -> Result<Sensitivity> {
     let sel = select_primary(ds, spot);
     let flags = flag_dataset(ds, &sel, conf);
+    let flags_by_line = crate::data::ByLine::new(&flags, |f| f.line);
     let row_flags = |i: usize| {
-        &flags
-            .iter()
-            .find(|f| f.line == sel.used[i].line)
+        &flags_by_line
+            .get(sel.used[i].line)
             .expect("every row flagged")
             .flags
     };
@@ -211,15 +211,11 @@ pub fn sensitivity(
     let dz = scenario(DZ_SCENARIO, &dz_sel, |_| true, opts)?;
     let sentence = sentence(&all, &no_ee, &sel);
 
+    let rows_by_line = crate::data::ByLine::new(&ds.rows, |r| r.line);
     let rows: Vec<&SpotRow> = sel
         .used
         .iter()
-        .map(|u| {
-            ds.rows
-                .iter()
-                .find(|r| r.line == u.line)
-                .expect("used row exists")
-        })
+        .map(|u| rows_by_line.get(u.line).expect("used row exists"))
         .collect();
     let mut metareg = Vec::new();
     for (name, description, pick) in [

@@ -223,6 +223,8 @@ pub fn vote_count(
     level: f64,
 ) -> VoteCount {
     let mut evidence = Vec::new();
+    let used_by_line = crate::data::ByLine::new(&selection.used, |u| u.line);
+    let flags_by_line = crate::data::ByLine::new(flags, |f| f.line);
     for row in &ds.rows {
         if row.status != Status::Included
             || row.outcome_type != OutcomeType::RegionalFat
@@ -231,11 +233,7 @@ pub fn vote_count(
         {
             continue;
         }
-        let yi = selection
-            .used
-            .iter()
-            .find(|u| u.line == row.line)
-            .map(|u| u.effect.yi);
+        let yi = used_by_line.get(row.line).map(|u| u.effect.yi);
         let p = row
             .diff_p
             .map(PValue::Exact)
@@ -265,9 +263,8 @@ pub fn vote_count(
         } else {
             Contribution::Nothing
         };
-        let ee_flagged = flags
-            .iter()
-            .find(|f| f.line == row.line)
+        let ee_flagged = flags_by_line
+            .get(row.line)
             .is_some_and(|f| f.flags.iter().any(|x| x.is_ee()));
         evidence.push(Evidence {
             line: row.line,

@@ -264,6 +264,47 @@ impl SpotRow {
 }
 
 /// `primary` is written `yes`/`no` in the CSV and held as a `bool`.
+/// Items found by their file line: by binary search when they are in file
+/// order (every row list read from a file is), through a hash map
+/// otherwise. Built once per list in O(k); each lookup is O(log k), so a
+/// pass over k rows that looks each one up stays O(k log k) (issue #19:
+/// these lookups were linear scans, O(k²) over a table).
+pub struct ByLine<'a, T> {
+    items: &'a [T],
+    line_of: fn(&T) -> u64,
+    /// Positions by line when `items` are not in increasing line order.
+    map: Option<std::collections::HashMap<u64, usize>>,
+}
+
+impl<'a, T> ByLine<'a, T> {
+    /// Index `items` by `line_of`.
+    pub fn new(items: &'a [T], line_of: fn(&T) -> u64) -> Self {
+        let sorted = items.windows(2).all(|w| line_of(&w[0]) < line_of(&w[1]));
+        let map = (!sorted).then(|| {
+            let mut m = std::collections::HashMap::with_capacity(items.len());
+            for (i, t) in items.iter().enumerate() {
+                // The first item of a line wins, as a scan would find it.
+                m.entry(line_of(t)).or_insert(i);
+            }
+            m
+        });
+        ByLine {
+            items,
+            line_of,
+            map,
+        }
+    }
+
+    /// The item at `line`, if any.
+    pub fn get(&self, line: u64) -> Option<&'a T> {
+        let i = match &self.map {
+            Some(m) => *m.get(&line)?,
+            None => self.items.binary_search_by_key(&line, self.line_of).ok()?,
+        };
+        self.items.get(i)
+    }
+}
+
 mod yes_no {
     use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
 
@@ -596,4 +637,29 @@ fn type_row(path: &Path, headers: &[String], row: TableRow) -> Result<SpotRow> {
     })?;
     typed.line = row.line;
     Ok(typed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ByLine;
+
+    /// `ByLine` finds what a linear scan finds: in file order (binary
+    /// search) and out of it (hash map, first of a repeated line), for
+    /// every line present and for lines that are not.
+    #[test]
+    fn by_line_finds_what_a_scan_finds() {
+        let sorted: Vec<(u64, &str)> = vec![(2, "a"), (3, "b"), (7, "c"), (9, "d")];
+        let shuffled: Vec<(u64, &str)> = vec![(7, "c"), (2, "a"), (9, "d"), (7, "x"), (3, "b")];
+        for items in [&sorted, &shuffled] {
+            let index = ByLine::new(items, |t| t.0);
+            for line in 0..12 {
+                assert_eq!(
+                    index.get(line),
+                    items.iter().find(|t| t.0 == line),
+                    "line {line} of {items:?}"
+                );
+            }
+        }
+        assert!(ByLine::<(u64, &str)>::new(&[], |t| t.0).get(1).is_none());
+    }
 }

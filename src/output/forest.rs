@@ -180,13 +180,13 @@ pub fn spot_studies(
     with_outcome: bool,
 ) -> (Vec<ForestStudy>, Vec<(String, String)>) {
     let flags = crate::analysis::confounds::flag_dataset(ds, sel, conf);
+    let flags_by_line = crate::data::ByLine::new(&flags, |f| f.line);
     let codes: Vec<Vec<String>> = sel
         .used
         .iter()
         .map(|u| {
-            flags
-                .iter()
-                .find(|f| f.line == u.line)
+            flags_by_line
+                .get(u.line)
                 .map(|f| f.flags.iter().map(|x| x.code.clone()).collect())
                 .unwrap_or_default()
         })

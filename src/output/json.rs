@@ -233,10 +233,11 @@ pub fn gosh(g: &Gosh, method: &str, labels: &[String]) -> Result<String> {
 ///
 /// [`Error::Render`] if a value cannot be serialised.
 pub fn change(change: &Change) -> Result<String> {
+    let by_line = crate::data::ByLine::new(&change.after.rows, |r| r.line);
     let rows: Vec<_> = change
         .added_lines
         .iter()
-        .filter_map(|l| change.after.rows.iter().find(|r| r.line == *l))
+        .filter_map(|l| by_line.get(*l))
         .collect();
     document(
         "add",

@@ -146,6 +146,7 @@ fn moderator_columns(
 ) -> Result<ModColumns> {
     let mut keep = vec![true; lines.len()];
     let mut cols = Vec::new();
+    let by_line = crate::data::ByLine::new(&table.rows, |r| r.line);
     for name in names {
         let mut raw: Vec<Option<String>> = Vec::with_capacity(lines.len());
         for (i, line) in lines.iter().enumerate() {
@@ -155,11 +156,7 @@ fn moderator_columns(
                     let c = table
                         .column(name)
                         .ok_or_else(|| no_column(table, name, "for --mods"))?;
-                    let row = table
-                        .rows
-                        .iter()
-                        .find(|r| r.line == *line)
-                        .expect("row exists");
+                    let row = by_line.get(*line).expect("row exists");
                     let cell = row.fields[c].trim();
                     (!cell.is_empty() && cell != "NA").then(|| cell.to_string())
                 }
@@ -199,14 +196,11 @@ fn column_labels(table: &Table, column: &str, lines: &[u64]) -> Result<Vec<Strin
     let c = table
         .column(column)
         .ok_or_else(|| no_column(table, column, "to cluster by"))?;
+    let by_line = crate::data::ByLine::new(&table.rows, |r| r.line);
     lines
         .iter()
         .map(|line| {
-            let row = table
-                .rows
-                .iter()
-                .find(|r| r.line == *line)
-                .expect("row exists");
+            let row = by_line.get(*line).expect("row exists");
             let v = row.fields[c].trim();
             if v.is_empty() {
                 return Err(Error::Unsupported(format!(
@@ -321,8 +315,9 @@ pub fn fit_models(
             } else {
                 pooled
             };
+            let rows_by_line = crate::data::ByLine::new(&ds.rows, |r| r.line);
             let derived = |name: &str, line: u64| -> Option<Option<f64>> {
-                let row = ds.rows.iter().find(|r| r.line == line)?;
+                let row = rows_by_line.get(line)?;
                 let (ratio, weekly) = ee_moderators(row);
                 match name {
                     "log_session_ratio" => Some(ratio),

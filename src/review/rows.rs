@@ -26,9 +26,10 @@ pub struct RowFindings {
 /// The findings of the rows of `ds` at `lines` (lines without a row are
 /// skipped), under `settings`' effect-size options and flag thresholds.
 pub fn row_findings(ds: &SpotDataset, lines: &[u64], settings: &Settings) -> Vec<RowFindings> {
+    let by_line = crate::data::ByLine::new(&ds.rows, |r| r.line);
     lines
         .iter()
-        .filter_map(|line| ds.rows.iter().find(|r| r.line == *line))
+        .filter_map(|line| by_line.get(*line))
         .map(|row| {
             let effect = spot_effect(row, &settings.spot);
             let flags = flags(row, effect.as_ref().ok(), &settings.confounds);
