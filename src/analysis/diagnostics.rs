@@ -86,7 +86,9 @@ impl Diagnostics {
 }
 
 /// Run the battery for `fit` on `yi`, `vi` (`years` orders the cumulative
-/// analysis; without years it is not run).
+/// analysis; without years it is not run). Leave-one-out, influence and the
+/// cumulative analysis refit the model once per study; above `refit_max_k`
+/// studies they are not run, with the reason ([`ReviewRules::refit_max_k`]).
 pub fn diagnose(
     yi: &[f64],
     vi: &[f64],
@@ -94,19 +96,29 @@ pub fn diagnose(
     years: Option<&[f64]>,
     fit: &RmaFit,
     opts: &ValidRmaOptions,
+    refit_max_k: usize,
 ) -> Result<Diagnostics> {
     let k = yi.len();
     let opts = opts.with_method(fit.method).with_test(fit.test);
     let need2 =
         |what: &str| Error::Unsupported(format!("{what} needs at least 2 studies (k = {k})"));
+    let capped = |what: &str, command: &str| {
+        Error::Unsupported(format!(
+            "{what} not run for k = {k}: it refits the model once per study (O(k²)), and the report runs it up to k = {refit_max_k}; `spotmeta {command} FILE` runs it"
+        ))
+    };
     Ok(Diagnostics {
         labels: labels.to_vec(),
-        leave1out: Outcome::from(if k >= 2 {
+        leave1out: Outcome::from(if k > refit_max_k {
+            Err(capped("leave-one-out", "leave1out"))
+        } else if k >= 2 {
             leave1out(yi, vi, &opts)
         } else {
             Err(need2("leave-one-out"))
         })?,
-        influence: Outcome::from(if k >= 3 {
+        influence: Outcome::from(if k > refit_max_k {
+            Err(capped("influence diagnostics", "influence"))
+        } else if k >= 3 {
             influence(yi, vi, fit, &opts)
         } else {
             Err(Error::Unsupported(format!(
@@ -114,6 +126,10 @@ pub fn diagnose(
             )))
         })?,
         cumul: Outcome::from(match years {
+            Some(_) if k > refit_max_k => Err(capped(
+                "the cumulative meta-analysis",
+                "cumul --order COLUMN",
+            )),
             Some(y) if k >= 2 => cumul(yi, vi, &order_by(y), &opts),
             Some(_) => Err(need2("a cumulative meta-analysis")),
             None => Err(Error::Unsupported(
@@ -303,6 +319,35 @@ mod tests {
         ));
     }
 
+    /// Above `refit_max_k` the three per-study refits are not run and say
+    /// why; the single-fit diagnostics still run. At the cap they run.
+    #[test]
+    fn refits_above_the_cap_are_not_run_and_say_why() {
+        let k = 12;
+        let vi: Vec<f64> = (0..k).map(|i| 0.01 + 0.02 * i as f64).collect();
+        let yi: Vec<f64> = vi.iter().map(|v| 0.1 + 2.0 * v).collect();
+        let years: Vec<f64> = (0..k).map(|i| 2000.0 + i as f64).collect();
+        let labels: Vec<String> = (0..k).map(|i| format!("S{i}")).collect();
+        let opts = RmaOptions::default().check().unwrap();
+        let fit = rma(&yi, &vi, &opts).unwrap();
+        let capped = diagnose(&yi, &vi, &labels, Some(&years), &fit, &opts, k - 1).unwrap();
+        for reason in [
+            capped.leave1out.map_reason(),
+            capped.influence.map_reason(),
+            capped.cumul.map_reason(),
+        ] {
+            let reason = reason.expect("not run above the cap");
+            assert!(
+                reason.contains("k = 12") && reason.contains("up to k = 11"),
+                "{reason}"
+            );
+        }
+        assert!(capped.regtest.done().is_some() && capped.trimfill.done().is_some());
+        let at_cap = diagnose(&yi, &vi, &labels, Some(&years), &fit, &opts, k).unwrap();
+        assert!(at_cap.leave1out.done().is_some() && at_cap.influence.done().is_some());
+        assert!(at_cap.cumul.done().is_some());
+    }
+
     /// 12 synthetic studies with a small-study pattern (larger effects with
     /// larger variances), so Egger's test and trim and fill can run.
     fn battery(k: usize) -> Diagnostics {
@@ -321,7 +366,7 @@ mod tests {
         .check()
         .unwrap();
         let fit = rma(&yi, &vi, &opts).unwrap();
-        diagnose(&yi, &vi, &labels, None, &fit, &opts).unwrap()
+        diagnose(&yi, &vi, &labels, None, &fit, &opts, usize::MAX).unwrap()
     }
 
     #[test]

@@ -54,6 +54,11 @@ pub struct ReviewRules {
     /// Run small-study methods below `small_study_min_k`, labelled
     /// underpowered.
     pub force_small_study: bool,
+    /// Largest k at which the report runs leave-one-out, influence and the
+    /// cumulative analysis: each refits the model once per study, O(k²)
+    /// in all (issue #19); above it they are listed as not run, with the
+    /// reason, and remain available as their own commands.
+    pub refit_max_k: usize,
 }
 
 impl Default for ReviewRules {
@@ -63,6 +68,7 @@ impl Default for ReviewRules {
             min_cr2_df: 4.0,
             small_study_min_k: 10,
             force_small_study: false,
+            refit_max_k: 2_000,
         }
     }
 }

@@ -279,6 +279,8 @@ pub fn sensitivity(
         Some(fit) => {
             let years: Vec<f64> = sel.used.iter().map(|u| u.year as f64).collect();
             let labels: Vec<String> = sel.used.iter().map(|u| u.label.clone()).collect();
+            // The spot dataset's primary rows: k is that of a review, far
+            // below any refit cap.
             Some(diagnose(
                 &sel.yi(),
                 &sel.vi(),
@@ -286,6 +288,7 @@ pub fn sensitivity(
                 Some(&years),
                 fit,
                 opts,
+                usize::MAX,
             )?)
         }
         None => None,

@@ -167,7 +167,15 @@ pub fn run(dataset: Dataset, settings: &Settings, plan: &Plan) -> Result<Finding
             (EffectRows::Spot(_), _) => f.sensitivity.as_ref().and_then(|s| s.diagnostics.clone()),
             (EffectRows::Table(_), Some(p)) => {
                 let (yi, vi) = (f.rows.yi(), f.rows.vi());
-                let mut d = diagnose(&yi, &vi, &f.rows.labels(), None, &p.fit, &opts)?;
+                let mut d = diagnose(
+                    &yi,
+                    &vi,
+                    &f.rows.labels(),
+                    None,
+                    &p.fit,
+                    &opts,
+                    rules.refit_max_k,
+                )?;
                 d.apply_small_study_rule(yi.len(), &rules);
                 Some(d)
             }
