@@ -152,11 +152,17 @@ fn spd_inverse(a: &[f64], p: usize) -> Option<Vec<f64>> {
     super::linalg::spd_inverse(&super::linalg::Mat::from_rows(p, p, a.to_vec())).map(|m| m.d)
 }
 
-/// Everything at one set of weights: (XᵀWX)⁻¹, β, P (k × k).
+/// Everything at one set of weights W: A = (XᵀWX)⁻¹, β, and the projection
+/// P = W − W X A Xᵀ W, kept implicit. P is k × k; forming it cost O(k²)
+/// time and memory (800 MB at k = 10,000, issue #19), while every quantity
+/// the estimators need from it is a sum over the studies and p × p
+/// products ([`Proj::diag`], [`Proj::trace`], [`Proj::p2`]): O(k p²).
 struct Proj {
     a: Vec<f64>,
     beta: Vec<f64>,
-    p: Vec<f64>,
+    w: Vec<f64>,
+    /// hᵢ = xᵢᵀ A xᵢ.
+    h: Vec<f64>,
 }
 
 fn project(yi: &[f64], x: &Design, w: &[f64]) -> Result<Proj> {
@@ -177,42 +183,82 @@ fn project(yi: &[f64], x: &Design, w: &[f64]) -> Result<Proj> {
     let beta: Vec<f64> = (0..p)
         .map(|r| (0..p).map(|c| a[r * p + c] * xtwy[c]).sum())
         .collect();
-    // P = W − W X A Xᵀ W
-    let mut xa = vec![0.0; k * p];
-    for i in 0..k {
-        for c in 0..p {
-            xa[i * p + c] = (0..p).map(|m| x.at(i, m) * a[m * p + c]).sum();
+    let h = (0..k)
+        .map(|i| {
+            (0..p)
+                .map(|c| (0..p).map(|m| x.at(i, m) * a[m * p + c]).sum::<f64>() * x.at(i, c))
+                .sum()
+        })
+        .collect();
+    Ok(Proj {
+        a,
+        beta,
+        w: w.to_vec(),
+        h,
+    })
+}
+
+impl Proj {
+    /// Pᵢᵢ = wᵢ − wᵢ² hᵢ.
+    fn diag(&self, i: usize) -> f64 {
+        let w = self.w[i];
+        w - w * self.h[i] * w
+    }
+
+    /// tr(P).
+    fn trace(&self) -> f64 {
+        (0..self.w.len()).map(|i| self.diag(i)).sum()
+    }
+
+    /// Σᵢⱼ Pᵢⱼ² f(i) g(j). With Pᵢⱼ = wᵢδᵢⱼ − wᵢwⱼxᵢᵀAxⱼ:
+    /// Σᵢ wᵢ² fᵢgᵢ − 2 Σᵢ wᵢ³ hᵢ fᵢgᵢ + tr(A M_g A M_f), where
+    /// M_f = Σᵢ wᵢ² fᵢ xᵢxᵢᵀ (the last term is Σᵢⱼ wᵢ²fᵢ wⱼ²gⱼ (xᵢᵀAxⱼ)²).
+    fn p2(&self, x: &Design, f: impl Fn(usize) -> f64, g: impl Fn(usize) -> f64) -> f64 {
+        let (k, p) = (x.k, x.p);
+        let mut diag = 0.0;
+        let mut mf = vec![0.0; p * p];
+        let mut mg = vec![0.0; p * p];
+        for i in 0..k {
+            let (w, fi, gi) = (self.w[i], f(i), g(i));
+            let w2 = w * w;
+            diag += w2 * fi * gi - 2.0 * w2 * w * self.h[i] * fi * gi;
+            for r in 0..p {
+                for c in 0..p {
+                    let xx = x.at(i, r) * x.at(i, c) * w2;
+                    mf[r * p + c] += xx * fi;
+                    mg[r * p + c] += xx * gi;
+                }
+            }
+        }
+        // tr(A M_g A M_f) = Σ (A M_g)ᵣc (A M_f)cᵣ.
+        let amg = matmul(&self.a, &mg, p);
+        let amf = matmul(&self.a, &mf, p);
+        let cross: f64 = (0..p)
+            .flat_map(|r| (0..p).map(move |c| (r, c)))
+            .map(|(r, c)| amg[r * p + c] * amf[c * p + r])
+            .sum();
+        diag + cross
+    }
+}
+
+/// The product of two p × p row-major matrices.
+fn matmul(a: &[f64], b: &[f64], p: usize) -> Vec<f64> {
+    let mut out = vec![0.0; p * p];
+    for r in 0..p {
+        for m in 0..p {
+            let arm = a[r * p + m];
+            for c in 0..p {
+                out[r * p + c] += arm * b[m * p + c];
+            }
         }
     }
-    let mut pm = vec![0.0; k * k];
-    for i in 0..k {
-        for j in 0..k {
-            let h: f64 = (0..p).map(|c| xa[i * p + c] * x.at(j, c)).sum();
-            pm[i * k + j] = if i == j { w[i] } else { 0.0 } - w[i] * h * w[j];
-        }
-    }
-    Ok(Proj { a, beta, p: pm })
+    out
 }
 
 fn quad(p: &[f64], k: usize, u: &[f64], v: &[f64]) -> f64 {
     (0..k)
         .map(|i| u[i] * (0..k).map(|j| p[i * k + j] * v[j]).sum::<f64>())
         .sum()
-}
-
-fn trace(p: &[f64], k: usize) -> f64 {
-    (0..k).map(|i| p[i * k + i]).sum()
-}
-
-/// Σ_ij P_ij² x_i y_j.
-fn p2(p: &[f64], k: usize, x: impl Fn(usize) -> f64, y: impl Fn(usize) -> f64) -> f64 {
-    let mut s = 0.0;
-    for i in 0..k {
-        for j in 0..k {
-            s += p[i * k + j] * p[i * k + j] * x(i) * y(j);
-        }
-    }
-    s
 }
 
 fn weights(vi: &[f64], tau2: f64) -> Vec<f64> {
@@ -258,9 +304,9 @@ fn estimate_tau2(
         let ones = vec![1.0; k];
         let pr = project(yi, x, &ones)?;
         let rss = resid_ss(yi, x, &pr.beta, &ones);
-        let tr_pv: f64 = (0..k).map(|i| pr.p[i * k + i] * vi[i]).sum();
+        let tr_pv: f64 = (0..k).map(|i| pr.diag(i) * vi[i]).sum();
         let tau2 = (rss - tr_pv) / df;
-        let se = ((2.0 * p2(&pr.p, k, |i| vi[i], |i| vi[i])
+        let se = ((2.0 * pr.p2(x, |i| vi[i], |i| vi[i])
             + 4.0 * tau2.max(0.0) * tr_pv
             + 2.0 * tau2.max(0.0).powi(2) * df)
             / (df * df))
@@ -274,9 +320,9 @@ fn estimate_tau2(
         Method::DL | Method::HS => {
             let pr = project(yi, x, &fe_w)?;
             let rss = resid_ss(yi, x, &pr.beta, &fe_w);
-            let tr_p = trace(&pr.p, k);
+            let tr_p = pr.trace();
             let sw: f64 = fe_w.iter().sum();
-            let tr_pp = p2(&pr.p, k, |_| 1.0, |_| 1.0);
+            let tr_pp = pr.p2(x, |_| 1.0, |_| 1.0);
             if opts.method() == Method::DL {
                 let t = ((rss - df) / tr_p).max(0.0);
                 (
@@ -299,9 +345,9 @@ fn estimate_tau2(
             let w0 = weights(vi, tau0);
             let pr = project(yi, x, &w0)?;
             let t = (tau0 * resid_ss(yi, x, &pr.beta, &w0) / df).max(0.0);
-            let pvpv = p2(&pr.p, k, |i| vi[i], |i| vi[i]);
-            let pvp = p2(&pr.p, k, |_| 1.0, |i| vi[i]);
-            let tr_pp = p2(&pr.p, k, |_| 1.0, |_| 1.0);
+            let pvpv = pr.p2(x, |i| vi[i], |i| vi[i]);
+            let pvp = pr.p2(x, |_| 1.0, |i| vi[i]);
+            let tr_pp = pr.p2(x, |_| 1.0, |_| 1.0);
             (
                 t,
                 Some(
@@ -324,7 +370,7 @@ fn estimate_tau2(
             let se = if method == Method::ML {
                 (2.0 / w.iter().map(|v| v * v).sum::<f64>()).sqrt()
             } else {
-                (2.0 / p2(&pr.p, k, |_| 1.0, |_| 1.0)).sqrt()
+                (2.0 / pr.p2(x, |_| 1.0, |_| 1.0)).sqrt()
             };
             return Ok(Tau2Estimate {
                 tau2,
@@ -889,7 +935,7 @@ fn fit_standardised(
     let fe_w = weights(vi, 0.0);
     let fe = project(yi, x, &fe_w)?;
     let qe = resid_ss(yi, x, &fe.beta, &fe_w).max(0.0);
-    let vt = df as f64 / trace(&fe.p, k);
+    let vt = df as f64 / fe.trace();
     let (i2, h2) = if opts.method() == Method::FE {
         ((100.0 * (qe - df as f64) / qe).max(0.0), qe / df as f64)
     } else {
@@ -1018,4 +1064,59 @@ pub fn newmods_row_named(names: &[String], values: &[(String, f64)]) -> Result<V
         })
         .collect::<Result<_>>()?;
     newmods_row(names, &row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The implicit projection gives what forming P = W − W X A Xᵀ W
+    /// element by element gives (the code before issue #19), for diag,
+    /// trace and Σ Pᵢⱼ² f(i) g(j), on designs with 1–3 moderators and
+    /// uneven weights. Tolerance: a few ulps of the sums' magnitude.
+    #[test]
+    fn implicit_projection_equals_the_formed_matrix() {
+        const TOL: f64 = 1e-12;
+        for (k, m) in [(5usize, 1usize), (9, 2), (14, 3)] {
+            let col = |j: usize| -> Vec<f64> {
+                (0..k)
+                    .map(|i| ((i * (j + 3) + 7 * j) % 11) as f64 / 3.0 - 1.0)
+                    .collect()
+            };
+            let cols: Vec<Vec<f64>> = (0..m).map(col).collect();
+            let named: Vec<(&str, &[f64])> = cols.iter().map(|c| ("x", c.as_slice())).collect();
+            let x = Design::with_intercept(&named).unwrap();
+            let yi: Vec<f64> = (0..k).map(|i| (i as f64 * 0.7).sin()).collect();
+            let w: Vec<f64> = (0..k).map(|i| 1.0 / (0.02 + 0.03 * i as f64)).collect();
+            let pr = project(&yi, &x, &w).unwrap();
+            let p = x.p;
+            // P formed explicitly.
+            let mut pm = vec![0.0; k * k];
+            for i in 0..k {
+                for j in 0..k {
+                    let h: f64 = (0..p)
+                        .flat_map(|r| (0..p).map(move |c| (r, c)))
+                        .map(|(r, c)| x.at(i, r) * pr.a[r * p + c] * x.at(j, c))
+                        .sum();
+                    pm[i * k + j] = if i == j { w[i] } else { 0.0 } - w[i] * h * w[j];
+                }
+            }
+            let close = |a: f64, b: f64| (a - b).abs() <= TOL * b.abs().max(1.0);
+            for i in 0..k {
+                assert!(close(pr.diag(i), pm[i * k + i]), "diag {i}");
+            }
+            let tr: f64 = (0..k).map(|i| pm[i * k + i]).sum();
+            assert!(close(pr.trace(), tr), "trace {} vs {tr}", pr.trace());
+            let f = |i: usize| 0.05 + 0.01 * i as f64;
+            let g = |i: usize| 1.0 + (i % 3) as f64;
+            let mut want = 0.0;
+            for i in 0..k {
+                for j in 0..k {
+                    want += pm[i * k + j] * pm[i * k + j] * f(i) * g(j);
+                }
+            }
+            let got = pr.p2(&x, f, g);
+            assert!(close(got, want), "k {k}, p {p}: {got} vs {want}");
+        }
+    }
 }
