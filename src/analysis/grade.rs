@@ -325,13 +325,12 @@ impl GradeOptions {
                 return Err(opt(key, message));
             }
         }
-        if self.i2_very_serious < self.i2_serious {
+        if let Some(problem) =
+            crate::data::review::i2_cutoffs_problem(self.i2_serious, self.i2_very_serious)
+        {
             return Err(opt(
                 "i2_very_serious",
-                format!(
-                    "{}: give a percentage between i2_serious ({}) and 100",
-                    self.i2_very_serious, self.i2_serious
-                ),
+                format!("{problem}; give a percentage between i2_serious and 100"),
             ));
         }
         Ok(self)

@@ -5,8 +5,12 @@
 //!   one CSV record in the file's own line ending (LF or CRLF) and quoting
 //!   (minimal, or every field when the header is fully quoted), and removal
 //!   cuts out exactly the bytes of the removed records.
-//! * The would-be file is checked in memory with exactly the rules of
-//!   `spotmeta check`; any error refuses the change and nothing is written.
+//! * The would-be file is checked in memory with the row and column rules of
+//!   `spotmeta check` ([`super::validate`]); any error refuses the change and
+//!   nothing is written. Two parts of `check` are not applied here: the
+//!   risk-of-bias cross-check against the confound flags (warnings, in
+//!   `analysis::rob`, a layer above this one) and the review record's
+//!   cross-references; run `spotmeta check` after an edit for those.
 //! * Records are located by the loader's own record locator
 //!   ([`super::load::Span`]), so LF, CRLF, lone-CR, mixed line endings, blank
 //!   lines, a byte-order mark and multi-line quoted fields are all edited at

@@ -237,6 +237,15 @@ impl fmt::Display for GradeValue {
     }
 }
 
+/// The rule between the two I² cut-offs of GRADE's inconsistency step,
+/// stated once for `check` (on the review record) and `report`
+/// (`GradeOptions::check`): the very-serious cut-off is at least the
+/// serious one. `None` when they obey it, else what is wrong.
+pub fn i2_cutoffs_problem(serious: f64, very_serious: f64) -> Option<String> {
+    (very_serious < serious)
+        .then(|| format!("i2_very_serious = {very_serious} is below i2_serious = {serious}"))
+}
+
 /// Default I² (%) at which GRADE inconsistency is serious (`GradeOptions`).
 pub const DEFAULT_I2_SERIOUS: f64 = 50.0;
 /// Default I² (%) at which inconsistency can be very serious.
@@ -1115,7 +1124,7 @@ pub fn check_record_against(
     if let (Some(a), Some(b)) = (
         value(lo, "i2_serious", DEFAULT_I2_SERIOUS),
         value(hi, "i2_very_serious", DEFAULT_I2_VERY_SERIOUS),
-    ) && b < a
+    ) && let Some(problem) = i2_cutoffs_problem(a, b)
         && let Some(at) = hi.or(lo)
     {
         push(
@@ -1123,9 +1132,7 @@ pub fn check_record_against(
             at.value.line,
             at.value.column,
             &format!("grade.{}", at.key),
-            format!(
-                "[grade] i2_very_serious = {b} is below i2_serious = {a} (a key left out takes its default)"
-            ),
+            format!("[grade] {problem} (a key left out takes its default)"),
             "the very-serious I² cut-off is at least the serious one",
         );
     }
