@@ -130,6 +130,32 @@ pub enum RobOverall {
     NoInformation,
 }
 
+impl RobOverall {
+    /// The codebook's judgement of the same name (RoB 2 scale).
+    pub fn judgement(self) -> RobJudgement {
+        match self {
+            RobOverall::Low => RobJudgement::Low,
+            RobOverall::SomeConcerns => RobJudgement::SomeConcerns,
+            RobOverall::High => RobJudgement::High,
+            RobOverall::NoInformation => RobJudgement::NoInformation,
+        }
+    }
+
+    /// The overall judgement named `name` by the codebook (`low`,
+    /// `some_concerns`, `high`, `no_information`), if it is one.
+    pub fn from_name(name: &str) -> Option<RobOverall> {
+        let j = RobJudgement::from_name(name)?;
+        [
+            RobOverall::Low,
+            RobOverall::SomeConcerns,
+            RobOverall::High,
+            RobOverall::NoInformation,
+        ]
+        .into_iter()
+        .find(|o| o.judgement() == j)
+    }
+}
+
 impl fmt::Display for RobOverall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(match self {
@@ -348,7 +374,7 @@ impl GradeOptions {
             ("rob_very_serious_share", n(self.rob_very_serious_share)),
             (
                 "no_information_as",
-                GradeValue::Level(rob_level_key(self.no_information_as).into()),
+                GradeValue::Level(self.no_information_as.judgement().as_str().into()),
             ),
             ("i2_serious", n(self.i2_serious)),
             ("i2_very_serious", n(self.i2_very_serious)),
@@ -393,11 +419,8 @@ impl GradeOptions {
             }
             match (e.key, &e.value.value) {
                 ("no_information_as", GradeValue::Level(l)) => {
-                    o.no_information_as = match l.as_str() {
-                        "low" => RobOverall::Low,
-                        "high" => RobOverall::High,
-                        "no_information" => RobOverall::NoInformation,
-                        _ => RobOverall::SomeConcerns,
+                    if let Some(level) = RobOverall::from_name(l) {
+                        o.no_information_as = level;
                     }
                 }
                 (key, GradeValue::Number(v)) => {
@@ -424,16 +447,6 @@ impl GradeOptions {
             Error::Option { option, message } => place(&option, message),
             other => other,
         })
-    }
-}
-
-/// The `[grade]` spelling of a risk-of-bias level.
-fn rob_level_key(r: RobOverall) -> &'static str {
-    match r {
-        RobOverall::Low => "low",
-        RobOverall::SomeConcerns => "some_concerns",
-        RobOverall::High => "high",
-        RobOverall::NoInformation => "no_information",
     }
 }
 
@@ -1045,5 +1058,30 @@ pub fn spot_grade_input(
         ci: (fit.ci_lb, fit.ci_ub),
         pi: (fit.k >= 2).then_some((fit.pi_lb, fit.pi_ub)),
         i2: fit.i2,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each overall judgement round-trips through the codebook's name, and
+    /// a ROBINS-I level (not on the RoB 2 overall scale) is not one.
+    #[test]
+    fn overall_judgements_take_the_codebook_names() {
+        for o in [
+            RobOverall::Low,
+            RobOverall::SomeConcerns,
+            RobOverall::High,
+            RobOverall::NoInformation,
+        ] {
+            assert_eq!(RobOverall::from_name(o.judgement().as_str()), Some(o));
+        }
+        assert_eq!(
+            RobOverall::from_name("some_concerns"),
+            Some(RobOverall::SomeConcerns)
+        );
+        assert_eq!(RobOverall::from_name("moderate"), None);
+        assert_eq!(RobOverall::from_name("Low"), None);
     }
 }

@@ -27,6 +27,7 @@
 //! ([`grade_value_problem`] holds the ranges for both the check and
 //! `GradeOptions::check`).
 
+use super::schema::RobJudgement;
 use super::validate::{Issue, Severity};
 use super::{SpotDataset, Status, Table};
 use crate::error::{Error, Location, Result};
@@ -293,8 +294,14 @@ pub const GRADE_KEYS: [&str; 12] = [
     "pub_bias_alpha",
 ];
 
-/// The risk-of-bias levels `no_information_as` accepts.
-pub const GRADE_ROB_LEVELS: [&str; 4] = ["low", "some_concerns", "high", "no_information"];
+/// The risk-of-bias levels `no_information_as` accepts: the RoB 2 scale of
+/// the codebook's judgements ([`RobJudgement`], whose names they take).
+pub const GRADE_ROB_LEVELS: [RobJudgement; 4] = [
+    RobJudgement::Low,
+    RobJudgement::SomeConcerns,
+    RobJudgement::High,
+    RobJudgement::NoInformation,
+];
 
 /// What is wrong with `value` for the `[grade]` key `key`, or None when it
 /// is in range. The one place the ranges are written: `check_record`
@@ -304,12 +311,13 @@ pub const GRADE_ROB_LEVELS: [&str; 4] = ["low", "some_concerns", "high", "no_inf
 pub fn grade_value_problem(key: &str, value: &GradeValue) -> Option<String> {
     let v = match (key, value) {
         ("no_information_as", GradeValue::Level(s)) => {
-            return (!GRADE_ROB_LEVELS.contains(&s.as_str())).then(|| {
+            let known = RobJudgement::from_name(s).is_some_and(|j| GRADE_ROB_LEVELS.contains(&j));
+            return (!known).then(|| {
                 format!(
                     "\"{s}\": give one of {}",
                     GRADE_ROB_LEVELS
                         .iter()
-                        .map(|l| format!("\"{l}\""))
+                        .map(|l| format!("\"{}\"", l.as_str()))
                         .collect::<Vec<_>>()
                         .join(", ")
                 )
