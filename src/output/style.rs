@@ -93,6 +93,24 @@ impl Face {
     }
 }
 
+/// Each character of `text` as (byte index, glyph, unscaled kerning with the
+/// character before it (None for the first), unscaled advance): the one
+/// walk along a line that measuring ([`text_width`], `fitting_prefix`),
+/// rasterising ([`for_each_glyph_pixel`]) and the SVG layout
+/// ([`GlyphRun`]) share, so all four place every glyph alike.
+fn glyphs<'a>(
+    face: &'a Face,
+    text: &'a str,
+) -> impl Iterator<Item = (usize, ab_glyph::GlyphId, Option<f32>, f32)> + 'a {
+    let mut prev = None;
+    text.char_indices().map(move |(i, c)| {
+        let (g, adv) = face.glyph(c);
+        let kern = prev.map(|p| face.kern(p, (c, g)));
+        prev = Some((c, g));
+        (i, g, kern, adv)
+    })
+}
+
 fn face(bold: bool) -> &'static Face {
     static FACES: OnceLock<(Face, Face)> = OnceLock::new();
     let (r, b) = FACES.get_or_init(|| (Face::new(REGULAR), Face::new(BOLD)));
@@ -116,14 +134,11 @@ fn scaled(size: f64, bold: bool) -> (&'static Face, f32) {
 pub fn text_width(text: &str, size: f64, bold: bool) -> f64 {
     let (face, sf) = scaled(size, bold);
     let mut w = 0f32;
-    let mut prev = None;
-    for c in text.chars() {
-        let (g, adv) = face.glyph(c);
+    for (_, _, kern, adv) in glyphs(face, text) {
         w += sf * adv;
-        if let Some(p) = prev {
-            w += sf * face.kern(p, (c, g));
+        if let Some(k) = kern {
+            w += sf * k;
         }
-        prev = Some((c, g));
     }
     f64::from(w)
 }
@@ -199,11 +214,9 @@ pub fn for_each_glyph_pixel(
     let f = font(bold).as_scaled(PxScale::from(size as f32));
     let (face, sf) = scaled(size, bold);
     let mut pen = x;
-    let mut prev = None;
-    for ch in text.chars() {
-        let (id, adv) = face.glyph(ch);
-        if let Some(p) = prev {
-            pen += sf * face.kern(p, (ch, id));
+    for (_, id, kern, adv) in glyphs(face, text) {
+        if let Some(k) = kern {
+            pen += sf * k;
         }
         let steps = (pen * SUBPIXEL_STEPS).round();
         let whole = (steps / SUBPIXEL_STEPS).floor();
@@ -219,7 +232,6 @@ pub fn for_each_glyph_pixel(
             }
         }
         pen += sf * adv;
-        prev = Some((ch, id));
     }
 }
 
@@ -247,21 +259,20 @@ impl GlyphRun {
     /// Lay out `text` at `size` (plotters' size: ascent-to-descent height in
     /// pixels).
     pub fn new(text: &str, size: f64, bold: bool) -> Self {
-        let f = font(bold);
-        let scale = f64::from(f.as_scaled(PxScale::from(size as f32)).h_scale_factor());
+        let (face, sf) = scaled(size, bold);
         let mut pen = 0f32;
-        let mut prev = None;
-        let mut glyphs = Vec::with_capacity(text.len());
-        for c in text.chars() {
-            let id = f.glyph_id(c);
-            if let Some(p) = prev {
-                pen += f.kern_unscaled(p, id);
+        let mut placed = Vec::with_capacity(text.len());
+        for (_, id, kern, adv) in glyphs(face, text) {
+            if let Some(k) = kern {
+                pen += k;
             }
-            glyphs.push(PlacedGlyph { id: id.0, pen });
-            pen += f.h_advance_unscaled(id);
-            prev = Some(id);
+            placed.push(PlacedGlyph { id: id.0, pen });
+            pen += adv;
         }
-        GlyphRun { scale, glyphs }
+        GlyphRun {
+            scale: f64::from(sf),
+            glyphs: placed,
+        }
     }
 }
 
@@ -381,18 +392,15 @@ pub fn wrap(text: &str, size: f64, bold: bool, max_w: f64) -> Vec<String> {
 fn fitting_prefix(text: &str, size: f64, bold: bool, max_w: f64) -> usize {
     let (face, sf) = scaled(size, bold);
     let mut w = 0f32;
-    let mut prev = None;
-    for (i, c) in text.char_indices() {
-        let (g, adv) = face.glyph(c);
+    for (i, _, kern, adv) in glyphs(face, text) {
         let mut next = w + sf * adv;
-        if let Some(p) = prev {
-            next += sf * face.kern(p, (c, g));
+        if let Some(k) = kern {
+            next += sf * k;
         }
         if i > 0 && f64::from(next) > max_w {
             return i;
         }
         w = next;
-        prev = Some((c, g));
     }
     text.len()
 }
