@@ -391,19 +391,21 @@ fn render_png_in_bands(
                 }
                 sw.finish().map_err(std::io::Error::other)
             });
+            let stopped = || render_err("the PNG encoder stopped".into());
             let drawn = tops.iter().try_for_each(|&top| {
-                let mut buf = empty_rx.recv().expect("the encoder returns every buffer");
+                // The encoder returns every buffer unless it failed.
+                let mut buf = empty_rx.recv().map_err(|_| stopped())?;
                 draw_band(&mut buf, top)?;
-                full_tx
-                    .send(buf)
-                    .map_err(|_| render_err("the PNG encoder stopped".into()))
+                full_tx.send(buf).map_err(|_| stopped())
             });
             drop(full_tx);
             let encoded = encoder
                 .join()
                 .map_err(|_| render_err("the PNG encoder thread panicked".into()))
                 .and_then(|r| r.map_err(|e| render_err(e.to_string())));
-            drawn.and(encoded)
+            // The encoder's own error, when it failed, says more than the
+            // drawer's "stopped".
+            encoded.and(drawn)
         });
         encoded?;
         drop(w);
