@@ -118,12 +118,8 @@ pub fn diagnose(
         })?,
         influence: Outcome::from(if k > refit_max_k {
             Err(capped("influence diagnostics", "influence"))
-        } else if k >= 3 {
-            influence(yi, vi, fit, &opts)
         } else {
-            Err(Error::Unsupported(format!(
-                "influence diagnostics need at least 3 studies (k = {k})"
-            )))
+            influence(yi, vi, fit, &opts)
         })?,
         cumul: Outcome::from(match years {
             Some(_) if k > refit_max_k => Err(capped(
@@ -232,11 +228,8 @@ pub fn on_table(
     let result = match which {
         Diagnostic::Leave1out => DiagnosticResult::Leave1out(leave1out(&yi, &vi, opts)?),
         Diagnostic::Influence => {
-            if yi.len() < 3 {
-                return Err(Error::Unsupported(format!(
-                    "influence diagnostics need at least 3 studies (k = {})",
-                    yi.len()
-                )));
+            if let Some(e) = super::influence::too_few(yi.len()) {
+                return Err(e);
             }
             let fit = crate::model::rma(&yi, &vi, opts)?;
             DiagnosticResult::Influence(influence(&yi, &vi, &fit, opts)?)

@@ -45,8 +45,19 @@ pub struct Influence {
     pub is_infl: bool,
 }
 
+/// Why influence diagnostics cannot run on `k` studies (they need 3), or
+/// None: [`influence`] refuses through it, and a caller that must fit the
+/// model first can ask before fitting.
+pub fn too_few(k: usize) -> Option<crate::error::Error> {
+    (k < 3).then(|| {
+        crate::error::Error::Unsupported(format!(
+            "influence diagnostics need at least 3 studies (k = {k})"
+        ))
+    })
+}
+
 /// Influence diagnostics for every study of `fit` (fitted on `yi`, `vi`
-/// with `opts`); k ≥ 2.
+/// with `opts`); k ≥ 3, else the error of [`too_few`].
 pub fn influence(
     yi: &[f64],
     vi: &[f64],
@@ -54,6 +65,9 @@ pub fn influence(
     opts: &ValidRmaOptions,
 ) -> Result<Vec<Influence>> {
     let k = yi.len();
+    if let Some(e) = too_few(k) {
+        return Err(e);
+    }
     let opts = opts.with_method(fit.method).with_test(fit.test);
     let var_full = fit.se * fit.se;
     let sw: f64 = vi.iter().map(|v| 1.0 / (v + fit.tau2)).sum();

@@ -482,10 +482,10 @@ impl Source for FileSource {
 /// [`Error::Io`] if the file cannot be read; otherwise as
 /// [`read_lenient_bytes`].
 pub(crate) fn read_lenient_path(path: &Path) -> Result<(Table, Vec<CsvProblem>)> {
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileExt;
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         if let Ok(len) = usize::try_from(len)
             && len > 2 * BYTES_PER_PIECE
@@ -500,9 +500,13 @@ pub(crate) fn read_lenient_path(path: &Path) -> Result<(Table, Vec<CsvProblem>)>
             if !grew && !shrank {
                 return read;
             }
+            // Reading at offsets left the file's position at its start.
+            file = src.file;
         }
     }
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
     read_lenient_bytes(path.to_path_buf(), &bytes)
 }
 
