@@ -564,7 +564,13 @@ fn fit(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions, fe: Sums) -> Result<RmaFi
         vb *= s2w;
     }
     let se = vb.sqrt();
-    let zval = s.mu / se;
+    // With the z test se = 1/√S, so z = μ̂·√S: a square root beside the
+    // division instead of a division after it.
+    let zval = if test.uses_t() {
+        s.mu / se
+    } else {
+        s.mu * s.sw.sqrt()
+    };
     let (crit, ddf) = if test.uses_t() {
         (dist::qt_crit(opts.level, k - 1), Some(k - 1))
     } else {

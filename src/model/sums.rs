@@ -189,6 +189,10 @@ pub(crate) struct Sums {
     trp: f64,
     /// tr(PP).
     trpp: f64,
+    /// (Q − (k − 1)) / tr P when [`Sums::light_checked`] worked it out from
+    /// the raw sums (one division after the pass instead of a chain of
+    /// three); NaN from the other constructors ([`Sums::dl_untruncated`]).
+    dl_excess: f64,
 }
 
 impl Sums {
@@ -242,9 +246,22 @@ impl Sums {
             return None;
         }
         let [sw, sw2, sw3, a1, a2] = [sw, sw2, sw3, a1, a2].map(f64x2::reduce_add);
-        let d = a1 / sw;
+        let inv = 1.0 / sw;
+        let d = a1 * inv;
         let rss = a2 - d * a1;
         let (trp, trpp) = traces(vi, 0.0, sw, sw2, sw3);
+        // (Q − (k − 1)) / tr P with both sides multiplied by S, so that a
+        // single division follows the pass: S·Q = S·Σwe² − (Σwe)² and
+        // S·tr P = S² − Σw². The same cancellation limits as for Q (the
+        // check below) and tr P (`traces`) apply; where tr P took the
+        // stable form, the plain quotient is used.
+        let k = yi.len() as f64;
+        let den = sw * sw - sw2;
+        let dl_excess = if den >= 0.01 * (sw * sw) {
+            (a2 * sw - a1 * a1 - (k - 1.0) * sw) / den
+        } else {
+            (rss - (k - 1.0)) / trp
+        };
         (rss.is_finite() && rss >= a2 / 64.0).then_some(Sums {
             k: yi.len() as f64,
             sw,
@@ -258,6 +275,7 @@ impl Sums {
             raw_rss: a2,
             trp,
             trpp,
+            dl_excess,
         })
     }
 
@@ -331,6 +349,7 @@ impl Sums {
             raw_rss: a2,
             trp,
             trpp,
+            dl_excess: f64::NAN,
         }
     }
 
@@ -341,6 +360,17 @@ impl Sums {
             sw: self.sw,
             mu: self.mu,
             rss: self.rss,
+        }
+    }
+
+    /// DerSimonian–Laird's moment estimate before truncation at 0,
+    /// (Q − (k − 1)) / tr P, for sums at τ² = 0.
+    #[inline]
+    pub fn dl_untruncated(&self) -> f64 {
+        if self.dl_excess.is_nan() {
+            (self.rss - (self.k - 1.0)) / self.trp
+        } else {
+            self.dl_excess
         }
     }
 
@@ -369,9 +399,10 @@ impl Sums {
 /// can come out negative); then [`stable_traces`] recomputes them.
 #[inline(always)]
 fn traces(vi: &[f64], tau2: f64, sw: f64, sw2: f64, sw3: f64) -> (f64, f64) {
-    let q = sw2 / sw;
+    let inv = 1.0 / sw;
+    let q = sw2 * inv;
     let trp = sw - q;
-    let trpp = sw2 - 2.0 * sw3 / sw + q * q;
+    let trpp = sw2 - 2.0 * sw3 * inv + q * q;
     if trp >= 0.01 * sw && trpp >= 0.01 * sw2 {
         (trp, trpp)
     } else {

@@ -10,7 +10,7 @@ use crate::model::sums::Sums;
 pub(super) fn dl(yi: &[f64], vi: &[f64], s: &Sums) -> Tau2Estimate {
     let df = s.k - 1.0;
     let tr_p = s.tr_p();
-    let tau2 = ((s.rss - df) / tr_p).max(0.0);
+    let tau2 = s.dl_untruncated().max(0.0);
     let se =
         ((2.0 * df + 4.0 * tau2 * tr_p + 2.0 * tau2 * tau2 * s.tr_pp()) / (tr_p * tr_p)).sqrt();
     Tau2Estimate::closed_form(yi, vi, s, tau2, Some(se))
