@@ -1,8 +1,9 @@
 //! `spotmeta rma [FILE]`: pool effect sizes (metafor `rma`) and print the
 //! result as text (like `print.rma`) or JSON. Given the spot-reduction dataset
 //! (the default), runs its primary analysis and lists the rows it used and
-//! why the others were left out. `--mods`, `--multilevel` and `--robust` fit
-//! those models instead ([`spotmeta::review::models`]).
+//! why the others were left out. `--mods`, `--multilevel`, `--robust` and
+//! `--by` fit those models instead ([`spotmeta::review::models`]; a subgroup
+//! analysis is rendered by [`spotmeta::output::subgroup`]).
 
 use crate::cli::args::{Format, InputArgs, ModelArgs, OutputArgs};
 use clap::Args;
@@ -51,6 +52,12 @@ pub struct RmaArgs {
     /// this column (metafor `robust(..., clubSandwich = TRUE)`).
     #[arg(long, value_name = "CLUSTER")]
     robust: Option<String>,
+    /// Column whose values define subgroups: each gets its own fit
+    /// (three-level with --multilevel), then the tests for subgroup
+    /// differences: Q_M of metafor's `rma(mods = ~ factor(COL))` (or
+    /// `rma.mv`) and Q_between of the separate fits.
+    #[arg(long, value_name = "COL")]
+    by: Option<String>,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -70,6 +77,7 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
         seed: a.seed,
         multilevel: a.multilevel,
         robust: a.robust,
+        by: a.by,
     };
     let plan = Plan::rma(spec, dataset.is_spot());
     let f = review::run(dataset, &settings, &plan)?;
