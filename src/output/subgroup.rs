@@ -2,7 +2,7 @@
 //! `spotmeta rma --by COL`, with or without `--multilevel`) as text and as
 //! the JSON value of the one schema (`$defs/subgroups` of
 //! `schema/spotmeta.schema.json`). One file for the result family, as
-//! [`crate::output::bayes`]: the forest plot's `--by` JSON can reuse [`json`].
+//! [`crate::output::bayes`]: the forest plot's `--by` JSON can reuse [`json()`].
 //!
 //! The text prints one line per subgroup fit (k, estimate, SE, CI, τ² or
 //! σ², I²) and then both tests for subgroup differences: metafor's Q_M of

@@ -24,14 +24,10 @@ pub fn run(a: FlagsArgs) -> anyhow::Result<()> {
         confounds: a.thresholds.options()?,
         ..Settings::default()
     };
-    let plan = Plan {
-        flags: true,
-        ..Plan::default()
-    };
     let f = review::run(
         Dataset::spot(&dataset_path(a.file.as_ref()))?,
         &settings,
-        &plan,
+        &Plan::flags(),
     )?;
     let (conf, rows) = (&settings.confounds, f.flags.as_deref().expect("planned"));
     let text = match a.output.format {

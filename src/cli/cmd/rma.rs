@@ -8,7 +8,7 @@
 use crate::cli::args::{Format, InputArgs, ModelArgs, OutputArgs};
 use clap::Args;
 use spotmeta::output::{json, text};
-use spotmeta::review::{self, ModelSpec, Plan, Settings};
+use spotmeta::review::{self, ModelSpec, Plan};
 
 /// Arguments of `spotmeta rma`.
 #[derive(Debug, Args)]
@@ -64,11 +64,7 @@ pub struct RmaArgs {
 
 /// Run `spotmeta rma`.
 pub fn run(a: RmaArgs) -> anyhow::Result<()> {
-    let settings = Settings {
-        model: a.model.choice(),
-        ..Settings::default()
-    };
-    settings.check()?;
+    let settings = a.model.settings()?;
     let dataset = a.input.load()?;
     let spec = ModelSpec {
         mods: a.mods,
