@@ -222,3 +222,43 @@ fn rma_by_refuses_mods_and_names_the_moderator_alternative() {
         "{stderr}"
     );
 }
+
+/// The three-level forest plot with `--by` gives the same Q_M in its footer
+/// (REML, z, as its subgroup fits): tests/fixtures/three_level.csv, all
+/// outcomes primary with `--min-cr2-df 3.9`, by design.
+#[test]
+fn three_level_forest_by_prints_the_three_level_qm_in_its_footer() {
+    use spotmeta::analysis::multilevel_primary::all_outcomes;
+    let path = common::root().join("tests/fixtures/three_level.csv");
+    let ds = spotmeta::data::load_spot(&path).unwrap();
+    let opts = RmaOptions::default().check().unwrap();
+    let rules = spotmeta::analysis::rules::ReviewRules::default();
+    let a = all_outcomes(&ds, &Default::default(), &opts, &rules).unwrap();
+    let (yi, vi): (Vec<f64>, Vec<f64>) = a.rows.iter().map(|u| (u.effect.yi, u.effect.vi)).unzip();
+    let clusters: Vec<String> = a.rows.iter().map(|u| u.study_id.clone()).collect();
+    let design: Vec<String> = a
+        .rows
+        .iter()
+        .map(|u| {
+            let row = ds.rows.iter().find(|r| r.line == u.line).unwrap();
+            row.design.unwrap().to_string()
+        })
+        .collect();
+    let want = subgroup_qm_multilevel(&yi, &vi, &design, &Clusters::from_labels(&clusters), &opts)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("forest.svg");
+    common::spotmeta()
+        .arg("forest")
+        .arg(&path)
+        .args(["--min-cr2-df", "3.9", "--by", "design", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let svg = std::fs::read_to_string(&out).unwrap();
+    let line = format!(
+        "Test for subgroup differences (three-level model, one shared \u{3c3}\u{b2}): Q_M = {:.2}, df = 1",
+        want.qm
+    );
+    assert!(svg.contains(&line), "{line} not in the SVG");
+}
