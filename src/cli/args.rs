@@ -269,16 +269,6 @@ pub struct TableOutputArgs {
     pub out: Option<PathBuf>,
 }
 
-impl TableOutputArgs {
-    /// As [`OutputArgs`] (for `emit`).
-    pub fn output(&self) -> OutputArgs {
-        OutputArgs {
-            format: self.format,
-            out: self.out.clone(),
-        }
-    }
-}
-
 /// When the all-outcomes three-level + CR2 model may be primary (issue #16;
 /// library [`spotmeta::analysis::rules::ReviewRules`], defaults documented
 /// there).

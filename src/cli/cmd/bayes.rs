@@ -71,5 +71,5 @@ pub fn run(a: BayesArgs) -> anyhow::Result<()> {
         Format::Json => json::document("bayes", &summary)?,
         _ => render_header(&f) + &render_bayes(&summary),
     };
-    super::emit(&a.output, &text, &[f.dataset.path()])
+    super::emit(a.output.out.as_deref(), &text, &[f.dataset.path()])
 }

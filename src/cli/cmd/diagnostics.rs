@@ -57,5 +57,5 @@ pub fn run(name: &str, a: DiagArgs) -> anyhow::Result<()> {
     } else {
         render_table_diagnostic(&d)
     };
-    super::emit(&a.output, &text, &[&path])
+    super::emit(a.output.out.as_deref(), &text, &[&path])
 }

@@ -35,5 +35,5 @@ pub fn run(a: FlagsArgs) -> anyhow::Result<()> {
         Format::Csv => text::flags::csv(rows)?,
         Format::Text => text::flags::render(f.dataset.path(), conf, rows),
     };
-    super::emit(&a.output.output(), &text, &[f.dataset.path()])
+    super::emit(a.output.out.as_deref(), &text, &[f.dataset.path()])
 }

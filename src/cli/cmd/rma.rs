@@ -81,5 +81,5 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
         Format::Json => json::rma(&f)?,
         Format::Text | Format::Csv => text::rma::render(&f)?,
     };
-    super::emit(&a.output, &text, &[f.dataset.path()])
+    super::emit(a.output.out.as_deref(), &text, &[f.dataset.path()])
 }

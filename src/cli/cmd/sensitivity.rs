@@ -44,5 +44,5 @@ pub fn run(a: SensitivityArgs) -> anyhow::Result<()> {
         Format::Json => json::document("sensitivity", s)?,
         _ => text::sensitivity::render(s),
     };
-    super::emit(&a.output, &text, &[f.dataset.path()])
+    super::emit(a.output.out.as_deref(), &text, &[f.dataset.path()])
 }

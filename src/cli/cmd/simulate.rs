@@ -81,5 +81,5 @@ pub fn run(a: SimulateArgs) -> anyhow::Result<()> {
         spotmeta::data::io::write_atomic(path, &simulate_text::data_csv(&s)?)
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    super::emit(&a.output, &text, &[])
+    super::emit(a.output.out.as_deref(), &text, &[])
 }

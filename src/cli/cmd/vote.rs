@@ -33,5 +33,5 @@ pub fn run(a: VoteArgs) -> anyhow::Result<()> {
         Format::Json => json::document("vote", v)?,
         _ => text::vote::render(v),
     };
-    super::emit(&a.output, &text, &[f.dataset.path()])
+    super::emit(a.output.out.as_deref(), &text, &[f.dataset.path()])
 }
