@@ -305,6 +305,30 @@ pub fn gosh(yi: &[f64], vi: &[f64], opts: &GoshOptions) -> Result<Gosh> {
     })
 }
 
+/// GOSH of a dataset's studies under `settings` (`spotmeta gosh`): the
+/// spot-reduction dataset's primary-analysis rows (pooled first, so they are
+/// checked to share one metric), or a table's yi/vi rows; at most `max_k`
+/// studies. Returns the review (its rows, labels and options) with the GOSH.
+///
+/// # Errors
+///
+/// As [`crate::review::run`] and [`gosh`].
+pub fn gosh_of(
+    dataset: crate::review::Dataset,
+    settings: &crate::review::Settings,
+    max_k: usize,
+) -> Result<(crate::review::Findings, Gosh)> {
+    settings.check()?;
+    let plan = crate::review::Plan {
+        pool: dataset.is_spot(),
+        ..crate::review::Plan::default()
+    };
+    let f = crate::review::run(dataset, settings, &plan)?;
+    let opts = GoshOptions { rma: f.opts, max_k };
+    let g = gosh(&f.rows.yi(), &f.rows.vi(), &opts)?;
+    Ok((f, g))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! The `spotmeta` binary: parse the command line, run it, map errors to a
 //! message on stderr and a non-zero exit code. All work happens in the library
-//! (`spotmeta`) and in `cli::cmd::*`.
+//! (`spotmeta`); `cli::cmd::*` turns arguments into library calls and writes
+//! what they return.
 
 mod cli;
 

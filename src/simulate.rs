@@ -50,6 +50,43 @@ pub struct SimSpec {
 }
 
 impl SimSpec {
+    /// The within-study variance range from its flag's text `MIN,MAX`
+    /// (`--vi-range 0.01,0.1`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`] naming `--vi-range` when the text is not two
+    /// numbers separated by a comma.
+    pub fn parse_vi_range(s: &str) -> Result<(f64, f64)> {
+        let Some((lo, hi)) = s.split_once(',') else {
+            return Err(Error::Unsupported(format!(
+                "--vi-range {s}: give the range as MIN,MAX, e.g. --vi-range 0.01,0.1"
+            )));
+        };
+        let num = |x: &str| -> Result<f64> {
+            x.trim().parse().map_err(|e| {
+                Error::Unsupported(format!("--vi-range {s}: `{x}` is not a number: {e}"))
+            })
+        };
+        Ok((num(lo)?, num(hi)?))
+    }
+
+    /// A confidence level given in percent (95) or as a fraction (0.95), as
+    /// a fraction.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unsupported`] naming `--level` when it is not in (0, 100).
+    pub fn level_fraction(level: f64) -> Result<f64> {
+        let f = if level > 1.0 { level / 100.0 } else { level };
+        if !(f > 0.0 && f < 1.0) {
+            return Err(Error::Unsupported(format!(
+                "--level {level}: give a percentage between 0 and 100"
+            )));
+        }
+        Ok(f)
+    }
+
     /// Check the specification; errors say which value is wrong and why.
     pub fn check(&self) -> Result<()> {
         let bad = |what: &str, why: String| Err(Error::option(what, why));

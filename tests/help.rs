@@ -33,7 +33,7 @@ const SUBCOMMANDS: [&str; 20] = [
 ];
 
 /// Flags whose meaning is shared by every command that has them.
-const SHARED: [&str; 11] = [
+const SHARED: [&str; 12] = [
     "--method",
     "--test",
     "--level",
@@ -45,6 +45,7 @@ const SHARED: [&str; 11] = [
     "--format",
     "--seed",
     "--wait",
+    "--by",
 ];
 
 /// A flag's value name and help line.
@@ -95,9 +96,11 @@ fn every_subcommand_has_help_and_shared_flags_have_one_meaning() {
                 // The meaning is the help line up to a parenthesis (where a
                 // command adds its own detail) or the `[default: …]` clap
                 // appends; `--format` lists csv only where a table is
-                // written, so its meaning is the part before the list.
+                // written, so its meaning is the part before the list;
+                // `--by` says after a colon what each command does with
+                // the subgroups (a diamond in `forest`, a fit in `rma`).
                 let text = match flag {
-                    "--format" => text.split(':').next().unwrap_or(""),
+                    "--format" | "--by" => text.split(':').next().unwrap_or(""),
                     _ => text.split(" (").next().unwrap_or(""),
                 };
                 let text = text
@@ -133,6 +136,10 @@ fn every_subcommand_has_help_and_shared_flags_have_one_meaning() {
     }
     assert!(differ.is_empty(), "{}", differ.join("\n"));
     assert!(seen["--method"].len() >= 10, "--method is shared widely");
+    assert!(
+        seen["--by"].len() >= 3,
+        "--by is shared by rma, forest and report"
+    );
 }
 
 #[test]

@@ -55,7 +55,7 @@ fn the_schema_file_names_the_version_the_binary_writes() {
 #[test]
 fn every_rma_variant_emits_the_schema() {
     let (b, k) = (bcg(), konstantopoulos());
-    let cases: [&[&str]; 8] = [
+    let cases: [&[&str]; 11] = [
         &["rma"],
         &["rma", &b],
         &["rma", &b, "--mods", "~ ablat"],
@@ -71,6 +71,18 @@ fn every_rma_variant_emits_the_schema() {
             "district",
         ],
         &["rma", &k, "--robust", "district"],
+        &["rma", &b, "--by", "year"],
+        &["rma", &k, "--multilevel", "district/school", "--by", "year"],
+        &[
+            "rma",
+            &k,
+            "--multilevel",
+            "district",
+            "--by",
+            "year",
+            "--test",
+            "knha",
+        ],
     ];
     for args in cases {
         let doc = json_of(args);

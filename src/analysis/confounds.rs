@@ -95,6 +95,28 @@ pub struct ConfoundOptions {
     pub small_n: u32,
 }
 
+impl ConfoundOptions {
+    /// Check the thresholds: a ratio above 1 and non-negative differences.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Unsupported`] naming the flag that sets the threshold.
+    pub fn check(self) -> crate::error::Result<Self> {
+        if self.session_ratio.is_nan() || self.session_ratio <= 1.0 {
+            return Err(crate::error::Error::Unsupported(format!(
+                "--session-ratio must be greater than 1 (got {})",
+                self.session_ratio
+            )));
+        }
+        if !(self.session_diff_min >= 0.0 && self.weekly_diff_min >= 0.0) {
+            return Err(crate::error::Error::Unsupported(
+                "--session-diff and --weekly-diff must be non-negative".into(),
+            ));
+        }
+        Ok(self)
+    }
+}
+
 impl Default for ConfoundOptions {
     fn default() -> Self {
         ConfoundOptions {

@@ -162,6 +162,44 @@ pub enum Diagnostic {
 }
 
 impl Diagnostic {
+    /// The diagnostic of metafor's function `name` (`leave1out`,
+    /// `influence`, `cumul`, `regtest`, `trimfill`): `cumul` is ordered by
+    /// `order` (`decreasing` for largest first), `regtest` is Egger's
+    /// weighted least squares with `lm`, else the mixed-effects model.
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Unsupported`] for `cumul` without an order (the
+    /// order is a choice) or an unknown name.
+    pub fn named(
+        name: &str,
+        order: Option<String>,
+        decreasing: bool,
+        lm: bool,
+    ) -> crate::error::Result<Diagnostic> {
+        Ok(match name {
+            "leave1out" => Diagnostic::Leave1out,
+            "influence" => Diagnostic::Influence,
+            "cumul" => Diagnostic::Cumul {
+                column: order.ok_or_else(|| {
+                    crate::error::Error::Unsupported(
+                        "cumul needs --order COLUMN (the order is a choice, e.g. --order year)"
+                            .into(),
+                    )
+                })?,
+                decreasing,
+            },
+            "regtest" if lm => Diagnostic::Regtest(RegtestModel::Lm),
+            "regtest" => Diagnostic::Regtest(RegtestModel::Rma),
+            "trimfill" => Diagnostic::Trimfill,
+            other => {
+                return Err(crate::error::Error::Unsupported(format!(
+                    "`{other}` is not one of leave1out, influence, cumul, regtest, trimfill"
+                )));
+            }
+        })
+    }
+
     /// metafor's name of the function (the subcommand, and the `command`
     /// of its JSON document).
     pub fn name(&self) -> &'static str {

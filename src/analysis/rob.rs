@@ -314,6 +314,21 @@ pub fn cross_check_row(file: &Path, row: &SpotRow, opts: &ConfoundOptions) -> Ve
     out
 }
 
+/// Everything `spotmeta check` reports: [`check`] of the dataset at `path`,
+/// then the issues of the review record beside it (`review.toml`, when there
+/// is one), checked against the dataset's studies when the dataset loads.
+///
+/// # Errors
+///
+/// As [`check`].
+pub fn check_with_record(path: &Path) -> Result<CheckReport> {
+    let (mut report, studies) = check(path)?;
+    report
+        .issues
+        .extend(crate::data::review::check_beside(path, studies.as_ref()));
+    Ok(report)
+}
+
 /// `spotmeta check` with the risk-of-bias rules that need typed rows: every
 /// issue of [`crate::data::check`], plus [`cross_check`] when the file has
 /// no errors (the rows can then be typed). Each row is typed, cross-checked

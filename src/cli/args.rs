@@ -6,13 +6,12 @@ use spotmeta::analysis::confounds::ConfoundOptions;
 use spotmeta::analysis::rules::ReviewRules;
 use spotmeta::data::fsguard::DEFAULT_WAIT;
 use spotmeta::escalc::table::{RawColumns, Source};
-use spotmeta::review::{Dataset, Input, ModelChoice};
+use spotmeta::review::{Dataset, Input, ModelChoice, Settings};
 use spotmeta::{Method, TestKind};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-/// The bundled dataset used when no FILE is given.
-pub const DEFAULT_DATASET: &str = "datasets/spot_reduction.csv";
+pub use spotmeta::data::bundled::{dataset_path, default_report_dir, editable_dataset};
 
 /// Renamed flags: (subcommand, old spelling, new spelling). The old one is
 /// still accepted (a clap alias) and [`note_deprecated`] says so on stderr.
@@ -80,7 +79,7 @@ pub struct InputArgs {
     pub sei: Option<String>,
     /// Compute effect sizes from raw columns (metafor names: m1i, sd1i, n1i,
     /// m2i, sd2i, n2i for MD/SMD; m1i, m2i, sd1i, [sd2i,] ni, ri for SMCR/SMCC).
-    #[arg(long, value_parser = parse_measure)]
+    #[arg(long, value_parser = parse::<spotmeta::escalc::Measure>)]
     pub measure: Option<spotmeta::escalc::Measure>,
     /// Column with study labels (default: `slab`, `study` or `label` if present).
     #[arg(long)]
@@ -178,112 +177,9 @@ impl InputArgs {
     }
 }
 
-/// `file`, or the bundled dataset when none is given ([`bundled_dataset`]).
-pub fn dataset_path(file: Option<&PathBuf>) -> PathBuf {
-    match file {
-        Some(f) => f.clone(),
-        None => bundled_dataset(),
-    }
-}
-
-/// The bundled dataset as compiled into this binary (the fallback when no
-/// `datasets/spot_reduction.csv` is found from the current folder up).
-const EMBEDDED_DATASET: &[u8] = include_bytes!("../../datasets/spot_reduction.csv");
-
-/// The project's `datasets/spot_reduction.csv`: in the current folder
-/// (returned as the relative [`DEFAULT_DATASET`], so outputs name it the
-/// same way wherever the project lives) or in the nearest folder above it.
-pub fn project_dataset() -> Option<PathBuf> {
-    if Path::new(DEFAULT_DATASET).is_file() {
-        return Some(PathBuf::from(DEFAULT_DATASET));
-    }
-    let cwd = std::env::current_dir().ok()?;
-    cwd.ancestors()
-        .skip(1)
-        .map(|dir| dir.join(DEFAULT_DATASET))
-        .find(|p| p.is_file())
-}
-
-/// The bundled dataset for reading: the project's copy
-/// ([`project_dataset`]), else the copy compiled into the binary, written
-/// once to the temporary folder. Either way not found in the current
-/// folder, a note on stderr says which file is read.
-pub fn bundled_dataset() -> PathBuf {
-    if let Some(p) = project_dataset() {
-        if p.is_absolute() {
-            eprintln!("note: using the bundled dataset {}", p.display());
-        }
-        return p;
-    }
-    let dir = std::env::temp_dir().join(format!("spotmeta-{}", env!("CARGO_PKG_VERSION")));
-    let path = dir.join("spot_reduction.csv");
-    let current = std::fs::read(&path).is_ok_and(|b| b == EMBEDDED_DATASET);
-    if !current {
-        let written = std::fs::create_dir_all(&dir)
-            .map_err(|e| spotmeta::Error::io(&dir, e))
-            .and_then(|()| spotmeta::data::io::write_atomic(&path, EMBEDDED_DATASET));
-        if let Err(e) = written {
-            eprintln!("note: could not write the built-in dataset ({e}); give a FILE");
-        }
-    }
-    eprintln!(
-        "note: no {DEFAULT_DATASET} in this folder or above it; using the copy built into spotmeta {} ({})",
-        env!("CARGO_PKG_VERSION"),
-        path.display()
-    );
-    path
-}
-
-/// The bundled dataset for editing (`add`, `remove`): the project's copy
-/// only; the built-in copy is never edited.
-///
-/// # Errors
-///
-/// When no `datasets/spot_reduction.csv` is found from the current folder up.
-pub fn editable_dataset(file: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
-    match file {
-        Some(f) => Ok(f.clone()),
-        None => project_dataset().ok_or_else(|| {
-            anyhow::anyhow!(
-                "no {DEFAULT_DATASET} in this folder or above it; give the FILE to edit (the copy built into spotmeta is read-only)"
-            )
-        }),
-    }
-}
-
-/// Default output folder of `report` (and `add --rerun`): `reports/` of the
-/// project for the project's bundled dataset, else `FILE-stem-report/` in
-/// the current folder (`spot_reduction-report/` for the built-in copy).
-pub fn default_report_dir(input: &Path) -> PathBuf {
-    if let Some(bundled) = project_dataset() {
-        let same = match (input.canonicalize(), bundled.canonicalize()) {
-            (Ok(a), Ok(b)) => a == b,
-            _ => false,
-        };
-        if same {
-            let root = bundled
-                .parent()
-                .and_then(Path::parent)
-                .unwrap_or(Path::new(""));
-            return root.join("reports");
-        }
-    }
-    let stem = input
-        .file_stem()
-        .map_or_else(|| "spotmeta".into(), |s| s.to_string_lossy().into_owned());
-    PathBuf::from(format!("{stem}-report"))
-}
-
-fn parse_measure(s: &str) -> Result<spotmeta::escalc::Measure, String> {
-    s.parse().map_err(|e: spotmeta::Error| e.to_string())
-}
-
-/// Parse a τ² estimator name for clap.
-pub fn parse_method(s: &str) -> Result<Method, String> {
-    s.parse().map_err(|e: spotmeta::Error| e.to_string())
-}
-
-fn parse_test(s: &str) -> Result<TestKind, String> {
+/// Parse a flag's value with the library's `FromStr` (its error is clap's
+/// message): `value_parser = parse::<Method>`.
+pub fn parse<T: std::str::FromStr<Err = spotmeta::Error>>(s: &str) -> Result<T, String> {
     s.parse().map_err(|e: spotmeta::Error| e.to_string())
 }
 
@@ -291,12 +187,12 @@ fn parse_test(s: &str) -> Result<TestKind, String> {
 #[derive(Debug, Clone, Args)]
 pub struct ModelArgs {
     /// tau^2 estimator: REML, DL, HE, HS, SJ, ML, EB, PM, or FE (common effect).
-    #[arg(long, default_value = "REML", value_parser = parse_method)]
+    #[arg(long, default_value = "REML", value_parser = parse::<Method>)]
     pub method: Method,
     /// Test and CI for the pooled effect: z, knha (Knapp-Hartung) or adhoc
     /// (truncated KH). Default: knha for the spot-reduction dataset (its
     /// primary analysis), z otherwise (as metafor).
-    #[arg(long, value_parser = parse_test)]
+    #[arg(long, value_parser = parse::<TestKind>)]
     pub test: Option<TestKind>,
     /// Confidence level in percent.
     #[arg(long, default_value_t = 95.0)]
@@ -311,6 +207,21 @@ impl ModelArgs {
             test: self.test,
             level: self.level,
         }
+    }
+
+    /// `base` with this model choice, checked before any file is read.
+    pub fn settings_with(&self, base: Settings) -> Result<Settings, spotmeta::Error> {
+        let s = Settings {
+            model: self.choice(),
+            ..base
+        };
+        s.check()?;
+        Ok(s)
+    }
+
+    /// The default settings with this model choice, checked.
+    pub fn settings(&self) -> Result<Settings, spotmeta::Error> {
+        self.settings_with(Settings::default())
     }
 }
 
@@ -356,16 +267,6 @@ pub struct TableOutputArgs {
     /// Write to this file instead of standard output (written atomically).
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,
-}
-
-impl TableOutputArgs {
-    /// As [`OutputArgs`] (for `emit`).
-    pub fn output(&self) -> OutputArgs {
-        OutputArgs {
-            format: self.format,
-            out: self.out.clone(),
-        }
-    }
 }
 
 /// When the all-outcomes three-level + CR2 model may be primary (issue #16;
@@ -433,21 +334,13 @@ pub struct ThresholdArgs {
 
 impl ThresholdArgs {
     /// The library options, checked.
-    pub fn options(&self) -> anyhow::Result<ConfoundOptions> {
-        if self.session_ratio.is_nan() || self.session_ratio <= 1.0 {
-            anyhow::bail!(
-                "--session-ratio must be greater than 1 (got {})",
-                self.session_ratio
-            );
-        }
-        if !(self.session_diff >= 0.0 && self.weekly_diff >= 0.0) {
-            anyhow::bail!("--session-diff and --weekly-diff must be non-negative");
-        }
-        Ok(ConfoundOptions {
+    pub fn options(&self) -> Result<ConfoundOptions, spotmeta::Error> {
+        ConfoundOptions {
             session_ratio: self.session_ratio,
             session_diff_min: self.session_diff,
             weekly_diff_min: self.weekly_diff,
             small_n: self.small_n,
-        })
+        }
+        .check()
     }
 }

@@ -441,6 +441,84 @@ pub fn remove_rows(
     })
 }
 
+/// A row to add, read from the text of a row file: a TOML table (`column =
+/// value`; `source` ends in `.toml`) or a CSV with a header and exactly one
+/// row (any subset of columns; empty cells are left out). TOML booleans are
+/// the codebook's `yes`/`no`. `source` names the file in errors (`-` for
+/// standard input).
+///
+/// # Errors
+///
+/// [`Error::Unsupported`] naming `source` for text that does not parse, a
+/// TOML value that is neither a string nor a number, or a CSV without
+/// exactly one row.
+///
+/// # Examples
+///
+/// ```
+/// use spotmeta::data::append::parse_row;
+/// use std::path::Path;
+/// let row = parse_row("study_id,year\nsmith2001,2001\n", Path::new("row.csv"))?;
+/// assert_eq!(row["year"], "2001");
+/// let row = parse_row("study_id = \"smith2001\"\ndiet_controlled = true\n", Path::new("row.toml"))?;
+/// assert_eq!(row["diet_controlled"], "yes");
+/// # Ok::<(), spotmeta::Error>(())
+/// ```
+pub fn parse_row(text: &str, source: &Path) -> Result<RowValues> {
+    let fail = |m: String| Error::Unsupported(format!("{}: {m}", source.display()));
+    let mut out = RowValues::new();
+    if source.extension().is_some_and(|e| e == "toml") {
+        let table: toml::Table = toml::from_str(text).map_err(|e| fail(e.to_string()))?;
+        for (k, v) in table {
+            let s = match v {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => if b { "yes" } else { "no" }.into(),
+                other => {
+                    return Err(fail(format!(
+                        "`{k}` must be a string or a number, not {}",
+                        other.type_str()
+                    )));
+                }
+            };
+            out.insert(k, s);
+        }
+        return Ok(out);
+    }
+    let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
+    let headers = rdr.headers().map_err(|e| fail(e.to_string()))?.clone();
+    let mut records = rdr.records();
+    let rec = records
+        .next()
+        .ok_or_else(|| fail("a header and one row are needed".into()))?
+        .map_err(|e| fail(e.to_string()))?;
+    if records.next().is_some() {
+        return Err(fail("give exactly one row (add rows one at a time)".into()));
+    }
+    for (h, v) in headers.iter().zip(rec.iter()) {
+        if !v.is_empty() {
+            out.insert(h.trim_start_matches('\u{feff}').to_string(), v.to_string());
+        }
+    }
+    Ok(out)
+}
+
+/// The codebook columns a row still needs (required, or required of an
+/// included study while `status` is empty or `included`) and has no value
+/// for: what `spotmeta add` asks for on a terminal.
+pub fn missing_required(values: &RowValues) -> Vec<&'static super::schema::ColumnSpec> {
+    let included = values.get("status").is_none_or(|s| s == "included");
+    COLUMNS
+        .iter()
+        .filter(|c| {
+            let needed =
+                c.required || (included && super::schema::REQUIRED_WHEN_INCLUDED.contains(&c.name));
+            needed && values.get(c.name).is_none_or(|v| v.trim().is_empty())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

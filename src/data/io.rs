@@ -583,6 +583,34 @@ fn exchange(_: &Path, _: &Path) -> std::io::Result<bool> {
     Ok(false)
 }
 
+/// Write `files` (name, bytes) into `dir`, creating it if missing, each
+/// atomically and never over one of `inputs` ([`write_output`] under
+/// `option`); returns the paths written, in order.
+///
+/// # Errors
+///
+/// A directory that cannot be created, or a file as [`write_output`].
+pub fn write_outputs(
+    option: &str,
+    dir: &Path,
+    files: &[(&str, Vec<u8>)],
+    inputs: &[&Path],
+) -> Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Error::Unsupported(format!(
+            "{}: cannot create the directory: {e}",
+            dir.display()
+        ))
+    })?;
+    let mut written = Vec::new();
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        write_output(option, &path, bytes, inputs)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@
 //! | list every problem of `spot_reduction.csv` (`spotmeta check`) | [`check`] → [`CheckReport`] |
 //! | typed rows of `spot_reduction.csv`, refusing a file with errors | [`load_spot`] → [`SpotDataset`] |
 //! | every problem, then work on each typed row without keeping the rows (the risk-of-bias rules of `spotmeta check`) | [`check_each`] → [`CheckReport`], [`CheckedRows`] |
+//! | the bundled dataset wherever the command runs, and `report`'s default folder | [`bundled::bundled_dataset`], [`bundled::default_report_dir`] |
 //! | the review record beside it (`review.toml`: search date, PRISMA counts) | [`review::ReviewRecord::load`], [`review::check_review`], [`review::search_date`] |
 //!
 //! The dataset's columns, their order and their rules live in one table,
@@ -28,6 +29,7 @@
 //! ```
 
 pub mod append;
+pub mod bundled;
 pub mod fsguard;
 pub mod io;
 pub mod load;

@@ -2,13 +2,16 @@
 //! of the primary analysis (the all-outcomes three-level model when it is
 //! primary, else one outcome per cohort; a plain table's pooled rows),
 //! grouped by the plan's subgroup column. The plots themselves are drawn by
-//! [`super::forest`], [`super::funnel`] and [`super::albatross`].
+//! [`super::forest`], [`super::funnel`] and [`super::albatross`]. The
+//! risk-of-bias table and summary bars of `spotmeta rob` read the same
+//! findings ([`rob_rows`], [`rob_summary_items`]).
 
 use super::forest::{
     ForestSpec, GENERIC_XLAB, SPOT_XLAB, forest_data, forest_data_three_level, spot_studies,
 };
 use super::layout::{ForestData, ForestStudy, ForestStyle};
 use crate::analysis::primary::Selection;
+use crate::analysis::rob::RobAssessment;
 use crate::error::{Error, Result};
 use crate::escalc::spot::SPOT_METRIC_LABEL;
 use crate::escalc::table::Source;
@@ -172,4 +175,89 @@ pub fn rob_of_drawn(
         .into_iter()
         .zip(drawn.iter().map(|s| s.weight))
         .collect())
+}
+
+/// What `spotmeta rob` shows of a review of the spot-reduction dataset: every
+/// assessed row as a table row (file line, study label, outcome,
+/// assessment; the deviations domain derived from the confound flags where
+/// not entered).
+///
+/// # Errors
+///
+/// [`Error::Unsupported`] when `f` is not a review of the spot-reduction
+/// dataset.
+pub fn rob_rows(f: &Findings) -> Result<Vec<(u64, String, String, RobAssessment)>> {
+    let ds = spot_of(f)?;
+    let all = crate::analysis::rob::assess_dataset(ds, &f.settings.confounds);
+    Ok(ds
+        .rows
+        .iter()
+        .zip(all)
+        .filter_map(|(r, a)| a.map(|a| (r.line, r.display_label(), r.outcome_label(), a)))
+        .collect())
+}
+
+fn spot_of(f: &Findings) -> Result<&crate::data::SpotDataset> {
+    f.dataset.spot.as_ref().ok_or_else(|| {
+        Error::Unsupported(format!(
+            "{}: risk of bias needs the spot-reduction dataset (its rob_* columns); this table has none",
+            f.dataset.path().display()
+        ))
+    })
+}
+
+/// The assessments of the risk-of-bias summary bars of `f` with their
+/// weights, and the note printed under the key: weighted by the pooled
+/// model's weights of the studies drawn in the forest plot, or (with
+/// `unweighted`) every assessed included primary outcome once.
+///
+/// # Errors
+///
+/// [`Error::Unsupported`] when `f` is not a pooled review of the
+/// spot-reduction dataset, or no study is assessed.
+pub fn rob_summary_items(
+    f: &Findings,
+    unweighted: bool,
+) -> Result<(Vec<(RobAssessment, f64)>, String)> {
+    let ds = spot_of(f)?;
+    let (items, note) = if unweighted {
+        let all = crate::analysis::rob::assess_dataset(ds, &f.settings.confounds);
+        let items: Vec<_> = ds
+            .rows
+            .iter()
+            .zip(all)
+            .filter(|(r, _)| r.status == crate::data::Status::Included && r.primary)
+            .filter_map(|(_, a)| a.map(|a| (a, 1.0)))
+            .collect();
+        let note = format!(
+            "Unweighted: every assessed included primary outcome of {} counts once ({} outcomes).",
+            f.dataset.path().display(),
+            items.len()
+        );
+        (items, note)
+    } else {
+        let drawn = rob_of_drawn(f, &forest_of(f, None)?)?;
+        let k = drawn.len();
+        let items: Vec<_> = drawn
+            .into_iter()
+            .filter_map(|(a, w)| a.map(|a| (a, w)))
+            .collect();
+        let pooled = f
+            .pooled
+            .as_ref()
+            .ok_or_else(|| Error::Unsupported("no pooled fit".into()))?;
+        let note = format!(
+            "Weighted by the weights of the pooled model ({}; {} of {k} pooled studies assessed). Studies that are not pooled carry no weight: see --unweighted.",
+            crate::output::forest::model_name(&pooled.fit),
+            items.len()
+        );
+        (items, note)
+    };
+    if items.is_empty() {
+        return Err(Error::Unsupported(
+            "no assessed study to summarise; fill the rob_* columns (datasets/README.md §12)"
+                .into(),
+        ));
+    }
+    Ok((items, note))
 }

@@ -29,7 +29,7 @@ use super::canvas::{Anchor, Canvas, render_png, render_svg};
 use super::layout::{ForestData, ForestGroup, ForestLayout, ForestStudy, Mark, Pooled};
 use super::style::{colour, num, p_clause, size};
 use crate::analysis::multilevel_primary::ThreeLevel;
-use crate::analysis::subgroup::{levels_in_order, subgroup_qm};
+use crate::analysis::subgroup::{levels_in_order, subgroup_qm, subgroup_qm_multilevel};
 use crate::error::Result;
 use crate::model::multilevel::Clusters;
 use crate::model::{Method, RmaFit, TestKind, ValidRmaOptions, rma};
@@ -383,6 +383,34 @@ pub fn subgroup_test_line(
     }
 }
 
+/// The test for subgroup differences of the three-level forest plot with
+/// `by`: Q_M of `rma.mv(yi, vi, mods = ~ factor(by), random = ~ 1 |
+/// cluster/row)` (REML, z, as the plot's three-level fits;
+/// [`subgroup_qm_multilevel`]): "Test for subgroup differences
+/// (three-level model, one shared σ²): Q_M = 1.58, df = 5, p = 0.90", or
+/// why it cannot be computed.
+pub fn subgroup_test_line_three_level(
+    yi: &[f64],
+    vi: &[f64],
+    keys: &[String],
+    clusters: &[String],
+    opts: &ValidRmaOptions,
+) -> String {
+    let head = "Test for subgroup differences";
+    let opts = opts.with_method(Method::REML).with_test(TestKind::Z);
+    let cl = Clusters::from_labels(clusters);
+    match subgroup_qm_multilevel(yi, vi, keys, &cl, &opts) {
+        Ok(t) => format!(
+            "{head} (three-level model, one shared \u{3c3}\u{b2}): Q_M = {}, df = {}, {}",
+            num(t.qm, 2),
+            t.qm_df.0,
+            p_clause(Some(t.qm_pval))
+        ),
+        Err(_) if levels_in_order(keys).len() < 2 => format!("{head}: none (one subgroup)"),
+        Err(e) => format!("{head}: not computed ({e})"),
+    }
+}
+
 /// Collect what the forest plot of the three-level model + CR2 shows (issue
 /// #8; metafor `forest()` on `robust(rma.mv(...), clubSandwich = TRUE)`):
 /// one row per outcome (`studies`, labelled by the outcome; `clusters[i]` is
@@ -393,7 +421,8 @@ pub fn subgroup_test_line(
 /// (per cohort when a study has several); with `by`, blocks follow `by`
 /// instead (rows labelled "study · outcome"), each with its own three-level
 /// diamond when it can be fitted (at least 2 studies and more outcomes than
-/// studies) and none otherwise.
+/// studies) and none otherwise, and the footer adds the test for subgroup
+/// differences ([`subgroup_test_line_three_level`]).
 ///
 /// Either way the rows of one cluster are kept together (clusters in order of
 /// first appearance) and carry their cluster, so the layout shades every
@@ -413,6 +442,11 @@ pub fn forest_data_three_level(
         s.weight = *w;
         s.cluster = Some(c.clone());
     }
+    let subgroup_test = by.map(|keys| {
+        let yi: Vec<f64> = studies.iter().map(|s| s.yi).collect();
+        let vi: Vec<f64> = studies.iter().map(|s| s.vi).collect();
+        subgroup_test_line_three_level(&yi, &vi, keys, clusters, opts)
+    });
     // Row order: clusters in order of first appearance, within a cluster
     // its headings (cohorts) in order of first appearance, then the rows as
     // given (a stable sort).
@@ -501,8 +535,11 @@ pub fn forest_data_three_level(
                 num(t.robust.tval[0], 2),
                 p_clause(Some(t.robust.pval[0]))
             ),
-            CLUSTER_NOTE.to_string(),
-        ],
+        ]
+        .into_iter()
+        .chain(subgroup_test.map(|l| format!("{l}.")))
+        .chain([CLUSTER_NOTE.to_string()])
+        .collect(),
         legend: spec.legend.clone(),
         title: None,
     })

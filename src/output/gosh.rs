@@ -432,6 +432,39 @@ fn draw<DB: DrawingBackend>(
     Ok(())
 }
 
+/// The files `spotmeta gosh` writes for `g` (the τ² estimator `method`, the
+/// studies' `labels`): `gosh.png`, `gosh.json` and, with `subsets`,
+/// `gosh_subsets.parquet` (every subset's estimate, I² and τ²).
+///
+/// # Errors
+///
+/// A plot, JSON document or Parquet file that cannot be made.
+pub fn gosh_files(
+    g: &Gosh,
+    method: &str,
+    labels: &[String],
+    subsets: bool,
+) -> Result<Vec<(&'static str, Vec<u8>)>> {
+    let png = gosh_png(
+        g,
+        &GoshPlotOptions {
+            method: method.into(),
+            xlab: "Pooled estimate".into(),
+        },
+    )?;
+    let mut files = vec![
+        ("gosh.png", png),
+        (
+            "gosh.json",
+            crate::output::json::gosh(g, method, labels)?.into_bytes(),
+        ),
+    ];
+    if subsets {
+        files.push(("gosh_subsets.parquet", g.subsets_parquet()?));
+    }
+    Ok(files)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

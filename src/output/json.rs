@@ -132,7 +132,8 @@ pub fn rma(f: &Findings) -> Result<String> {
 
 /// A requested model (`--mods`, `--multilevel`, `--robust`) as JSON: the
 /// fit's own keys at the top level (a three-level fit adds `clusters`,
-/// `sigma2`, `sigma2_ci`), and the CR2 results under `robust`.
+/// `sigma2`, `sigma2_ci`), and the CR2 results under `robust`; a subgroup
+/// analysis (`--by`) as [`crate::output::subgroup::json`].
 ///
 /// # Errors
 ///
@@ -187,6 +188,7 @@ pub fn model(m: &ModelFit) -> Result<Value> {
             v["robust"] = value(robust)?;
             v
         }
+        ModelFit::Subgroups(a) => crate::output::subgroup::json(a)?,
     })
 }
 

@@ -15,6 +15,7 @@
 //! | [`panel`] | the report's confounds and sensitivity panel |
 //! | [`rob`] | risk of bias: traffic-light column beside a forest plot, weighted summary bars (robvis) |
 //! | [`sof`] | GRADE Summary of Findings table: text, Markdown, JSON value |
+//! | [`subgroup`] | a subgroup analysis (`rma --by`): text and JSON value |
 //! | [`prisma`] | PRISMA 2020 flow diagram: layout (snapshot-tested), PNG and SVG |
 //! | [`report`] | `spotmeta report`: report.png, plots, results.json, summary.md |
 //! | [`canvas`], [`style`], [`svg`] | drawing surfaces, font, label fitting, colours, sizes; SVG with text as glyph outlines |
@@ -35,5 +36,6 @@ pub mod report;
 pub mod rob;
 pub mod sof;
 pub mod style;
+pub mod subgroup;
 pub mod svg;
 pub mod text;

@@ -446,3 +446,18 @@ pub fn prisma_svg(l: &PrismaLayout) -> Result<String> {
         |c| draw_prisma(c, l),
     )
 }
+
+/// The flow diagram of `flow` at `width` pixels as PNG or (with `svg`) SVG
+/// bytes ([`prisma_layout`], then [`prisma_png`] or [`prisma_svg`]).
+///
+/// # Errors
+///
+/// As [`prisma_png`] and [`prisma_svg`].
+pub fn prisma_image(flow: &Flow, width: i32, svg: bool) -> Result<Vec<u8>> {
+    let layout = prisma_layout(flow, &PrismaStyle { width });
+    if svg {
+        Ok(prisma_svg(&layout)?.into_bytes())
+    } else {
+        prisma_png(&layout)
+    }
+}

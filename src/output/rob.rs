@@ -906,3 +906,49 @@ pub fn rob_table(rows: &[RobTableRow<'_>]) -> String {
     );
     out
 }
+
+/// The `spotmeta rob` table as text ([`rob_table`]) or as the JSON
+/// document of the one schema (`command: "rob"`, one object per row with
+/// `line`, `study`, `outcome` and `assessment`).
+///
+/// # Errors
+///
+/// [`crate::Error::Render`] if a value cannot be serialised.
+pub fn rob_rows_text(rows: &[(u64, String, String, RobAssessment)], json: bool) -> Result<String> {
+    if json {
+        let json: Vec<_> = rows
+            .iter()
+            .map(|(line, label, outcome, a)| {
+                serde_json::json!({"line": line, "study": label, "outcome": outcome, "assessment": a})
+            })
+            .collect();
+        return crate::output::json::document("rob", &json);
+    }
+    let rows: Vec<RobTableRow<'_>> = rows
+        .iter()
+        .map(|(l, s, o, a)| (*l, s.clone(), o.clone(), a))
+        .collect();
+    Ok(rob_table(&rows))
+}
+
+/// The summary bar chart of `items` ([`summary_layout`]) as PNG or (with
+/// `svg`) SVG bytes.
+///
+/// # Errors
+///
+/// As [`summary_png`] and [`summary_svg`].
+pub fn summary_image(
+    items: &[(RobAssessment, f64)],
+    weighted: bool,
+    palette: Palette,
+    width: u32,
+    note: &str,
+    svg: bool,
+) -> Result<Vec<u8>> {
+    let l = summary_layout(items, weighted, palette, width, note);
+    if svg {
+        Ok(summary_svg(&l)?.into_bytes())
+    } else {
+        summary_png(&l)
+    }
+}

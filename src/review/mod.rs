@@ -45,7 +45,7 @@ pub use dataset::{Dataset, Input};
 pub use findings::{BayesFindings, EffectRows, Findings, GradeFindings, Headline, Pooled};
 pub use models::{ModelFit, ModelSpec, Univariate};
 pub use plan::Plan;
-pub use rows::{RowFindings, row_findings};
+pub use rows::{RowFindings, headline_of, row_findings};
 pub use settings::{ModelChoice, Settings};
 
 use crate::analysis::confint_or_why;
@@ -272,4 +272,28 @@ fn subgroup_keys(table: &Table, column: &str, lines: &[u64]) -> Result<Vec<Strin
                 .unwrap_or_default()
         })
         .collect())
+}
+
+/// The PRISMA 2020 flow of the spot-reduction dataset at `data` and the
+/// review record at `record` (`spotmeta prisma`): the record's issues
+/// (checked against the dataset), and the flow (its synthesis box counting
+/// the primary analysis' outcomes and studies) unless an issue is an error.
+///
+/// # Errors
+///
+/// When the dataset or the record cannot be read.
+pub fn prisma(
+    data: &std::path::Path,
+    record: &std::path::Path,
+) -> Result<(Vec<crate::data::Issue>, Option<crate::data::review::Flow>)> {
+    use crate::data::review::{check_record, prisma_flow};
+    let ds = crate::data::load_spot(data)?;
+    let rec = ReviewRecord::load(record)?;
+    let issues = check_record(&rec, Some(&ds));
+    if issues.iter().any(|i| i.is_error()) {
+        return Ok((issues, None));
+    }
+    let sel = select_primary(&ds, &crate::escalc::spot::SpotOptions::default());
+    let flow = prisma_flow(&rec, &ds, Some((sel.used.len(), sel.studies())));
+    Ok((issues, Some(flow)))
 }

@@ -1,8 +1,8 @@
 //! The models `rma` fits on request, on the rows a dataset pools:
 //! meta-regression (`--mods`, metafor `rma(mods = ~ …)`, with `permutest`),
-//! the three-level model (`--multilevel`, `rma.mv(random = ~ 1 | CLUSTER/row)`)
-//! and cluster-robust CR2 inference (`--robust`, `robust(…, clubSandwich =
-//! TRUE)`). Moderator and cluster columns are read from the table; on the
+//! the three-level model (`--multilevel`, `rma.mv(random = ~ 1 | CLUSTER/row)`),
+//! cluster-robust CR2 inference (`--robust`, `robust(…, clubSandwich =
+//! TRUE)`) and subgroup analyses (`--by`, alone or with `--multilevel`). Moderator and cluster columns are read from the table; on the
 //! spot-reduction dataset `log_session_ratio` and `weekly_min_diff` are
 //! derived from each row, and the dependent-effects models pool every
 //! outcome of the included exercise trials.
@@ -11,6 +11,7 @@ use super::dataset::Dataset;
 use crate::analysis::multilevel_primary::select_all_outcomes;
 use crate::analysis::permutest::{Permutest, permutest};
 use crate::analysis::sensitivity::ee_moderators;
+use crate::analysis::subgroup::{SubgroupAnalysis, analyse};
 use crate::analysis::{Tau2Ci, confint_or_why};
 use crate::data::Table;
 use crate::error::{Error, Result};
@@ -44,6 +45,10 @@ pub struct ModelSpec {
     pub multilevel: Option<String>,
     /// Cluster column of CR2 inference.
     pub robust: Option<String>,
+    /// A column whose values define subgroups (`--by`): the model (`rma`,
+    /// or the three-level model with `multilevel`) is fitted within each,
+    /// and the differences are tested ([`crate::analysis::subgroup`]).
+    pub by: Option<String>,
 }
 
 impl ModelSpec {
@@ -53,6 +58,7 @@ impl ModelSpec {
             && self.permutest.is_none()
             && self.multilevel.is_none()
             && self.robust.is_none()
+            && self.by.is_none()
     }
 
     fn dependent(&self) -> bool {
@@ -117,6 +123,9 @@ pub enum ModelFit {
         /// CR2 results.
         robust: RobustFit,
     },
+    /// `--by` (with or without `--multilevel`): a fit per subgroup and the
+    /// tests for subgroup differences.
+    Subgroups(SubgroupAnalysis),
 }
 
 /// A moderator value the dataset derives rather than stores: `Some(value)`
@@ -193,9 +202,21 @@ fn moderator_columns(
 
 /// Labels of `column` for the rows `lines` (empty cells are an error).
 fn column_labels(table: &Table, column: &str, lines: &[u64]) -> Result<Vec<String>> {
+    labels_of(table, column, lines, "to cluster by", "cluster")
+}
+
+/// Labels of `column` for the rows `lines`, read `purpose` ("to cluster
+/// by"); an empty cell is an error saying every row needs a `what`.
+fn labels_of(
+    table: &Table,
+    column: &str,
+    lines: &[u64],
+    purpose: &str,
+    what: &str,
+) -> Result<Vec<String>> {
     let c = table
         .column(column)
-        .ok_or_else(|| no_column(table, column, "to cluster by"))?;
+        .ok_or_else(|| no_column(table, column, purpose))?;
     let by_line = crate::data::ByLine::new(&table.rows, |r| r.line);
     lines
         .iter()
@@ -204,7 +225,7 @@ fn column_labels(table: &Table, column: &str, lines: &[u64]) -> Result<Vec<Strin
             let v = row.fields[c].trim();
             if v.is_empty() {
                 return Err(Error::Unsupported(format!(
-                    "{}:{line}:{}: empty `{column}`; every row needs a cluster",
+                    "{}:{line}:{}: empty `{column}`; every row needs a {what}",
                     table.path.display(),
                     c + 1
                 )));
@@ -329,11 +350,71 @@ pub fn fit_models(
         }
         None => model_rows(spec, table, pooled, &|_, _| None)?,
     };
-    if spec.dependent() {
+    if let Some(by) = &spec.by {
+        subgroup_model(spec, by, table, &r, opts, explicit_test)
+    } else if spec.dependent() {
         dependent_model(spec, table, &r, opts, explicit_test)
     } else {
         meta_regression(spec, &r, opts)
     }
+}
+
+/// The cluster column of `--multilevel CLUSTER[/INNER]` and each row's
+/// cluster (INNER, when given, must identify the rows within a cluster).
+fn multilevel_clusters(ml: &str, table: &Table, lines: &[u64]) -> Result<(String, Vec<String>)> {
+    let cluster = ml.split('/').next().unwrap_or(ml).to_string();
+    let outer = column_labels(table, &cluster, lines)?;
+    if let Some((_, inner)) = ml.split_once('/') {
+        let inner = column_labels(table, inner, lines)?;
+        let mut seen = std::collections::BTreeSet::new();
+        for (o, i) in outer.iter().zip(&inner) {
+            if !seen.insert((o, i)) {
+                return Err(Error::Unsupported(format!(
+                    "--multilevel {ml}: `{i}` repeats within cluster `{o}`; the inner level must identify rows"
+                )));
+            }
+        }
+    }
+    Ok((cluster, outer))
+}
+
+/// rma.mv's default test is z: a dataset's default (knha for the spot
+/// data) applies to the univariate fit, an explicit test to both.
+fn multilevel_options(opts: &ValidRmaOptions, explicit_test: bool) -> ValidRmaOptions {
+    if explicit_test {
+        *opts
+    } else {
+        opts.with_test(TestKind::Z)
+    }
+}
+
+/// `--by` (with or without `--multilevel`): the model within each subgroup
+/// and the tests for subgroup differences.
+fn subgroup_model(
+    spec: &ModelSpec,
+    by: &str,
+    table: &Table,
+    r: &Rows,
+    opts: &ValidRmaOptions,
+    explicit_test: bool,
+) -> Result<ModelFit> {
+    if spec.mods.is_some() || spec.permutest.is_some() || spec.robust.is_some() {
+        return Err(Error::Unsupported(
+            "--by fits the model within each subgroup and tests their differences; it cannot be combined with --mods, --permutest or --robust (for a moderator model use --mods \"~ factor(COLUMN)\")".into(),
+        ));
+    }
+    let lines: Vec<u64> = r.kept.iter().map(|k| k.0).collect();
+    let labels = labels_of(table, by, &lines, "for --by", "subgroup")?;
+    let (yi, vi) = (r.yi(), r.vi());
+    let analysis = match &spec.multilevel {
+        None => analyse(&yi, &vi, by, &labels, None, opts)?,
+        Some(ml) => {
+            let (cluster, rows) = multilevel_clusters(ml, table, &lines)?;
+            let ml_opts = multilevel_options(opts, explicit_test);
+            analyse(&yi, &vi, by, &labels, Some((&cluster, &rows)), &ml_opts)?
+        }
+    };
+    Ok(ModelFit::Subgroups(analysis))
 }
 
 /// `--multilevel` and/or `--robust` (with or without `--mods`).
@@ -349,31 +430,13 @@ fn dependent_model(
             "--permutest runs on a meta-regression fitted with --mods alone; it is not available with --multilevel or --robust (metafor's permutest() takes rma.uni fits only)".into(),
         ));
     }
-    // rma.mv's default test is z: a dataset's default (knha for the spot
-    // data) applies to the univariate fit, an explicit test to both.
-    let ml_opts = if explicit_test {
-        *opts
-    } else {
-        opts.with_test(TestKind::Z)
-    };
+    let ml_opts = multilevel_options(opts, explicit_test);
     let x = &r.x;
     let klines: Vec<u64> = r.kept.iter().map(|k| k.0).collect();
     let (yi, vi) = (r.yi(), r.vi());
     if let Some(ml) = &spec.multilevel {
-        let cluster = ml.split('/').next().unwrap_or(ml).to_string();
-        if let Some((_, inner)) = ml.split_once('/') {
-            let outer = column_labels(table, &cluster, &klines)?;
-            let inner = column_labels(table, inner, &klines)?;
-            let mut seen = std::collections::BTreeSet::new();
-            for (o, i) in outer.iter().zip(&inner) {
-                if !seen.insert((o, i)) {
-                    return Err(Error::Unsupported(format!(
-                        "--multilevel {ml}: `{i}` repeats within cluster `{o}`; the inner level must identify rows"
-                    )));
-                }
-            }
-        }
-        let cl = Clusters::from_labels(&column_labels(table, &cluster, &klines)?);
+        let (cluster, labels) = multilevel_clusters(ml, table, &klines)?;
+        let cl = Clusters::from_labels(&labels);
         let fit = rma_multilevel(&yi, &vi, x, &cl, &ml_opts)?;
         let robust = match &spec.robust {
             Some(rc) => {

@@ -103,6 +103,33 @@ impl Plan {
         }
     }
 
+    /// The confound flags of every row (`flags`).
+    pub fn flags() -> Plan {
+        Plan {
+            flags: true,
+            ..Plan::default()
+        }
+    }
+
+    /// The sensitivity analyses with the diagnostics battery
+    /// (`sensitivity`).
+    pub fn sensitivity() -> Plan {
+        Plan {
+            sensitivity: true,
+            ..Plan::default()
+        }
+    }
+
+    /// The Bayesian model, with the other τ priors when
+    /// `prior_sensitivity` (`bayes`).
+    pub fn bayes(prior_sensitivity: bool) -> Plan {
+        Plan {
+            bayes: true,
+            bayes_prior_sensitivity: prior_sensitivity,
+            ..Plan::default()
+        }
+    }
+
     /// `rma` with `spec`: a requested model, or (for a plain `spec`) the
     /// pooled fit. On the spot dataset the primary analysis runs either way
     /// (a meta-regression pools its rows).

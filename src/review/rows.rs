@@ -43,3 +43,22 @@ pub fn row_findings(ds: &SpotDataset, lines: &[u64], settings: &Settings) -> Vec
         })
         .collect()
 }
+
+/// The headline of the primary analysis of the dataset `bytes` (read from
+/// `path`, e.g. as it was before an edit) under the report's default
+/// settings: what `spotmeta add --rerun` prints as "before".
+///
+/// # Errors
+///
+/// The outer error when the bytes do not load as the dataset; the inner one
+/// when they load but do not pool.
+pub fn headline_of(
+    path: &std::path::Path,
+    bytes: &[u8],
+) -> crate::error::Result<crate::error::Result<super::Headline>> {
+    let dataset = super::Dataset::spot_bytes(path, bytes)?;
+    Ok(
+        super::run(dataset, &Settings::default(), &super::Plan::forest())
+            .map(|f| f.headline().expect("pooled")),
+    )
+}

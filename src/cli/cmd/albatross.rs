@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use spotmeta::data::io::write_output;
 use spotmeta::output::albatross::{albatross_data, albatross_layout, albatross_png, albatross_svg};
-use spotmeta::review::{self, Dataset, Plan, Settings};
+use spotmeta::review::{self, Dataset, Plan};
 use std::path::PathBuf;
 
 /// Arguments of `spotmeta albatross`.
@@ -32,11 +32,7 @@ pub struct AlbatrossArgs {
 /// Run `spotmeta albatross`.
 pub fn run(a: AlbatrossArgs) -> anyhow::Result<()> {
     let format = format_of(&a.out, a.format)?;
-    let settings = Settings {
-        model: a.model.choice(),
-        ..Settings::default()
-    };
-    settings.check()?;
+    let settings = a.model.settings()?;
     let f = review::run(
         Dataset::spot(&dataset_path(a.file.as_ref()))?,
         &settings,

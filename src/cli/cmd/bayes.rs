@@ -5,8 +5,7 @@
 //! the spot-reduction dataset (the default) it pools the primary-analysis
 //! rows, as `spotmeta rma` does; otherwise a yi/vi (or --measure) table.
 
-use crate::cli::args::{Format, InputArgs, OutputArgs};
-use anyhow::bail;
+use crate::cli::args::{Format, InputArgs, OutputArgs, parse};
 use clap::Args;
 use spotmeta::model::bayes::{BayesOptions, IntervalKind, MuPrior, TauPrior};
 use spotmeta::output::bayes::{BayesSummary, render_bayes, render_header};
@@ -33,7 +32,7 @@ pub struct BayesArgs {
     #[arg(long, default_value_t = 95.0)]
     level: f64,
     /// Credible intervals: central (equal tails) or shortest (bayesmeta's default).
-    #[arg(long, default_value = "central", value_parser = parse_interval)]
+    #[arg(long, default_value = "central", value_parser = parse::<IntervalKind>)]
     interval: IntervalKind,
     /// Skip the sensitivity analysis over other priors for tau.
     #[arg(long)]
@@ -42,25 +41,18 @@ pub struct BayesArgs {
     output: OutputArgs,
 }
 
-/// Parse `--prior` for clap.
+/// Parse `--prior` for clap (also `batch`'s).
 pub fn parse_tau_prior(s: &str) -> Result<TauPrior, String> {
-    s.parse().map_err(|e: spotmeta::Error| e.to_string())
+    parse(s)
 }
 
-/// Parse `--mu-prior` for clap.
+/// Parse `--mu-prior` for clap (also `batch`'s).
 pub fn parse_mu_prior(s: &str) -> Result<MuPrior, String> {
-    s.parse().map_err(|e: spotmeta::Error| e.to_string())
-}
-
-fn parse_interval(s: &str) -> Result<IntervalKind, String> {
-    s.parse().map_err(|e: spotmeta::Error| e.to_string())
+    parse(s)
 }
 
 /// Run `spotmeta bayes`.
 pub fn run(a: BayesArgs) -> anyhow::Result<()> {
-    if a.output.format == Format::Csv {
-        bail!("--format csv is not available for bayes; use text or json");
-    }
     let settings = Settings {
         bayes: BayesOptions {
             tau_prior: a.prior,
@@ -72,17 +64,12 @@ pub fn run(a: BayesArgs) -> anyhow::Result<()> {
         ..Settings::default()
     };
     settings.check()?;
-    let plan = Plan {
-        bayes: true,
-        bayes_prior_sensitivity: !a.no_sensitivity,
-        ..Plan::default()
-    };
-    let f = review::run(a.input.load()?, &settings, &plan)?;
+    let f = review::run(a.input.load()?, &settings, &Plan::bayes(!a.no_sensitivity))?;
     let b = f.bayes.as_ref().expect("planned");
     let summary = BayesSummary::new(&b.fit, &b.labels, &b.prior_sensitivity);
     let text = match a.output.format {
         Format::Json => json::document("bayes", &summary)?,
         _ => render_header(&f) + &render_bayes(&summary),
     };
-    super::emit(&a.output, &text, &[f.dataset.path()])
+    super::emit(a.output.out.as_deref(), &text, &[f.dataset.path()])
 }

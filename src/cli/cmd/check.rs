@@ -1,14 +1,13 @@
 //! `spotmeta check [FILE]`: validate the spot-reduction dataset against its
 //! codebook and print every problem with line:column; exit ≠ 0 on errors
 //! (warnings alone pass). The risk-of-bias rules that need typed rows run
-//! through `analysis::rob::check`. When the review record
+//! through `analysis::rob::check` ([`spotmeta::analysis::rob::check_with_record`]). When the review record
 //! (`review.toml`, codebook §13) sits beside the dataset, it is checked too
 //! (against the dataset when the dataset loads) and its issues follow the
 //! dataset's in the same report.
 
 use crate::cli::args::{Format, dataset_path};
 use clap::Args;
-use spotmeta::data::review::check_beside;
 use std::path::PathBuf;
 
 /// Arguments of `spotmeta check`.
@@ -25,8 +24,7 @@ pub struct CheckArgs {
 /// Run `spotmeta check`.
 pub fn run(a: CheckArgs) -> anyhow::Result<()> {
     let path = dataset_path(a.file.as_ref());
-    let (mut report, studies) = spotmeta::analysis::rob::check(&path)?;
-    report.issues.extend(check_beside(&path, studies.as_ref()));
+    let report = spotmeta::analysis::rob::check_with_record(&path)?;
     let text = match a.format {
         Format::Json => spotmeta::output::json::document("check", &report)?,
         _ => report.to_string(),

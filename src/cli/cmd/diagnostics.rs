@@ -9,27 +9,11 @@ use crate::cli::args::{Format, InputArgs, ModelArgs, OutputArgs};
 use clap::{Args, ValueEnum};
 use spotmeta::TestKind;
 use spotmeta::analysis::diagnostics::{Diagnostic, on_table};
-use spotmeta::analysis::regtest::RegtestModel;
 use spotmeta::data::Table;
 use spotmeta::output::diagnostics::{render_table_diagnostic, table_diagnostic_json};
 
-/// Which diagnostic to run.
-#[derive(Debug, Clone, Copy)]
-pub enum Which {
-    /// metafor `leave1out()`.
-    Leave1out,
-    /// metafor `influence()`.
-    Influence,
-    /// metafor `cumul()`.
-    Cumul,
-    /// metafor `regtest()`.
-    Regtest,
-    /// metafor `trimfill()`.
-    Trimfill,
-}
-
 /// metafor's `regtest(model = )`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RegModel {
     /// Mixed-effects meta-regression with the model's method and test (default).
     Rma,
@@ -58,25 +42,11 @@ pub struct DiagArgs {
     output: OutputArgs,
 }
 
-/// Run one diagnostic on the table's rows with an effect size.
-pub fn run(which: Which, a: DiagArgs) -> anyhow::Result<()> {
-    let diagnostic = match which {
-        Which::Leave1out => Diagnostic::Leave1out,
-        Which::Influence => Diagnostic::Influence,
-        Which::Cumul => Diagnostic::Cumul {
-            column: a.order.clone().ok_or_else(|| {
-                anyhow::anyhow!(
-                    "cumul needs --order COLUMN (the order is a choice, e.g. --order year)"
-                )
-            })?,
-            decreasing: a.decreasing,
-        },
-        Which::Regtest => Diagnostic::Regtest(match a.model_kind {
-            RegModel::Rma => RegtestModel::Rma,
-            RegModel::Lm => RegtestModel::Lm,
-        }),
-        Which::Trimfill => Diagnostic::Trimfill,
-    };
+/// Run the diagnostic `name` (the subcommand: metafor's function) on the
+/// table's rows with an effect size.
+pub fn run(name: &str, a: DiagArgs) -> anyhow::Result<()> {
+    let lm = a.model_kind == RegModel::Lm;
+    let diagnostic = Diagnostic::named(name, a.order.clone(), a.decreasing, lm)?;
     let path = a.input.path();
     let table = Table::read(&path)?;
     let opts = a.model.choice().options(TestKind::Z)?;
@@ -87,5 +57,5 @@ pub fn run(which: Which, a: DiagArgs) -> anyhow::Result<()> {
     } else {
         render_table_diagnostic(&d)
     };
-    super::emit(&a.output, &text, &[&path])
+    super::emit(a.output.out.as_deref(), &text, &[&path])
 }

@@ -29,5 +29,5 @@ pub fn run(a: EscalcArgs) -> anyhow::Result<()> {
         Format::Csv => escalc_text::csv(&data)?,
         Format::Text => escalc_text::render(&data),
     };
-    super::emit(&a.output.output(), &text, &[&path])
+    super::emit(a.output.out.as_deref(), &text, &[&path])
 }

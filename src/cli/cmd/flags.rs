@@ -24,14 +24,10 @@ pub fn run(a: FlagsArgs) -> anyhow::Result<()> {
         confounds: a.thresholds.options()?,
         ..Settings::default()
     };
-    let plan = Plan {
-        flags: true,
-        ..Plan::default()
-    };
     let f = review::run(
         Dataset::spot(&dataset_path(a.file.as_ref()))?,
         &settings,
-        &plan,
+        &Plan::flags(),
     )?;
     let (conf, rows) = (&settings.confounds, f.flags.as_deref().expect("planned"));
     let text = match a.output.format {
@@ -39,5 +35,5 @@ pub fn run(a: FlagsArgs) -> anyhow::Result<()> {
         Format::Csv => text::flags::csv(rows)?,
         Format::Text => text::flags::render(f.dataset.path(), conf, rows),
     };
-    super::emit(&a.output.output(), &text, &[f.dataset.path()])
+    super::emit(a.output.out.as_deref(), &text, &[f.dataset.path()])
 }

@@ -2,16 +2,15 @@
 //! studies exactly (metafor `gosh()`, without sampling), print the per-study
 //! with/without means, and write `gosh.png`, `gosh.json` and, with
 //! `--write-subsets`, `gosh_subsets.parquet` into DIR. Input as for `rma`: the
-//! spot-reduction dataset (its primary-analysis rows) or any yi/vi table.
+//! spot-reduction dataset (its primary-analysis rows) or any yi/vi table
+//! ([`spotmeta::gosh::gosh_of`]).
 
 use crate::cli::args::{InputArgs, ModelArgs};
 use clap::Args;
-use spotmeta::data::io::write_output;
-use spotmeta::gosh::{GoshOptions, HARD_MAX_K, gosh};
-use spotmeta::output::gosh::{GoshPlotOptions, gosh_png};
-use spotmeta::output::{json, text};
-use spotmeta::review::{self, Plan, Settings};
-use std::fmt::Write;
+use spotmeta::data::io::write_outputs;
+use spotmeta::gosh::{HARD_MAX_K, gosh_of};
+use spotmeta::output::gosh::gosh_files;
+use spotmeta::output::text;
 use std::path::PathBuf;
 
 /// Arguments of `spotmeta gosh`.
@@ -34,56 +33,15 @@ pub struct GoshArgs {
 
 /// Run `spotmeta gosh`.
 pub fn run(a: GoshArgs) -> anyhow::Result<()> {
-    let settings = Settings {
-        model: a.model.choice(),
-        ..Settings::default()
-    };
-    settings.check()?;
-    let dataset = a.input.load()?;
-    // The spot dataset's studies are its primary analysis' rows (pooled, so
-    // they are checked to share one metric); a table's are its yi/vi rows.
-    let plan = Plan {
-        pool: dataset.is_spot(),
-        ..Plan::default()
-    };
-    let f = review::run(dataset, &settings, &plan)?;
-    let (labels, yi, vi) = (f.rows.labels(), f.rows.yi(), f.rows.vi());
-    let opts = GoshOptions {
-        rma: f.opts,
-        max_k: a.max_k as usize,
-    };
-    let g = gosh(&yi, &vi, &opts)?;
+    let settings = a.model.settings()?;
+    let (f, g) = gosh_of(a.input.load()?, &settings, a.max_k as usize)?;
+    let (labels, method) = (f.rows.labels(), f.opts.method().as_str());
     // Everything is computed before anything is written.
-    let method = f.opts.method().as_str();
-    let png = gosh_png(
-        &g,
-        &GoshPlotOptions {
-            method: method.into(),
-            xlab: "Pooled estimate".into(),
-        },
-    )?;
-    let json = json::gosh(&g, method, &labels)?;
-    let subsets = if a.write_subsets {
-        Some(g.subsets_parquet()?)
-    } else {
-        None
-    };
-    std::fs::create_dir_all(&a.out)
-        .map_err(|e| anyhow::anyhow!("{}: cannot create the directory: {e}", a.out.display()))?;
-    let mut written = Vec::new();
-    for (name, bytes) in [
-        ("gosh.png", Some(png.as_slice())),
-        ("gosh.json", Some(json.as_bytes())),
-        ("gosh_subsets.parquet", subsets.as_deref()),
-    ] {
-        if let Some(bytes) = bytes {
-            let path = a.out.join(name);
-            write_output("--out", &path, bytes, &[f.dataset.path()])?;
-            written.push(path.display().to_string());
-        }
-    }
-    let mut text = text::gosh::render(&g, &labels, method);
-    let _ = writeln!(text, "\nwrote {}", written.join(", "));
-    print!("{text}");
+    let files = gosh_files(&g, method, &labels, a.write_subsets)?;
+    let written = write_outputs("--out", &a.out, &files, &[f.dataset.path()])?;
+    print!(
+        "{}",
+        text::gosh::render_written(&g, &labels, method, &written)
+    );
     Ok(())
 }

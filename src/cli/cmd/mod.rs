@@ -18,14 +18,13 @@ pub mod sensitivity;
 pub mod simulate;
 pub mod vote;
 
-use crate::cli::args::OutputArgs;
 use std::io::Write;
 use std::path::Path;
 
 /// Send finished output to `--out` (atomically, and never over one of
 /// `inputs`) or to standard output.
-pub fn emit(out: &OutputArgs, text: &str, inputs: &[&Path]) -> anyhow::Result<()> {
-    match &out.out {
+pub fn emit(out: Option<&Path>, text: &str, inputs: &[&Path]) -> anyhow::Result<()> {
+    match out {
         Some(path) => spotmeta::data::io::write_output("--out", path, text.as_bytes(), inputs)?,
         None => {
             let mut stdout = std::io::stdout().lock();

@@ -1,17 +1,14 @@
 //! `spotmeta prisma [FILE] [--out prisma.png|svg]`: check the review record
 //! beside the dataset (`review.toml`) and draw the PRISMA 2020 flow diagram
-//! from it and the dataset's statuses; without `--out`, print the flow's
-//! numbers and the record's issues.
+//! from it and the dataset's statuses ([`spotmeta::review::prisma`]);
+//! without `--out`, print the flow's numbers and the record's issues.
 
-use crate::cli::args::DEFAULT_DATASET;
-use crate::cli::cmd::forest::ImageFormat;
+use crate::cli::cmd::forest::{ImageFormat, format_of};
 use anyhow::{Context, bail};
 use clap::Args;
-use spotmeta::analysis::primary::select_primary;
-use spotmeta::data::load_spot;
-use spotmeta::data::review::{ReviewRecord, check_record, prisma_flow, review_path};
-use spotmeta::escalc::spot::SpotOptions;
-use spotmeta::output::prisma::{PrismaStyle, prisma_layout, prisma_png, prisma_svg};
+use spotmeta::data::bundled::DEFAULT_DATASET;
+use spotmeta::data::review::review_path;
+use spotmeta::output::prisma::prisma_image;
 use std::path::PathBuf;
 
 /// Arguments of `spotmeta prisma`.
@@ -37,43 +34,25 @@ pub struct PrismaArgs {
 /// Run `spotmeta prisma`.
 pub fn run(a: PrismaArgs) -> anyhow::Result<()> {
     let data = a.file.unwrap_or_else(|| PathBuf::from(DEFAULT_DATASET));
-    let record_path = a.record.unwrap_or_else(|| review_path(&data));
-    let ds = load_spot(&data)?;
-    let rec = ReviewRecord::load(&record_path)?;
-    let issues = check_record(&rec, Some(&ds));
+    let record = a.record.unwrap_or_else(|| review_path(&data));
+    let (issues, flow) = spotmeta::review::prisma(&data, &record)?;
     for i in &issues {
         eprintln!("{i}");
     }
-    if issues.iter().any(|i| i.is_error()) {
+    let Some(flow) = flow else {
         bail!(
             "{} has {} error(s); fix them and run `spotmeta prisma` again",
-            record_path.display(),
+            record.display(),
             issues.iter().filter(|i| i.is_error()).count()
         );
-    }
-    let sel = select_primary(&ds, &SpotOptions::default());
-    let flow = prisma_flow(&rec, &ds, Some((sel.used.len(), sel.studies())));
+    };
     let Some(out) = a.out else {
         print!("{}", spotmeta::output::json::document("prisma", &flow)?);
         return Ok(());
     };
-    let format = match a.format {
-        Some(f) => f,
-        None => match out.extension().and_then(|e| e.to_str()) {
-            Some(e) if e.eq_ignore_ascii_case("svg") => ImageFormat::Svg,
-            Some(e) if e.eq_ignore_ascii_case("png") => ImageFormat::Png,
-            _ => bail!(
-                "{}: cannot tell the image format from the extension; use .png or .svg, or --format",
-                out.display()
-            ),
-        },
-    };
-    let layout = prisma_layout(&flow, &PrismaStyle { width: a.width });
-    let bytes = match format {
-        ImageFormat::Png => prisma_png(&layout)?,
-        ImageFormat::Svg => prisma_svg(&layout)?.into_bytes(),
-    };
-    spotmeta::data::io::write_output("--out", &out, &bytes, &[&data, &record_path])
+    let svg = format_of(&out, a.format)? == ImageFormat::Svg;
+    let bytes = prisma_image(&flow, a.width, svg)?;
+    spotmeta::data::io::write_output("--out", &out, &bytes, &[&data, &record])
         .with_context(|| format!("writing {}", out.display()))?;
     Ok(())
 }

@@ -1,13 +1,14 @@
 //! `spotmeta rma [FILE]`: pool effect sizes (metafor `rma`) and print the
 //! result as text (like `print.rma`) or JSON. Given the spot-reduction dataset
 //! (the default), runs its primary analysis and lists the rows it used and
-//! why the others were left out. `--mods`, `--multilevel` and `--robust` fit
-//! those models instead ([`spotmeta::review::models`]).
+//! why the others were left out. `--mods`, `--multilevel`, `--robust` and
+//! `--by` fit those models instead ([`spotmeta::review::models`]; a subgroup
+//! analysis is rendered by [`spotmeta::output::subgroup`]).
 
 use crate::cli::args::{Format, InputArgs, ModelArgs, OutputArgs};
 use clap::Args;
 use spotmeta::output::{json, text};
-use spotmeta::review::{self, ModelSpec, Plan, Settings};
+use spotmeta::review::{self, ModelSpec, Plan};
 
 /// Arguments of `spotmeta rma`.
 #[derive(Debug, Args)]
@@ -51,17 +52,19 @@ pub struct RmaArgs {
     /// this column (metafor `robust(..., clubSandwich = TRUE)`).
     #[arg(long, value_name = "CLUSTER")]
     robust: Option<String>,
+    /// Column whose values define subgroups: each gets its own fit
+    /// (three-level with --multilevel), then the tests for subgroup
+    /// differences: Q_M of metafor's `rma(mods = ~ factor(COL))` (or
+    /// `rma.mv`) and Q_between of the separate fits.
+    #[arg(long, value_name = "COL")]
+    by: Option<String>,
     #[command(flatten)]
     output: OutputArgs,
 }
 
 /// Run `spotmeta rma`.
 pub fn run(a: RmaArgs) -> anyhow::Result<()> {
-    let settings = Settings {
-        model: a.model.choice(),
-        ..Settings::default()
-    };
-    settings.check()?;
+    let settings = a.model.settings()?;
     let dataset = a.input.load()?;
     let spec = ModelSpec {
         mods: a.mods,
@@ -70,6 +73,7 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
         seed: a.seed,
         multilevel: a.multilevel,
         robust: a.robust,
+        by: a.by,
     };
     let plan = Plan::rma(spec, dataset.is_spot());
     let f = review::run(dataset, &settings, &plan)?;
@@ -77,5 +81,5 @@ pub fn run(a: RmaArgs) -> anyhow::Result<()> {
         Format::Json => json::rma(&f)?,
         Format::Text | Format::Csv => text::rma::render(&f)?,
     };
-    super::emit(&a.output, &text, &[f.dataset.path()])
+    super::emit(a.output.out.as_deref(), &text, &[f.dataset.path()])
 }

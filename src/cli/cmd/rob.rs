@@ -2,16 +2,16 @@
 //! assessment of every assessed row (RoB 2 / ROBINS-I, the deviations domain
 //! derived from the confound flags where not entered) and, with `--out`, the
 //! robvis-style summary bar chart weighted by the pooled model's weights
-//! (issue #17).
+//! (issue #17). The rows and bars come from
+//! [`spotmeta::output::figures::rob_rows`] and
+//! [`spotmeta::output::figures::rob_summary_items`].
 
 use super::forest::{ImageFormat, RobPalette, format_of};
 use crate::cli::args::{Format, InputArgs, ModelArgs, PrimaryRulesArgs, review_rules};
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
-use spotmeta::analysis::rob::assess_dataset;
-use spotmeta::data::Status;
-use spotmeta::output::figures::{forest_of, rob_of_drawn};
-use spotmeta::output::rob::{rob_table, summary_layout, summary_png, summary_svg};
+use spotmeta::output::figures::{rob_rows, rob_summary_items};
+use spotmeta::output::rob::{rob_rows_text, summary_image};
 use spotmeta::review::{self, Plan, Settings};
 use std::path::PathBuf;
 
@@ -47,82 +47,20 @@ pub struct RobArgs {
 
 /// Run `spotmeta rob`.
 pub fn run(a: RobArgs) -> anyhow::Result<()> {
-    let settings = Settings {
-        model: a.model.choice(),
+    let settings = a.model.settings_with(Settings {
         rules: review_rules(Some(&a.rules), None)?,
         ..Settings::default()
-    };
-    settings.check()?;
+    })?;
     let f = review::run(a.input.load()?, &settings, &Plan::forest())?;
-    let path = f.dataset.path().to_path_buf();
-    let Some(ds) = &f.dataset.spot else {
-        bail!(
-            "{}: risk of bias needs the spot-reduction dataset (its rob_* columns); this table has none",
-            path.display()
-        );
-    };
-    let all = assess_dataset(ds, &settings.confounds);
-    let rows: Vec<_> = ds
-        .rows
-        .iter()
-        .zip(&all)
-        .filter_map(|(r, a)| {
-            a.as_ref()
-                .map(|a| (r.line, r.display_label(), r.outcome_label(), a))
-        })
-        .collect();
-    let text = match a.format {
-        Format::Json => {
-            let json: Vec<_> = rows
-                .iter()
-                .map(|(line, label, outcome, a)| {
-                    serde_json::json!({"line": line, "study": label, "outcome": outcome, "assessment": a})
-                })
-                .collect();
-            spotmeta::output::json::document("rob", &json)?
-        }
-        _ => rob_table(&rows),
-    };
-    print!("{text}");
+    print!(
+        "{}",
+        rob_rows_text(&rob_rows(&f)?, a.format == Format::Json)?
+    );
     let Some(out) = &a.out else { return Ok(()) };
-    let format = format_of(out, a.image_format)?;
-    let (items, note) = if a.unweighted {
-        let items: Vec<_> = ds
-            .rows
-            .iter()
-            .zip(&all)
-            .filter(|(r, _)| r.status == Status::Included && r.primary)
-            .filter_map(|(_, a)| a.clone().map(|a| (a, 1.0)))
-            .collect();
-        let note = format!(
-            "Unweighted: every assessed included primary outcome of {} counts once ({} outcomes).",
-            path.display(),
-            items.len()
-        );
-        (items, note)
-    } else {
-        let drawn = rob_of_drawn(&f, &forest_of(&f, None)?)?;
-        let k = drawn.len();
-        let items: Vec<_> = drawn
-            .into_iter()
-            .filter_map(|(a, w)| a.map(|a| (a, w)))
-            .collect();
-        let note = format!(
-            "Weighted by the weights of the pooled model ({}; {} of {k} pooled studies assessed). Studies that are not pooled carry no weight: see --unweighted.",
-            spotmeta::output::forest::model_name(&f.pooled.as_ref().context("no pooled fit")?.fit),
-            items.len()
-        );
-        (items, note)
-    };
-    if items.is_empty() {
-        bail!("no assessed study to summarise; fill the rob_* columns (datasets/README.md §12)");
-    }
-    let l = summary_layout(&items, !a.unweighted, a.palette.into(), a.width, &note);
-    let bytes = match format {
-        ImageFormat::Png => summary_png(&l)?,
-        ImageFormat::Svg => summary_svg(&l)?.into_bytes(),
-    };
-    spotmeta::data::io::write_output("--out", out, &bytes, &[&path])
+    let svg = format_of(out, a.image_format)? == ImageFormat::Svg;
+    let (items, note) = rob_summary_items(&f, a.unweighted)?;
+    let bytes = summary_image(&items, !a.unweighted, a.palette.into(), a.width, &note, svg)?;
+    spotmeta::data::io::write_output("--out", out, &bytes, &[f.dataset.path()])
         .with_context(|| format!("writing {}", out.display()))?;
     Ok(())
 }

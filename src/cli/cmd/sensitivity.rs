@@ -29,26 +29,20 @@ pub struct SensitivityArgs {
 
 /// Run `spotmeta sensitivity`.
 pub fn run(a: SensitivityArgs) -> anyhow::Result<()> {
-    let settings = Settings {
-        model: a.model.choice(),
+    let settings = a.model.settings_with(Settings {
         confounds: a.thresholds.options()?,
         rules: review_rules(None, Some(&a.small_study))?,
         ..Settings::default()
-    };
-    settings.check()?;
-    let plan = Plan {
-        sensitivity: true,
-        ..Plan::default()
-    };
+    })?;
     let f = review::run(
         Dataset::spot(&dataset_path(a.file.as_ref()))?,
         &settings,
-        &plan,
+        &Plan::sensitivity(),
     )?;
     let s = f.sensitivity.as_ref().expect("planned");
     let text = match a.output.format {
         Format::Json => json::document("sensitivity", s)?,
         _ => text::sensitivity::render(s),
     };
-    super::emit(&a.output, &text, &[f.dataset.path()])
+    super::emit(a.output.out.as_deref(), &text, &[f.dataset.path()])
 }

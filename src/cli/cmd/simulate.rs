@@ -4,8 +4,8 @@
 //! also writes every simulated data set as CSV (rep, study, yi, vi,
 //! theta_new) so another program (e.g. metafor) can be run on the same data.
 
-use crate::cli::args::{Format, OutputArgs, parse_method};
-use anyhow::{Context, bail};
+use crate::cli::args::{Format, OutputArgs, parse};
+use anyhow::Context;
 use clap::Args;
 use spotmeta::Method;
 use spotmeta::output::text::simulate as simulate_text;
@@ -38,7 +38,7 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 10_000)]
     reps: usize,
     /// tau^2 estimator: REML, DL, HE, HS, SJ, ML, EB, PM, or FE (common effect; fixes tau^2 at 0).
-    #[arg(long, default_value = "REML", value_parser = parse_method)]
+    #[arg(long, default_value = "REML", value_parser = parse::<Method>)]
     method: Method,
     /// Confidence level in percent.
     #[arg(long, default_value_t = 95.0)]
@@ -53,58 +53,33 @@ pub struct SimulateArgs {
     output: OutputArgs,
 }
 
-fn spec(a: &SimulateArgs) -> anyhow::Result<SimSpec> {
-    let Some((lo, hi)) = a.vi.split_once(',') else {
-        bail!(
-            "--vi-range {}: give the range as MIN,MAX, e.g. --vi-range 0.01,0.1",
-            a.vi
-        );
-    };
-    let num = |s: &str| -> anyhow::Result<f64> {
-        s.trim()
-            .parse()
-            .with_context(|| format!("--vi-range {}: `{s}` is not a number", a.vi))
-    };
-    let level = if a.level > 1.0 {
-        a.level / 100.0
-    } else {
-        a.level
-    };
-    if !(level > 0.0 && level < 1.0) {
-        bail!("--level {}: give a percentage between 0 and 100", a.level);
-    }
+/// Run `spotmeta simulate`.
+pub fn run(a: SimulateArgs) -> anyhow::Result<()> {
+    let (vi_min, vi_max) = SimSpec::parse_vi_range(&a.vi)?;
     let s = SimSpec {
         k: a.k,
         mu: a.mu,
         tau2: a.tau2,
-        vi_min: num(lo)?,
-        vi_max: num(hi)?,
+        vi_min,
+        vi_max,
         reps: a.reps,
         method: a.method,
-        level,
+        level: SimSpec::level_fraction(a.level)?,
         seed: a.seed,
     };
     s.check()?;
-    Ok(s)
-}
-
-/// Run `spotmeta simulate`.
-pub fn run(a: SimulateArgs) -> anyhow::Result<()> {
-    let s = spec(&a)?;
     let result = simulate(&s)?;
     let text = match a.output.format {
         Format::Json => spotmeta::output::json::document("simulate", &result)?,
-        Format::Text => simulate_text::render(&result),
-        Format::Csv => bail!("--format csv is not available for simulate; use text or json"),
+        _ => simulate_text::render(&result),
     };
     if let Some(path) = &a.write_data {
-        let bytes = simulate_text::data_csv(&s)?;
         // --out must not land on (and then replace) the data just written.
         if let Some(out) = &a.output.out {
             spotmeta::data::io::refuse_input_as_output("--out", out, &[path])?;
         }
-        spotmeta::data::io::write_atomic(path, &bytes)
+        spotmeta::data::io::write_atomic(path, &simulate_text::data_csv(&s)?)
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    super::emit(&a.output, &text, &[])
+    super::emit(a.output.out.as_deref(), &text, &[])
 }

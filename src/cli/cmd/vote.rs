@@ -6,7 +6,7 @@
 use crate::cli::args::{Format, ModelArgs, OutputArgs, dataset_path};
 use clap::Args;
 use spotmeta::output::{json, text};
-use spotmeta::review::{self, Dataset, Plan, Settings};
+use spotmeta::review::{self, Dataset, Plan};
 use std::path::PathBuf;
 
 /// Arguments of `spotmeta vote`.
@@ -22,11 +22,7 @@ pub struct VoteArgs {
 
 /// Run `spotmeta vote`.
 pub fn run(a: VoteArgs) -> anyhow::Result<()> {
-    let settings = Settings {
-        model: a.model.choice(),
-        ..Settings::default()
-    };
-    settings.check()?;
+    let settings = a.model.settings()?;
     let f = review::run(
         Dataset::spot(&dataset_path(a.file.as_ref()))?,
         &settings,
@@ -37,5 +33,5 @@ pub fn run(a: VoteArgs) -> anyhow::Result<()> {
         Format::Json => json::document("vote", v)?,
         _ => text::vote::render(v),
     };
-    super::emit(&a.output, &text, &[f.dataset.path()])
+    super::emit(a.output.out.as_deref(), &text, &[f.dataset.path()])
 }

@@ -62,3 +62,38 @@ pub fn rerun(before: &str, after: &str, dir: &Path) -> String {
         dir.display()
     )
 }
+
+/// The "before" or "after" of [`rerun`]: the headline as the report's
+/// console line, or why there is none ("not loadable (…)", "not poolable
+/// (…)"), from [`crate::review::headline_of`].
+pub fn headline_line(
+    h: &crate::error::Result<crate::error::Result<crate::review::Headline>>,
+) -> String {
+    use crate::escalc::spot::SPOT_METRIC_LABEL;
+    use crate::output::report::console_line;
+    match h {
+        Ok(Ok(h)) => console_line(h, SPOT_METRIC_LABEL),
+        Ok(Err(e)) => format!("not poolable ({e})"),
+        Err(e) => format!("not loadable ({e})"),
+    }
+}
+
+/// The question `spotmeta add` asks on a terminal for a required column
+/// without a value: its name, meaning and, for a list, the allowed values.
+pub fn prompt(c: &crate::data::ColumnSpec) -> String {
+    let allowed = match c.kind {
+        crate::data::schema::Kind::Enum(names) => format!(" [{}]", names.join(" | ")),
+        _ => String::new(),
+    };
+    format!("{} — {}{allowed}: ", c.name, c.description)
+}
+
+/// What `add`/`remove` print: [`describe`] under `verb`, and a note when
+/// nothing was written.
+pub fn change_text(change: &Change, rows: &[RowFindings], verb: &str, dry_run: bool) -> String {
+    let mut t = describe(change, rows, verb);
+    if dry_run {
+        t.push_str("dry run: nothing written\n");
+    }
+    t
+}

@@ -61,3 +61,16 @@ pub fn render(g: &Gosh, labels: &[String], method: &str) -> String {
     }
     t
 }
+
+/// [`render`] and the files written (`spotmeta gosh`'s output).
+pub fn render_written(
+    g: &Gosh,
+    labels: &[String],
+    method: &str,
+    written: &[std::path::PathBuf],
+) -> String {
+    let mut t = render(g, labels, method);
+    let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+    let _ = writeln!(t, "\nwrote {}", names.join(", "));
+    t
+}

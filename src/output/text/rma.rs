@@ -504,7 +504,7 @@ pub fn omitted(rows: &EffectRows) -> Vec<String> {
     }
 }
 
-/// A requested model (`--mods`, `--multilevel`, `--robust`) as text.
+/// A requested model (`--mods`, `--multilevel`, `--robust`, `--by`) as text.
 pub fn render_model(m: &ModelFit) -> String {
     match m {
         ModelFit::Regression {
@@ -575,6 +575,7 @@ pub fn render_model(m: &ModelFit) -> String {
             t.push_str(&render_robust(names, robust, cluster));
             t
         }
+        ModelFit::Subgroups(a) => crate::output::subgroup::text(a),
     }
 }
 
