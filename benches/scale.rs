@@ -202,17 +202,10 @@ fn main() {
         let (csv, pq) = batch_tables();
         let size = "groups=100000,k=20";
         let dl = ["--method", "DL", "--no-confint"];
-        let base = |input: &Path| {
-            [
-                "batch",
-                input.to_str().unwrap(),
-                "--group",
-                "outcome,region",
-            ]
-        };
         let run = |case: &str, input: &Path, extra: &[&str], out: &str| {
             if wanted(case) {
-                let mut args: Vec<&str> = base(input).to_vec();
+                let input = input.to_str().unwrap();
+                let mut args: Vec<&str> = vec!["batch", input, "--group", "outcome,region"];
                 args.extend_from_slice(extra);
                 let out = o(out);
                 args.extend(["--out", out.as_str()]);

@@ -559,10 +559,10 @@ impl CsvLayout {
 /// One record checked by the batch rules: the key cells, yi and the
 /// variance (None when missing), or an error at its line and column.
 /// `line` gives the record's line (only called on error).
-pub(super) fn check_record<'r>(
+pub(super) fn check_record(
     path: &Path,
     layout: &CsvLayout,
-    rec: &'r csv::ByteRecord,
+    rec: &csv::ByteRecord,
     line: impl Fn() -> u64,
 ) -> Result<(Option<f64>, Option<f64>)> {
     let width = layout.header.len();
