@@ -3,17 +3,18 @@
 //! Evidence maps and simulation studies pool thousands of meta-analyses at
 //! once (one per outcome × region × subgroup). [`read_groups`] reads the
 //! needed columns of a CSV table (by the same rules as every other command:
-//! a malformed file is an error with file:line:column) or a Parquet table,
-//! groups it by one or more key columns (polars' lazy group-by and sort) and
-//! lays every group's
-//! effect sizes out contiguously; [`pool`]
+//! a malformed file is an error with file:line:column) or a Parquet table
+//! as runs of equal keys and groups them, sorted by key (see `read`: a
+//! table already sorted by its keys is fitted in place, issue #19); [`pool`]
 //! fits every group in parallel (rayon) with the same engine as
 //! [`rma`] (no allocation per fit) plus the Q-profile τ² CI of
 //! [`confint`]; [`to_frame`] and [`write_table`] give one row per group: the
 //! key columns under their own names, then every key of `rma --format json`
 //! (see [`RESULT_COLUMNS`]) and a `status`. With `--bayes`, [`pool_bayes`]
 //! fits every group with the Bayesian engine of `spotmeta bayes` too and
-//! [`add_bayes_columns`] appends [`BAYES_COLUMNS`].
+//! [`add_bayes_columns`] appends [`BAYES_COLUMNS`]. [`run`] is the whole
+//! pipeline of `spotmeta batch`; [`stream`] pools a CSV table larger than
+//! memory (`--stream`).
 //!
 //! A group never stops the batch. A group with one study is pooled as `rma`
 //! pools it (common effect; status `k=1: common effect only`). A group with a
@@ -34,7 +35,7 @@
 //! let opts = BatchOptions { rma: RmaOptions::default().check()?, confint: true };
 //! let fits = pool(&groups, &opts, &|_| {});
 //! assert_eq!(fits.len(), 2);
-//! assert_eq!(fits[0].status, "ok");
+//! assert_eq!(fits[0].status.as_str(), "ok");
 //! # Ok::<(), spotmeta::Error>(())
 //! ```
 
