@@ -358,7 +358,7 @@ fn lone_cr_crlf_and_blank_lines_read_every_row_and_count_lines_as_rma_does() {
         };
         let fits = spotmeta::batch::pool(&g, &opts, &|_| {});
         assert!(
-            fits[0].status.contains("line 3: vi = 0"),
+            fits[0].status.as_str().contains("line 3: vi = 0"),
             "{}",
             fits[0].status
         );

@@ -500,9 +500,8 @@ fn batch_pools_bcg_groups_with_two_maxima_at_their_global_maximum() {
     assert_eq!(fits.len(), subsets.len());
     for ((mask, want), fit) in subsets.iter().zip(&fits) {
         let s = fit
-            .summary
-            .as_ref()
-            .unwrap_or_else(|| panic!("{}", fit.status));
+            .summary()
+            .unwrap_or_else(|| panic!("{}", fit.status.as_str()));
         let got = [s.estimate, s.se, s.ci_lb, s.ci_ub, s.tau2, s.I2.unwrap()];
         for (j, name) in ["estimate", "se", "ci_lb", "ci_ub", "tau2", "I2"]
             .iter()

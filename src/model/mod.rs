@@ -526,6 +526,26 @@ fn not_computable(
 #[inline(always)]
 fn fit(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions, fe: Sums) -> Result<RmaFit> {
     let k = yi.len();
+    let est = if k == 1 {
+        tau2::Tau2Estimate::closed_form(yi, vi, &fe, 0.0, None)
+    } else {
+        tau2::estimate(yi, vi, &fe, opts)?
+    };
+    Ok(finish(k, opts, &fe, est))
+}
+
+/// The fit of `k` studies from the sums at τ² = 0 (`fe`) and the τ²
+/// estimate with its pooling sums (`est`): pooling, tests, intervals and
+/// heterogeneity, as [`rma`] reports them. `est` must come from the method
+/// of `opts` (or be the common-effect estimate when k = 1). Shared with
+/// batch's streaming mode, which gets the sums from running totals.
+#[inline(always)]
+pub(crate) fn finish(
+    k: usize,
+    opts: &ValidRmaOptions,
+    fe: &Sums,
+    est: tau2::Tau2Estimate,
+) -> RmaFit {
     let mut notes = Notes::NONE;
     let mut note = |n: Note| notes.push(n);
 
@@ -534,11 +554,6 @@ fn fit(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions, fe: Sums) -> Result<RmaFi
         (Method::FE, TestKind::Z)
     } else {
         (opts.method, opts.test)
-    };
-    let est = if k == 1 {
-        tau2::Tau2Estimate::closed_form(yi, vi, &fe, 0.0, None)
-    } else {
-        tau2::estimate(yi, vi, &fe, &opts.with_method(method))?
     };
     let tau2 = est.tau2;
 
@@ -613,7 +628,7 @@ fn fit(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions, fe: Sums) -> Result<RmaFi
         });
     }
 
-    Ok(RmaFit {
+    RmaFit {
         k,
         method,
         test,
@@ -638,7 +653,7 @@ fn fit(yi: &[f64], vi: &[f64], opts: &ValidRmaOptions, fe: Sums) -> Result<RmaFi
         iterations: est.iterations,
         convergence: est.path,
         notes,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -353,6 +353,30 @@ impl Sums {
         }
     }
 
+    /// The sums of [`Sums::light_checked`] from running totals over k
+    /// studies at weights w = 1/(v + τ²): Σw, Σw², Σw³, Σw·e and Σw·e² with
+    /// e = y − `shift`. tr P and tr PP come from the power sums (the studies
+    /// are not at hand to recompute them when one weight dominates).
+    pub fn from_totals(k: f64, sw: f64, sw2: f64, sw3: f64, shift: f64, a1: f64, a2: f64) -> Sums {
+        let d = a1 / sw;
+        let q = sw2 / sw;
+        Sums {
+            k,
+            sw,
+            sw2,
+            sw3,
+            mu: shift + d,
+            rss: a2 - d * a1,
+            rss2: f64::NAN,
+            rss3: f64::NAN,
+            sw2e: f64::NAN,
+            raw_rss: a2,
+            trp: sw - q,
+            trpp: sw2 - 2.0 * sw3 / sw + q * q,
+            dl_excess: f64::NAN,
+        }
+    }
+
     /// The pooling sums.
     #[inline]
     pub fn pool(&self) -> Pool {

@@ -1,7 +1,9 @@
 //! `spotmeta batch FILE --group COL[,COL] --out F`: pool every group of a long
 //! table (CSV or Parquet) in parallel and write one row per group (the group
-//! columns, the `rma --format json` keys, `status`). A progress bar appears on
-//! a terminal once a run takes longer than a second; otherwise it is quiet.
+//! columns, the `rma --format json` keys, `status`). The work is
+//! [`spotmeta::batch::run`]; this file parses the arguments, draws the
+//! progress bar (on a terminal, once a run takes longer than a second) and
+//! writes the table.
 
 use crate::cli::args::ModelArgs;
 use crate::cli::cmd::bayes::{parse_mu_prior, parse_tau_prior};
@@ -9,9 +11,8 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use spotmeta::TestKind;
 use spotmeta::batch::{
-    BatchColumns, BatchOptions, TableFormat, Variance, pool, read_groups, to_frame, write_table,
+    BatchColumns, BatchJob, BatchOptions, BatchProgress, TableFormat, Variance, write_table,
 };
-use spotmeta::batch::{BayesGroup, add_bayes_columns, pool_bayes};
 use spotmeta::data::io::refuse_input_as_output;
 use spotmeta::model::bayes::{BayesOptions, IntervalKind, MuPrior, TauPrior};
 use std::io::IsTerminal;
@@ -59,6 +60,12 @@ pub struct BatchArgs {
         allow_negative_numbers = true
     )]
     pub worthwhile: f64,
+    /// Read a CSV table larger than memory in blocks: closed-form methods
+    /// (FE, DL, HE, HS, SJ) with --no-confint keep running sums per group
+    /// (rows in any order); otherwise the rows of each group must be
+    /// together (sorted by group).
+    #[arg(long)]
+    pub stream: bool,
     /// Output table file: .csv or .parquet (written atomically; nothing is written on error).
     #[arg(long, short, value_name = "FILE")]
     pub out: PathBuf,
@@ -94,14 +101,21 @@ impl Progress {
             self.bar.enable_steady_tick(Duration::from_millis(120));
         }
     }
+}
 
+impl BatchProgress for Progress {
     fn pooling(&self, groups: usize) {
         self.bar.set_length(groups as u64);
+        self.bar.set_position(0);
         if let Ok(style) =
             ProgressStyle::with_template("pooling {bar:40} {pos}/{len} groups ({eta} left)")
         {
             self.bar.set_style(style);
         }
+    }
+
+    fn done(&self, n: usize) {
+        self.bar.inc(n as u64);
     }
 }
 
@@ -128,13 +142,19 @@ pub fn run(a: BatchArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let cols = BatchColumns {
-        groups: a.group.clone(),
-        yi: a.yi.clone(),
-        variance: match &a.sei {
-            Some(s) => Variance::Sei(s.clone()),
-            None => Variance::Vi(a.vi.clone()),
+    let job = BatchJob {
+        input: a.file.clone(),
+        columns: BatchColumns {
+            groups: a.group.clone(),
+            yi: a.yi.clone(),
+            variance: match &a.sei {
+                Some(s) => Variance::Sei(s.clone()),
+                None => Variance::Vi(a.vi.clone()),
+            },
         },
+        options: opts,
+        bayes,
+        stream: a.stream,
     };
     let progress = Progress::new();
     progress
@@ -148,7 +168,7 @@ pub fn run(a: BatchArgs) -> anyhow::Result<()> {
             self.0.store(true, Ordering::Relaxed);
         }
     }
-    let (groups, (fits, bayes_fits)) = std::thread::scope(|s| {
+    let mut outcome = std::thread::scope(|s| {
         s.spawn(|| {
             while !done.load(Ordering::Relaxed) {
                 progress.maybe_show();
@@ -156,27 +176,13 @@ pub fn run(a: BatchArgs) -> anyhow::Result<()> {
             }
         });
         let _done = Done(&done);
-        (|| -> anyhow::Result<_> {
-            let groups = read_groups(&a.file, &cols)?;
-            progress.pooling(groups.len());
-            let fits = pool(&groups, &opts, &|n| progress.bar.inc(n as u64));
-            let bayes_fits: Option<Vec<BayesGroup>> = bayes.map(|b| {
-                progress.pooling(groups.len());
-                progress.bar.set_position(0);
-                pool_bayes(&groups, &b, &|n| progress.bar.inc(n as u64))
-            });
-            Ok((groups, (fits, bayes_fits)))
-        })()
+        spotmeta::batch::run(&job, &progress)
     })?;
     progress.bar.finish_and_clear();
-    let mut df = to_frame(&groups, &fits, &opts)?;
-    if let Some(b) = &bayes_fits {
-        add_bayes_columns(&mut df, &groups, b)?;
-    }
-    write_table(&a.out, &mut df, &[&a.file])?;
+    write_table(&a.out, &mut outcome.table, &[&a.file])?;
     println!(
         "{}",
-        spotmeta::output::text::batch::summary(&groups, &fits, &a.out, out_format)
+        spotmeta::output::text::batch::summary(&outcome, &a.out, out_format)
     );
     Ok(())
 }

@@ -23,11 +23,22 @@ pub(super) fn he_untruncated(yi: &[f64], vi: &[f64]) -> f64 {
 
 pub(super) fn he(yi: &[f64], vi: &[f64], fe: &Sums) -> Tau2Estimate {
     let k = yi.len();
-    let kf = k as f64;
-    let tau2 = he_untruncated(yi, vi).max(0.0);
-    let tr_pv = vi.iter().sum::<f64>() * (1.0 - 1.0 / kf);
     let pvpv = p2_bilinear(k, |_| 1.0, |i| vi[i], |i| vi[i]);
-    let df = kf - 1.0;
-    let se = ((2.0 * pvpv + 4.0 * tau2 * tr_pv + 2.0 * tau2 * tau2 * df) / (df * df)).sqrt();
+    let (tau2, se) = he_sums(
+        k as f64,
+        he_untruncated(yi, vi),
+        vi.iter().sum::<f64>(),
+        pvpv,
+    );
     Tau2Estimate::closed_form(yi, vi, fe, tau2, Some(se))
+}
+
+/// τ² and its SE from k, the untruncated estimate, Σvᵢ and Σ_ij P_ij² vᵢvⱼ
+/// with P = I − J/k.
+pub(crate) fn he_sums(k: f64, untruncated: f64, sv: f64, pvpv: f64) -> (f64, f64) {
+    let tau2 = untruncated.max(0.0);
+    let tr_pv = sv * (1.0 - 1.0 / k);
+    let df = k - 1.0;
+    let se = ((2.0 * pvpv + 4.0 * tau2 * tr_pv + 2.0 * tau2 * tau2 * df) / (df * df)).sqrt();
+    (tau2, se)
 }

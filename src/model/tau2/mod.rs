@@ -13,6 +13,11 @@ mod likelihood;
 mod pm;
 mod sj;
 
+pub(crate) use dl::dl_sums;
+pub(crate) use he::he_sums;
+pub(crate) use hs::hs_sums;
+pub(crate) use sj::sj_sums;
+
 use super::options::{Method, ValidRmaOptions};
 use super::sums::{Pool, Sums};
 use crate::error::Result;
@@ -41,6 +46,19 @@ pub enum ConvergencePath {
 }
 
 impl ConvergencePath {
+    /// The name JSON and the batch `convergence` column use (snake case).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConvergencePath::ClosedForm => "closed_form",
+            ConvergencePath::FisherScoring => "fisher_scoring",
+            ConvergencePath::FisherScoringStepHalving => "fisher_scoring_step_halving",
+            ConvergencePath::Bracketed => "bracketed",
+            ConvergencePath::RootFinding => "root_finding",
+            ConvergencePath::Boundary => "boundary",
+            ConvergencePath::GlobalSearch => "global_search",
+        }
+    }
+
     /// A short phrase for printed output.
     pub fn describe(self) -> &'static str {
         match self {
@@ -121,4 +139,25 @@ pub(crate) fn estimate(
 /// Fisher scoring, as in metafor.
 pub(crate) fn he_raw(yi: &[f64], vi: &[f64]) -> f64 {
     he::he_untruncated(yi, vi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ConvergencePath;
+
+    #[test]
+    fn convergence_names_are_the_json_ones() {
+        use ConvergencePath::*;
+        for c in [
+            ClosedForm,
+            FisherScoring,
+            FisherScoringStepHalving,
+            Bracketed,
+            RootFinding,
+            Boundary,
+            GlobalSearch,
+        ] {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+    }
 }
