@@ -31,7 +31,7 @@ pub use sentences::{all_outcomes_sentence, console_line, left_out_summary, poole
 use super::albatross::{AlbatrossLayout, albatross_data, albatross_layout, albatross_png};
 use super::bayes::{BayesSummary, shrunken_forest_group};
 use super::figures::{Presentation, forest_of, rob_of_drawn};
-use super::forest::{forest_png, forest_svg};
+use super::forest::{forest_png, forest_svg, largest_weights};
 use super::funnel::{FunnelData, funnel_layout, funnel_png, small_study_notes};
 use super::json::RmaSummary;
 use super::layout::{ForestData, ForestStyle, forest_layout};
@@ -357,6 +357,8 @@ impl ReportInput {
                         .push(shrunken_forest_group(&b.fit, &summary.shrinkage, &weights));
                     summary
                 });
+                // A table too large for one page: its largest weights.
+                let forest = largest_weights(forest, p.page_rows);
                 let grade = f.grade.as_ref().map(|g| {
                     let sof = sof_row(&g.input, &g.grade, SPOT_METRIC_LABEL, pooled.fit.level);
                     (g.grade.clone(), sof)
@@ -415,7 +417,7 @@ impl ReportInput {
                 }
             }
             EffectRows::Table(effects) => {
-                let forest = forest_of(f, p.xlab.as_deref())?;
+                let forest = largest_weights(forest_of(f, p.xlab.as_deref())?, p.page_rows);
                 let rows: Vec<ReportRow> = f
                     .rows
                     .pooled()
