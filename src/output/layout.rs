@@ -12,6 +12,11 @@
 //! lines at the smallest size cannot hold it, and a pooled row's label, a
 //! heading or a footer line never is.
 //!
+//! A plot with many rows is cut into pages ([`ForestPages`], issue #19):
+//! [`forest_frame`] computes the columns, x-range and square scale from all
+//! rows in one pass, [`page_plan`] splits the rows, and each page is laid
+//! out on its own, so memory is bounded by the page, not by k.
+//!
 //! Rows that share a cluster (`ForestStudy::cluster`: the outcomes of one
 //! study in the three-level model) are grouped visibly: every other cluster
 //! is shaded and a cluster with several rows gets a bracket in the left
@@ -520,6 +525,8 @@ impl<'a> ForestPages<'a> {
             let k = self.pages.last().map_or(0, |l| l.studies.end);
             let what = if p.studies.is_empty() {
                 String::new()
+            } else if p.studies.len() == 1 {
+                format!(" (study {} of {})", thousands(p.studies.end), thousands(k))
             } else {
                 format!(
                     " (studies {}–{} of {})",
@@ -1245,6 +1252,74 @@ fn ci_scale(level: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Blocks A (3 studies) and B (2), each with a heading and a subtotal.
+    fn two_blocks() -> ForestData {
+        let study = |i: usize| ForestStudy {
+            label: format!("S{i}"),
+            n: None,
+            yi: 0.1 * i as f64,
+            vi: 0.04,
+            weight: 20.0,
+            flags: Vec::new(),
+            interval: None,
+            cluster: None,
+        };
+        let pooled = |label: &str| Pooled {
+            label: label.into(),
+            estimate: 0.2,
+            ci_lb: 0.0,
+            ci_ub: 0.4,
+            pi: None,
+        };
+        let group = |name: &str, ids: std::ops::Range<usize>| ForestGroup {
+            name: Some(name.into()),
+            studies: ids.map(study).collect(),
+            pooled: Some(pooled("Subtotal")),
+        };
+        ForestData {
+            effect_label: "Estimate".into(),
+            level: 95.0,
+            groups: vec![group("A", 0..3), group("B", 3..5)],
+            overall: pooled("Overall"),
+            xlab: "x".into(),
+            footer: Vec::new(),
+            legend: Vec::new(),
+            title: None,
+            more: None,
+        }
+    }
+
+    /// Rows H(A) S S S Sub(A) H(B) S S Sub(B): every row on one page, a
+    /// heading never ends a page, and a page opening inside a block repeats
+    /// its heading.
+    #[test]
+    fn pages_cover_every_row_once_and_keep_headings_with_their_blocks() {
+        let d = two_blocks();
+        let plan = |n| {
+            page_plan(&d, n)
+                .into_iter()
+                .map(|p| (p.rows, p.studies))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(plan(9), [(0..9, 0..5)]);
+        assert_eq!(plan(6), [(0..5, 0..3), (5..9, 3..5)]);
+        assert_eq!(
+            plan(3),
+            [(0..3, 0..2), (3..5, 2..3), (5..8, 3..5), (8..9, 5..5)]
+        );
+        let pages = ForestPages::new(&d, &ForestStyle::default(), 3);
+        assert_eq!(pages.layout(0).rows[0].label_text(), "A");
+        assert_eq!(pages.layout(1).rows[0].label_text(), "A (continued)");
+        assert_eq!(pages.layout(3).rows[0].label_text(), "B (continued)");
+        assert_eq!(
+            pages.layout(1).header[0].text,
+            "Forest plot, page 2 of 4 (study 3 of 5)"
+        );
+        // One page is the plot as it always was.
+        let one = ForestPages::new(&d, &ForestStyle::default(), PAGE_ROWS);
+        assert_eq!(one.layout(0), forest_layout(&d, &ForestStyle::default()));
+    }
 
     #[test]
     fn ticks_cover_the_range_with_round_steps() {

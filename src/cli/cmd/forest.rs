@@ -2,8 +2,10 @@
 //! spot-reduction dataset (the default) it draws the primary analysis; for any
 //! other table the model chosen with the same options as `rma`. `--by COL`
 //! adds subgroups with their own diamonds and the test for subgroup
-//! differences; `--rob` a risk-of-bias traffic-light column. Its
-//! presentation options ([`PresentationArgs`]) are `report`'s too.
+//! differences; `--rob` a risk-of-bias traffic-light column. A plot of more
+//! than `--page-rows` rows is written as pages `FILE-1.png`, … (the library's
+//! `ForestPages` and `data::io::write_pages`). Its presentation options
+//! ([`PresentationArgs`]) are `report`'s too.
 
 use crate::cli::args::{InputArgs, ModelArgs, PrimaryRulesArgs, review_rules};
 use anyhow::{Context, bail};
