@@ -208,9 +208,11 @@ fn page_number(out: &Path, name: &std::ffi::OsStr) -> Option<usize> {
 
 /// Write the output `out` (the value of `option`) as `n` pages, page `i`
 /// (0-based) drawn by `page(i)`, and return the files written: `out` itself
-/// when `n` is 1, else `page_path(out, 1)` … `page_path(out, n)`.
+/// when `n` is 1, else `page_path(out, 1)` … `page_path(out, n)`. Pages
+/// are drawn in batches of one per rayon thread, so memory holds a batch
+/// of pages, never the plot.
 ///
-/// The set is replaced as a whole, one page in memory at a time: every page
+/// The set is replaced as a whole: every page
 /// is drawn and written to a fsynced temporary file beside `out` first (a
 /// failure there removes them and leaves the old files as they were); then
 /// each is renamed into place, and the files of an earlier run that the new
@@ -230,9 +232,10 @@ pub fn write_pages(
     option: &str,
     out: &Path,
     n: usize,
-    mut page: impl FnMut(usize) -> Result<Vec<u8>>,
+    page: impl Fn(usize) -> Result<Vec<u8>> + Sync,
     inputs: &[&Path],
 ) -> Result<Vec<PathBuf>> {
+    use rayon::prelude::*;
     let dir = match out.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -246,26 +249,33 @@ pub fn write_pages(
         refuse_input_as_output(option, t, inputs)?;
     }
     let mut written = Vec::with_capacity(targets.len());
-    for i in 0..targets.len() {
-        let bytes = page(i)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".spotmeta-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|e| Error::io(dir, e))?;
-        tmp.write_all(&bytes)
-            .map_err(|e| Error::io(tmp.path(), e))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            tmp.as_file()
-                .set_permissions(fs::Permissions::from_mode(0o644))
+    // Pages are drawn a batch at a time, one per thread, and written in
+    // order: memory holds one batch of pages, not the plot.
+    let batch = rayon::current_num_threads().max(1);
+    for first in (0..targets.len()).step_by(batch) {
+        let end = (first + batch).min(targets.len());
+        let drawn: Vec<Result<Vec<u8>>> = (first..end).into_par_iter().map(&page).collect();
+        for bytes in drawn {
+            let bytes = bytes?;
+            let mut tmp = tempfile::Builder::new()
+                .prefix(".spotmeta-")
+                .suffix(".tmp")
+                .tempfile_in(dir)
+                .map_err(|e| Error::io(dir, e))?;
+            tmp.write_all(&bytes)
                 .map_err(|e| Error::io(tmp.path(), e))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                tmp.as_file()
+                    .set_permissions(fs::Permissions::from_mode(0o644))
+                    .map_err(|e| Error::io(tmp.path(), e))?;
+            }
+            tmp.as_file()
+                .sync_all()
+                .map_err(|e| Error::io(tmp.path(), e))?;
+            written.push(tmp);
         }
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| Error::io(tmp.path(), e))?;
-        written.push(tmp);
     }
     // Every page is on disk: put them in place, then remove what is stale.
     for (tmp, t) in written.into_iter().zip(&targets) {

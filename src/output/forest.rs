@@ -902,7 +902,7 @@ pub fn largest_weights(data: ForestData, max_rows: usize) -> ForestData {
     }
     let dropped = blocks - groups.len();
     let mut more = format!(
-        "+{} more studies with smaller weights (spotmeta forest draws every study, on pages: forest-1.png, forest-2.png, …)",
+        "+{} more studies, smaller weights (all: spotmeta forest)",
         total - kept.len()
     );
     if dropped > 0 && blocks > 1 {

@@ -485,10 +485,11 @@ impl<'a> ForestPages<'a> {
     /// Plan the pages of `data` at `page_rows` rows each and compute their
     /// shared frame.
     pub fn new(data: &'a ForestData, style: &ForestStyle, page_rows: usize) -> Self {
+        let pages = page_plan(data, page_rows);
         ForestPages {
             data,
-            frame: forest_frame(data, style),
-            pages: page_plan(data, page_rows),
+            frame: frame_of(data, style, pages.len() > 1),
+            pages,
         }
     }
 
@@ -548,15 +549,7 @@ impl<'a> ForestPages<'a> {
 
 /// 12345 → "12,345".
 fn thousands(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
+    super::gosh::thousands(n as u64)
 }
 
 /// "Nice" tick values (steps 1, 2, 2.5, 5 × 10ᵏ) covering [lo, hi] with
@@ -630,6 +623,17 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
 /// one pass over the studies (text widths measured one at a time), so its
 /// memory does not grow with k.
 pub fn forest_frame(data: &ForestData, style: &ForestStyle) -> ForestFrame {
+    frame_of(data, style, false)
+}
+
+/// The heading a page repeats when it opens inside block `name`.
+fn continued(name: &str) -> String {
+    format!("{name} (continued)")
+}
+
+/// [`forest_frame`]; `paged`: the label column also fits the headings
+/// pages repeat ([`continued`]).
+fn frame_of(data: &ForestData, style: &ForestStyle, paged: bool) -> ForestFrame {
     let width = style.width.max(600) as i32;
     let fs = size::BODY;
     let rh = (fs * 1.75).round() as i32;
@@ -724,6 +728,9 @@ pub fn forest_frame(data: &ForestData, style: &ForestStyle) -> ForestFrame {
     for g in &data.groups {
         if let Some(n) = &g.name {
             label_w = label_w.max(w(n, true) - side_w);
+            if paged {
+                label_w = label_w.max(w(&continued(n), true) - side_w);
+            }
         }
     }
     for p in &pooled {
@@ -881,7 +888,7 @@ fn layout_rows(
     if any_n {
         header.push(head(n_right, "n", Anchor::Right));
     }
-    header.push(head(effect_right, &effect_head, Anchor::Right));
+    header.push(head(effect_right, effect_head, Anchor::Right));
     header.push(head(weight_right, "Weight", Anchor::Right));
     let header_rule = y + rh / 2 + 2;
     let mut top = header_rule + 6;
@@ -948,7 +955,7 @@ fn layout_rows(
     };
     let mut refs = refs.peekable();
     // A page that opens inside a named block repeats its heading.
-    let continued = match refs.peek() {
+    let open_block = match refs.peek() {
         Some(RowRef::Study(g, _) | RowRef::Subtotal(g)) => Some(*g),
         _ => None,
     };
@@ -956,10 +963,10 @@ fn layout_rows(
         let r = blank(top, wide_fit(name, true), true, Mark::None);
         (r, common_cluster(&g.studies).map(str::to_string))
     };
-    if let Some(g) = continued.map(|g| &data.groups[g])
+    if let Some(g) = open_block.map(|g| &data.groups[g])
         && let Some(name) = &g.name
     {
-        let (r, c) = heading(top, g, &format!("{name} (continued)"));
+        let (r, c) = heading(top, g, &continued(name));
         top = r.bottom;
         rows.push(r);
         row_cluster.push(c);
