@@ -619,7 +619,7 @@ fn report_on_a_table_larger_than_a_page_draws_its_largest_weights_and_says_how_m
     // 19 studies and the "+N more" row make the page's 20 rows.
     let svg = fs::read_to_string(dir.join("forest.svg")).unwrap();
     assert!(
-        svg.contains("+26 more studies with smaller weights"),
+        svg.contains("+26 more studies, smaller weights"),
         "no '+26 more' row"
     );
     assert!(svg.contains("Random-effects model (k = 45)"));
