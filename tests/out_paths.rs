@@ -498,3 +498,130 @@ fn escalc_refuses_an_effect_size_that_overflows() {
         .stderr(contains("big.csv:3: MD overflows"))
         .stdout("");
 }
+
+/// A plain yi/vi table of `k` rows in `dir`.
+fn yv_table(dir: &Path, name: &str, k: usize) -> PathBuf {
+    let path = dir.join(name);
+    let mut text = String::from("yi,vi\n");
+    for i in 0..k {
+        text += &format!(
+            "{:.3},{:.3}\n",
+            (i % 7) as f64 * 0.1 - 0.2,
+            0.05 + (i % 5) as f64 * 0.02
+        );
+    }
+    fs::write(&path, text).unwrap();
+    path
+}
+
+/// The names of the files in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn forest_pages_replace_the_earlier_set_and_leave_no_stale_page() {
+    // Issue #19: `--out f.png` owns f.png and f-<n>.png; a run writes one
+    // or the other and removes what an earlier run left that it does not
+    // write; other files (also f-01.png, not a page name) are kept.
+    let d = tempfile::tempdir().unwrap();
+    let out_dir = d.path().join("out");
+    fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("f.png");
+    for (name, bytes) in [
+        ("f.png", "old"),
+        ("notes.txt", "mine"),
+        ("f-01.png", "mine"),
+    ] {
+        fs::write(out_dir.join(name), bytes).unwrap();
+    }
+    let forest = |table: &Path, page_rows: Option<&str>| {
+        let mut c = spotmeta();
+        c.arg("forest").arg(table).arg("--out").arg(&out);
+        if let Some(n) = page_rows {
+            c.args(["--page-rows", n]);
+        }
+        c.assert().success()
+    };
+    let t45 = yv_table(d.path(), "t45.csv", 45);
+    forest(&t45, Some("20")).stderr(contains("wrote 3 pages"));
+    assert_eq!(
+        names(&out_dir),
+        ["f-01.png", "f-1.png", "f-2.png", "f-3.png", "notes.txt"]
+    );
+    for i in 1..=3 {
+        let png = fs::read(out_dir.join(format!("f-{i}.png"))).unwrap();
+        assert_eq!(&png[1..4], b"PNG", "page {i}");
+    }
+    let t25 = yv_table(d.path(), "t25.csv", 25);
+    forest(&t25, Some("20")).stderr(contains("wrote 2 pages"));
+    assert_eq!(
+        names(&out_dir),
+        ["f-01.png", "f-1.png", "f-2.png", "notes.txt"]
+    );
+    forest(&t25, None);
+    assert_eq!(names(&out_dir), ["f-01.png", "f.png", "notes.txt"]);
+    assert_eq!(fs::read(out_dir.join("f-01.png")).unwrap(), b"mine");
+}
+
+#[test]
+fn a_page_that_fails_leaves_the_earlier_pages_and_no_temporary_file() {
+    use spotmeta::data::io::{page_path, write_pages};
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("f.svg");
+    let first = write_pages(
+        "--out",
+        &out,
+        3,
+        |i| Ok(format!("v1 {i}").into_bytes()),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(
+        first,
+        (1..=3).map(|i| page_path(&out, i)).collect::<Vec<_>>()
+    );
+    let failed = write_pages(
+        "--out",
+        &out,
+        2,
+        |i| match i {
+            0 => Ok(b"v2".to_vec()),
+            _ => Err(spotmeta::Error::Unsupported(
+                "page 2 cannot be drawn".into(),
+            )),
+        },
+        &[],
+    );
+    assert!(failed.is_err());
+    assert_eq!(names(d.path()), ["f-1.svg", "f-2.svg", "f-3.svg"]);
+    assert_eq!(fs::read(page_path(&out, 1)).unwrap(), b"v1 0");
+}
+
+#[test]
+fn report_on_a_table_larger_than_a_page_draws_its_largest_weights_and_says_how_many_more() {
+    let d = tempfile::tempdir().unwrap();
+    let t45 = yv_table(d.path(), "t45.csv", 45);
+    let dir = d.path().join("rep");
+    spotmeta()
+        .arg("report")
+        .arg(&t45)
+        .arg("--out")
+        .arg(&dir)
+        .args(["--page-rows", "20"])
+        .assert()
+        .success();
+    // 19 studies and the "+N more" row make the page's 20 rows.
+    let svg = fs::read_to_string(dir.join("forest.svg")).unwrap();
+    assert!(
+        svg.contains("+26 more studies, smaller weights"),
+        "no '+26 more' row"
+    );
+    assert!(svg.contains("Random-effects model (k = 45)"));
+    assert!(names(&dir).iter().all(|n| !n.starts_with("forest-")));
+}

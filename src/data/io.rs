@@ -10,6 +10,10 @@
 //!   symlink or as a hard link is refused before anything is written.
 //! - [`write_output`] is that check followed by [`write_atomic`]: every
 //!   `--out` file goes through it.
+//! - [`write_pages`] writes an output of several pages (`forest-1.png`,
+//!   `forest-2.png`, …) as one set: every page fsynced beside the target
+//!   first, then renamed into place, and the stale pages of an earlier run
+//!   removed.
 //! - [`replace_dir_files`] publishes a set of files as the content of a
 //!   directory: it builds the new set in a sibling temporary directory, then
 //!   swaps it in, under a lock on the directory, so a reader sees either the
@@ -173,6 +177,128 @@ pub fn refuse_dir_holding_input(option: &str, dir: &Path, inputs: &[&Path]) -> R
 pub fn write_output(option: &str, path: &Path, bytes: &[u8], inputs: &[&Path]) -> Result<()> {
     refuse_input_as_output(option, path, inputs)?;
     write_atomic(path, bytes)
+}
+
+/// The file of page `i` (1-based) of the paged output `out`: `forest.png`
+/// → `forest-3.png` beside it (the extension kept as given).
+pub fn page_path(out: &Path, i: usize) -> PathBuf {
+    let stem = out.file_stem().unwrap_or_default().to_string_lossy();
+    let name = match out.extension() {
+        Some(ext) => format!("{stem}-{i}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{i}"),
+    };
+    out.with_file_name(name)
+}
+
+/// The page number of `name` when it names a page of `out`
+/// ([`page_path`]): `forest-12.png` → 12 (no sign, no leading zero).
+fn page_number(out: &Path, name: &std::ffi::OsStr) -> Option<usize> {
+    let name = name.to_str()?;
+    let stem = out.file_stem()?.to_str()?;
+    let rest = name.strip_prefix(stem)?.strip_prefix('-')?;
+    let digits = match out.extension() {
+        Some(ext) => rest.strip_suffix(ext.to_str()?)?.strip_suffix('.')?,
+        None => rest,
+    };
+    let ok = !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    ok.then(|| digits.parse().ok()).flatten()
+}
+
+/// Write the output `out` (the value of `option`) as `n` pages, page `i`
+/// (0-based) drawn by `page(i)`, and return the files written: `out` itself
+/// when `n` is 1, else `page_path(out, 1)` … `page_path(out, n)`. Pages
+/// are drawn in batches of one per rayon thread, so memory holds a batch
+/// of pages, never the plot.
+///
+/// The set is replaced as a whole: every page
+/// is drawn and written to a fsynced temporary file beside `out` first (a
+/// failure there removes them and leaves the old files as they were); then
+/// each is renamed into place, and the files of an earlier run that the new
+/// set does not have (its extra pages, or `out` itself when the new set is
+/// pages, or the pages when it is `out`) are removed, so no stale page is
+/// left mixed in. `out` and its pages are the command's: a file named like
+/// a page of `out` is treated as one. Each file is replaced atomically; only
+/// a run killed during the renames (after every page was written) can leave
+/// old and new pages side by side.
+///
+/// # Errors
+///
+/// [`Error::Option`] if `out` or a page is one of `inputs` (nothing is
+/// written); [`Error::Io`] if writing, renaming or removing fails; any
+/// error of `page`.
+pub fn write_pages(
+    option: &str,
+    out: &Path,
+    n: usize,
+    page: impl Fn(usize) -> Result<Vec<u8>> + Sync,
+    inputs: &[&Path],
+) -> Result<Vec<PathBuf>> {
+    use rayon::prelude::*;
+    let dir = match out.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let targets: Vec<PathBuf> = if n <= 1 {
+        vec![out.to_path_buf()]
+    } else {
+        (1..=n).map(|i| page_path(out, i)).collect()
+    };
+    for t in &targets {
+        refuse_input_as_output(option, t, inputs)?;
+    }
+    let mut written = Vec::with_capacity(targets.len());
+    // Pages are drawn a batch at a time, one per thread, and written in
+    // order: memory holds one batch of pages, not the plot.
+    let batch = rayon::current_num_threads().max(1);
+    for first in (0..targets.len()).step_by(batch) {
+        let end = (first + batch).min(targets.len());
+        let drawn: Vec<Result<Vec<u8>>> = (first..end).into_par_iter().map(&page).collect();
+        for bytes in drawn {
+            let bytes = bytes?;
+            let mut tmp = tempfile::Builder::new()
+                .prefix(".spotmeta-")
+                .suffix(".tmp")
+                .tempfile_in(dir)
+                .map_err(|e| Error::io(dir, e))?;
+            tmp.write_all(&bytes)
+                .map_err(|e| Error::io(tmp.path(), e))?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                tmp.as_file()
+                    .set_permissions(fs::Permissions::from_mode(0o644))
+                    .map_err(|e| Error::io(tmp.path(), e))?;
+            }
+            tmp.as_file()
+                .sync_all()
+                .map_err(|e| Error::io(tmp.path(), e))?;
+            written.push(tmp);
+        }
+    }
+    // Every page is on disk: put them in place, then remove what is stale.
+    for (tmp, t) in written.into_iter().zip(&targets) {
+        tmp.persist(t).map_err(|e| Error::io(t, e.error))?;
+    }
+    let stale_single = n > 1 && out.is_file();
+    if stale_single {
+        fs::remove_file(out).map_err(|e| Error::io(out, e))?;
+    }
+    let keep = if n > 1 { n } else { 0 };
+    let entries = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let stale = page_number(out, &entry.file_name()).is_some_and(|i| i > keep)
+            && entry.file_type().is_ok_and(|t| t.is_file());
+        // An input named like a page is never removed.
+        let path = entry.path();
+        if stale && refuse_input_as_output(option, &path, inputs).is_ok() {
+            fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    sync_dir(dir);
+    Ok(targets)
 }
 
 /// Sibling paths used while replacing `dir`: its parent, and the names of

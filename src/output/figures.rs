@@ -9,7 +9,7 @@
 use super::forest::{
     ForestSpec, GENERIC_XLAB, SPOT_XLAB, forest_data, forest_data_three_level, spot_studies,
 };
-use super::layout::{ForestData, ForestStudy, ForestStyle};
+use super::layout::{ForestData, ForestStudy, ForestStyle, PAGE_ROWS};
 use crate::analysis::primary::Selection;
 use crate::analysis::rob::RobAssessment;
 use crate::error::{Error, Result};
@@ -51,6 +51,12 @@ pub struct Presentation {
     pub title: Option<String>,
     /// Width of the forest plot in pixels (the height grows with the rows).
     pub width: u32,
+    /// Rows of a forest-plot page (default [`PAGE_ROWS`]): `spotmeta
+    /// forest` writes a plot with more rows as pages of this many
+    /// ([`super::layout::ForestPages`]), and the report draws at most this
+    /// many, the studies with the largest weights
+    /// ([`super::forest::largest_weights`]).
+    pub page_rows: usize,
 }
 
 impl Default for Presentation {
@@ -59,6 +65,7 @@ impl Default for Presentation {
             xlab: None,
             title: None,
             width: ForestStyle::default().width,
+            page_rows: PAGE_ROWS,
         }
     }
 }

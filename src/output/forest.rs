@@ -26,9 +26,13 @@
 //! ```
 
 use super::canvas::{Anchor, Canvas, render_png, render_svg};
-use super::layout::{ForestData, ForestGroup, ForestLayout, ForestStudy, Mark, Pooled};
+use super::layout::{
+    ForestData, ForestGroup, ForestLayout, ForestPages, ForestStudy, Mark, Pooled,
+};
+use super::rob::{Palette, forest_rob_png, forest_rob_svg, traffic_light};
 use super::style::{colour, num, p_clause, size};
 use crate::analysis::multilevel_primary::ThreeLevel;
+use crate::analysis::rob::RobAssessment;
 use crate::analysis::subgroup::{levels_in_order, subgroup_qm, subgroup_qm_multilevel};
 use crate::error::Result;
 use crate::model::multilevel::Clusters;
@@ -344,6 +348,7 @@ pub fn forest_data(
         .collect(),
         legend: spec.legend.clone(),
         title: None,
+        more: None,
     })
 }
 
@@ -542,6 +547,7 @@ pub fn forest_data_three_level(
         .collect(),
         legend: spec.legend.clone(),
         title: None,
+        more: None,
     })
 }
 
@@ -795,4 +801,154 @@ pub fn forest_svg(l: &ForestLayout) -> Result<String> {
     render_svg(l.width as u32, l.height as u32, "forest plot (SVG)", |c| {
         draw_forest(c, l)
     })
+}
+
+/// Image format of a plot file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFormat {
+    /// PNG bitmap.
+    Png,
+    /// SVG vector graphic (text as glyph outlines).
+    Svg,
+}
+
+/// Page `i` (0-based) of a paged forest plot as image bytes; with `rob`
+/// (each drawn study's assessment, in drawing order, and the palette) the
+/// page carries the risk-of-bias traffic-light column of its own studies.
+///
+/// # Errors
+///
+/// As [`forest_png`] / [`forest_svg`].
+///
+/// # Panics
+///
+/// When `i` is not a page of `pages`, or `rob` does not hold one entry per
+/// study.
+pub fn forest_page(
+    pages: &ForestPages<'_>,
+    i: usize,
+    format: ImageFormat,
+    rob: Option<(&[Option<RobAssessment>], Palette)>,
+) -> Result<Vec<u8>> {
+    let l = pages.layout(i);
+    match (rob, format) {
+        (Some((all, palette)), _) => {
+            let t = traffic_light(&l, &all[pages.plan()[i].studies.clone()], palette);
+            match format {
+                ImageFormat::Png => forest_rob_png(&t),
+                ImageFormat::Svg => forest_rob_svg(&t).map(String::into_bytes),
+            }
+        }
+        (None, ImageFormat::Png) => forest_png(&l),
+        (None, ImageFormat::Svg) => forest_svg(&l).map(String::into_bytes),
+    }
+}
+
+/// The forest plot of `data` cut to at most `max_rows` rows above the
+/// overall diamond, for the report page (issue #19): when `data` has more
+/// rows, the studies with the largest weights that fit (ties: the earlier
+/// first) are kept in their order and blocks, blocks left without a study
+/// are dropped, and a last row says how many studies are not shown and
+/// that `spotmeta forest` draws them all (as pages). The pooled diamonds,
+/// weights and footer are those of every study. `data` as it is when its
+/// rows fit.
+///
+/// Time O(k log max_rows); besides `data`, memory O(max_rows): the
+/// candidates are kept in a heap of at most `max_rows` studies.
+pub fn largest_weights(data: ForestData, max_rows: usize) -> ForestData {
+    use std::cmp::{Ordering, Reverse};
+    use std::collections::BinaryHeap;
+    if data.row_refs().count() <= max_rows {
+        return data;
+    }
+    /// A study by weight; among equal weights the earlier ranks higher.
+    #[derive(Debug, Clone, Copy)]
+    struct Cand {
+        w: f64,
+        g: usize,
+        i: usize,
+    }
+    impl Ord for Cand {
+        fn cmp(&self, o: &Self) -> Ordering {
+            self.w
+                .total_cmp(&o.w)
+                .then_with(|| (o.g, o.i).cmp(&(self.g, self.i)))
+        }
+    }
+    impl PartialOrd for Cand {
+        fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+            Some(self.cmp(o))
+        }
+    }
+    impl PartialEq for Cand {
+        fn eq(&self, o: &Self) -> bool {
+            self.cmp(o) == Ordering::Equal
+        }
+    }
+    impl Eq for Cand {}
+    // No more than `max_rows` studies can be drawn: keep that many.
+    let mut heap = BinaryHeap::with_capacity(max_rows + 1);
+    for (g, grp) in data.groups.iter().enumerate() {
+        for (i, s) in grp.studies.iter().enumerate() {
+            heap.push(Reverse(Cand { w: s.weight, g, i }));
+            if heap.len() > max_rows {
+                heap.pop();
+            }
+        }
+    }
+    let mut cands: Vec<Cand> = heap.into_iter().map(|Reverse(c)| c).collect();
+    cands.sort_by(|a, b| b.cmp(a));
+    // Fill the page, the "+N more" row aside: a study opening a block also
+    // brings its heading and subtotal.
+    let budget = max_rows.saturating_sub(1);
+    let (mut used, mut open, mut kept) = (0, Vec::<usize>::new(), Vec::new());
+    for c in cands {
+        let grp = &data.groups[c.g];
+        let extra = if open.contains(&c.g) {
+            0
+        } else {
+            usize::from(grp.name.is_some()) + usize::from(grp.pooled.is_some())
+        };
+        if used + 1 + extra > budget {
+            continue;
+        }
+        used += 1 + extra;
+        if !open.contains(&c.g) {
+            open.push(c.g);
+        }
+        kept.push((c.g, c.i));
+    }
+    kept.sort_unstable();
+    let total = data.studies().count();
+    let blocks = data.groups.len();
+    let mut groups: Vec<ForestGroup> = Vec::new();
+    let mut last_g = None;
+    for (g, i) in kept.iter().copied() {
+        let src = &data.groups[g];
+        if last_g != Some(g) {
+            groups.push(ForestGroup {
+                name: src.name.clone(),
+                studies: Vec::new(),
+                pooled: src.pooled.clone(),
+            });
+            last_g = Some(g);
+        }
+        if let Some(dst) = groups.last_mut() {
+            dst.studies.push(src.studies[i].clone());
+        }
+    }
+    let dropped = blocks - groups.len();
+    let mut more = format!(
+        "+{} more studies, smaller weights (all: spotmeta forest)",
+        total - kept.len()
+    );
+    if dropped > 0 && blocks > 1 {
+        more +=
+            &format!("; {dropped} subgroups have none of the largest weights and are not shown");
+    }
+    ForestData {
+        groups,
+        more: Some(more),
+        ..data
+    }
 }

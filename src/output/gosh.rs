@@ -73,8 +73,8 @@ fn tick_digits(ticks: &[f64]) -> usize {
         .unwrap_or(6)
 }
 
-/// "1,048,575".
-fn thousands(n: u64) -> String {
+/// "1,048,575" (also the forest plot's page titles).
+pub(crate) fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {

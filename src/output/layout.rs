@@ -12,6 +12,11 @@
 //! lines at the smallest size cannot hold it, and a pooled row's label, a
 //! heading or a footer line never is.
 //!
+//! A plot with many rows is cut into pages ([`ForestPages`], issue #19):
+//! [`forest_frame`] computes the columns, x-range and square scale from all
+//! rows in one pass, [`page_plan`] splits the rows, and each page is laid
+//! out on its own, so memory is bounded by the page, not by k.
+//!
 //! Rows that share a cluster (`ForestStudy::cluster`: the outcomes of one
 //! study in the three-level model) are grouped visibly: every other cluster
 //! is shaded and a cluster with several rows gets a bracket in the left
@@ -103,6 +108,50 @@ pub struct ForestData {
     pub legend: Vec<(String, String)>,
     /// Title above the plot (none by default; `--title`).
     pub title: Option<String>,
+    /// A row after the studies saying what is not drawn (the report's
+    /// forest plot of a table too large for one page: "+N more studies
+    /// …"; see [`super::forest::largest_weights`]). None: every study is
+    /// drawn.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub more: Option<String>,
+}
+
+/// One row of a forest plot above the overall diamond, before geometry:
+/// what pages are cut from ([`page_plan`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowRef {
+    /// The heading of group `g`.
+    Heading(usize),
+    /// Study `i` of group `g`.
+    Study(usize, usize),
+    /// The subtotal diamond of group `g`.
+    Subtotal(usize),
+    /// The "+N more studies" row ([`ForestData::more`]).
+    More,
+}
+
+impl ForestData {
+    /// Every study, in drawing order.
+    pub fn studies(&self) -> impl Iterator<Item = &ForestStudy> {
+        self.groups.iter().flat_map(|g| &g.studies)
+    }
+
+    /// The rows above the overall diamond, in drawing order: each group's
+    /// heading, studies and subtotal, then the "+N more" row.
+    pub fn row_refs(&self) -> impl Iterator<Item = RowRef> + '_ {
+        self.groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, grp)| {
+                grp.name
+                    .as_ref()
+                    .map(|_| RowRef::Heading(g))
+                    .into_iter()
+                    .chain((0..grp.studies.len()).map(move |i| RowRef::Study(g, i)))
+                    .chain(grp.pooled.as_ref().map(|_| RowRef::Subtotal(g)))
+            })
+            .chain(self.more.as_ref().map(|_| RowRef::More))
+    }
 }
 
 /// A positioned piece of text (y is the baseline).
@@ -344,6 +393,165 @@ impl Default for ForestStyle {
     }
 }
 
+/// Rows of one page of a paged forest plot, by default
+/// ([`crate::output::figures::Presentation::page_rows`], `--page-rows`).
+///
+/// A row is 30 px high (a wrapped label: up to 44 px), so a page of 500
+/// rows is about 15,000 px high and at most about 22,000 px: inside 32,767
+/// px, the largest image side that browsers' canvases and many viewers
+/// accept, and at the default width a PNG of a few MB that is drawn in well
+/// under a second. Memory is bounded by the page: the layout of one page,
+/// two bands of its pixels and its encoded bytes.
+pub const PAGE_ROWS: usize = 500;
+
+/// The geometry every page of one forest plot shares ([`forest_frame`]):
+/// the columns, the x-range and ticks, and the largest weight (square
+/// sizes), so rows line up from page to page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForestFrame {
+    width: i32,
+    rh: i32,
+    label_w: i32,
+    side_w: i32,
+    any_n: bool,
+    columns: Columns,
+    x_min: f64,
+    x_max: f64,
+    ticks: Vec<f64>,
+    dec: usize,
+    w_max: f64,
+    effect_head: String,
+}
+
+/// One page of a paged forest plot: its rows (indices into
+/// [`ForestData::row_refs`]) and the studies among them (indices into
+/// [`ForestData::studies`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageRows {
+    /// Rows of the page, half-open.
+    pub rows: std::ops::Range<usize>,
+    /// Studies of the page, half-open.
+    pub studies: std::ops::Range<usize>,
+}
+
+/// Cut the rows of `data` into pages of at most `page_rows` rows (at least
+/// one), in order: every row on exactly one page. A heading that would end
+/// a page moves to the next one, with its block. One page when the rows
+/// fit. Memory: one entry per page, none per row.
+pub fn page_plan(data: &ForestData, page_rows: usize) -> Vec<PageRows> {
+    let page_rows = page_rows.max(1);
+    let mut pages = Vec::new();
+    let (mut start, mut study0) = (0, 0);
+    let (mut studies, mut prev_heading) = (0, false);
+    let mut n = 0;
+    for (i, r) in data.row_refs().enumerate() {
+        if i - start == page_rows {
+            // Keep a heading with its block (unless it is the page's only row).
+            let end = if prev_heading && i - 1 > start {
+                i - 1
+            } else {
+                i
+            };
+            pages.push(PageRows {
+                rows: start..end,
+                studies: study0..studies,
+            });
+            (start, study0) = (end, studies);
+        }
+        prev_heading = matches!(r, RowRef::Heading(_));
+        if matches!(r, RowRef::Study(..)) {
+            studies += 1;
+        }
+        n = i + 1;
+    }
+    pages.push(PageRows {
+        rows: start..n,
+        studies: study0..studies,
+    });
+    pages
+}
+
+/// A forest plot cut into pages ([`page_plan`]) that share one frame
+/// ([`forest_frame`]); each page is laid out on its own
+/// ([`ForestPages::layout`]), so memory is bounded by the page, not by k.
+#[derive(Debug, Clone)]
+pub struct ForestPages<'a> {
+    data: &'a ForestData,
+    frame: ForestFrame,
+    pages: Vec<PageRows>,
+}
+
+impl<'a> ForestPages<'a> {
+    /// Plan the pages of `data` at `page_rows` rows each and compute their
+    /// shared frame.
+    pub fn new(data: &'a ForestData, style: &ForestStyle, page_rows: usize) -> Self {
+        let pages = page_plan(data, page_rows);
+        ForestPages {
+            data,
+            frame: frame_of(data, style, pages.len() > 1),
+            pages,
+        }
+    }
+
+    /// Number of pages (at least one).
+    pub fn len(&self) -> usize {
+        self.pages.len()
+    }
+
+    /// Always false: a plot has at least one page.
+    pub fn is_empty(&self) -> bool {
+        self.pages.is_empty()
+    }
+
+    /// The rows and studies of each page.
+    pub fn plan(&self) -> &[PageRows] {
+        &self.pages
+    }
+
+    /// The layout of page `i` (0-based): the header, the page's rows, the
+    /// overall diamond with its prediction interval, the axis and the
+    /// footer. With more than one page the title line says "Page i of n"
+    /// and which studies the page holds; a page that opens inside a named
+    /// block repeats its heading ("… (continued)"). A single page is
+    /// exactly [`forest_layout`].
+    ///
+    /// # Panics
+    ///
+    /// When `i` is not below [`ForestPages::len`].
+    pub fn layout(&self, i: usize) -> ForestLayout {
+        let p = &self.pages[i];
+        let title = if self.pages.len() == 1 {
+            self.data.title.clone()
+        } else {
+            let k = self.pages.last().map_or(0, |l| l.studies.end);
+            let what = if p.studies.is_empty() {
+                String::new()
+            } else if p.studies.len() == 1 {
+                format!(" (study {} of {})", thousands(p.studies.end), thousands(k))
+            } else {
+                format!(
+                    " (studies {}–{} of {})",
+                    thousands(p.studies.start + 1),
+                    thousands(p.studies.end),
+                    thousands(k)
+                )
+            };
+            let page = format!("page {} of {}{what}", i + 1, self.pages.len());
+            Some(match &self.data.title {
+                Some(t) => format!("{t} · {page}"),
+                None => format!("Forest plot, {page}"),
+            })
+        };
+        let refs = self.data.row_refs().skip(p.rows.start).take(p.rows.len());
+        layout_rows(self.data, &self.frame, refs, title)
+    }
+}
+
+/// 12345 → "12,345".
+fn thousands(n: usize) -> String {
+    super::gosh::thousands(n as u64)
+}
+
 /// "Nice" tick values (steps 1, 2, 2.5, 5 × 10ᵏ) covering [lo, hi] with
 /// about `target` intervals; the first and last ticks enclose the range.
 pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
@@ -405,17 +613,35 @@ fn common_cluster(studies: &[ForestStudy]) -> Option<&str> {
         .then_some(first)
 }
 
-/// Lay out a forest plot.
+/// Lay out a forest plot on one page (every row; no page number).
 pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
+    let frame = forest_frame(data, style);
+    layout_rows(data, &frame, data.row_refs(), data.title.clone())
+}
+
+/// The geometry every page of one forest plot shares, from all its rows:
+/// one pass over the studies (text widths measured one at a time), so its
+/// memory does not grow with k.
+pub fn forest_frame(data: &ForestData, style: &ForestStyle) -> ForestFrame {
+    frame_of(data, style, false)
+}
+
+/// The heading a page repeats when it opens inside block `name`.
+fn continued(name: &str) -> String {
+    format!("{name} (continued)")
+}
+
+/// [`forest_frame`]; `paged`: the label column also fits the headings
+/// pages repeat ([`continued`]).
+fn frame_of(data: &ForestData, style: &ForestStyle, paged: bool) -> ForestFrame {
     let width = style.width.max(600) as i32;
     let fs = size::BODY;
-    let small = size::SMALL;
     let rh = (fs * 1.75).round() as i32;
     let w = |s: &str, bold: bool| text_width(s, fs, bold).ceil() as i32;
-    let studies: Vec<&ForestStudy> = data.groups.iter().flat_map(|g| &g.studies).collect();
-    let any_flags = studies.iter().any(|s| !s.flags.is_empty());
-    let any_n = studies.iter().any(|s| s.n.is_some());
-    let any_cluster = studies.iter().any(|s| s.cluster.is_some());
+    let studies = || data.studies();
+    let any_flags = studies().any(|s| !s.flags.is_empty());
+    let any_n = studies().any(|s| s.n.is_some());
+    let any_cluster = studies().any(|s| s.cluster.is_some());
     let gutter = if any_cluster { GUTTER } else { 0 };
     let lvl = format!("{}", (data.level * 1e6).round() / 1e6);
 
@@ -427,7 +653,7 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
     let mut ci_hi = f64::NEG_INFINITY;
     let mut pooled: Vec<&Pooled> = vec![&data.overall];
     pooled.extend(data.groups.iter().filter_map(|g| g.pooled.as_ref()));
-    for s in &studies {
+    for s in studies() {
         let (a, b) = s.ci(data.level);
         core_lo = core_lo.min(s.yi);
         core_hi = core_hi.max(s.yi);
@@ -451,7 +677,7 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
         |y: f64, a: f64, b: f64| format!("{} [{}, {}]", num(y, 2), num(a, 2), num(b, 2));
     let effect_head = format!("{} [{lvl}% CI]", data.effect_label);
     let mut effect_w = w(&effect_head, true);
-    for s in &studies {
+    for s in studies() {
         let (a, b) = s.ci(data.level);
         effect_w = effect_w.max(w(&effect_text(s.yi, a, b), false));
     }
@@ -470,8 +696,7 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
         0
     };
     let flags_w = if any_flags {
-        studies
-            .iter()
+        studies()
             .map(|s| w(&s.flags.join(", "), true))
             .max()
             .unwrap_or(0)
@@ -497,12 +722,15 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
     // on over those columns.
     let side_w = if any_flags { flags_w + GAP } else { 0 } + if any_n { n_w + GAP } else { 0 };
     let mut label_w = w("Study", true);
-    for s in &studies {
+    for s in studies() {
         label_w = label_w.max(w(&s.label, false));
     }
     for g in &data.groups {
         if let Some(n) = &g.name {
             label_w = label_w.max(w(n, true) - side_w);
+            if paged {
+                label_w = label_w.max(w(&continued(n), true) - side_w);
+            }
         }
     }
     for p in &pooled {
@@ -510,28 +738,6 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
     }
     let label_max = label_room(0.4).max(label_w.min(label_room(0.3)));
     label_w = label_w.min(label_max);
-    let study_fit = |s: &str| {
-        fit_label(
-            s,
-            fs,
-            false,
-            label_w as f64,
-            size::MIN_LABEL,
-            Fit::Study {
-                max_lines: STUDY_LINES,
-            },
-        )
-    };
-    let wide_fit = |s: &str, bold: bool| {
-        fit_label(
-            s,
-            fs,
-            bold,
-            (label_w + side_w) as f64,
-            size::MIN_LABEL,
-            Fit::Summary,
-        )
-    };
     let label_x = MARGIN + gutter;
     let mut x = label_x + label_w + GAP;
     let flags_x = any_flags.then(|| {
@@ -571,6 +777,75 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
         1.0
     };
     let dec = decimals(step);
+    ForestFrame {
+        width,
+        rh,
+        label_w,
+        side_w,
+        any_n,
+        columns,
+        x_min,
+        x_max,
+        ticks: ticks_v,
+        dec,
+        w_max: studies().map(|s| s.weight).fold(0.0, f64::max),
+        effect_head,
+    }
+}
+
+/// Lay out the rows `refs` of `data` (a page, or all of them) in `frame`,
+/// with `title_text` above the headings.
+fn layout_rows(
+    data: &ForestData,
+    frame: &ForestFrame,
+    refs: impl Iterator<Item = RowRef>,
+    title_text: Option<String>,
+) -> ForestLayout {
+    let ForestFrame {
+        width,
+        rh,
+        label_w,
+        side_w,
+        any_n,
+        x_min,
+        x_max,
+        dec,
+        w_max,
+        ..
+    } = *frame;
+    let columns = frame.columns.clone();
+    let ticks_v = &frame.ticks;
+    let effect_head = &frame.effect_head;
+    let fs = size::BODY;
+    let small = size::SMALL;
+    let (label_x, flags_x, n_right) = (columns.label, columns.flags, columns.n);
+    let (plot_left, plot_right) = (columns.plot_left, columns.plot_right);
+    let (effect_right, weight_right) = (columns.effect, columns.weight);
+    let any_flags = flags_x.is_some();
+    let effect_text =
+        |y: f64, a: f64, b: f64| format!("{} [{}, {}]", num(y, 2), num(a, 2), num(b, 2));
+    let study_fit = |s: &str| {
+        fit_label(
+            s,
+            fs,
+            false,
+            label_w as f64,
+            size::MIN_LABEL,
+            Fit::Study {
+                max_lines: STUDY_LINES,
+            },
+        )
+    };
+    let wide_fit = |s: &str, bold: bool| {
+        fit_label(
+            s,
+            fs,
+            bold,
+            (label_w + side_w) as f64,
+            size::MIN_LABEL,
+            Fit::Summary,
+        )
+    };
     let sx = |v: f64| -> i32 {
         let t = (v - x_min) / (x_max - x_min);
         (plot_left as f64 + t * (plot_right - plot_left) as f64).round() as i32
@@ -580,13 +855,13 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
 
     // --- title (optional) and header.
     let mut title = None;
-    let title_h = match &data.title {
+    let title_h = match title_text {
         Some(t) => {
             let size = size::HEADING;
             title = Some(TextItem {
                 x: MARGIN,
                 y: MARGIN + size.round() as i32,
-                text: t.clone(),
+                text: t,
                 size,
                 bold: true,
                 anchor: Anchor::Left,
@@ -613,7 +888,7 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
     if any_n {
         header.push(head(n_right, "n", Anchor::Right));
     }
-    header.push(head(effect_right, &effect_head, Anchor::Right));
+    header.push(head(effect_right, effect_head, Anchor::Right));
     header.push(head(weight_right, "Weight", Anchor::Right));
     let header_rule = y + rh / 2 + 2;
     let mut top = header_rule + 6;
@@ -621,7 +896,6 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
 
     // --- rows. A row is `rh` high, or taller when its label wraps; its
     // marks and other columns sit on its centre line.
-    let w_max = studies.iter().map(|s| s.weight).fold(0.0, f64::max);
     let max_half = (rh as f64 * 0.36).round();
     let mut rows = Vec::new();
     let mut row_cluster: Vec<Option<String>> = Vec::new();
@@ -679,60 +953,93 @@ pub fn forest_layout(data: &ForestData, style: &ForestStyle) -> ForestLayout {
         };
         r
     };
-    for (gi, g) in data.groups.iter().enumerate() {
-        if let Some(name) = &g.name {
-            if gi > 0 {
-                top += rh / 2;
-            }
-            let r = blank(top, wide_fit(name, true), true, Mark::None);
-            top = r.bottom;
-            rows.push(r);
-            row_cluster.push(common_cluster(&g.studies).map(str::to_string));
-        }
-        for s in &g.studies {
-            let (a, b) = s.ci(data.level);
-            let half = if w_max > 0.0 {
-                (max_half * (s.weight / w_max).sqrt()).round().max(3.0) as i32
-            } else {
-                4
-            };
-            let mut r = blank(
-                top,
-                study_fit(&s.label),
-                false,
-                Mark::Study {
-                    x: 0,
-                    half,
-                    lo: sx(clamp(a)),
-                    hi: sx(clamp(b)),
-                    clipped_lo: a < x_min,
-                    clipped_hi: b > x_max,
-                    off_scale: s.yi < x_min || s.yi > x_max,
-                    flagged: !s.flags.is_empty(),
-                },
-            );
-            if let Mark::Study { x, .. } = &mut r.mark {
-                *x = sx(clamp(s.yi));
-            }
-            r.flags = s.flags.join(", ");
-            r.n = s.n.map(|n| n.to_string()).unwrap_or_else(|| {
-                if any_n {
-                    "–".to_string()
-                } else {
-                    String::new()
+    let mut refs = refs.peekable();
+    // A page that opens inside a named block repeats its heading.
+    let open_block = match refs.peek() {
+        Some(RowRef::Study(g, _) | RowRef::Subtotal(g)) => Some(*g),
+        _ => None,
+    };
+    let heading = |top: i32, g: &ForestGroup, name: &str| {
+        let r = blank(top, wide_fit(name, true), true, Mark::None);
+        (r, common_cluster(&g.studies).map(str::to_string))
+    };
+    if let Some(g) = open_block.map(|g| &data.groups[g])
+        && let Some(name) = &g.name
+    {
+        let (r, c) = heading(top, g, &continued(name));
+        top = r.bottom;
+        rows.push(r);
+        row_cluster.push(c);
+    }
+    for row in refs {
+        let first = rows.is_empty();
+        match row {
+            RowRef::Heading(gi) => {
+                let g = &data.groups[gi];
+                if gi > 0 && !first {
+                    top += rh / 2;
                 }
-            });
-            r.effect = effect_text(s.yi, a, b);
-            r.weight = format!("{:.1}%", s.weight);
-            top = r.bottom;
-            rows.push(r);
-            row_cluster.push(s.cluster.clone());
-        }
-        if let Some(p) = &g.pooled {
-            let r = diamond_row(top, p, false);
-            top = r.bottom;
-            rows.push(r);
-            row_cluster.push(None);
+                let (r, c) = heading(top, g, g.name.as_deref().unwrap_or_default());
+                top = r.bottom;
+                rows.push(r);
+                row_cluster.push(c);
+            }
+            RowRef::Study(gi, si) => {
+                let s = &data.groups[gi].studies[si];
+                let (a, b) = s.ci(data.level);
+                let half = if w_max > 0.0 {
+                    (max_half * (s.weight / w_max).sqrt()).round().max(3.0) as i32
+                } else {
+                    4
+                };
+                let mut r = blank(
+                    top,
+                    study_fit(&s.label),
+                    false,
+                    Mark::Study {
+                        x: 0,
+                        half,
+                        lo: sx(clamp(a)),
+                        hi: sx(clamp(b)),
+                        clipped_lo: a < x_min,
+                        clipped_hi: b > x_max,
+                        off_scale: s.yi < x_min || s.yi > x_max,
+                        flagged: !s.flags.is_empty(),
+                    },
+                );
+                if let Mark::Study { x, .. } = &mut r.mark {
+                    *x = sx(clamp(s.yi));
+                }
+                r.flags = s.flags.join(", ");
+                r.n = s.n.map(|n| n.to_string()).unwrap_or_else(|| {
+                    if any_n {
+                        "–".to_string()
+                    } else {
+                        String::new()
+                    }
+                });
+                r.effect = effect_text(s.yi, a, b);
+                r.weight = format!("{:.1}%", s.weight);
+                top = r.bottom;
+                rows.push(r);
+                row_cluster.push(s.cluster.clone());
+            }
+            RowRef::Subtotal(gi) => {
+                if let Some(p) = &data.groups[gi].pooled {
+                    let r = diamond_row(top, p, false);
+                    top = r.bottom;
+                    rows.push(r);
+                    row_cluster.push(None);
+                }
+            }
+            RowRef::More => {
+                if let Some(more) = &data.more {
+                    let r = blank(top, wide_fit(more, false), false, Mark::None);
+                    top = r.bottom;
+                    rows.push(r);
+                    row_cluster.push(None);
+                }
+            }
         }
     }
     let pooled_rule = top + 4;
@@ -952,6 +1259,74 @@ fn ci_scale(level: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Blocks A (3 studies) and B (2), each with a heading and a subtotal.
+    fn two_blocks() -> ForestData {
+        let study = |i: usize| ForestStudy {
+            label: format!("S{i}"),
+            n: None,
+            yi: 0.1 * i as f64,
+            vi: 0.04,
+            weight: 20.0,
+            flags: Vec::new(),
+            interval: None,
+            cluster: None,
+        };
+        let pooled = |label: &str| Pooled {
+            label: label.into(),
+            estimate: 0.2,
+            ci_lb: 0.0,
+            ci_ub: 0.4,
+            pi: None,
+        };
+        let group = |name: &str, ids: std::ops::Range<usize>| ForestGroup {
+            name: Some(name.into()),
+            studies: ids.map(study).collect(),
+            pooled: Some(pooled("Subtotal")),
+        };
+        ForestData {
+            effect_label: "Estimate".into(),
+            level: 95.0,
+            groups: vec![group("A", 0..3), group("B", 3..5)],
+            overall: pooled("Overall"),
+            xlab: "x".into(),
+            footer: Vec::new(),
+            legend: Vec::new(),
+            title: None,
+            more: None,
+        }
+    }
+
+    /// Rows H(A) S S S Sub(A) H(B) S S Sub(B): every row on one page, a
+    /// heading never ends a page, and a page opening inside a block repeats
+    /// its heading.
+    #[test]
+    fn pages_cover_every_row_once_and_keep_headings_with_their_blocks() {
+        let d = two_blocks();
+        let plan = |n| {
+            page_plan(&d, n)
+                .into_iter()
+                .map(|p| (p.rows, p.studies))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(plan(9), [(0..9, 0..5)]);
+        assert_eq!(plan(6), [(0..5, 0..3), (5..9, 3..5)]);
+        assert_eq!(
+            plan(3),
+            [(0..3, 0..2), (3..5, 2..3), (5..8, 3..5), (8..9, 5..5)]
+        );
+        let pages = ForestPages::new(&d, &ForestStyle::default(), 3);
+        assert_eq!(pages.layout(0).rows[0].label_text(), "A");
+        assert_eq!(pages.layout(1).rows[0].label_text(), "A (continued)");
+        assert_eq!(pages.layout(3).rows[0].label_text(), "B (continued)");
+        assert_eq!(
+            pages.layout(1).header[0].text,
+            "Forest plot, page 2 of 4 (study 3 of 5)"
+        );
+        // One page is the plot as it always was.
+        let one = ForestPages::new(&d, &ForestStyle::default(), PAGE_ROWS);
+        assert_eq!(one.layout(0), forest_layout(&d, &ForestStyle::default()));
+    }
 
     #[test]
     fn ticks_cover_the_range_with_round_steps() {

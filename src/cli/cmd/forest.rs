@@ -2,16 +2,18 @@
 //! spot-reduction dataset (the default) it draws the primary analysis; for any
 //! other table the model chosen with the same options as `rma`. `--by COL`
 //! adds subgroups with their own diamonds and the test for subgroup
-//! differences; `--rob` a risk-of-bias traffic-light column. Its
-//! presentation options ([`PresentationArgs`]) are `report`'s too.
+//! differences; `--rob` a risk-of-bias traffic-light column. A plot of more
+//! than `--page-rows` rows is written as pages `FILE-1.png`, … (the library's
+//! `ForestPages` and `data::io::write_pages`). Its presentation options
+//! ([`PresentationArgs`]) are `report`'s too.
 
 use crate::cli::args::{InputArgs, ModelArgs, PrimaryRulesArgs, review_rules};
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use spotmeta::data::io::write_output;
+use spotmeta::data::io::write_pages;
 use spotmeta::output::figures::{Presentation, plot_warning, rob_of_drawn};
-use spotmeta::output::forest::{forest_png, forest_svg};
-use spotmeta::output::layout::forest_layout;
+use spotmeta::output::forest::forest_page;
+use spotmeta::output::layout::{ForestPages, PAGE_ROWS};
 use spotmeta::review::{self, Findings, Plan, Settings};
 use std::path::{Path, PathBuf};
 
@@ -50,9 +52,21 @@ pub struct ForestArgs {
     /// Colours of the traffic lights (symbols are drawn in both).
     #[arg(long, value_enum, default_value_t = RobPalette::Cochrane, requires = "rob")]
     rob_palette: RobPalette,
-    /// Output image file, .png or .svg (written atomically).
+    /// Output image file, .png or .svg (written atomically). A plot with
+    /// more rows than --page-rows is written as pages FILE-1.png,
+    /// FILE-2.png, … instead (one file per page, also for SVG); the pages
+    /// or FILE of an earlier run that this one does not write are removed.
     #[arg(long, short, value_name = "FILE")]
     out: PathBuf,
+}
+
+impl From<ImageFormat> for spotmeta::output::forest::ImageFormat {
+    fn from(f: ImageFormat) -> Self {
+        match f {
+            ImageFormat::Png => Self::Png,
+            ImageFormat::Svg => Self::Svg,
+        }
+    }
 }
 
 /// The presentation options `forest` and `report` share (one struct, so
@@ -74,6 +88,11 @@ pub struct PresentationArgs {
     /// Width of the forest plot in pixels (the height grows with the rows).
     #[arg(long, value_name = "PX", default_value_t = 1200, value_parser = clap::value_parser!(u32).range(600..=4000))]
     pub width: u32,
+    /// Rows of a forest-plot page: `forest` writes a plot with more rows as
+    /// pages of this many; `report` draws at most this many (the studies
+    /// with the largest weights, and a "+N more studies" row).
+    #[arg(long, value_name = "N", default_value_t = PAGE_ROWS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(20..=1000))]
+    pub page_rows: usize,
 }
 
 impl PresentationArgs {
@@ -83,6 +102,7 @@ impl PresentationArgs {
             xlab: self.xlab.clone(),
             title: self.title.clone(),
             width: self.width,
+            page_rows: self.page_rows,
         }
     }
 }
@@ -150,25 +170,25 @@ pub fn run(a: ForestArgs) -> anyhow::Result<()> {
     warn(&f);
     let look = a.look.presentation();
     let forest = look.forest(&f)?;
-    let layout = forest_layout(&forest, &look.style());
-    let bytes = if a.rob {
-        use spotmeta::output::rob::{forest_rob_png, forest_rob_svg, traffic_light};
-        let rob: Vec<_> = rob_of_drawn(&f, &forest)?
-            .into_iter()
-            .map(|(a, _)| a)
-            .collect();
-        let l = traffic_light(&layout, &rob, a.rob_palette.into());
-        match format {
-            ImageFormat::Png => forest_rob_png(&l)?,
-            ImageFormat::Svg => forest_rob_svg(&l)?.into_bytes(),
-        }
-    } else {
-        match format {
-            ImageFormat::Png => forest_png(&layout)?,
-            ImageFormat::Svg => forest_svg(&layout)?.into_bytes(),
-        }
-    };
-    write_output("--out", &a.out, &bytes, &[f.dataset.path()])
+    let pages = ForestPages::new(&forest, &look.style(), look.page_rows);
+    let rob: Option<Vec<_>> = a
+        .rob
+        .then(|| rob_of_drawn(&f, &forest))
+        .transpose()?
+        .map(|drawn| drawn.into_iter().map(|(a, _)| a).collect());
+    let rob = rob.as_deref().map(|r| (r, a.rob_palette.into()));
+    let draw = |i| forest_page(&pages, i, format.into(), rob);
+    let written = write_pages("--out", &a.out, pages.len(), draw, &[f.dataset.path()])
         .with_context(|| format!("writing {}", a.out.display()))?;
+    if let [first, .., last] = written.as_slice() {
+        eprintln!(
+            "note: {} rows, {} per page: wrote {} pages, {} … {}",
+            forest.row_refs().count(),
+            look.page_rows,
+            written.len(),
+            first.display(),
+            last.display()
+        );
+    }
     Ok(())
 }

@@ -3,7 +3,8 @@
 //! `results.json` and `summary.md`
 //! (default DIR: `reports/` for the bundled dataset, `FILE-stem-report/`
 //! otherwise). It takes `forest`'s presentation options (`--by`, `--xlab`,
-//! `--title`, `--width`: one shared struct). Everything is computed before
+//! `--title`, `--width`, `--page-rows`: one shared struct; the report's
+//! forest plot shows at most `--page-rows` rows). Everything is computed before
 //! anything is written; then the directory's report files are replaced all at
 //! once, under a lock on the directory
 //! ([`spotmeta::output::report::Report::write`]).
@@ -69,7 +70,7 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
 pub struct Look {
     /// `--by COL`: subgroups in the forest plot.
     pub subgroups: Option<String>,
-    /// `--xlab`, `--title`, `--width`.
+    /// `--xlab`, `--title`, `--width`, `--page-rows`.
     pub presentation: Presentation,
 }
 

@@ -7,6 +7,12 @@
 //! plot (of `forest.png` and of the page, where the risk-of-bias bars, the
 //! GRADE steps and the PRISMA flow are panels too).
 //!
+//! The forest plot shows at most one page of rows
+//! ([`Presentation::page_rows`]): on a larger table the studies with the
+//! largest weights and a "+N more studies" row
+//! ([`super::forest::largest_weights`]), so the page and every file stay
+//! bounded; `spotmeta forest` draws every study, as pages.
+//!
 //! [`build_report`] computes every file in memory first; [`Report::write`]
 //! then replaces the directory's report files all at once (see
 //! [`crate::data::io::replace_dir_files`]), so a failure or a concurrent run
@@ -31,7 +37,7 @@ pub use sentences::{all_outcomes_sentence, console_line, left_out_summary, poole
 use super::albatross::{AlbatrossLayout, albatross_data, albatross_layout, albatross_png};
 use super::bayes::{BayesSummary, shrunken_forest_group};
 use super::figures::{Presentation, forest_of, rob_of_drawn};
-use super::forest::{forest_png, forest_svg};
+use super::forest::{forest_png, forest_svg, largest_weights};
 use super::funnel::{FunnelData, funnel_layout, funnel_png, small_study_notes};
 use super::json::RmaSummary;
 use super::layout::{ForestData, ForestStyle, forest_layout};
@@ -128,8 +134,11 @@ pub struct ReportInput {
     pub tau2_ci: Option<Tau2Ci>,
     /// Pooled rows.
     pub rows: Vec<ReportRow>,
-    /// The pooled rows in their native JSON form (for `results.json`).
-    pub used_json: serde_json::Value,
+    /// The pooled rows as `results.json` lists them (`used`), serialized
+    /// straight from the rows when the file is written (a JSON value tree
+    /// of 100,000 rows held 70 MB, and copying it into the document as
+    /// much again).
+    pub used_json: UsedRows,
     /// Rows not pooled, with the reason.
     pub left_out: Vec<LeftOut>,
     /// Confound flags and sensitivity analyses (spot-reduction dataset only;
@@ -172,6 +181,56 @@ pub struct ReportInput {
     /// The PRISMA 2020 flow (spot dataset with its review record):
     /// `prisma.png`.
     pub prisma: Option<Flow>,
+}
+
+/// The pooled rows of a report in their native JSON form (`used` in
+/// `results.json`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum UsedRows {
+    /// Spot-reduction rows, with their derivations.
+    Spot(Vec<UsedRow>),
+    /// A plain table's rows: those of [`ReportInput::rows`].
+    Rows,
+}
+
+/// The `used` value of `results.json`, borrowed from the report's rows.
+enum UsedRef<'a> {
+    Spot(&'a [UsedRow]),
+    Rows(&'a [ReportRow]),
+}
+
+impl Serialize for UsedRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            UsedRef::Spot(r) => r.serialize(s),
+            UsedRef::Rows(r) => r.serialize(s),
+        }
+    }
+}
+
+/// `results.json` as written: the keys of `head`, then `used` (serialized
+/// from the rows, not copied into a value tree), then the keys of `tail`.
+/// Serialized as one map, so its bytes are those of the whole document as
+/// one `serde_json::Value`.
+struct ResultsDoc<'a> {
+    head: serde_json::Map<String, serde_json::Value>,
+    used: UsedRef<'a>,
+    tail: serde_json::Map<String, serde_json::Value>,
+}
+
+impl Serialize for ResultsDoc<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.head.len() + 1 + self.tail.len()))?;
+        for (k, v) in &self.head {
+            m.serialize_entry(k, v)?;
+        }
+        m.serialize_entry("used", &self.used)?;
+        for (k, v) in &self.tail {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
 }
 
 /// The test for subgroup differences of a grouped report, as
@@ -329,10 +388,6 @@ impl ReportInput {
             .pooled
             .as_ref()
             .ok_or_else(|| Error::Unsupported("a report needs the pooled fit".into()))?;
-        let json_err = |e: serde_json::Error| Error::Render {
-            what: "results.json".into(),
-            message: e.to_string(),
-        };
         let dataset = f.dataset.path().display().to_string();
         let rules = f.settings.rules;
         Ok(match &f.rows {
@@ -357,6 +412,8 @@ impl ReportInput {
                         .push(shrunken_forest_group(&b.fit, &summary.shrinkage, &weights));
                     summary
                 });
+                // A table too large for one page: its largest weights.
+                let forest = largest_weights(forest, p.page_rows);
                 let grade = f.grade.as_ref().map(|g| {
                     let sof = sof_row(&g.input, &g.grade, SPOT_METRIC_LABEL, pooled.fit.level);
                     (g.grade.clone(), sof)
@@ -398,7 +455,7 @@ impl ReportInput {
                         }
                     ),
                     rows: sel.used.iter().map(ReportRow::from_used).collect(),
-                    used_json: serde_json::to_value(&sel.used).map_err(json_err)?,
+                    used_json: UsedRows::Spot(sel.used.clone()),
                     left_out: sel.left_out.clone(),
                     forest,
                     bayes,
@@ -415,7 +472,7 @@ impl ReportInput {
                 }
             }
             EffectRows::Table(effects) => {
-                let forest = forest_of(f, p.xlab.as_deref())?;
+                let forest = largest_weights(forest_of(f, p.xlab.as_deref())?, p.page_rows);
                 let rows: Vec<ReportRow> = f
                     .rows
                     .pooled()
@@ -443,7 +500,7 @@ impl ReportInput {
                     measure_text:
                         "Effect sizes and sampling variances as given in (or computed from) the table."
                             .into(),
-                    used_json: serde_json::to_value(&rows).map_err(json_err)?,
+                    used_json: UsedRows::Rows,
                     rows,
                     left_out: effects
                         .iter()
@@ -686,7 +743,7 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
     let (forest_png_bytes, funnel_png_bytes) = (forest_png_bytes?, funnel_png_bytes?);
 
     // --- results.json.
-    let mut v = serde_json::json!({
+    let v = serde_json::json!({
         "schema": super::json::SCHEMA_VERSION,
         "command": "report",
         "title": input.title,
@@ -704,54 +761,63 @@ pub fn build_report(input: &ReportInput) -> Result<Report> {
     };
     let summary =
         serde_json::to_value(RmaSummary::new(fit, input.tau2_ci.as_ref())).map_err(json_err)?;
-    if let (Some(obj), serde_json::Value::Object(s)) = (v.as_object_mut(), summary) {
-        obj.extend(s);
-        if let Some(t) = &input.subgroup_test {
-            obj.insert(
-                "subgroup_test".into(),
-                serde_json::to_value(t).map_err(json_err)?,
-            );
-        }
-        obj.insert("used".into(), input.used_json.clone());
-        obj.insert(
-            "left_out".into(),
-            serde_json::to_value(&input.left_out).map_err(json_err)?,
-        );
-        if let Some(sens) = &input.sensitivity {
-            obj.insert(
-                "sensitivity".into(),
-                serde_json::to_value(sens).map_err(json_err)?,
-            );
-        }
-        if let Some(a) = &input.all_outcomes {
-            obj.insert(
-                "all_outcomes".into(),
-                serde_json::to_value(a).map_err(json_err)?,
-            );
-        }
-        if let Some(b) = &input.bayes {
-            obj.insert("bayes".into(), serde_json::to_value(b).map_err(json_err)?);
-        }
-        if let Some(why) = &input.bayes_not_run {
-            obj.insert("bayes_not_run".into(), why.as_str().into());
-        }
-        if let Some((g, sof)) = &input.grade {
-            obj.insert("sof".into(), serde_json::to_value([sof]).map_err(json_err)?);
-            obj.insert("grade".into(), serde_json::to_value(g).map_err(json_err)?);
-        }
-        if let Some(fl) = &input.prisma {
-            obj.insert("prisma".into(), serde_json::to_value(fl).map_err(json_err)?);
-        }
-        if let Some(vc) = &input.vote {
-            obj.insert("vote".into(), serde_json::to_value(vc).map_err(json_err)?);
-            let pts = crate::analysis::albatross::albatross_points(&vc.evidence);
-            obj.insert(
-                "albatross".into(),
-                serde_json::to_value(pts).map_err(json_err)?,
-            );
-        }
+    let mut head = match v {
+        serde_json::Value::Object(m) => m,
+        _ => serde_json::Map::new(),
+    };
+    if let serde_json::Value::Object(s) = summary {
+        head.extend(s);
     }
-    let results_json = serde_json::to_string_pretty(&v).map_err(json_err)? + "\n";
+    if let Some(t) = &input.subgroup_test {
+        head.insert(
+            "subgroup_test".into(),
+            serde_json::to_value(t).map_err(json_err)?,
+        );
+    }
+    let mut tail = serde_json::Map::new();
+    tail.insert(
+        "left_out".into(),
+        serde_json::to_value(&input.left_out).map_err(json_err)?,
+    );
+    if let Some(sens) = &input.sensitivity {
+        tail.insert(
+            "sensitivity".into(),
+            serde_json::to_value(sens).map_err(json_err)?,
+        );
+    }
+    if let Some(a) = &input.all_outcomes {
+        tail.insert(
+            "all_outcomes".into(),
+            serde_json::to_value(a).map_err(json_err)?,
+        );
+    }
+    if let Some(b) = &input.bayes {
+        tail.insert("bayes".into(), serde_json::to_value(b).map_err(json_err)?);
+    }
+    if let Some(why) = &input.bayes_not_run {
+        tail.insert("bayes_not_run".into(), why.as_str().into());
+    }
+    if let Some((g, sof)) = &input.grade {
+        tail.insert("sof".into(), serde_json::to_value([sof]).map_err(json_err)?);
+        tail.insert("grade".into(), serde_json::to_value(g).map_err(json_err)?);
+    }
+    if let Some(fl) = &input.prisma {
+        tail.insert("prisma".into(), serde_json::to_value(fl).map_err(json_err)?);
+    }
+    if let Some(vc) = &input.vote {
+        tail.insert("vote".into(), serde_json::to_value(vc).map_err(json_err)?);
+        let pts = crate::analysis::albatross::albatross_points(&vc.evidence);
+        tail.insert(
+            "albatross".into(),
+            serde_json::to_value(pts).map_err(json_err)?,
+        );
+    }
+    let used = match &input.used_json {
+        UsedRows::Spot(rows) => UsedRef::Spot(rows),
+        UsedRows::Rows => UsedRef::Rows(&input.rows),
+    };
+    let doc = ResultsDoc { head, used, tail };
+    let results_json = serde_json::to_string_pretty(&doc).map_err(json_err)? + "\n";
 
     let summary_md = markdown::summary_markdown(input, &sentence, three, &left_out);
     let mut files: Vec<(String, Vec<u8>)> = vec![
