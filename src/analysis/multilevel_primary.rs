@@ -48,13 +48,7 @@ impl ThreeLevel {
     /// the univariate analysis. Only the confidence level is taken from `opts`.
     pub fn fit(yi: &[f64], vi: &[f64], cl: &Clusters, opts: &ValidRmaOptions) -> Result<Self> {
         let opts = &opts.with_method(Method::REML).with_test(TestKind::Z);
-        let k = yi.len();
-        let x = Design {
-            k,
-            p: 1,
-            x: vec![1.0; k],
-            names: vec!["intrcpt".into()],
-        };
+        let x = Design::intercept_only(yi.len());
         let fit = rma_multilevel(yi, vi, &x, cl, opts)?;
         let robust = robust_multilevel(yi, vi, &x, cl, &fit)?;
         let (est, se, df) = (robust.beta[0], robust.se[0], robust.df[0]);

@@ -51,6 +51,23 @@ pub fn levels_in_order(labels: &[String]) -> Vec<&String> {
     names
 }
 
+/// Each level of `labels` ([`levels_in_order`]) with the rows among the
+/// first `k` that carry it.
+fn level_members(labels: &[String], k: usize) -> Vec<(&String, Vec<usize>)> {
+    levels_in_order(labels)
+        .into_iter()
+        .map(|name| {
+            let members = (0..k).filter(|&i| &labels[i] == name).collect();
+            (name, members)
+        })
+        .collect()
+}
+
+/// The values of `v` at the rows `members`.
+fn pick(v: &[f64], members: &[usize]) -> Vec<f64> {
+    members.iter().map(|&i| v[i]).collect()
+}
+
 /// One subgroup's fit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SubgroupFit {
@@ -83,14 +100,12 @@ pub fn subgroups(
     opts: &ValidRmaOptions,
 ) -> Result<Subgroups> {
     let mut groups = Vec::new();
-    for name in levels_in_order(labels) {
-        let members: Vec<usize> = (0..yi.len()).filter(|&i| &labels[i] == name).collect();
-        let ys: Vec<f64> = members.iter().map(|&i| yi[i]).collect();
-        let vs: Vec<f64> = members.iter().map(|&i| vi[i]).collect();
+    for (name, members) in level_members(labels, yi.len()) {
+        let fit = rma(&pick(yi, &members), &pick(vi, &members), opts)?;
         groups.push(SubgroupFit {
             name: name.clone(),
             members,
-            fit: rma(&ys, &vs, opts)?,
+            fit,
         });
     }
     let (q, df, p) = q_between(
@@ -344,9 +359,7 @@ pub fn subgroups_multilevel(
     opts: &ValidRmaOptions,
 ) -> Result<MultilevelSubgroups> {
     let mut groups = Vec::new();
-    for name in levels_in_order(labels) {
-        let members: Vec<usize> = (0..yi.len()).filter(|&i| &labels[i] == name).collect();
-        let pick = |v: &[f64]| members.iter().map(|&i| v[i]).collect::<Vec<f64>>();
+    for (name, members) in level_members(labels, yi.len()) {
         let cl: Vec<String> = members.iter().map(|&i| clusters[i].clone()).collect();
         let cl = Clusters::from_labels(&cl);
         let (fit, why_not) = if cl.len() < 2 || members.len() <= cl.len() {
@@ -359,14 +372,15 @@ pub fn subgroups_multilevel(
                 )),
             )
         } else {
-            let x = crate::model::Design {
-                k: members.len(),
-                p: 1,
-                x: vec![1.0; members.len()],
-                names: vec!["intrcpt".into()],
-            };
+            let x = crate::model::Design::intercept_only(members.len());
             (
-                Some(rma_multilevel(&pick(yi), &pick(vi), &x, &cl, opts)?),
+                Some(rma_multilevel(
+                    &pick(yi, &members),
+                    &pick(vi, &members),
+                    &x,
+                    &cl,
+                    opts,
+                )?),
                 None,
             )
         };

@@ -38,6 +38,16 @@ pub struct Design {
 }
 
 impl Design {
+    /// The intercept-only design of k rows (a column of ones).
+    pub fn intercept_only(k: usize) -> Design {
+        Design {
+            k,
+            p: 1,
+            x: vec![1.0; k],
+            names: vec!["intrcpt".into()],
+        }
+    }
+
     /// Intercept plus the given moderator columns.
     pub fn with_intercept(mods: &[(&str, &[f64])]) -> Result<Design> {
         let k = mods

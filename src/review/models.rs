@@ -265,16 +265,7 @@ fn model_rows(
     let (x, terms, keep) = match formula.filter(|f| !f.is_intercept_only()) {
         None => {
             let k = rows.len();
-            (
-                Design {
-                    k,
-                    p: 1,
-                    x: vec![1.0; k],
-                    names: vec!["intrcpt".into()],
-                },
-                None,
-                vec![true; k],
-            )
+            (Design::intercept_only(k), None, vec![true; k])
         }
         Some(f) => {
             let names: Vec<String> = f.columns().iter().map(|c| c.to_string()).collect();
