@@ -10,10 +10,10 @@
 //! ```
 //!
 //! Cases: `report` on a plain yi/vi table of k = 1,000 and 10,000 studies;
-//! `check` on the bundled dataset grown to 100,000 rows; `batch` (DL, z, no
-//! τ² CI, the PyMARE comparison of benches/peers/run.sh) on 100,000 groups
-//! × k = 20 from Parquet to Parquet and from CSV to CSV, and with REML and
-//! the Q-profile CI; `batch --stream` on the same CSV. Inputs are generated
+//! `check` on the bundled dataset grown to 100,000 rows, and `add` of one
+//! row to it; `batch` (DL, z, no τ² CI, the PyMARE comparison of
+//! benches/peers/run.sh) on 100,000 groups × k = 20 from Parquet to Parquet
+//! and from CSV to CSV, and with REML and the Q-profile CI; `batch --stream` on the same CSV. Inputs are generated
 //! deterministically into `$TMPDIR/spotmeta-bench/` on first use.
 //!
 //! Run with `cargo bench --bench scale` (all) or `cargo bench --bench scale
@@ -189,6 +189,34 @@ fn main() {
             "rows=100000",
             measure(&["check", f.to_str().unwrap()], 3),
         );
+    }
+    if wanted("add") {
+        // One new row appended to a fresh copy of the 100,000 rows each run
+        // (the copy is not timed): the bundled dataset's last row, whose
+        // study id the grown copies (`IDxN`) do not use.
+        let f = grown(100_000);
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/spot_reduction.csv");
+        let text = std::fs::read_to_string(src).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let row = out.path().join("row.csv");
+        std::fs::write(&row, format!("{}\n{}\n", lines[0], lines[lines.len() - 1])).unwrap();
+        let copy = out.path().join("add.csv");
+        let (mut best, mut rss) = (f64::INFINITY, None);
+        for _ in 0..3 {
+            std::fs::copy(&f, &copy).unwrap();
+            let (wall, mb) = measure(
+                &[
+                    "add",
+                    copy.to_str().unwrap(),
+                    "--from",
+                    row.to_str().unwrap(),
+                ],
+                1,
+            );
+            best = best.min(wall);
+            rss = mb;
+        }
+        show("add", "rows=100000", (best, rss));
     }
     if [
         "batch_dl_parquet",

@@ -261,10 +261,11 @@ fn sixteen_concurrent_writers_all_land_and_the_file_stays_valid() {
 fn a_writer_killed_between_temp_write_and_rename_leaves_the_original_intact() {
     let (_d, path) = scratch();
     let before = fs::read(&path).unwrap();
+    // `remove` rewrites the file (temp file + rename); `add` appends.
     let out = spotmeta()
-        .arg("add")
+        .arg("remove")
         .arg(&path)
-        .args(row_args("smith2024"))
+        .args(["--study-id", "caruso2007"])
         .env("SPOTMETA_FAULT_BEFORE_RENAME", "1")
         .write_stdin("")
         .output()

@@ -539,7 +539,11 @@ fn temp_files_left_by_a_killed_writer_are_removed_by_the_next_writer() {
             .collect()
     };
     let before = std::fs::read(&s.data).unwrap();
-    add_cmd(&s.data, &s.row)
+    // `remove` rewrites the file through a temporary file (`add` appends).
+    common::spotmeta()
+        .arg("remove")
+        .arg(&s.data)
+        .args(["--study-id", "caruso2007"])
         .env("SPOTMETA_FAULT_BEFORE_RENAME", "1")
         .assert()
         .failure();
@@ -551,6 +555,82 @@ fn temp_files_left_by_a_killed_writer_are_removed_by_the_next_writer() {
     );
     add_cmd(&s.data, &s.row).assert().success();
     assert!(temps(s.dir.path()).is_empty(), "{:?}", temps(s.dir.path()));
+}
+
+/// The journal of `data` (`.spotmeta-NAME.append`), as the codebook's
+/// "Editing" section documents it.
+fn journal(data: &Path) -> PathBuf {
+    let name = data.file_name().unwrap().to_string_lossy();
+    data.with_file_name(format!(".spotmeta-{name}.append"))
+}
+
+/// A writer killed in the middle of appending its row (the debug build's
+/// fault hook writes half the row, fsyncs and aborts) leaves the half row
+/// and the journal. Readers read only the committed bytes; the next writer
+/// cuts the half row off, says so, and appends its own.
+#[test]
+fn a_writer_killed_mid_append_is_invisible_to_readers_and_rolled_back_by_the_next_writer() {
+    let s = scratch_dataset();
+    let before = std::fs::read(&s.data).unwrap();
+    let rows = row_count(&s.data);
+    add_cmd(&s.data, &s.row)
+        .env("SPOTMETA_FAULT_MID_APPEND", "1")
+        .assert()
+        .failure();
+    let torn = std::fs::read(&s.data).unwrap();
+    assert!(torn.len() > before.len(), "half a row was appended");
+    assert_eq!(&torn[..before.len()], &before[..]);
+    assert!(journal(&s.data).exists(), "the journal stays");
+    // A reader sees the file as it was: the same rows, no ragged half row.
+    assert_eq!(row_count(&s.data), rows);
+    common::spotmeta()
+        .arg("check")
+        .arg(&s.data)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("{rows} rows")));
+    assert_eq!(
+        std::fs::read(&s.data).unwrap(),
+        torn,
+        "readers write nothing"
+    );
+    // The next writer rolls back, then appends the row whole.
+    add_cmd(&s.data, &s.row)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("was interrupted while appending"));
+    assert!(!journal(&s.data).exists());
+    let after = std::fs::read(&s.data).unwrap();
+    assert_eq!(&after[..before.len()], &before[..]);
+    let mut model = before.clone();
+    let row_text = std::fs::read_to_string(&s.row).unwrap();
+    model.extend_from_slice(row_text.lines().nth(1).unwrap().as_bytes());
+    model.push(b'\n');
+    assert_eq!(after, model, "exactly the file before plus one whole row");
+    assert_eq!(row_count(&s.data), rows + 1);
+}
+
+/// A journal that does not describe the file (cut short before its writer
+/// appended anything, or left by an append to a file that has since been
+/// replaced) is removed and the file left exactly as it is.
+#[test]
+fn a_journal_cut_short_or_about_another_file_never_cuts_the_dataset() {
+    for journal_text in [
+        "spotmeta append journal 1\ndev=1\nino=2\nbef".to_owned(),
+        "spotmeta append journal 1\ndev=1\nino=2\nbefore=10\nafter=99999999\nend\n".to_owned(),
+        String::new(),
+    ] {
+        let s = scratch_dataset();
+        std::fs::write(journal(&s.data), &journal_text).unwrap();
+        let before = std::fs::read(&s.data).unwrap();
+        let rows = row_count(&s.data);
+        assert_eq!(std::fs::read(&s.data).unwrap(), before);
+        add_cmd(&s.data, &s.row).assert().success();
+        assert!(!journal(&s.data).exists(), "{journal_text:?}");
+        let after = std::fs::read(&s.data).unwrap();
+        assert_eq!(&after[..before.len()], &before[..], "{journal_text:?}");
+        assert_eq!(row_count(&s.data), rows + 1, "{journal_text:?}");
+    }
 }
 
 #[test]
@@ -648,6 +728,23 @@ fn thirty_two_writers_with_kill_9_leave_a_file_equal_to_a_serial_history() {
             (i, child)
         })
         .collect();
+    // A reader checks the file over and over meanwhile: it must never see
+    // a torn row (an unfinished append is invisible) nor lose a row.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let (data, done) = (s.data.clone(), done.clone());
+        std::thread::spawn(move || {
+            let (mut reads, mut last) = (0, 0);
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let report = spotmeta::data::check(&data).unwrap();
+                assert!(report.is_ok(), "a reader saw a torn file: {report}");
+                assert!(report.rows >= last, "rows went {last} → {}", report.rows);
+                last = report.rows;
+                reads += 1;
+            }
+            reads
+        })
+    };
     // Kill every other writer, at moments spread over the run.
     let started = std::time::Instant::now();
     let mut succeeded = Vec::new();
@@ -674,6 +771,11 @@ fn thirty_two_writers_with_kill_9_leave_a_file_equal_to_a_serial_history() {
         assert!(started.elapsed() < Duration::from_secs(120), "writers hung");
         std::thread::sleep(Duration::from_millis(5));
     }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(reader.join().unwrap() > 0);
+    // A writer killed mid-append left its journal: taking the lock, as the
+    // next writer would, rolls its half row back.
+    drop(DatasetLock::acquire(&s.data, Duration::from_secs(5)).unwrap());
     let after = std::fs::read(&s.data).unwrap();
     assert!(
         after.starts_with(&original),

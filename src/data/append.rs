@@ -16,9 +16,13 @@
 //!   lines, a byte-order mark and multi-line quoted fields are all edited at
 //!   exactly the right bytes.
 //! * The edit goes to the real file behind any symlink; a write-protected or
-//!   hard-linked file is refused ([`fsguard::edit_target`]). Writing goes to
-//!   a temporary file next to it with its mode and owner, which is fsynced
-//!   and renamed over it, then the directory is fsynced
+//!   hard-linked file is refused ([`fsguard::edit_target`]). A new row is
+//!   appended to the file in place under a roll-back journal
+//!   ([`fsguard::append_in_place`]): the file's bytes are never rewritten,
+//!   and a writer killed mid-append is rolled back by the next one (readers
+//!   never see the unfinished row). Replacing or removing rows writes the
+//!   whole file to a temporary file next to it with its mode and owner,
+//!   which is fsynced and renamed over it, then the directory is fsynced
 //!   ([`fsguard::replace_file`]).
 //! * An exclusive lock on `REAL.lock` ([`fsguard::DatasetLock`]) serialises
 //!   concurrent writers, waiting at most [`EditOptions::wait`] and naming the
@@ -33,6 +37,7 @@ use super::load::{CsvProblem, Span};
 use super::schema::COLUMNS;
 use super::{CheckReport, SpotDataset, Table, TableRow};
 use crate::error::{Error, Result};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -134,8 +139,9 @@ pub use super::fsguard::DatasetLock;
 /// What a change did (or, with `dry_run`, would do).
 #[derive(Debug)]
 pub struct Change {
-    /// The file after the change.
-    pub after: SpotDataset,
+    /// The rows added or written in place of others, typed (the rows the
+    /// change left alone are checked but not typed).
+    pub added: SpotDataset,
     /// The check report of the file after the change.
     pub report: CheckReport,
     /// Lines (in the new file) of rows added.
@@ -144,8 +150,8 @@ pub struct Change {
     pub removed: Vec<String>,
     /// Whether the file was written.
     pub written: bool,
-    /// The file's bytes before the change.
-    pub before: Vec<u8>,
+    /// The file before the change.
+    before: Before,
     /// The real file changed (symlinks resolved).
     pub real: PathBuf,
     /// The dataset lock, held until this `Change` is dropped, so follow-up
@@ -153,10 +159,37 @@ pub struct Change {
     lock: Option<DatasetLock>,
 }
 
+/// The file before a change: its bytes, or (after an append) its length,
+/// the prefix of the file as it is now.
+#[derive(Debug)]
+enum Before {
+    Bytes(Vec<u8>),
+    Prefix(u64),
+}
+
 impl Change {
     /// The lock held for this change (`None` for a dry run).
     pub fn lock(&self) -> Option<&DatasetLock> {
         self.lock.as_ref()
+    }
+
+    /// The file's bytes before the change (an append's are read back from
+    /// the file: its first bytes, unchanged under the lock this change
+    /// holds).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the file cannot be read.
+    pub fn before(&self) -> Result<Cow<'_, [u8]>> {
+        match &self.before {
+            Before::Bytes(b) => Ok(Cow::Borrowed(b)),
+            Before::Prefix(len) => {
+                let mut bytes =
+                    super::load::read_file(&self.real).map_err(|e| Error::io(&self.real, e))?;
+                bytes.truncate(usize::try_from(*len).unwrap_or(usize::MAX));
+                Ok(Cow::Owned(bytes))
+            }
+        }
     }
 }
 
@@ -248,40 +281,28 @@ struct Edit {
     added_at: usize,
     /// The text of the records dropped.
     removed: Vec<String>,
-    /// `bytes` already read leniently, when the edit had to read them.
-    read: Option<(Table, Vec<CsvProblem>)>,
 }
 
-/// Runs `change` on the file's bytes under the lock; `change` returns the
-/// [`Edit`].
-fn apply(
-    path: &Path,
-    opts: &EditOptions,
-    change: impl FnOnce(&[u8]) -> Result<Edit>,
-) -> Result<Change> {
-    let dry_run = opts.dry_run;
-    let (real, lock) = if dry_run {
+/// The real file an edit of `path` changes and, unless `dry_run`, the lock
+/// taken on it (which also rolls back an append a killed writer left).
+fn open_for_edit(path: &Path, opts: &EditOptions) -> Result<(PathBuf, Option<DatasetLock>)> {
+    if opts.dry_run {
         fsguard::regular_file(path)?;
-        (path.to_path_buf(), None)
+        Ok((path.to_path_buf(), None))
     } else {
         let real = fsguard::edit_target(path)?;
         let lock = DatasetLock::acquire(&real, opts.wait)?;
-        (real, Some(lock))
-    };
-    let before = super::load::read_file(&real).map_err(|e| Error::io(path, e))?;
-    check_header(path, &before)?;
-    let Edit {
-        bytes: after_bytes,
-        added_at,
-        removed,
-        read,
-    } = change(&before)?;
-    // One read and one validation of the would-be file serve the check, the
-    // new row's line and the typed rows.
-    let (table, problems) = match read {
-        Some(read) => read,
-        None => super::load::read_lenient_bytes(path.to_path_buf(), &after_bytes)?,
-    };
+        Ok((real, Some(lock)))
+    }
+}
+
+/// Checks the would-be file `read` (the change puts a row at byte
+/// `added_at`), refusing it with every error, and types the added rows.
+fn check_would_be(
+    path: &Path,
+    (table, problems): (Table, Vec<CsvProblem>),
+    added_at: usize,
+) -> Result<(SpotDataset, CheckReport, Vec<u64>)> {
     let issues = super::validate::validate(&table, problems);
     let added_lines: Vec<u64> = table
         .rows
@@ -291,17 +312,51 @@ fn apply(
         .collect();
     let report = super::report(path, &table, issues.clone());
     refuse_if_invalid(path, &report, &added_lines)?;
-    let after = super::typed(path, (table, issues))?;
-    if !dry_run {
+    let added = super::typed_where(path, (table, issues), |r| r.span.start == added_at)?;
+    Ok((added, report, added_lines))
+}
+
+/// Runs `change` on the file's bytes under the lock; `change` returns the
+/// [`Edit`], which replaces the file.
+fn apply(
+    path: &Path,
+    opts: &EditOptions,
+    change: impl FnOnce(&[u8]) -> Result<Edit>,
+) -> Result<Change> {
+    let (real, lock) = open_for_edit(path, opts)?;
+    let before = super::load::read_file(&real).map_err(|e| Error::io(path, e))?;
+    check_header(path, &before)?;
+    rewrite(path, opts, real, lock, before, change)
+}
+
+/// [`apply`] once the file is open and its `before` bytes read.
+fn rewrite(
+    path: &Path,
+    opts: &EditOptions,
+    real: PathBuf,
+    lock: Option<DatasetLock>,
+    before: Vec<u8>,
+    change: impl FnOnce(&[u8]) -> Result<Edit>,
+) -> Result<Change> {
+    let Edit {
+        bytes: after_bytes,
+        added_at,
+        removed,
+    } = change(&before)?;
+    // One read and one validation of the would-be file serve the check, the
+    // new row's line and the typed rows.
+    let read = super::load::read_lenient_bytes(path.to_path_buf(), &after_bytes)?;
+    let (added, report, added_lines) = check_would_be(path, read, added_at)?;
+    if !opts.dry_run {
         fsguard::replace_file(&real, &after_bytes)?;
     }
     Ok(Change {
-        after,
+        added,
         report,
         added_lines,
         removed,
-        written: !dry_run,
-        before,
+        written: !opts.dry_run,
+        before: Before::Bytes(before),
         real,
         lock,
     })
@@ -312,12 +367,49 @@ fn table_of(path: &Path, before: &[u8]) -> Result<Table> {
     Table::from_reader(&path.display().to_string(), before)
 }
 
+/// The first bytes of `file` (of committed length `len`) up to and
+/// including the header record's line ending: enough for the header's
+/// names, line ending and quoting.
+fn read_head(path: &Path, file: &std::fs::File, len: u64) -> Result<Vec<u8>> {
+    use std::io::{Read as _, Seek as _};
+    let mut want: u64 = 64 << 10;
+    loop {
+        let mut head = Vec::new();
+        let mut f = file;
+        f.seek(std::io::SeekFrom::Start(0))
+            .and_then(|_| f.take(want.min(len)).read_to_end(&mut head))
+            .map_err(|e| Error::io(path, e))?;
+        let whole = head.len() as u64 >= len;
+        match super::load::header_span(&head) {
+            Some(h) if whole || h.next < head.len() => return Ok(head),
+            None if whole => return Ok(head),
+            _ => want *= 4,
+        }
+    }
+}
+
+/// Whether the file's committed bytes end with a line ending.
+fn ends_with_line_ending(path: &Path, file: &std::fs::File, len: u64) -> Result<bool> {
+    use std::io::{Read as _, Seek as _};
+    if len == 0 {
+        return Ok(false);
+    }
+    let mut last = [0u8];
+    let mut f = file;
+    f.seek(std::io::SeekFrom::Start(len - 1))
+        .and_then(|_| f.read_exact(&mut last))
+        .map_err(|e| Error::io(path, e))?;
+    Ok(matches!(last[0], b'\n' | b'\r'))
+}
+
 /// Add one row (`replace`: overwrite the row with the same key in place).
 ///
-/// The row is appended and the would-be file read once: that read finds a
-/// row with the same key too (issue #19: the file used to be read twice,
-/// before and after the change). Only `--replace` of an existing row builds
-/// and reads a second would-be file.
+/// The would-be file (the file's committed bytes followed by the new row's
+/// bytes, never copied) is read and checked once; that read also finds a row
+/// with the same key. A new row is then appended in place
+/// ([`fsguard::append_in_place`]; issue #19: rewriting 206 MB to add one row
+/// took most of a second). Only `--replace` of an existing row builds and
+/// reads a second would-be file, which replaces the file.
 pub fn add_row(
     path: &Path,
     values: &RowValues,
@@ -325,57 +417,79 @@ pub fn add_row(
     opts: &EditOptions,
 ) -> Result<Change> {
     check_names(values)?;
-    apply(path, opts, |before| {
-        let header = super::load::header_span(before).ok_or_else(|| {
-            Error::Unsupported(format!("{}: cannot read the header", path.display()))
-        })?;
-        let style = style_at(header, before);
-        let fields: Vec<String> = COLUMNS
-            .iter()
-            .map(|c| values.get(c.name).cloned().unwrap_or_default())
-            .collect();
-        let record = record_bytes(&fields, style)?;
-        let mut out = Vec::with_capacity(before.len() + record.len() + 4);
-        out.extend_from_slice(before);
-        if !style.trailing_newline {
-            out.extend_from_slice(style.line_ending);
-        }
-        let at = out.len();
-        out.extend_from_slice(&record);
-        out.extend_from_slice(style.line_ending);
-        let (table, problems) = super::load::read_lenient_bytes(path.to_path_buf(), &out)?;
-        if !problems.is_empty() {
-            // A file that does not read cleanly as it is is refused with the
-            // strict reader's first problem, as before the change is made.
-            table_of(path, before)?;
-        }
-        let key = key_of(values);
-        let cols: Vec<usize> = ["study_id", "cohort", "comparison", "region", "method"]
-            .iter()
-            .map(|c| table.column(c).expect("header checked"))
-            .collect();
-        // The rows before the appended one sit at the same bytes and lines
-        // as in `before`.
-        let existing = table.rows.iter().find(|r| {
+    let (real, lock) = open_for_edit(path, opts)?;
+    let file = std::fs::File::open(&real).map_err(|e| Error::io(path, e))?;
+    // Under the lock the committed length is the file's (the lock rolled
+    // back any unfinished append); a dry run reads what a reader would.
+    let (len, _) = fsguard::committed_len(&file, &real).map_err(|e| Error::io(path, e))?;
+    let head = read_head(path, &file, len)?;
+    check_header(path, &head)?;
+    let header = super::load::header_span(&head)
+        .ok_or_else(|| Error::Unsupported(format!("{}: cannot read the header", path.display())))?;
+    let style = CsvStyle {
+        trailing_newline: ends_with_line_ending(path, &file, len)?,
+        ..style_at(header, &head)
+    };
+    let fields: Vec<String> = COLUMNS
+        .iter()
+        .map(|c| values.get(c.name).cloned().unwrap_or_default())
+        .collect();
+    let record = record_bytes(&fields, style)?;
+    let mut tail = Vec::with_capacity(record.len() + 4);
+    if !style.trailing_newline {
+        tail.extend_from_slice(style.line_ending);
+    }
+    let at = len as usize + tail.len();
+    tail.extend_from_slice(&record);
+    tail.extend_from_slice(style.line_ending);
+    let (table, problems) = super::load::read_lenient_file(path, &file, len, &tail)?;
+    if !problems.is_empty() {
+        // A file that does not read cleanly as it is is refused with the
+        // strict reader's first problem, as before the change is made.
+        Table::read(path)?;
+    }
+    let key = key_of(values);
+    let cols: Vec<usize> = ["study_id", "cohort", "comparison", "region", "method"]
+        .iter()
+        .map(|c| table.column(c).expect("header checked"))
+        .collect();
+    // The rows before the appended one sit at the same bytes and lines as
+    // in the file.
+    let existing = table
+        .rows
+        .iter()
+        .find(|r| {
             r.span.start != at && cols.iter().zip(&key).all(|(c, k)| r.fields[*c].trim() == k)
-        });
-        match existing {
-            None => Ok(Edit {
-                bytes: out,
-                added_at: at,
+        })
+        .map(|r| (r.span, r.line));
+    match existing {
+        None => {
+            let (added, report, added_lines) = check_would_be(path, (table, problems), at)?;
+            if !opts.dry_run {
+                fsguard::append_in_place(&real, len, &tail)?;
+            }
+            Ok(Change {
+                added,
+                report,
+                added_lines,
                 removed: vec![],
-                read: Some((table, problems)),
-            }),
-            Some(row) if !replace => Err(Error::Unsupported(format!(
-                "{}:{}: a row with the same key (study_id, cohort, comparison, region, method) = ({}) already exists; use --replace to overwrite it (the old row is then printed, so nothing is lost)",
-                path.display(),
-                row.line,
-                key.join(", ")
-            ))),
-            Some(row) => {
+                written: !opts.dry_run,
+                before: Before::Prefix(len),
+                real,
+                lock,
+            })
+        }
+        Some((_, line)) if !replace => Err(Error::Unsupported(format!(
+            "{}:{line}: a row with the same key (study_id, cohort, comparison, region, method) = ({}) already exists; use --replace to overwrite it (the old row is then printed, so nothing is lost)",
+            path.display(),
+            key.join(", ")
+        ))),
+        Some((span, _)) => {
+            drop(table);
+            let before = super::load::read_file(&real).map_err(|e| Error::io(path, e))?;
+            rewrite(path, opts, real, lock, before, |before| {
                 // The record's own bytes are swapped; its line ending and
                 // everything around it stay as they were.
-                let span = row.span;
                 let old = String::from_utf8_lossy(&before[span.start..span.end]).into_owned();
                 let mut out = before[..span.start].to_vec();
                 out.extend_from_slice(&record);
@@ -384,11 +498,10 @@ pub fn add_row(
                     bytes: out,
                     added_at: span.start,
                     removed: vec![old],
-                    read: None,
                 })
-            }
+            })
         }
-    })
+    }
 }
 
 /// Remove every row of `study_id` (optionally only `cohort`).
@@ -436,7 +549,6 @@ pub fn remove_rows(
             bytes: out,
             added_at: usize::MAX,
             removed,
-            read: None,
         })
     })
 }

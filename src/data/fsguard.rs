@@ -18,6 +18,14 @@
 //!   real file's directory with the file's mode and owner, are fsynced and
 //!   renamed over it; temporary files left by a killed writer are removed by
 //!   the next writer ([`DatasetLock::acquire`]).
+//! * [`append_in_place`]: a new row is appended to the file itself (issue
+//!   #19: rewriting 206 MB to add 300 bytes took 0.8 s) under a roll-back
+//!   journal `.spotmeta-NAME.append` that records the committed length. The
+//!   journal is written and fsynced before the first byte is appended and
+//!   removed after the appended bytes are fsynced, so a writer killed in
+//!   between leaves the journal: the next writer cuts the file back to the
+//!   committed length ([`DatasetLock::acquire`]), and until then every reader
+//!   reads only the committed bytes ([`committed_len`]).
 
 use crate::error::{Error, Result};
 use std::fs::{File, OpenOptions};
@@ -253,6 +261,7 @@ impl DatasetLock {
         };
         let mut file = Waiter::new(wait).lock(&path, &site)?;
         record_holder(&mut file);
+        roll_back_interrupted_append(real)?;
         remove_stale_temp_files(real);
         Ok(DatasetLock { _file: file, path })
     }
@@ -415,6 +424,230 @@ fn remove_stale_temp_files(real: &Path) {
             let _ = std::fs::remove_file(entry.path());
         }
     }
+}
+
+/// The roll-back journal of an append to `real` (`.spotmeta-NAME.append`).
+fn journal_path(real: &Path) -> PathBuf {
+    sibling(real, ".spotmeta-", ".append")
+}
+
+/// What the journal of an unfinished append records: the file (device and
+/// inode) and its length before and after the append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Journal {
+    dev: u64,
+    ino: u64,
+    before: u64,
+    after: u64,
+}
+
+/// First line of a journal file.
+const JOURNAL_MAGIC: &str = "spotmeta append journal 1";
+
+impl Journal {
+    fn text(&self) -> String {
+        format!(
+            "{JOURNAL_MAGIC}\ndev={}\nino={}\nbefore={}\nafter={}\nend\n",
+            self.dev, self.ino, self.before, self.after
+        )
+    }
+
+    /// The journal in `text`; `None` for a journal cut short (its writer
+    /// died before the journal was complete, so before any byte was
+    /// appended) or not written by spotmeta.
+    fn parse(text: &str) -> Option<Journal> {
+        let mut lines = text.lines();
+        if lines.next()? != JOURNAL_MAGIC {
+            return None;
+        }
+        let mut field = |name: &str| -> Option<u64> {
+            lines
+                .next()?
+                .strip_prefix(name)?
+                .strip_prefix('=')?
+                .parse()
+                .ok()
+        };
+        let j = Journal {
+            dev: field("dev")?,
+            ino: field("ino")?,
+            before: field("before")?,
+            after: field("after")?,
+        };
+        (lines.next()? == "end" && j.before <= j.after).then_some(j)
+    }
+
+    /// Whether the journal is about `meta`'s file as the append left it:
+    /// the same file, no shorter than before and no longer than after.
+    fn covers(&self, meta: &std::fs::Metadata) -> bool {
+        let (dev, ino) = identity(meta);
+        dev == self.dev && ino == self.ino && (self.before..=self.after).contains(&meta.len())
+    }
+}
+
+#[cfg(unix)]
+fn identity(meta: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
+}
+
+#[cfg(not(unix))]
+fn identity(_: &std::fs::Metadata) -> (u64, u64) {
+    (0, 0)
+}
+
+/// The journal next to `real`, if there is a readable one.
+fn read_journal(real: &Path) -> Option<std::result::Result<Journal, ()>> {
+    match std::fs::read_to_string(journal_path(real)) {
+        Ok(text) => Some(Journal::parse(&text).ok_or(())),
+        Err(e) if e.kind() == ErrorKind::NotFound => None,
+        Err(_) => Some(Err(())),
+    }
+}
+
+fn sync_dir(real: &Path) {
+    if let Ok(d) = File::open(real.parent().unwrap_or(Path::new("."))) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Finishes an append a killed writer left unfinished (call with the lock
+/// held): the file is cut back to its committed length and the journal
+/// removed. A journal cut short (nothing was appended yet) or about another
+/// file (the dataset was replaced since) is removed and the file left as it
+/// is.
+///
+/// # Errors
+///
+/// [`Error::Io`] if the file cannot be cut back or the journal removed.
+fn roll_back_interrupted_append(real: &Path) -> Result<()> {
+    let Some(journal) = read_journal(real) else {
+        return Ok(());
+    };
+    let jpath = journal_path(real);
+    if let Ok(j) = journal
+        && let Ok(file) = OpenOptions::new().write(true).open(real)
+        && let Ok(meta) = file.metadata()
+        && j.covers(&meta)
+        && meta.len() != j.before
+    {
+        file.set_len(j.before).map_err(|e| Error::io(real, e))?;
+        file.sync_all().map_err(|e| Error::io(real, e))?;
+        eprintln!(
+            "spotmeta: {}: an earlier `spotmeta add` was interrupted while appending its row; the {} byte(s) it had appended were removed (the file is as it was before that add)",
+            real.display(),
+            meta.len() - j.before
+        );
+    }
+    std::fs::remove_file(&jpath).map_err(|e| Error::io(&jpath, e))?;
+    sync_dir(real);
+    Ok(())
+}
+
+/// What a reader of `file` (opened from `path`) may read: the committed
+/// length (the length before an unfinished append, else the file's length)
+/// and a token that changes whenever an append starts, ends or is rolled
+/// back, or the file is replaced. A reader reads the committed length and
+/// then compares the token; a changed token means "read again".
+///
+/// # Errors
+///
+/// As [`std::fs::File::metadata`].
+pub(crate) fn committed_len(file: &File, path: &Path) -> std::io::Result<(u64, ReadToken)> {
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let journal = read_journal(&real);
+    let meta = file.metadata()?;
+    let committed = match journal {
+        Some(Ok(j)) if j.covers(&meta) => j.before,
+        _ => meta.len(),
+    };
+    Ok((
+        committed,
+        ReadToken {
+            journal: journal.map(|j| j.ok()),
+            identity: identity(&meta),
+            len: meta.len(),
+        },
+    ))
+}
+
+/// See [`committed_len`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReadToken {
+    journal: Option<Option<Journal>>,
+    identity: (u64, u64),
+    len: u64,
+}
+
+/// Appends `tail` to the real file `real`, whose length must be `before`,
+/// under a roll-back journal (see the module documentation). Call with the
+/// [`DatasetLock`] held.
+///
+/// # Errors
+///
+/// [`Error::Io`] if the file changed length since it was read (another
+/// program wrote it without the lock), or the journal or the bytes cannot
+/// be written; the file is then as it was (a failed write is rolled back at
+/// once, or by the next writer if even that fails).
+pub fn append_in_place(real: &Path, before: u64, tail: &[u8]) -> Result<()> {
+    let file = OpenOptions::new()
+        .write(true)
+        .open(real)
+        .map_err(|e| Error::io(real, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(real, e))?;
+    if meta.len() != before {
+        return Err(refuse(
+            real,
+            ErrorKind::Other,
+            format!(
+                "the file changed while the row was checked ({before} bytes then, {} now): another program wrote it without spotmeta's lock. Nothing was written; run the command again",
+                meta.len()
+            ),
+        ));
+    }
+    let (dev, ino) = identity(&meta);
+    let journal = Journal {
+        dev,
+        ino,
+        before,
+        after: before + tail.len() as u64,
+    };
+    let jpath = journal_path(real);
+    let mut j = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&jpath)
+        .map_err(|e| Error::io(&jpath, e))?;
+    j.write_all(journal.text().as_bytes())
+        .and_then(|()| j.sync_all())
+        .map_err(|e| Error::io(&jpath, e))?;
+    sync_dir(real);
+    // Test hook (debug builds only): die after appending half the row, as a
+    // writer killed mid-append would.
+    #[cfg(debug_assertions)]
+    if std::env::var_os("SPOTMETA_FAULT_MID_APPEND").is_some() {
+        let _ = write_at(&file, &tail[..tail.len() / 2], before);
+        let _ = file.sync_all();
+        std::process::abort();
+    }
+    if let Err(e) = write_at(&file, tail, before).and_then(|()| file.sync_data()) {
+        // Cut back now; if even that fails, the journal stays for the next
+        // writer and readers keep reading the committed bytes.
+        if file.set_len(before).and_then(|()| file.sync_all()).is_ok() {
+            let _ = std::fs::remove_file(&jpath);
+        }
+        return Err(Error::io(real, e));
+    }
+    std::fs::remove_file(&jpath).map_err(|e| Error::io(&jpath, e))?;
+    sync_dir(real);
+    Ok(())
+}
+
+/// Writes `bytes` at `offset` of `file`.
+fn write_at(mut file: &File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
+    use std::io::Seek as _;
+    file.seek(std::io::SeekFrom::Start(offset))?;
+    file.write_all(bytes)
 }
 
 /// Replaces the real file `real` with `bytes` atomically, keeping its mode

@@ -374,38 +374,71 @@ pub(crate) fn read_lenient<R: Read>(
 /// Bytes per block when a file is read in parallel ([`read_file`]).
 const READ_BLOCK: usize = 8 << 20;
 
-/// The whole file at `path`, read in parallel blocks where the system can
-/// read at an offset (issue #15: reading 206 MB on one thread, copying from
-/// the page cache and faulting in the buffer, was a sixth of `check` on
-/// 100,000 rows and all of it on the critical path). A file that changes
-/// length while it is read is read again in one pass, as [`std::fs::read`]
-/// does.
+/// The committed bytes of the file at `path` (see
+/// [`super::fsguard::committed_len`]: an unfinished `spotmeta add` is never
+/// seen), read in parallel blocks where the system can read at an offset
+/// (issue #15: reading 206 MB on one thread, copying from the page cache and
+/// faulting in the buffer, was a sixth of `check` on 100,000 rows and all of
+/// it on the critical path).
 ///
 /// # Errors
 ///
-/// As [`std::fs::read`].
+/// As [`std::fs::read`]; [`read_consistent`]'s when the file keeps changing.
 pub(crate) fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
+    read_consistent(&file, path, |len| read_prefix(&file, len))?
+}
+
+/// The first `len` bytes of `file` (blocks read in parallel where the system
+/// reads at offsets), shorter if the file is.
+fn read_prefix(file: &std::fs::File, len: u64) -> std::io::Result<Vec<u8>> {
+    let len = usize::try_from(len).map_err(|_| std::io::Error::other("the file is too large"))?;
     #[cfg(unix)]
-    {
+    if len > READ_BLOCK {
         use std::os::unix::fs::FileExt;
-        let file = std::fs::File::open(path)?;
-        let len = file.metadata()?.len();
-        if let Ok(len) = usize::try_from(len)
-            && len > READ_BLOCK
-        {
-            // Zeroed by the allocator (fresh pages), not by a pass here.
-            let mut bytes = vec![0u8; len];
-            let read = bytes
-                .par_chunks_mut(READ_BLOCK)
-                .enumerate()
-                .try_for_each(|(i, block)| file.read_exact_at(block, (i * READ_BLOCK) as u64));
-            let grew = file.read_at(&mut [0u8], len as u64).map_or(true, |n| n > 0);
-            if read.is_ok() && !grew {
-                return Ok(bytes);
-            }
-        }
+        // Zeroed by the allocator (fresh pages), not by a pass here.
+        let mut bytes = vec![0u8; len];
+        bytes
+            .par_chunks_mut(READ_BLOCK)
+            .enumerate()
+            .try_for_each(|(i, block)| file.read_exact_at(block, (i * READ_BLOCK) as u64))?;
+        return Ok(bytes);
     }
-    std::fs::read(path)
+    use std::io::Seek as _;
+    let mut bytes = Vec::with_capacity(len);
+    let mut f = file;
+    f.seek(std::io::SeekFrom::Start(0))?;
+    f.take(len as u64).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// How often a reader reads a file again that changed while it was read.
+const READ_ATTEMPTS: usize = 20;
+
+/// `read(committed length)` of `file` (opened from `path`), read again while
+/// the file changes under it (an append starts or ends, the file is replaced
+/// or grows), so what is read is one committed state of the file.
+///
+/// # Errors
+///
+/// As the file's metadata; [`std::io::ErrorKind::Interrupted`]-free
+/// "kept changing" error after [`READ_ATTEMPTS`] reads.
+fn read_consistent<T>(
+    file: &std::fs::File,
+    path: &Path,
+    read: impl Fn(u64) -> T,
+) -> std::io::Result<T> {
+    for attempt in 0..READ_ATTEMPTS {
+        let (len, token) = super::fsguard::committed_len(file, path)?;
+        let out = read(len);
+        if super::fsguard::committed_len(file, path)?.1 == token {
+            return Ok(out);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5 << attempt.min(4)));
+    }
+    Err(std::io::Error::other(format!(
+        "the file kept changing while it was read ({READ_ATTEMPTS} attempts); read it when no other program is writing it"
+    )))
 }
 
 /// Where the header record of `bytes` sits (None: no record), for an
@@ -452,61 +485,67 @@ impl Source for [u8] {
 /// A regular file read at offsets: each piece is read when it is parsed
 /// and dropped when its cells are copied, so `check` on a 206 MB file
 /// never holds the file's bytes beside its cells (issue #15: faulting in
-/// both cost a third of a second).
+/// both cost a third of a second). `tail` follows the file's first `len`
+/// bytes: the row `spotmeta add` would append, read as part of the file
+/// without copying the file.
 #[cfg(unix)]
-struct FileSource {
-    file: std::fs::File,
+pub(crate) struct FileSource<'a> {
+    file: &'a std::fs::File,
     len: usize,
+    tail: &'a [u8],
 }
 
 #[cfg(unix)]
-impl Source for FileSource {
+impl Source for FileSource<'_> {
     fn len(&self) -> usize {
-        self.len
+        self.len + self.tail.len()
     }
 
     fn bytes(&self, start: usize, end: usize) -> std::io::Result<Cow<'_, [u8]>> {
         use std::os::unix::fs::FileExt;
+        if start >= self.len {
+            return Ok(Cow::Borrowed(&self.tail[start - self.len..end - self.len]));
+        }
         let mut buf = vec![0u8; end - start];
-        self.file.read_exact_at(&mut buf, start as u64)?;
+        let in_file = end.min(self.len) - start;
+        self.file.read_exact_at(&mut buf[..in_file], start as u64)?;
+        if end > self.len {
+            buf[in_file..].copy_from_slice(&self.tail[..end - self.len]);
+        }
         Ok(Cow::Owned(buf))
     }
 }
 
-/// [`read_lenient`] on the file at `path`, read a piece at a time where the
-/// system can read at an offset ([`FileSource`]); a file that changes
-/// length while it is read is read again in one pass.
+/// [`read_lenient`] on the file at `path` (its committed bytes, see
+/// [`read_file`]), read a piece at a time where the system can read at an
+/// offset ([`FileSource`]).
 ///
 /// # Errors
 ///
 /// [`Error::Io`] if the file cannot be read; otherwise as
 /// [`read_lenient_bytes`].
 pub(crate) fn read_lenient_path(path: &Path) -> Result<(Table, Vec<CsvProblem>)> {
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    read_consistent(&file, path, |len| read_lenient_file(path, &file, len, &[]))
+        .map_err(|e| Error::io(path, e))?
+}
+
+/// [`read_lenient`] on the first `len` bytes of `file` followed by `tail`.
+pub(crate) fn read_lenient_file(
+    path: &Path,
+    file: &std::fs::File,
+    len: u64,
+    tail: &[u8],
+) -> Result<(Table, Vec<CsvProblem>)> {
     #[cfg(unix)]
+    if let Ok(len) = usize::try_from(len)
+        && len > 2 * BYTES_PER_PIECE
     {
-        use std::os::unix::fs::FileExt;
-        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-        if let Ok(len) = usize::try_from(len)
-            && len > 2 * BYTES_PER_PIECE
-        {
-            let src = FileSource { file, len };
-            let read = read_in_pieces(path.to_path_buf(), &src, BYTES_PER_PIECE);
-            let grew = src
-                .file
-                .read_at(&mut [0u8], len as u64)
-                .map_or(true, |n| n > 0);
-            let shrank = src.file.metadata().map_or(true, |m| m.len() != len as u64);
-            if !grew && !shrank {
-                return read;
-            }
-            // Reading at offsets left the file's position at its start.
-            file = src.file;
-        }
+        let src = FileSource { file, len, tail };
+        return read_in_pieces(path.to_path_buf(), &src, BYTES_PER_PIECE);
     }
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
+    let mut bytes = read_prefix(file, len).map_err(|e| Error::io(path, e))?;
+    bytes.extend_from_slice(tail);
     read_lenient_bytes(path.to_path_buf(), &bytes)
 }
 
@@ -951,10 +990,7 @@ mod tests {
             let path = dir.path().join(format!("{n}.csv"));
             std::fs::write(&path, text).unwrap();
             #[cfg(unix)]
-            let file = FileSource {
-                file: std::fs::File::open(&path).unwrap(),
-                len: text.len(),
-            };
+            let opened = std::fs::File::open(&path).unwrap();
             for piece in 0..=text.len() {
                 let cut = read_in_pieces("t.csv".into(), text, piece).unwrap();
                 assert_eq!(
@@ -963,13 +999,22 @@ mod tests {
                     "{:?} in pieces of {piece}",
                     String::from_utf8_lossy(text)
                 );
+                // From the file, and from its first `split` bytes followed
+                // by the rest as an in-memory tail (the row `add` appends).
                 #[cfg(unix)]
-                assert_eq!(
-                    read_in_pieces("t.csv".into(), &file, piece).unwrap(),
-                    one,
-                    "{:?} from a file in pieces of {piece}",
-                    String::from_utf8_lossy(text)
-                );
+                for split in [text.len(), 0, 1, text.len() / 2, text.len() - 1] {
+                    let file = FileSource {
+                        file: &opened,
+                        len: split,
+                        tail: &text[split..],
+                    };
+                    assert_eq!(
+                        read_in_pieces("t.csv".into(), &file, piece).unwrap(),
+                        one,
+                        "{:?} from a file cut at {split} in pieces of {piece}",
+                        String::from_utf8_lossy(text)
+                    );
+                }
             }
         }
     }

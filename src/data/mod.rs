@@ -564,7 +564,17 @@ pub fn load_spot_bytes(path: &Path, bytes: &[u8]) -> Result<SpotDataset> {
     typed(path, analyse_bytes(path, bytes)?)
 }
 
-pub(crate) fn typed(path: &Path, (table, issues): (Table, Vec<Issue>)) -> Result<SpotDataset> {
+pub(crate) fn typed(path: &Path, analysed: (Table, Vec<Issue>)) -> Result<SpotDataset> {
+    typed_where(path, analysed, |_| true)
+}
+
+/// [`typed`] keeping only the rows `keep` selects (an edit types the rows it
+/// added, not the 100,000 it left alone).
+pub(crate) fn typed_where(
+    path: &Path,
+    (table, issues): (Table, Vec<Issue>),
+    keep: impl Fn(&TableRow) -> bool + Sync,
+) -> Result<SpotDataset> {
     let errors: Vec<String> = issues
         .iter()
         .filter(|i| i.is_error())
@@ -584,6 +594,7 @@ pub(crate) fn typed(path: &Path, (table, issues): (Table, Vec<Issue>)) -> Result
     let rows = in_file_order(
         rows.into_par_iter()
             .with_min_len(ROWS_PER_TYPING_TASK)
+            .filter(|row| keep(row))
             .map(|row| type_row(path, &headers, row))
             .collect(),
     )?;

@@ -235,7 +235,7 @@ pub fn gosh(g: &Gosh, method: &str, labels: &[String]) -> Result<String> {
 ///
 /// [`Error::Render`] if a value cannot be serialised.
 pub fn change(change: &Change) -> Result<String> {
-    let by_line = crate::data::ByLine::new(&change.after.rows, |r| r.line);
+    let by_line = crate::data::ByLine::new(&change.added.rows, |r| r.line);
     let rows: Vec<_> = change
         .added_lines
         .iter()

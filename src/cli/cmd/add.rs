@@ -153,7 +153,7 @@ impl EditArgs {
         }
         debug_assert!(change.lock().is_some(), "--rerun needs the lock held");
         let dir = self.out.clone().unwrap_or_else(|| default_report_dir(path));
-        let before = text::add::headline_line(&headline_of(path, &change.before));
+        let before = text::add::headline_line(&headline_of(path, &change.before()?));
         let report = super::report::publish(
             path,
             Input::default(),
@@ -197,7 +197,7 @@ fn prompt_missing(values: &mut RowValues) -> anyhow::Result<()> {
 
 /// What `change` did (`verb`), with the findings of every row it added.
 fn describe(change: &Change, verb: &str, dry_run: bool) -> String {
-    let rows = row_findings(&change.after, &change.added_lines, &Settings::default());
+    let rows = row_findings(&change.added, &change.added_lines, &Settings::default());
     text::add::change_text(change, &rows, verb, dry_run)
 }
 
