@@ -25,7 +25,7 @@
 //!   removed after the appended bytes are fsynced, so a writer killed in
 //!   between leaves the journal: the next writer cuts the file back to the
 //!   committed length ([`DatasetLock::acquire`]), and until then every reader
-//!   reads only the committed bytes ([`committed_len`]).
+//!   reads only the committed bytes (`committed_len`).
 
 use crate::error::{Error, Result};
 use std::fs::{File, OpenOptions};
