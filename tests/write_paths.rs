@@ -633,6 +633,31 @@ fn a_journal_cut_short_or_about_another_file_never_cuts_the_dataset() {
     }
 }
 
+/// A FIFO (or a directory) under the journal's name is no journal: readers
+/// neither block on it nor cut the file, and a writer refuses with the path.
+#[cfg(unix)]
+#[test]
+fn a_fifo_under_the_journals_name_never_blocks_a_reader() {
+    let s = scratch_dataset();
+    let fifo = journal(&s.data);
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|st| st.success()) {
+        return; // no mkfifo here
+    }
+    let rows = row_count(&s.data);
+    common::spotmeta()
+        .arg("check")
+        .arg(&s.data)
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("{rows} rows")));
+    // The writer removes what sits under the journal's name, then appends.
+    add_cmd(&s.data, &s.row).assert().success();
+    assert!(!fifo.exists());
+    assert_eq!(row_count(&s.data), rows + 1);
+}
+
 #[test]
 fn a_mistyped_path_is_an_error_and_creates_no_lock_file() {
     let s = scratch_dataset();

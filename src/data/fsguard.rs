@@ -496,13 +496,21 @@ fn identity(_: &std::fs::Metadata) -> (u64, u64) {
     (0, 0)
 }
 
-/// The journal next to `real`, if there is a readable one.
+/// The journal next to `real`: `None` when there is none, `Some(Err(()))`
+/// when something else sits under its name (not a regular file, or not a
+/// journal). Only a regular file is opened and at most 4 KB of it read, so
+/// a FIFO or a huge file under that name never blocks or floods a reader.
 fn read_journal(real: &Path) -> Option<std::result::Result<Journal, ()>> {
-    match std::fs::read_to_string(journal_path(real)) {
-        Ok(text) => Some(Journal::parse(&text).ok_or(())),
-        Err(e) if e.kind() == ErrorKind::NotFound => None,
-        Err(_) => Some(Err(())),
+    use std::io::Read as _;
+    let path = journal_path(real);
+    match std::fs::symlink_metadata(&path) {
+        Err(e) if e.kind() == ErrorKind::NotFound => return None,
+        Ok(m) if m.is_file() => {}
+        _ => return Some(Err(())),
     }
+    let mut text = String::new();
+    let read = File::open(&path).and_then(|f| f.take(4096).read_to_string(&mut text));
+    Some(read.ok().and_then(|_| Journal::parse(&text)).ok_or(()))
 }
 
 fn sync_dir(real: &Path) {
@@ -726,6 +734,24 @@ pub(crate) fn persist_synced(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A journal reads back as written; every cut-short prefix of it (its
+    /// writer died while writing it, before anything was appended) is no
+    /// journal, so it never cuts the file.
+    #[test]
+    fn a_journal_round_trips_and_no_prefix_of_it_parses() {
+        let j = Journal {
+            dev: 2049,
+            ino: 123_456,
+            before: 206_135_342,
+            after: 206_138_827,
+        };
+        let text = j.text();
+        assert_eq!(Journal::parse(&text), Some(j));
+        for cut in 0..text.len() - 1 {
+            assert_eq!(Journal::parse(&text[..cut]), None, "{:?}", &text[..cut]);
+        }
+    }
 
     #[test]
     fn holder_round_trips_through_the_lock_file_text() {
