@@ -180,7 +180,12 @@ impl InputArgs {
 /// Parse a flag's value with the library's `FromStr` (its error is clap's
 /// message): `value_parser = parse::<Method>`.
 pub fn parse<T: std::str::FromStr<Err = spotmeta::Error>>(s: &str) -> Result<T, String> {
-    s.parse().map_err(|e: spotmeta::Error| e.to_string())
+    // clap names the flag and the value already; an option error adds only
+    // what is wrong and what to give.
+    s.parse().map_err(|e: spotmeta::Error| match e {
+        spotmeta::Error::Option { message, .. } => message,
+        e => e.to_string(),
+    })
 }
 
 /// Model choice (metafor `rma(method=, test=, level=)`).

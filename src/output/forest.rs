@@ -812,6 +812,59 @@ pub enum ImageFormat {
     Svg,
 }
 
+impl std::str::FromStr for ImageFormat {
+    type Err = crate::Error;
+    /// `png` or `svg`, in any case.
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "png" => Ok(ImageFormat::Png),
+            "svg" => Ok(ImageFormat::Svg),
+            _ => Err(crate::Error::option(
+                "image format",
+                format!("unknown image format `{s}`; use png or svg"),
+            )),
+        }
+    }
+}
+
+impl ImageFormat {
+    /// `given`, else the format the extension of `out` names (`.png`,
+    /// `.svg`, in any case).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::Error::Option`] naming `out` when there is no `given` format
+    /// and its extension is neither.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spotmeta::output::forest::ImageFormat;
+    /// use std::path::Path;
+    /// assert_eq!(ImageFormat::of(Path::new("f.SVG"), None)?, ImageFormat::Svg);
+    /// assert_eq!(ImageFormat::of(Path::new("f.out"), Some(ImageFormat::Png))?, ImageFormat::Png);
+    /// assert!(ImageFormat::of(Path::new("f.out"), None).is_err());
+    /// # Ok::<(), spotmeta::Error>(())
+    /// ```
+    pub fn of(out: &std::path::Path, given: Option<ImageFormat>) -> Result<ImageFormat> {
+        if let Some(f) = given {
+            return Ok(f);
+        }
+        out.extension()
+            .and_then(|e| e.to_str())
+            .and_then(|e| e.parse().ok())
+            .ok_or_else(|| {
+                crate::Error::option(
+                    "--out",
+                    format!(
+                        "cannot tell the image format from `{}`; end the file name in .png or .svg, or pass --format png|svg",
+                        out.display()
+                    ),
+                )
+            })
+    }
+}
+
 /// Page `i` (0-based) of a paged forest plot as image bytes; with `rob`
 /// (each drawn study's assessment, in drawing order, and the palette) the
 /// page carries the risk-of-bias traffic-light column of its own studies.

@@ -39,6 +39,21 @@ pub enum Palette {
     Colourblind,
 }
 
+impl std::str::FromStr for Palette {
+    type Err = crate::Error;
+    /// `cochrane` or `colourblind` (`colorblind` too), in any case.
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "cochrane" => Ok(Palette::Cochrane),
+            "colourblind" | "colorblind" => Ok(Palette::Colourblind),
+            _ => Err(crate::Error::option(
+                "palette",
+                format!("unknown palette `{s}`; use cochrane or colourblind"),
+            )),
+        }
+    }
+}
+
 /// The five levels a judgement is drawn at (both tools' scales map onto
 /// them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

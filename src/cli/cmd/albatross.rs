@@ -2,12 +2,12 @@
 //! albatross plot (Harrison et al. 2017) of every primary outcome with a
 //! p-value, over the vote-count evidence of `spotmeta vote` (issue #9).
 
-use crate::cli::args::{ModelArgs, dataset_path};
-use crate::cli::cmd::forest::{ImageFormat, format_of};
+use crate::cli::args::{ModelArgs, dataset_path, parse};
 use anyhow::Context;
 use clap::Args;
 use spotmeta::data::io::write_output;
 use spotmeta::output::albatross::{albatross_data, albatross_layout, albatross_png, albatross_svg};
+use spotmeta::output::forest::ImageFormat;
 use spotmeta::review::{self, Dataset, Plan};
 use std::path::PathBuf;
 
@@ -22,7 +22,7 @@ pub struct AlbatrossArgs {
     #[arg(long, default_value_t = 900, value_parser = clap::value_parser!(u32).range(500..=4000))]
     width: u32,
     /// Output format: png or svg (default: from the extension of --out).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = parse::<ImageFormat>)]
     format: Option<ImageFormat>,
     /// Output image file, .png or .svg (written atomically).
     #[arg(long, short, value_name = "FILE")]
@@ -31,7 +31,7 @@ pub struct AlbatrossArgs {
 
 /// Run `spotmeta albatross`.
 pub fn run(a: AlbatrossArgs) -> anyhow::Result<()> {
-    let format = format_of(&a.out, a.format)?;
+    let format = ImageFormat::of(&a.out, a.format)?;
     let settings = a.model.settings()?;
     let f = review::run(
         Dataset::spot(&dataset_path(a.file.as_ref()))?,

@@ -7,24 +7,16 @@
 //! `ForestPages` and `data::io::write_pages`). Its presentation options
 //! ([`PresentationArgs`]) are `report`'s too.
 
-use crate::cli::args::{InputArgs, ModelArgs, PrimaryRulesArgs, review_rules};
-use anyhow::{Context, bail};
-use clap::{Args, ValueEnum};
+use crate::cli::args::{InputArgs, ModelArgs, PrimaryRulesArgs, parse, review_rules};
+use anyhow::Context;
+use clap::Args;
 use spotmeta::data::io::write_pages;
 use spotmeta::output::figures::{Presentation, plot_warning, rob_of_drawn};
-use spotmeta::output::forest::forest_page;
+use spotmeta::output::forest::{ImageFormat, forest_page};
 use spotmeta::output::layout::{ForestPages, PAGE_ROWS};
+use spotmeta::output::rob::Palette;
 use spotmeta::review::{self, Findings, Plan, Settings};
-use std::path::{Path, PathBuf};
-
-/// Image format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ImageFormat {
-    /// PNG bitmap.
-    Png,
-    /// SVG vector graphic.
-    Svg,
-}
+use std::path::PathBuf;
 
 /// Arguments of `spotmeta forest`.
 #[derive(Debug, Args)]
@@ -43,30 +35,23 @@ pub struct ForestArgs {
     #[arg(long)]
     one_per_study: bool,
     /// Output format: png or svg (default: from the extension of --out).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = parse::<ImageFormat>)]
     format: Option<ImageFormat>,
     /// Add a risk-of-bias traffic-light column (D1-D5, D1-D7 with ROBINS-I,
     /// and overall) from the dataset's rob_* columns (spot dataset only).
     #[arg(long)]
     rob: bool,
-    /// Colours of the traffic lights (symbols are drawn in both).
-    #[arg(long, value_enum, default_value_t = RobPalette::Cochrane, requires = "rob")]
-    rob_palette: RobPalette,
+    /// Colours of the traffic lights (symbols are drawn in both): cochrane
+    /// (green, yellow, red, dark red, blue) or colourblind (light to dark
+    /// orange, white for no information).
+    #[arg(long, default_value = "cochrane", value_parser = parse::<Palette>, requires = "rob")]
+    rob_palette: Palette,
     /// Output image file, .png or .svg (written atomically). A plot with
     /// more rows than --page-rows is written as pages FILE-1.png,
     /// FILE-2.png, … instead (one file per page, also for SVG); the pages
     /// or FILE of an earlier run that this one does not write are removed.
     #[arg(long, short, value_name = "FILE")]
     out: PathBuf,
-}
-
-impl From<ImageFormat> for spotmeta::output::forest::ImageFormat {
-    fn from(f: ImageFormat) -> Self {
-        match f {
-            ImageFormat::Png => Self::Png,
-            ImageFormat::Svg => Self::Svg,
-        }
-    }
 }
 
 /// The presentation options `forest` and `report` share (one struct, so
@@ -107,24 +92,6 @@ impl PresentationArgs {
     }
 }
 
-/// Colours of the risk-of-bias plots (robvis's two palettes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RobPalette {
-    /// Cochrane: green, yellow, red, dark red, blue.
-    Cochrane,
-    /// Colour-blind safe: light to dark orange, white for no information.
-    Colourblind,
-}
-
-impl From<RobPalette> for spotmeta::output::rob::Palette {
-    fn from(p: RobPalette) -> Self {
-        match p {
-            RobPalette::Cochrane => Self::Cochrane,
-            RobPalette::Colourblind => Self::Colourblind,
-        }
-    }
-}
-
 /// Print the warning a plot of `f` comes with, if any.
 pub fn warn(f: &Findings) {
     if let Some(w) = plot_warning(f) {
@@ -132,29 +99,9 @@ pub fn warn(f: &Findings) {
     }
 }
 
-/// The image format: `given`, else from the extension of `out`.
-pub fn format_of(out: &Path, given: Option<ImageFormat>) -> anyhow::Result<ImageFormat> {
-    if let Some(f) = given {
-        return Ok(f);
-    }
-    match out
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("png") => Ok(ImageFormat::Png),
-        Some("svg") => Ok(ImageFormat::Svg),
-        _ => bail!(
-            "cannot tell the image format from `{}`; end the file name in .png or .svg, or pass --format png|svg",
-            out.display()
-        ),
-    }
-}
-
 /// Run `spotmeta forest`.
 pub fn run(a: ForestArgs) -> anyhow::Result<()> {
-    let format = format_of(&a.out, a.format)?;
+    let format = ImageFormat::of(&a.out, a.format)?;
     let settings = Settings {
         model: a.model.choice(),
         rules: review_rules(Some(&a.rules), None)?,
@@ -176,8 +123,8 @@ pub fn run(a: ForestArgs) -> anyhow::Result<()> {
         .then(|| rob_of_drawn(&f, &forest))
         .transpose()?
         .map(|drawn| drawn.into_iter().map(|(a, _)| a).collect());
-    let rob = rob.as_deref().map(|r| (r, a.rob_palette.into()));
-    let draw = |i| forest_page(&pages, i, format.into(), rob);
+    let rob = rob.as_deref().map(|r| (r, a.rob_palette));
+    let draw = |i| forest_page(&pages, i, format, rob);
     let written = write_pages("--out", &a.out, pages.len(), draw, &[f.dataset.path()])
         .with_context(|| format!("writing {}", a.out.display()))?;
     if let [first, .., last] = written.as_slice() {

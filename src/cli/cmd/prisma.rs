@@ -3,11 +3,12 @@
 //! from it and the dataset's statuses ([`spotmeta::review::prisma`]);
 //! without `--out`, print the flow's numbers and the record's issues.
 
-use crate::cli::cmd::forest::{ImageFormat, format_of};
+use crate::cli::args::parse;
 use anyhow::{Context, bail};
 use clap::Args;
 use spotmeta::data::bundled::DEFAULT_DATASET;
 use spotmeta::data::review::review_path;
+use spotmeta::output::forest::ImageFormat;
 use spotmeta::output::prisma::prisma_image;
 use std::path::PathBuf;
 
@@ -23,8 +24,8 @@ pub struct PrismaArgs {
     /// Image width in pixels (the height follows from the text).
     #[arg(long, default_value_t = 1200, value_parser = clap::value_parser!(i32).range(800..=4000))]
     width: i32,
-    /// Image format (default: from the extension of --out).
-    #[arg(long, value_enum)]
+    /// Image format: png or svg (default: from the extension of --out).
+    #[arg(long, value_parser = parse::<ImageFormat>)]
     format: Option<ImageFormat>,
     /// Output image (written atomically); without it the flow is printed.
     #[arg(long, short)]
@@ -50,7 +51,7 @@ pub fn run(a: PrismaArgs) -> anyhow::Result<()> {
         print!("{}", spotmeta::output::json::document("prisma", &flow)?);
         return Ok(());
     };
-    let svg = format_of(&out, a.format)? == ImageFormat::Svg;
+    let svg = ImageFormat::of(&out, a.format)? == ImageFormat::Svg;
     let bytes = prisma_image(&flow, a.width, svg)?;
     spotmeta::data::io::write_output("--out", &out, &bytes, &[&data, &record])
         .with_context(|| format!("writing {}", out.display()))?;

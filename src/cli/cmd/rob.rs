@@ -6,12 +6,12 @@
 //! [`spotmeta::output::figures::rob_rows`] and
 //! [`spotmeta::output::figures::rob_summary_items`].
 
-use super::forest::{ImageFormat, RobPalette, format_of};
-use crate::cli::args::{Format, InputArgs, ModelArgs, PrimaryRulesArgs, review_rules};
+use crate::cli::args::{Format, InputArgs, ModelArgs, PrimaryRulesArgs, parse, review_rules};
 use anyhow::Context;
 use clap::Args;
 use spotmeta::output::figures::{rob_rows, rob_summary_items};
-use spotmeta::output::rob::{rob_rows_text, summary_image};
+use spotmeta::output::forest::ImageFormat;
+use spotmeta::output::rob::{Palette, rob_rows_text, summary_image};
 use spotmeta::review::{self, Plan, Settings};
 use std::path::PathBuf;
 
@@ -28,17 +28,18 @@ pub struct RobArgs {
     /// weighting the pooled studies by their model weight.
     #[arg(long)]
     unweighted: bool,
-    /// Colours of the bars (symbols in the key are drawn in both).
-    #[arg(long, value_enum, default_value_t = RobPalette::Cochrane)]
-    palette: RobPalette,
+    /// Colours of the bars (symbols in the key are drawn in both): cochrane
+    /// or colourblind.
+    #[arg(long, default_value = "cochrane", value_parser = parse::<Palette>)]
+    palette: Palette,
     /// Image width in pixels.
     #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(600..=4000))]
     width: u32,
     /// Output format of the table printed (text or json).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
-    /// Image format (default: from the extension of --out).
-    #[arg(long = "image-format", value_enum)]
+    /// Image format: png or svg (default: from the extension of --out).
+    #[arg(long = "image-format", value_parser = parse::<ImageFormat>)]
     image_format: Option<ImageFormat>,
     /// Write the summary bar chart here (PNG or SVG, atomically).
     #[arg(long, short)]
@@ -57,9 +58,9 @@ pub fn run(a: RobArgs) -> anyhow::Result<()> {
         rob_rows_text(&rob_rows(&f)?, a.format == Format::Json)?
     );
     let Some(out) = &a.out else { return Ok(()) };
-    let svg = format_of(out, a.image_format)? == ImageFormat::Svg;
+    let svg = ImageFormat::of(out, a.image_format)? == ImageFormat::Svg;
     let (items, note) = rob_summary_items(&f, a.unweighted)?;
-    let bytes = summary_image(&items, !a.unweighted, a.palette.into(), a.width, &note, svg)?;
+    let bytes = summary_image(&items, !a.unweighted, a.palette, a.width, &note, svg)?;
     spotmeta::data::io::write_output("--out", out, &bytes, &[f.dataset.path()])
         .with_context(|| format!("writing {}", out.display()))?;
     Ok(())
