@@ -167,6 +167,63 @@ pub enum Error {
 }
 
 impl Error {
+    /// An [`Error::Study`] placed at the `file:line` its study was read
+    /// from, with the row's label (`row_of` maps the 1-based study position
+    /// to both), as an [`Error::Value`]: what is wrong, then the fix after
+    /// its `; `. Other errors, and a study `row_of` cannot place, are
+    /// returned as they are.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use spotmeta::Error;
+    /// let e = Error::Study {
+    ///     index: 2,
+    ///     label: "row 2".into(),
+    ///     message: "yi overflows; rescale the effect sizes".into(),
+    /// };
+    /// let e = e.at_row("t.csv".as_ref(), |i| Some((i as u64 + 1, "Smith 2001".into())));
+    /// assert_eq!(e.to_string(), "t.csv:3: study 2 (Smith 2001): yi overflows\n  fix: rescale the effect sizes");
+    /// ```
+    pub fn at_row(
+        self,
+        file: &std::path::Path,
+        row_of: impl Fn(usize) -> Option<(u64, String)>,
+    ) -> Self {
+        let Error::Study {
+            index,
+            label,
+            message,
+        } = self
+        else {
+            return self;
+        };
+        let Some((line, label)) = row_of(index) else {
+            return Error::Study {
+                index,
+                label,
+                message,
+            };
+        };
+        let (what, fix) = match message.split_once("; ") {
+            Some((what, fix)) => (what.to_owned(), fix.to_owned()),
+            None => (
+                message,
+                "correct this row's effect size and variance, or leave the row out".into(),
+            ),
+        };
+        Error::Value {
+            location: Box::new(Location {
+                file: file.to_path_buf(),
+                line,
+                column: None,
+                column_name: None,
+            }),
+            message: format!("study {index} ({label}): {what}"),
+            fix,
+        }
+    }
+
     /// Convenience constructor for I/O errors on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

@@ -273,3 +273,27 @@ fn extreme_scales_work_or_name_the_study() {
     .unwrap_err();
     assert!(err.to_string().contains("study "), "{err}");
 }
+
+/// Through the command, a study that cannot be pooled is named at its
+/// `file:line` with the fix on its own line (issue #14: "an error that names
+/// file:line of the study concerned"), and the exit code is not 0.
+#[test]
+fn a_study_that_cannot_be_pooled_is_named_at_its_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    // A blank line and a comment-free header: the overflowing study is on
+    // line 4.
+    let path = dir.path().join("big.csv");
+    std::fs::write(&path, "study,yi,vi\nA,0.2,0.1\n\nB,1e300,0.1\nC,0.3,0.2\n").unwrap();
+    let out = common::spotmeta()
+        .args(["rma", "--method", "FE"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:4: study 2 (B): ", path.display())),
+        "{err}"
+    );
+    assert!(err.contains("\n  fix: "), "{err}");
+}

@@ -87,7 +87,7 @@ pub fn run(dataset: Dataset, settings: &Settings, plan: &Plan) -> Result<Finding
         )?),
     };
     let pooled = if plan.pool {
-        Some(pool(&rows, &opts)?)
+        Some(pool(&rows, &opts, dataset.path())?)
     } else {
         None
     };
@@ -228,12 +228,18 @@ pub fn run(dataset: Dataset, settings: &Settings, plan: &Plan) -> Result<Finding
 
 /// Pool the rows: `rma` and the Q-profile CI for τ² (spot rows must share
 /// one metric).
-fn pool(rows: &EffectRows, opts: &ValidRmaOptions) -> Result<Pooled> {
+fn pool(rows: &EffectRows, opts: &ValidRmaOptions, file: &std::path::Path) -> Result<Pooled> {
     if let EffectRows::Spot(sel) = rows {
         sel.metric()?;
     }
     let (yi, vi) = (rows.yi(), rows.vi());
-    let fit = rma(&yi, &vi, opts)?;
+    // A study that cannot be pooled is named at its file:line (#14).
+    let fit = rma(&yi, &vi, opts).map_err(|e| {
+        let pooled = rows.pooled();
+        e.at_row(file, |i| {
+            pooled.get(i.checked_sub(1)?).map(|r| (r.0, r.1.clone()))
+        })
+    })?;
     let (tau2_ci, tau2_ci_why) = confint_or_why(&yi, &vi, &fit, 1e-12);
     Ok(Pooled {
         fit,
