@@ -200,7 +200,7 @@ pub struct ModelArgs {
     #[arg(long, value_parser = parse::<TestKind>)]
     pub test: Option<TestKind>,
     /// Confidence level in percent.
-    #[arg(long, default_value_t = 95.0)]
+    #[arg(long, default_value_t = ModelChoice::default().level)]
     pub level: f64,
 }
 
@@ -320,20 +320,21 @@ pub fn review_rules(
     r.check()
 }
 
-/// Thresholds of the confound rules.
+/// Thresholds of the confound rules (defaults: the library's
+/// [`ConfoundOptions::default`], one source).
 #[derive(Debug, Clone, Args)]
 pub struct ThresholdArgs {
     /// Session (or weekly) minutes ratio that raises an EE flag.
-    #[arg(long, default_value_t = 1.25)]
+    #[arg(long, default_value_t = ConfoundOptions::default().session_ratio)]
     pub session_ratio: f64,
     /// Minutes per session apart that raise EE_SESSION_LENGTH.
-    #[arg(long, default_value_t = 15.0)]
+    #[arg(long, default_value_t = ConfoundOptions::default().session_diff_min)]
     pub session_diff: f64,
     /// Minutes per week apart that raise EE_WEEKLY_VOLUME.
-    #[arg(long, default_value_t = 60.0)]
+    #[arg(long, default_value_t = ConfoundOptions::default().weekly_diff_min)]
     pub weekly_diff: f64,
     /// Participants per arm below which SMALL_N is raised.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = ConfoundOptions::default().small_n)]
     pub small_n: u32,
 }
 

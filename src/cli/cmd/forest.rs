@@ -71,7 +71,7 @@ pub struct PresentationArgs {
     #[arg(long, value_name = "TEXT")]
     pub title: Option<String>,
     /// Width of the forest plot in pixels (the height grows with the rows).
-    #[arg(long, value_name = "PX", default_value_t = 1200, value_parser = clap::value_parser!(u32).range(600..=4000))]
+    #[arg(long, value_name = "PX", default_value_t = Presentation::default().width, value_parser = clap::value_parser!(u32).range(600..=4000))]
     pub width: u32,
     /// Rows of a forest-plot page: `forest` writes a plot with more rows as
     /// pages of this many; `report` draws at most this many (the studies
