@@ -526,9 +526,10 @@ fn names(dir: &Path) -> Vec<String> {
 
 #[test]
 fn forest_pages_replace_the_earlier_set_and_leave_no_stale_page() {
-    // Issue #19: `--out f.png` owns f.png and f-<n>.png; a run writes one
-    // or the other and removes what an earlier run left that it does not
-    // write; other files (also f-01.png, not a page name) are kept.
+    // Issue #19: `--out f.png` owns f.png and the pages it recorded; a run
+    // writes one or the other and removes what an earlier run recorded that
+    // it does not write; other files (f-01.png, and f-7.png / f-2023.png,
+    // which only look like pages) are kept.
     let d = tempfile::tempdir().unwrap();
     let out_dir = d.path().join("out");
     fs::create_dir(&out_dir).unwrap();
@@ -537,6 +538,8 @@ fn forest_pages_replace_the_earlier_set_and_leave_no_stale_page() {
         ("f.png", "old"),
         ("notes.txt", "mine"),
         ("f-01.png", "mine"),
+        ("f-7.png", "mine"),
+        ("f-2023.png", "mine"),
     ] {
         fs::write(out_dir.join(name), bytes).unwrap();
     }
@@ -550,9 +553,17 @@ fn forest_pages_replace_the_earlier_set_and_leave_no_stale_page() {
     };
     let t45 = yv_table(d.path(), "t45.csv", 45);
     forest(&t45, Some("20")).stderr(contains("wrote 3 pages"));
+    let mine = ["f-01.png", "f-2023.png", "f-7.png", "notes.txt"];
+    let with = |pages: &[&str]| {
+        let mut v: Vec<String> = mine.iter().chain(pages).map(|s| s.to_string()).collect();
+        v.push(".spotmeta-f.png.pages".into());
+        v.sort();
+        v
+    };
+    assert_eq!(names(&out_dir), with(&["f-1.png", "f-2.png", "f-3.png"]));
     assert_eq!(
-        names(&out_dir),
-        ["f-01.png", "f-1.png", "f-2.png", "f-3.png", "notes.txt"]
+        fs::read_to_string(out_dir.join(".spotmeta-f.png.pages")).unwrap(),
+        "pages=3\n"
     );
     for i in 1..=3 {
         let png = fs::read(out_dir.join(format!("f-{i}.png"))).unwrap();
@@ -560,13 +571,12 @@ fn forest_pages_replace_the_earlier_set_and_leave_no_stale_page() {
     }
     let t25 = yv_table(d.path(), "t25.csv", 25);
     forest(&t25, Some("20")).stderr(contains("wrote 2 pages"));
-    assert_eq!(
-        names(&out_dir),
-        ["f-01.png", "f-1.png", "f-2.png", "notes.txt"]
-    );
+    assert_eq!(names(&out_dir), with(&["f-1.png", "f-2.png"]));
     forest(&t25, None);
-    assert_eq!(names(&out_dir), ["f-01.png", "f.png", "notes.txt"]);
-    assert_eq!(fs::read(out_dir.join("f-01.png")).unwrap(), b"mine");
+    assert_eq!(names(&out_dir), with(&["f.png"]));
+    for name in mine {
+        assert_eq!(fs::read(out_dir.join(name)).unwrap(), b"mine", "{name}");
+    }
 }
 
 #[test]
@@ -599,7 +609,10 @@ fn a_page_that_fails_leaves_the_earlier_pages_and_no_temporary_file() {
         &[],
     );
     assert!(failed.is_err());
-    assert_eq!(names(d.path()), ["f-1.svg", "f-2.svg", "f-3.svg"]);
+    assert_eq!(
+        names(d.path()),
+        [".spotmeta-f.svg.pages", "f-1.svg", "f-2.svg", "f-3.svg"]
+    );
     assert_eq!(fs::read(page_path(&out, 1)).unwrap(), b"v1 0");
 }
 

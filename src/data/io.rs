@@ -13,6 +13,7 @@
 //! - [`write_pages`] writes an output of several pages (`forest-1.png`,
 //!   `forest-2.png`, …) as one set: every page fsynced beside the target
 //!   first, then renamed into place, and the stale pages of an earlier run
+//!   (as its record `.spotmeta-NAME.pages` lists them, [`pages_record`])
 //!   removed.
 //! - [`replace_dir_files`] publishes a set of files as the content of a
 //!   directory: it builds the new set in a sibling temporary directory, then
@@ -190,20 +191,12 @@ pub fn page_path(out: &Path, i: usize) -> PathBuf {
     out.with_file_name(name)
 }
 
-/// The page number of `name` when it names a page of `out`
-/// ([`page_path`]): `forest-12.png` → 12 (no sign, no leading zero).
-fn page_number(out: &Path, name: &std::ffi::OsStr) -> Option<usize> {
-    let name = name.to_str()?;
-    let stem = out.file_stem()?.to_str()?;
-    let rest = name.strip_prefix(stem)?.strip_prefix('-')?;
-    let digits = match out.extension() {
-        Some(ext) => rest.strip_suffix(ext.to_str()?)?.strip_suffix('.')?,
-        None => rest,
-    };
-    let ok = !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !digits.starts_with('0');
-    ok.then(|| digits.parse().ok()).flatten()
+/// Where [`write_pages`] records how many pages it wrote for `out`:
+/// `.spotmeta-NAME.pages` beside it (`pages=N`), so the next run removes
+/// exactly the pages this one wrote and no file of the user's.
+pub fn pages_record(out: &Path) -> PathBuf {
+    let name = out.file_name().unwrap_or_default().to_string_lossy();
+    out.with_file_name(format!(".spotmeta-{name}.pages"))
 }
 
 /// Write the output `out` (the value of `option`) as `n` pages, page `i`
@@ -216,12 +209,15 @@ fn page_number(out: &Path, name: &std::ffi::OsStr) -> Option<usize> {
 /// is drawn and written to a fsynced temporary file beside `out` first (a
 /// failure there removes them and leaves the old files as they were); then
 /// each is renamed into place, and the files of an earlier run that the new
-/// set does not have (its extra pages, or `out` itself when the new set is
-/// pages, or the pages when it is `out`) are removed, so no stale page is
-/// left mixed in. `out` and its pages are the command's: a file named like
-/// a page of `out` is treated as one. Each file is replaced atomically; only
-/// a run killed during the renames (after every page was written) can leave
-/// old and new pages side by side.
+/// set does not have are removed, so no stale page is left mixed in: its
+/// extra pages, or the pages when the new set is `out`, and `out` itself
+/// when the new set is pages. Which pages an earlier run wrote is read from
+/// the record it left beside `out` (`.spotmeta-NAME.pages`, [`pages_record`]),
+/// never guessed from file names, so a file of the user's that only looks
+/// like a page (`forest-2023.png` beside `--out forest.png`) is never
+/// removed. Each file is replaced atomically; only a run killed during the
+/// renames (after every page was written) can leave old and new pages side
+/// by side.
 ///
 /// # Errors
 ///
@@ -281,22 +277,26 @@ pub fn write_pages(
     for (tmp, t) in written.into_iter().zip(&targets) {
         tmp.persist(t).map_err(|e| Error::io(t, e.error))?;
     }
-    let stale_single = n > 1 && out.is_file();
-    if stale_single {
+    if n > 1 && out.is_file() {
         fs::remove_file(out).map_err(|e| Error::io(out, e))?;
     }
+    // The pages the earlier run recorded, beyond those just written.
+    let record = pages_record(out);
+    let earlier = fs::read_to_string(&record)
+        .ok()
+        .and_then(|t| t.trim().strip_prefix("pages=")?.parse::<usize>().ok())
+        .unwrap_or(0);
     let keep = if n > 1 { n } else { 0 };
-    let entries = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        let stale = page_number(out, &entry.file_name()).is_some_and(|i| i > keep)
-            && entry.file_type().is_ok_and(|t| t.is_file());
-        // An input named like a page is never removed.
-        let path = entry.path();
-        if stale && refuse_input_as_output(option, &path, inputs).is_ok() {
-            fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+    if earlier > 1 {
+        for i in keep + 1..=earlier {
+            let path = page_path(out, i);
+            // An input named like a page is never removed.
+            if path.is_file() && refuse_input_as_output(option, &path, inputs).is_ok() {
+                fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            }
         }
     }
+    write_atomic(&record, format!("pages={}\n", n.max(1)).as_bytes())?;
     sync_dir(dir);
     Ok(targets)
 }

@@ -49,7 +49,8 @@ pub struct ForestArgs {
     /// Output image file, .png or .svg (written atomically). A plot with
     /// more rows than --page-rows is written as pages FILE-1.png,
     /// FILE-2.png, … instead (one file per page, also for SVG); the pages
-    /// or FILE of an earlier run that this one does not write are removed.
+    /// or FILE of an earlier run (as it recorded them in
+    /// .spotmeta-FILE.pages) that this one does not write are removed.
     #[arg(long, short, value_name = "FILE")]
     out: PathBuf,
 }
