@@ -18,6 +18,7 @@ use spotmeta::model::bayes::{BayesOptions, IntervalKind, MuPrior, TauPrior};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 /// Arguments of `spotmeta batch`.
@@ -160,23 +161,21 @@ pub fn run(a: BatchArgs) -> anyhow::Result<()> {
     progress
         .bar
         .set_message(format!("reading {}", a.file.display()));
-    let done = AtomicBool::new(false);
-    /// Stops the watcher thread however the work ends (even by a panic).
-    struct Done<'a>(&'a AtomicBool);
-    impl Drop for Done<'_> {
-        fn drop(&mut self) {
-            self.0.store(true, Ordering::Relaxed);
-        }
-    }
+    // The watcher wakes every 50 ms to show the bar once a run is slow, and
+    // at once when the work ends (the sender is dropped): a plain sleep
+    // loop kept every run waiting up to 50 ms for its last nap (#19).
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
     let mut outcome = std::thread::scope(|s| {
-        s.spawn(|| {
-            while !done.load(Ordering::Relaxed) {
+        let progress = &progress;
+        s.spawn(move || {
+            while let Err(RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(Duration::from_millis(50))
+            {
                 progress.maybe_show();
-                std::thread::sleep(Duration::from_millis(50));
             }
         });
-        let _done = Done(&done);
-        spotmeta::batch::run(&job, &progress)
+        let _stop = stop;
+        spotmeta::batch::run(&job, progress)
     })?;
     progress.bar.finish_and_clear();
     write_table(&a.out, &mut outcome.table, &[&a.file])?;
