@@ -638,3 +638,45 @@ fn report_on_a_table_larger_than_a_page_draws_its_largest_weights_and_says_how_m
     assert!(svg.contains("Random-effects model (k = 45)"));
     assert!(names(&dir).iter().all(|n| !n.starts_with("forest-")));
 }
+
+/// Attack: eight `forest` runs write the same `--out` at once, with 3, 2
+/// and 1 pages. Afterwards the folder holds exactly one run's whole set,
+/// its record says how many pages that set has, and no temporary or lock
+/// file is left.
+#[test]
+fn concurrent_forest_runs_to_one_out_leave_one_whole_set() {
+    let d = tempfile::tempdir().unwrap();
+    let out_dir = d.path().join("out");
+    fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("f.png");
+    let t45 = yv_table(d.path(), "t45.csv", 45);
+    let t25 = yv_table(d.path(), "t25.csv", 25);
+    let bin = assert_cmd::cargo::cargo_bin("spotmeta");
+    let children: Vec<std::process::Child> = (0..8)
+        .map(|i| {
+            let mut c = std::process::Command::new(&bin);
+            c.arg("forest")
+                .arg(if i % 3 == 0 { &t45 } else { &t25 })
+                .arg("--out")
+                .arg(&out)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            if i % 3 != 2 {
+                c.args(["--page-rows", "20"]);
+            }
+            c.spawn().unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let got = names(&out_dir);
+    let record = fs::read_to_string(out_dir.join(".spotmeta-f.png.pages")).unwrap();
+    let want: Vec<&str> = match record.as_str() {
+        "pages=1\n" => vec![".spotmeta-f.png.pages", "f.png"],
+        "pages=2\n" => vec![".spotmeta-f.png.pages", "f-1.png", "f-2.png"],
+        "pages=3\n" => vec![".spotmeta-f.png.pages", "f-1.png", "f-2.png", "f-3.png"],
+        other => panic!("record {other:?}"),
+    };
+    assert_eq!(got, want);
+}

@@ -217,7 +217,9 @@ pub fn pages_record(out: &Path) -> PathBuf {
 /// like a page (`forest-2023.png` beside `--out forest.png`) is never
 /// removed. Each file is replaced atomically; only a run killed during the
 /// renames (after every page was written) can leave old and new pages side
-/// by side.
+/// by side. Two runs writing the same `out` at once draw their pages side by
+/// side and then put them in place one after the other, under a lock on
+/// `out`, so the last to finish leaves its whole set.
 ///
 /// # Errors
 ///
@@ -273,7 +275,15 @@ pub fn write_pages(
             written.push(tmp);
         }
     }
-    // Every page is on disk: put them in place, then remove what is stale.
+    // Every page is on disk: put them in place, then remove what is stale,
+    // under a lock on `out` (`.spotmeta-NAME.lock`), so two runs writing
+    // the same `out` at once leave one run's whole set and its record.
+    let name = out.file_name().unwrap_or_default().to_string_lossy();
+    let _lock = DirLock::take(
+        &dir.join(format!(".spotmeta-{name}.lock")),
+        dir,
+        super::fsguard::DEFAULT_WAIT,
+    )?;
     for (tmp, t) in written.into_iter().zip(&targets) {
         tmp.persist(t).map_err(|e| Error::io(t, e.error))?;
     }
