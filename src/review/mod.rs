@@ -12,7 +12,8 @@
 //! | plan | which analyses this run computes | [`Plan`] |
 //! | run | effect sizes, pooled fit, three-level model, flags, sensitivity, vote, Bayes, diagnostics, the review record and GRADE | [`run`] → [`Findings`] |
 //!
-//! The whole report in three calls (plus the write):
+//! The whole report in three calls (plus the write; all of it in one call,
+//! as `spotmeta report` does, is [`crate::output::report::publish`]):
 //!
 //! ```
 //! use spotmeta::review::{self, Dataset, Input, Plan, Settings};

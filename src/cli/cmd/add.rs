@@ -12,6 +12,7 @@ use spotmeta::data::append::{
     Change, EditOptions, RowValues, add_row, missing_required, parse_row, remove_rows,
 };
 use spotmeta::data::schema::COLUMNS;
+use spotmeta::output::report::{Look, publish};
 use spotmeta::output::{json, text};
 use spotmeta::review::{Input, Settings, headline_of, row_findings};
 use std::io::{BufRead, IsTerminal, Read, Write};
@@ -154,15 +155,18 @@ impl EditArgs {
         debug_assert!(change.lock().is_some(), "--rerun needs the lock held");
         let dir = self.out.clone().unwrap_or_else(|| default_report_dir(path));
         let before = text::add::headline_line(&headline_of(path, &change.before()?));
-        let report = super::report::publish(
+        let published = publish(
             path,
             Input::default(),
             &Settings::default(),
-            &super::report::Look::default(),
+            &Look::default(),
             &dir,
             self.wait.duration(),
         )?;
-        let after = text::add::headline_line(&Ok(Ok(report.headline)));
+        if let Some(w) = &published.warning {
+            eprintln!("warning: {w}");
+        }
+        let after = text::add::headline_line(&Ok(Ok(published.report.headline)));
         print!("{}", text::add::rerun(&before, &after, &dir));
         Ok(())
     }

@@ -6,22 +6,19 @@
 //! `--title`, `--width`, `--page-rows`: one shared struct; the report's
 //! forest plot shows at most `--page-rows` rows). Everything is computed before
 //! anything is written; then the directory's report files are replaced all at
-//! once, under a lock on the directory
-//! ([`spotmeta::output::report::Report::write`]).
+//! once, under a lock on the directory: the library's
+//! [`spotmeta::output::report::publish`].
 
 use crate::cli::args::{
     InputArgs, ModelArgs, PrimaryRulesArgs, SmallStudyArgs, WaitArg, default_report_dir,
     review_rules,
 };
-use crate::cli::cmd::forest::{PresentationArgs, warn};
+use crate::cli::cmd::forest::PresentationArgs;
 use anyhow::Context;
 use clap::Args;
-use spotmeta::data::io::refuse_dir_holding_input;
-use spotmeta::output::figures::Presentation;
-use spotmeta::output::report::{Report, render_presented};
-use spotmeta::review::{self, Input, Plan, Settings};
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use spotmeta::output::report::{Look, publish};
+use spotmeta::review::Settings;
+use std::path::PathBuf;
 
 /// Arguments of `spotmeta report`.
 #[derive(Debug, Args)]
@@ -58,46 +55,13 @@ pub fn run(a: ReportArgs) -> anyhow::Result<()> {
         presentation: a.look.presentation(),
     };
     let out = a.out.unwrap_or_else(|| default_report_dir(&path));
-    let report = publish(&path, input, &settings, &look, &out, wait)?;
-    for (name, _) in &report.files {
+    let published = publish(&path, input, &settings, &look, &out, wait)
+        .with_context(|| format!("writing the report to {}", out.display()))?;
+    if let Some(w) = &published.warning {
+        eprintln!("warning: {w}");
+    }
+    for (name, _) in &published.report.files {
         println!("{}", out.join(name).display());
     }
     Ok(())
-}
-
-/// How the report is presented: `forest`'s options ([`PresentationArgs`]).
-#[derive(Debug, Clone, Default)]
-pub struct Look {
-    /// `--by COL`: subgroups in the forest plot.
-    pub subgroups: Option<String>,
-    /// `--xlab`, `--title`, `--width`, `--page-rows`.
-    pub presentation: Presentation,
-}
-
-/// Compute the report of the dataset at `path` under `settings`, presented
-/// as `look`, publish it in `dir` (waiting at most `wait` for its lock) and
-/// return it (its headline is what `add --rerun` prints).
-pub fn publish(
-    path: &Path,
-    input: Input,
-    settings: &Settings,
-    look: &Look,
-    dir: &Path,
-    wait: Duration,
-) -> anyhow::Result<Report> {
-    // Refused before any work; checked again when the report is published.
-    refuse_dir_holding_input("--out", dir, &[path])?;
-    settings.check()?;
-    let dataset = review::Dataset::load(path, input)?;
-    let plan = Plan {
-        subgroups: look.subgroups.clone(),
-        ..Plan::report_of(&dataset)
-    };
-    let f = review::run(dataset, settings, &plan)?;
-    warn(&f);
-    let report = render_presented(&f, &look.presentation)?;
-    report
-        .write(dir, &[path], wait)
-        .with_context(|| format!("writing the report to {}", dir.display()))?;
-    Ok(report)
 }

@@ -552,6 +552,60 @@ pub fn render_presented(f: &Findings, p: &Presentation) -> Result<Report> {
     build_report(&ReportInput::presented(f, p)?)
 }
 
+/// What a report is made of besides the data: the subgroup column
+/// (`--by`) and the presentation options `report` shares with `forest`.
+#[derive(Debug, Clone, Default)]
+pub struct Look {
+    /// Column whose values define the forest plot's subgroups.
+    pub subgroups: Option<String>,
+    /// Axis label, title, width and rows of a forest-plot page.
+    pub presentation: Presentation,
+}
+
+/// A published report and the warning its forest plot comes with, if any.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// The report written.
+    pub report: Report,
+    /// What a reader of the plot should know (e.g. too few studies), for the
+    /// caller to show.
+    pub warning: Option<String>,
+}
+
+/// The whole pipeline of `spotmeta report` (and `add --rerun`): load the
+/// table at `path`, run the analyses a report plans for it, render every
+/// file and write them into `dir` at once, under its lock (waiting at most
+/// `wait` for another run writing there). A `dir` that holds `path` is
+/// refused before any work.
+///
+/// # Errors
+///
+/// [`Error::Option`] for a refused `dir` or settings that do not check;
+/// then those of [`crate::review::Dataset::load`], [`crate::review::run`],
+/// [`render_presented`] and [`Report::write`].
+pub fn publish(
+    path: &Path,
+    input: crate::review::Input,
+    settings: &crate::review::Settings,
+    look: &Look,
+    dir: &Path,
+    wait: std::time::Duration,
+) -> Result<Published> {
+    // Refused before any work; checked again when the report is written.
+    crate::data::io::refuse_dir_holding_input("--out", dir, &[path])?;
+    settings.check()?;
+    let dataset = crate::review::Dataset::load(path, input)?;
+    let plan = crate::review::Plan {
+        subgroups: look.subgroups.clone(),
+        ..crate::review::Plan::report_of(&dataset)
+    };
+    let f = crate::review::run(dataset, settings, &plan)?;
+    let warning = super::figures::plot_warning(&f);
+    let report = render_presented(&f, &look.presentation)?;
+    report.write(dir, &[path], wait)?;
+    Ok(Published { report, warning })
+}
+
 /// The finished report: file names and their bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
