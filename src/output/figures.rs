@@ -268,3 +268,45 @@ pub fn rob_summary_items(
     }
     Ok((items, note))
 }
+
+/// What [`write_forest`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForestWritten {
+    /// The files: `out` itself, or its pages `out-1.ext` … in order.
+    pub files: Vec<std::path::PathBuf>,
+    /// Rows of the plot (studies and summaries) over all pages.
+    pub rows: usize,
+}
+
+/// `spotmeta forest`'s drawing and writing: the forest plot of `f`
+/// presented as `look`, with a risk-of-bias traffic-light column in
+/// `rob`'s palette if asked, as `format`, written to `out` as one file or as
+/// pages of `look.page_rows` rows ([`crate::data::io::write_pages`]: every
+/// page fsynced first, the set replaced at once).
+///
+/// # Errors
+///
+/// Those of [`Presentation::forest`], [`rob_of_drawn`] (a risk-of-bias
+/// column on a table without `rob_*` columns), drawing, and
+/// [`crate::data::io::write_pages`] (an `out` that is the input included).
+pub fn write_forest(
+    f: &Findings,
+    look: &Presentation,
+    rob: Option<super::rob::Palette>,
+    format: super::forest::ImageFormat,
+    out: &std::path::Path,
+) -> Result<ForestWritten> {
+    let forest = look.forest(f)?;
+    let pages = super::layout::ForestPages::new(&forest, &look.style(), look.page_rows);
+    let drawn: Option<Vec<_>> = rob
+        .map(|_| rob_of_drawn(f, &forest))
+        .transpose()?
+        .map(|drawn| drawn.into_iter().map(|(a, _)| a).collect());
+    let rob = drawn.as_deref().zip(rob);
+    let draw = |i| super::forest::forest_page(&pages, i, format, rob);
+    let files = crate::data::io::write_pages("--out", out, pages.len(), draw, &[f.dataset.path()])?;
+    Ok(ForestWritten {
+        files,
+        rows: forest.row_refs().count(),
+    })
+}

@@ -4,16 +4,15 @@
 //! adds subgroups with their own diamonds and the test for subgroup
 //! differences; `--rob` a risk-of-bias traffic-light column. A plot of more
 //! than `--page-rows` rows is written as pages `FILE-1.png`, … (the library's
-//! `ForestPages` and `data::io::write_pages`). Its presentation options
+//! `output::figures::write_forest`). Its presentation options
 //! ([`PresentationArgs`]) are `report`'s too.
 
 use crate::cli::args::{InputArgs, ModelArgs, PrimaryRulesArgs, parse, review_rules};
 use anyhow::Context;
 use clap::Args;
-use spotmeta::data::io::write_pages;
-use spotmeta::output::figures::{Presentation, plot_warning, rob_of_drawn};
-use spotmeta::output::forest::{ImageFormat, forest_page};
-use spotmeta::output::layout::{ForestPages, PAGE_ROWS};
+use spotmeta::output::figures::{Presentation, plot_warning, write_forest};
+use spotmeta::output::forest::ImageFormat;
+use spotmeta::output::layout::PAGE_ROWS;
 use spotmeta::output::rob::Palette;
 use spotmeta::review::{self, Findings, Plan, Settings};
 use std::path::PathBuf;
@@ -117,23 +116,15 @@ pub fn run(a: ForestArgs) -> anyhow::Result<()> {
     let f = review::run(a.input.load()?, &settings, &plan)?;
     warn(&f);
     let look = a.look.presentation();
-    let forest = look.forest(&f)?;
-    let pages = ForestPages::new(&forest, &look.style(), look.page_rows);
-    let rob: Option<Vec<_>> = a
-        .rob
-        .then(|| rob_of_drawn(&f, &forest))
-        .transpose()?
-        .map(|drawn| drawn.into_iter().map(|(a, _)| a).collect());
-    let rob = rob.as_deref().map(|r| (r, a.rob_palette));
-    let draw = |i| forest_page(&pages, i, format, rob);
-    let written = write_pages("--out", &a.out, pages.len(), draw, &[f.dataset.path()])
+    let rob = a.rob.then_some(a.rob_palette);
+    let written = write_forest(&f, &look, rob, format, &a.out)
         .with_context(|| format!("writing {}", a.out.display()))?;
-    if let [first, .., last] = written.as_slice() {
+    if let [first, .., last] = written.files.as_slice() {
         eprintln!(
             "note: {} rows, {} per page: wrote {} pages, {} … {}",
-            forest.row_refs().count(),
+            written.rows,
             look.page_rows,
-            written.len(),
+            written.files.len(),
             first.display(),
             last.display()
         );
