@@ -433,3 +433,36 @@ fn a_measure_column_must_be_a_group_key() {
         "{pooled}"
     );
 }
+
+/// Float group keys group as a group-by does (documented in README's
+/// "Batch and GOSH"): every NaN key is one group, and -0 and 0 are one
+/// group, whatever the rows' order.
+#[test]
+fn nan_keys_form_one_group_and_signed_zeros_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("fk.csv");
+    std::fs::write(
+        &input,
+        "g,yi,vi\nNaN,0.3,0.1\n1.5,0.1,0.1\n-0.0,0.2,0.1\nNaN,0.1,0.2\n1.5,0.2,0.1\n0.0,0.3,0.2\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out.csv");
+    spotmeta()
+        .args([
+            "batch",
+            "--group",
+            "g",
+            "--method",
+            "DL",
+            "--no-confint",
+            "--out",
+        ])
+        .arg(&out)
+        .arg(&input)
+        .assert()
+        .success();
+    let df = read_table(&out).unwrap();
+    assert_eq!(df.height(), 3);
+    let ks: Vec<f64> = (0..3).map(|r| num(&df, "k", r).unwrap()).collect();
+    assert_eq!(ks, [2.0, 2.0, 2.0]);
+}
