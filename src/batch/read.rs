@@ -666,6 +666,15 @@ pub(super) struct Block {
 }
 
 impl Block {
+    /// One more row's effect size and variance (`None`: missing).
+    fn push_values(&mut self, y: Option<f64>, v: Option<f64>) {
+        let m = u8::from(y.is_none()) | (u8::from(v.is_none()) << 1);
+        self.any_missing |= m != 0;
+        self.missing.push(m);
+        self.yi.push(y.unwrap_or(f64::NAN));
+        self.vi.push(v.unwrap_or(f64::NAN));
+    }
+
     /// Rows of run `r`.
     pub(super) fn run(&self, r: usize) -> std::ops::Range<usize> {
         let end = self.run_starts.get(r + 1).copied().unwrap_or(self.yi.len());
@@ -725,11 +734,7 @@ fn parse_piece(
                 old.extend_from_slice(&rec[i]);
             }
         }
-        let m = u8::from(y.is_none()) | (u8::from(v.is_none()) << 1);
-        p.any_missing |= m != 0;
-        p.missing.push(m);
-        p.yi.push(y.unwrap_or(f64::NAN));
-        p.vi.push(v.unwrap_or(f64::NAN));
+        p.push_values(y, v);
         starts.push(start - from);
     }
     p.lines = lines_of(body, &starts, 0);
@@ -802,11 +807,7 @@ fn parse_plain(body: &[u8], layout: &CsvLayout) -> Option<Block> {
                     *old = cells[i];
                 }
             }
-            let m = u8::from(y.is_none()) | (u8::from(v.is_none()) << 1);
-            p.any_missing |= m != 0;
-            p.missing.push(m);
-            p.yi.push(y.unwrap_or(f64::NAN));
-            p.vi.push(v.unwrap_or(f64::NAN));
+            p.push_values(y, v);
             p.lines.push(line);
         }
         if end < body.len() {

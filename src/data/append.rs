@@ -183,12 +183,10 @@ impl Change {
     pub fn before(&self) -> Result<Cow<'_, [u8]>> {
         match &self.before {
             Before::Bytes(b) => Ok(Cow::Borrowed(b)),
-            Before::Prefix(len) => {
-                let mut bytes =
-                    super::load::read_file(&self.real).map_err(|e| Error::io(&self.real, e))?;
-                bytes.truncate(usize::try_from(*len).unwrap_or(usize::MAX));
-                Ok(Cow::Owned(bytes))
-            }
+            Before::Prefix(len) => std::fs::File::open(&self.real)
+                .and_then(|f| super::load::read_prefix(&f, *len))
+                .map(Cow::Owned)
+                .map_err(|e| Error::io(&self.real, e)),
         }
     }
 }
@@ -371,14 +369,10 @@ fn table_of(path: &Path, before: &[u8]) -> Result<Table> {
 /// including the header record's line ending: enough for the header's
 /// names, line ending and quoting.
 fn read_head(path: &Path, file: &std::fs::File, len: u64) -> Result<Vec<u8>> {
-    use std::io::{Read as _, Seek as _};
     let mut want: u64 = 64 << 10;
     loop {
-        let mut head = Vec::new();
-        let mut f = file;
-        f.seek(std::io::SeekFrom::Start(0))
-            .and_then(|_| f.take(want.min(len)).read_to_end(&mut head))
-            .map_err(|e| Error::io(path, e))?;
+        let head =
+            super::load::read_range(file, 0, want.min(len)).map_err(|e| Error::io(path, e))?;
         let whole = head.len() as u64 >= len;
         match super::load::header_span(&head) {
             Some(h) if whole || h.next < head.len() => return Ok(head),
@@ -390,16 +384,9 @@ fn read_head(path: &Path, file: &std::fs::File, len: u64) -> Result<Vec<u8>> {
 
 /// Whether the file's committed bytes end with a line ending.
 fn ends_with_line_ending(path: &Path, file: &std::fs::File, len: u64) -> Result<bool> {
-    use std::io::{Read as _, Seek as _};
-    if len == 0 {
-        return Ok(false);
-    }
-    let mut last = [0u8];
-    let mut f = file;
-    f.seek(std::io::SeekFrom::Start(len - 1))
-        .and_then(|_| f.read_exact(&mut last))
+    let last = super::load::read_range(file, len.saturating_sub(1), len)
         .map_err(|e| Error::io(path, e))?;
-    Ok(matches!(last[0], b'\n' | b'\r'))
+    Ok(matches!(last.last(), Some(b'\n' | b'\r')))
 }
 
 /// Add one row (`replace`: overwrite the row with the same key in place).

@@ -513,9 +513,19 @@ fn read_journal(real: &Path) -> Option<std::result::Result<Journal, ()>> {
     Some(read.ok().and_then(|_| Journal::parse(&text)).ok_or(()))
 }
 
-fn sync_dir(real: &Path) {
-    if let Ok(d) = File::open(real.parent().unwrap_or(Path::new("."))) {
+/// Fsyncs the directory `dir`, so a rename or removal in it is durable
+/// (best effort: not every system can open a directory).
+pub(crate) fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
+    }
+}
+
+/// The directory holding the file `path` (`.` for a bare file name).
+pub(crate) fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
     }
 }
 
@@ -548,7 +558,7 @@ fn roll_back_interrupted_append(real: &Path) -> Result<()> {
         );
     }
     std::fs::remove_file(&jpath).map_err(|e| Error::io(&jpath, e))?;
-    sync_dir(real);
+    sync_dir(dir_of(real));
     Ok(())
 }
 
@@ -629,7 +639,7 @@ pub fn append_in_place(real: &Path, before: u64, tail: &[u8]) -> Result<()> {
     j.write_all(journal.text().as_bytes())
         .and_then(|()| j.sync_all())
         .map_err(|e| Error::io(&jpath, e))?;
-    sync_dir(real);
+    sync_dir(dir_of(real));
     // Test hook (debug builds only): die after appending half the row, as a
     // writer killed mid-append would.
     #[cfg(debug_assertions)]
@@ -647,7 +657,7 @@ pub fn append_in_place(real: &Path, before: u64, tail: &[u8]) -> Result<()> {
         return Err(Error::io(real, e));
     }
     std::fs::remove_file(&jpath).map_err(|e| Error::io(&jpath, e))?;
-    sync_dir(real);
+    sync_dir(dir_of(real));
     Ok(())
 }
 
@@ -666,7 +676,7 @@ fn write_at(mut file: &File, bytes: &[u8], offset: u64) -> std::io::Result<()> {
 /// [`Error::Io`] if the temporary file cannot be written, or the owner
 /// cannot be kept (the file is then left unchanged).
 pub fn replace_file(real: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = real.parent().unwrap_or(Path::new("."));
+    let dir = dir_of(real);
     let meta = std::fs::metadata(real).map_err(|e| Error::io(real, e))?;
     let mut tmp = tempfile::Builder::new()
         .prefix(&temp_prefix(real))
@@ -725,9 +735,7 @@ pub(crate) fn persist_synced(
     }
     tmp.persist(target)
         .map_err(|e| Error::io(target, e.error))?;
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
+    sync_dir(dir);
     Ok(())
 }
 

@@ -29,7 +29,7 @@
 //! exactly there is repaired by the next run, which puts the old set back
 //! before starting.
 
-use super::fsguard::{LockSite, Waiter, persist_synced, record_holder};
+use super::fsguard::{LockSite, Waiter, dir_of, persist_synced, record_holder, sync_dir};
 use crate::error::{Error, Result};
 use std::fs;
 use std::io::{ErrorKind, Write};
@@ -41,10 +41,7 @@ use std::time::Duration;
 /// crash) never sees a half-written file and a failure leaves the old file as
 /// it was.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = dir_of(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(".spotmeta-")
         .suffix(".tmp")
@@ -234,10 +231,7 @@ pub fn write_pages(
     inputs: &[&Path],
 ) -> Result<Vec<PathBuf>> {
     use rayon::prelude::*;
-    let dir = match out.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = dir_of(out);
     let targets: Vec<PathBuf> = if n <= 1 {
         vec![out.to_path_buf()]
     } else {
@@ -578,9 +572,7 @@ fn fill(target: &Path, new: &Path, files: &[(String, Vec<u8>)], owned: &[&str]) 
         Err(e) if e.kind() == ErrorKind::NotFound => {}
         Err(e) => return Err(Error::io(target, e)),
     }
-    if let Ok(d) = fs::File::open(new) {
-        let _ = d.sync_all();
-    }
+    sync_dir(new);
     Ok(())
 }
 
@@ -691,13 +683,6 @@ fn swap(s: &Siblings, new: &Path) -> Result<()> {
         fs::remove_dir_all(&aside).map_err(|e| Error::io(&aside, e))?;
     }
     Ok(())
-}
-
-/// fsync a directory (best effort), so a rename in it is durable.
-fn sync_dir(dir: &Path) {
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
 }
 
 /// Exchange the directories `a` and `b` atomically. `Ok(false)` when the

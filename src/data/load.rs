@@ -391,7 +391,7 @@ pub(crate) fn read_file(path: &Path) -> std::io::Result<Vec<u8>> {
 
 /// The first `len` bytes of `file` (blocks read in parallel where the system
 /// reads at offsets), shorter if the file is.
-fn read_prefix(file: &std::fs::File, len: u64) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_prefix(file: &std::fs::File, len: u64) -> std::io::Result<Vec<u8>> {
     let len = usize::try_from(len).map_err(|_| std::io::Error::other("the file is too large"))?;
     #[cfg(unix)]
     if len > READ_BLOCK {
@@ -404,11 +404,16 @@ fn read_prefix(file: &std::fs::File, len: u64) -> std::io::Result<Vec<u8>> {
             .try_for_each(|(i, block)| file.read_exact_at(block, (i * READ_BLOCK) as u64))?;
         return Ok(bytes);
     }
+    read_range(file, 0, len as u64)
+}
+
+/// Bytes `start..end` of `file` (shorter if the file is), on one thread.
+pub(crate) fn read_range(file: &std::fs::File, start: u64, end: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Seek as _;
-    let mut bytes = Vec::with_capacity(len);
+    let mut bytes = Vec::with_capacity(usize::try_from(end - start).unwrap_or(0));
     let mut f = file;
-    f.seek(std::io::SeekFrom::Start(0))?;
-    f.take(len as u64).read_to_end(&mut bytes)?;
+    f.seek(std::io::SeekFrom::Start(start))?;
+    f.take(end - start).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
 
